@@ -1,0 +1,1 @@
+"""eoffice web application: HTTP, persistence and orchestration."""

@@ -1,0 +1,46 @@
+"""The Starlette application, assembled from routes, middleware and exception handlers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from backend import errors_http, routes
+from backend.assets import Assets
+from backend.clock import Clock, SystemClock
+from backend.i18n import Translations
+from backend.middleware import SecurityHeadersMiddleware
+from backend.resources import Resources, open_resources
+from backend.settings import Settings
+from backend.templating import PWA_LOCALE, make_templates
+
+
+class State(TypedDict):
+    resources: Resources
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    translations = Translations(PWA_LOCALE)
+    assets = Assets()
+    templates = make_templates(settings=settings, translations=translations, assets=assets)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with open_resources(
+            settings, clock=clock or SystemClock(), translations=translations, assets=assets
+        ) as resources:
+            yield {"resources": resources}
+
+    app = Starlette(
+        routes=routes.build(settings),
+        middleware=[Middleware(SecurityHeadersMiddleware, https=settings.is_https)],
+        exception_handlers=errors_http.handlers(),
+        lifespan=lifespan,
+    )
+    app.state.templates = templates
+    app.state.settings = settings
+    return app

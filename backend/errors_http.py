@@ -1,0 +1,64 @@
+"""Errors translated into responses at the edge: a page, an htmx partial, or JSON for /api."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from backend import htmx
+from backend.errors import EofficeError
+from backend.views.render import language, render
+
+log = logging.getLogger("eoffice")
+
+_HTTP_MESSAGES = {
+    404: ("Không tìm thấy trang bạn yêu cầu.", "The page you asked for was not found."),
+    405: ("Thao tác này không được hỗ trợ.", "This action is not supported."),
+    500: (
+        "Hệ thống gặp lỗi. Dữ liệu của bạn không bị mất; vui lòng thử lại sau ít phút.",
+        "Something went wrong. Nothing you entered was lost; please try again shortly.",
+    ),
+}
+
+
+def _respond(request: Request, status: int, message_vi: str, message_en: str) -> Response:
+    lang = language(request)
+    message = message_en if lang == "en" else message_vi
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"error": {"status": status, "message": message, "message_en": message_en}},
+            status_code=status,
+        )
+    block = "error" if htmx.is_partial(request) else None
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "message": message},
+        status_code=status,
+        block=block,
+    )
+
+
+async def eoffice_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EofficeError)
+    return _respond(request, exc.status_code, exc.message_vi, exc.message_en)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    vi, en = _HTTP_MESSAGES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+    return _respond(request, exc.status_code, vi, en)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(request, 500, *_HTTP_MESSAGES[500])
+
+
+def handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    return {EofficeError: eoffice_error, HTTPException: http_error, 500: server_error}

@@ -1,0 +1,20 @@
+"""Alembic environment. Always driven by backend.migrate with a live connection."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from backend.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `eoffice migrate`, not the alembic command")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,156 @@
+"""SQL tables. Domain logic lives in the modules named after each concept, not here."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    LEADER = "leader"
+    UNIT_HEAD = "unit_head"
+    SPECIALIST = "specialist"
+    CLERK = "clerk"
+
+
+class Agency(Base):
+    """A state body with its mã định danh (QCVN 102:2016 `NNN.NN.NN.Xnn`)."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # Used in document symbols: "QĐ-UBND", "STC-BCTC".
+    short_name: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    # 1 = province/ministry level … 4 = the lowest level the directory knows.
+    level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id])
+
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
+
+
+class Unit(Base):
+    """A unit (phòng ban) of an agency. Merged units stay, pointing at their successor."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (UniqueConstraint("agency_id", "short_name", name="agency_short_name"),)
+
+    @property
+    def active(self) -> bool:
+        return self.merged_into_id is None
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    # Chức vụ, e.g. "Phó Chủ tịch UBND tỉnh".
+    title: Mapped[str] = mapped_column(String(255), default="")
+    # E.164 (+84…), for SIM-PKI signing.
+    phone: Mapped[str | None] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    agency: Mapped[Agency] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(row.role) for row in self.role_rows)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'leader', 'unit_head', 'specialist', 'clerk')", name="known_role"
+        ),
+    )
+
+
+class Invitation(Base):
+    """A one-time enrolment link. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: each row's hash covers its content and the previous hash.
+
+    Database triggers (see the first migration) refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)

@@ -1,0 +1,73 @@
+"""Everything the lifespan owns, built once per process and handed to handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend import db, migrate
+from backend.assets import Assets
+from backend.blobs import BlobStore, FileBlobStore
+from backend.clock import Clock
+from backend.embedded_redis import EmbeddedRedis
+from backend.i18n import Translations
+from backend.settings import Settings
+
+log = logging.getLogger("eoffice")
+
+
+class NotMigratedError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    blobs: BlobStore
+    translations: Translations
+    assets: Assets
+
+
+@contextlib.asynccontextmanager
+async def open_resources(
+    settings: Settings, *, clock: Clock, translations: Translations, assets: Assets
+) -> AsyncIterator[Resources]:
+    async with contextlib.AsyncExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = db.create_engine(settings.effective_database_url)
+        stack.push_async_callback(engine.dispose)
+        revision = await migrate.current_revision(engine)
+        if revision != migrate.head_revision():
+            raise NotMigratedError(
+                f"database is at revision {revision!r}, code expects {migrate.head_revision()!r}:"
+                " run `eoffice migrate`"
+            )
+
+        redis_url = settings.redis_url
+        if settings.embedded_redis:
+            embedded = EmbeddedRedis(settings.data_dir / "run")
+            redis_url = await embedded.start()
+            stack.push_async_callback(embedded.stop)
+            log.info("embedded redis-server pid %s at %s", embedded.pid, redis_url)
+        client = aioredis.Redis.from_url(redis_url, decode_responses=False)
+        stack.push_async_callback(client.aclose)
+
+        yield Resources(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            sessions=db.sessionmaker(engine),
+            redis=client,
+            blobs=FileBlobStore(settings.data_dir / "blobs"),
+            translations=translations,
+            assets=assets,
+        )

@@ -1,0 +1,141 @@
+"""The one place the environment is read.
+
+`Settings.from_env()` is called once by the CLI; everything else receives the frozen object.
+Tests construct `Settings(...)` directly. Every field is listed in `.env.example` (a test keeps
+them in step) and maps to an `EOFFICE_<FIELD>` variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "EOFFICE_"
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or malformed."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a boolean, got {raw!r}")
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    # Where the SQLite file, blobs, generated secrets and dev keys live (git-ignored).
+    data_dir: Path = Path("data")
+    # SQLAlchemy async URL; empty means a SQLite file in the data dir.
+    database_url: str = ""
+    # redis:// or unix:// URL; empty means an embedded redis-server owned by the app.
+    redis_url: str = ""
+    # Public origin as people's browsers see it; gives the WebAuthn RP ID and origin.
+    base_url: str = "http://localhost:8000"
+    # Demo mode: demo banner, "sign in as" shortcuts (identity issue), demo data allowed.
+    demo: bool = False
+    # Key for server-side secrets (CSRF-free design: used for token hashing and signing).
+    # Empty in the environment means: read or create `<data_dir>/secrets/secret_key`.
+    secret_key: str = field(default="", repr=False)
+    # Default interface language: "vi" (Vietnamese) or "en".
+    default_language: str = "vi"
+    # Upload size limit in megabytes.
+    max_upload_mb: int = 50
+    # Log level for the server.
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SettingsError(f"base_url must be an http(s) origin, got {self.base_url!r}")
+        if parts.path not in {"", "/"} or parts.query or parts.fragment:
+            raise SettingsError("base_url must be an origin without a path")
+        if self.default_language not in {"vi", "en"}:
+            raise SettingsError("default_language must be 'vi' or 'en'")
+        if self.max_upload_mb <= 0:
+            raise SettingsError("max_upload_mb must be positive")
+
+    @property
+    def origin(self) -> str:
+        return self.base_url.rstrip("/")
+
+    @property
+    def rp_id(self) -> str:
+        """WebAuthn relying-party id: the host of the public origin (never an IP address)."""
+        host = urlsplit(self.base_url).hostname
+        assert host is not None
+        return host
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'eoffice.db').resolve()}"
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            if f.name == "data_dir":
+                values[f.name] = Path(raw)
+            elif f.name == "demo":
+                values[f.name] = _parse_bool(f.name, raw)
+            elif f.name == "max_upload_mb":
+                values[f.name] = _parse_int(f.name, raw)
+            else:
+                values[f.name] = raw
+        data_dir = Path(str(values.get("data_dir", cls.data_dir)))
+        if not values.get("secret_key"):
+            values["secret_key"] = load_or_create_secret(data_dir, "secret_key")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def load_or_create_secret(data_dir: Path, name: str) -> str:
+    """Return the secret stored in `<data_dir>/secrets/<name>`, creating it on first use."""
+    directory = data_dir / "secrets"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once agree on one secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

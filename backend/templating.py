@@ -1,0 +1,42 @@
+"""Jinja2 templates from pwa/templates, with gettext and asset URLs as globals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from jinja2_fragments.starlette import Jinja2Blocks
+
+from backend.assets import PWA_DIR, Assets
+from backend.i18n import Translations
+from backend.settings import Settings
+
+PWA_TEMPLATES = PWA_DIR / "templates"
+PWA_LOCALE = PWA_DIR / "locale"
+
+
+def make_templates(
+    *,
+    settings: Settings,
+    translations: Translations,
+    assets: Assets,
+    directory: Path = PWA_TEMPLATES,
+) -> Jinja2Blocks:
+    templates = Jinja2Blocks(directory=str(directory))
+    env = templates.env
+    env.autoescape = True
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+    @pass_context
+    def gettext(context: Context, message: str, **params: Any) -> str:
+        return translations.gettext(
+            context.get("lang", settings.default_language), message, **params
+        )
+
+    env.globals["_"] = gettext
+    env.globals["static"] = assets.url
+    env.globals["demo"] = settings.demo
+    return templates

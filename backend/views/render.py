@@ -1,0 +1,44 @@
+"""Rendering helpers shared by the handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backend.i18n import LANGUAGE_COOKIE, pick_language
+from backend.resources import Resources
+from backend.settings import Settings
+
+
+def resources(request: Request) -> Resources:
+    res: Resources = request.state.resources
+    return res
+
+
+def language(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return pick_language(
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+        settings.default_language,
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response:
+    lang = language(request)
+    full = {"request": request, "lang": lang, **(context or {})}
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request, name, full, status_code=status_code, block_name=block
+    )
+    response.headers["Content-Language"] = lang
+    return response
