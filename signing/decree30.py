@@ -1,0 +1,234 @@
+"""The Decree 30 issuing sequence, keeping the leader's signature valid (reference §6):
+
+1. :func:`add_issuing_fields` — the draft gets text fields for the number (``so_van_ban``) and the
+   issue date (``ngay_ban_hanh``) and an empty signature field for the agency seal.
+2. The leader signs with a *certification* signature allowing form filling
+   (``prepare_signature(..., certify=True)``).
+3. :func:`fill_issuing_fields` — the clerk fills number and date (``/V`` plus an ``/AP /N``
+   appearance per widget) in an incremental update.
+4. :func:`prepare_seal_signature` — the agency seal signs the existing empty field.
+
+No new field may be created after the certification signature: pyHanko's diff analysis flags it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from asn1crypto import x509
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.generic import pdf_name, pdf_string
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBox
+from pyhanko.sign import fields
+from pyhanko.sign.fields import SigFieldSpec
+
+from signing.appearance import DEFAULT_FONT, AgencySealAppearance, Box, int_box, text_style
+from signing.errors import SigningError
+from signing.pdfinput import open_writer, pdf_errors
+from signing.state import PadesLevel
+from signing.twophase import PreparedSignature, prepare_signature
+
+__all__ = [
+    "DATE_FIELD",
+    "NUMBER_FIELD",
+    "SEAL_FIELD",
+    "add_issuing_fields",
+    "fill_issuing_fields",
+    "prepare_seal_signature",
+]
+
+NUMBER_FIELD = "so_van_ban"
+DATE_FIELD = "ngay_ban_hanh"
+SEAL_FIELD = "chu_ky_co_quan"
+
+
+def _rect(box: Box) -> generic.ArrayObject:
+    return generic.ArrayObject(generic.FloatObject(v) for v in box)
+
+
+def _acroform(writer: IncrementalPdfFileWriter) -> generic.DictionaryObject:
+    root = writer.root
+    if "/AcroForm" not in root:
+        form = generic.DictionaryObject({pdf_name("/Fields"): generic.ArrayObject()})
+        root[pdf_name("/AcroForm")] = writer.add_object(form)
+        writer.update_root()
+    form = root["/AcroForm"]
+    assert isinstance(form, generic.DictionaryObject)
+    return form
+
+
+def add_issuing_fields(
+    *,
+    pdf: bytes,
+    page: int,
+    number_box: Box,
+    date_box: Box,
+    seal_box: Box,
+) -> bytes:
+    """Add the number and issue-date text fields and the empty seal signature field to a draft.
+
+    Must run before the leader's (certification) signature.
+
+    Args:
+        pdf: the unsigned draft.
+        page: zero-based page for the three fields (usually the first page for the number and
+            date; use the signature page for the seal — call twice is not supported, keep one).
+        number_box: box of the ``Số:`` value.
+        date_box: box of the issue date line.
+        seal_box: box of the seal (see :func:`signing.appearance.seal_box_overlapping`).
+
+    Returns:
+        The draft with the fields, as a new revision.
+
+    Raises:
+        BadPdfError: for unusable input.
+        SigningError: if the document is already signed or the fields exist.
+    """
+    writer = open_writer(pdf)
+    with pdf_errors():
+        if list(fields.enumerate_sig_fields(writer, filled_status=True)):
+            raise SigningError(
+                "issuing fields must be added before the first signature",
+                message_vi="Phải tạo ô số/ngày văn bản trước khi lãnh đạo ký.",
+            )
+        page_ref = writer.find_page_for_modification(page)[0]
+        page_obj = page_ref.get_object()
+        form = _acroform(writer)
+        existing = {str(f.get_object().get("/T")) for f in form.get("/Fields", [])}
+        if {NUMBER_FIELD, DATE_FIELD, SEAL_FIELD} & existing:
+            raise SigningError("issuing fields already present")
+        annots = page_obj.get("/Annots", generic.ArrayObject())
+        for name, box in ((NUMBER_FIELD, number_box), (DATE_FIELD, date_box)):
+            field = generic.DictionaryObject(
+                {
+                    pdf_name("/FT"): pdf_name("/Tx"),
+                    pdf_name("/T"): pdf_string(name),
+                    pdf_name("/Type"): pdf_name("/Annot"),
+                    pdf_name("/Subtype"): pdf_name("/Widget"),
+                    pdf_name("/Rect"): _rect(box),
+                    pdf_name("/F"): generic.NumberObject(4),
+                    pdf_name("/P"): page_ref,
+                    pdf_name("/DA"): pdf_string("/Helv 11 Tf 0 g"),
+                }
+            )
+            ref = writer.add_object(field)
+            annots.append(ref)
+            form["/Fields"].append(ref)
+        page_obj[pdf_name("/Annots")] = annots
+        writer.update_container(page_obj)
+        writer.update_container(form)
+        fields.append_signature_field(
+            writer, SigFieldSpec(SEAL_FIELD, on_page=page, box=int_box(seal_box))
+        )
+        out = io.BytesIO()
+        writer.write(out)
+    return out.getvalue()
+
+
+def _appearance(
+    writer: IncrementalPdfFileWriter, text: str, rect: Sequence[float], font_path: str
+) -> generic.IndirectObject:
+    width, height = float(rect[2]) - float(rect[0]), float(rect[3]) - float(rect[1])
+    fit = layout.SimpleBoxLayoutRule(
+        x_align=layout.AxisAlignment.ALIGN_MIN,
+        y_align=layout.AxisAlignment.ALIGN_MID,
+        margins=layout.Margins.uniform(1),
+    )
+    style = text_style(font_path, 11, (0.0, 0.0, 0.0), fit)
+    box = TextBox(style, writer, box=layout.BoxConstraints(width=width, height=height))
+    box.content = text
+    return writer.add_object(box.as_form_xobject())
+
+
+def fill_issuing_fields(
+    *, pdf: bytes, number: str, issue_date: str, font_path: str = DEFAULT_FONT
+) -> bytes:
+    """Fill the number and issue-date fields (after the leader signed), as a new revision.
+
+    Each widget gets ``/V`` and an ``/AP /N`` appearance set in the embedded Noto font, so the
+    change is plain form filling and the leader's certification signature stays valid.
+
+    Args:
+        pdf: the document signed by the leader.
+        number: number and symbol, e.g. ``"123/QĐ-UBND"``.
+        issue_date: the issue date as displayed, e.g. ``"Hà Nội, ngày 26 tháng 11 năm 2026"``.
+        font_path: OpenType font for the appearance.
+
+    Returns:
+        The updated document.
+
+    Raises:
+        BadPdfError: for unusable input.
+        SigningError: if the fields are missing.
+    """
+    writer = open_writer(pdf)
+    values = {NUMBER_FIELD: number, DATE_FIELD: issue_date}
+    with pdf_errors():
+        form = writer.root["/AcroForm"] if "/AcroForm" in writer.root else None  # noqa: SIM401
+        found: dict[str, generic.DictionaryObject] = {}
+        for ref in form["/Fields"] if form is not None else []:
+            field = ref.get_object()
+            name = str(field.get("/T"))
+            if name in values:
+                found[name] = field
+        missing = set(values) - set(found)
+        if missing:
+            raise SigningError(
+                f"fields missing: {sorted(missing)}",
+                message_vi="Văn bản không có ô số/ngày ban hành để điền.",
+            )
+        for name, field in found.items():
+            field[pdf_name("/V")] = pdf_string(values[name])
+            ap = _appearance(writer, values[name], list(field["/Rect"]), font_path)
+            field[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): ap})
+            writer.update_container(field)
+        out = io.BytesIO()
+        writer.write(out)
+    return out.getvalue()
+
+
+async def prepare_seal_signature(
+    *,
+    pdf: bytes,
+    seal_cert: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+    seal_image: bytes,
+    agency_name: str,
+    level: PadesLevel = PadesLevel.B_LT,
+) -> PreparedSignature:
+    """Phase 1 of the agency seal signature in the existing seal field.
+
+    Args:
+        pdf: the document with number and date filled.
+        seal_cert: the agency's certificate.
+        chain: intermediate certificates.
+        seal_image: red seal PNG.
+        agency_name: shown with the signing time under the seal.
+        level: PAdES level.
+
+    Returns:
+        The :class:`PreparedSignature`; finish with :func:`signing.finish_signature`.
+
+    Raises:
+        SigningError: (subclasses) as :func:`signing.prepare_signature`.
+    """
+    with pdf_errors():
+        present = list(fields.enumerate_sig_fields(open_writer(pdf), with_name=SEAL_FIELD))
+    if not present:
+        raise SigningError(
+            f"no {SEAL_FIELD!r} field: add it with add_issuing_fields before the leader signs",
+            message_vi="Văn bản chưa có ô chữ ký của cơ quan (phải tạo trước khi lãnh đạo ký).",
+        )
+    appearance = AgencySealAppearance(
+        seal_image=seal_image, agency_name=agency_name, page=0, box=(0, 0, 1, 1)
+    )
+    return await prepare_signature(
+        pdf=pdf,
+        signer_cert=seal_cert,
+        chain=chain,
+        appearance=appearance,
+        level=level,
+        field_name=SEAL_FIELD,
+    )

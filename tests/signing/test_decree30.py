@@ -1,0 +1,220 @@
+"""Decree 30 appearances and the leader → number/date → agency seal sequence."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import LEADER
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
+from signing_helpers import pyhanko_status, render_region
+
+from signing import (
+    AgencySealAppearance,
+    AttachmentStampAppearance,
+    DevPki,
+    InMemoryKey,
+    LeaderAppearance,
+    PadesLevel,
+    SigningError,
+    SigningServices,
+    add_issuing_fields,
+    fill_issuing_fields,
+    finish_signature,
+    format_signing_time,
+    make_sample_pdf,
+    make_seal_png,
+    make_signature_png,
+    prepare_seal_signature,
+    seal_box_overlapping,
+    sign_pdf,
+    verify_pdf,
+)
+
+AGENCY = "Ủy ban nhân dân tỉnh Mẫu"
+LEADER_BOX = (330.0, 120.0, 530.0, 200.0)
+NUMBER_BOX = (72.0, 800.0, 250.0, 820.0)
+DATE_BOX = (300.0, 800.0, 540.0, 820.0)
+PDF = make_sample_pdf(pages=2, lines=20)  # text ends well above the signature block
+
+
+def test_signing_time_format_is_vietnam_time() -> None:
+    moment = datetime(2026, 1, 2, 20, 4, 5, tzinfo=UTC)
+    assert format_signing_time(moment=moment) == "03/01/2026 03:04:05 +07:00"
+
+
+def test_seal_overlaps_a_third_of_the_leader_signature_on_its_left() -> None:
+    x1, y1, x2, y2 = seal_box_overlapping(leader_box=LEADER_BOX, size=110)
+    assert x2 == pytest.approx(LEADER_BOX[0] + (LEADER_BOX[2] - LEADER_BOX[0]) / 3)
+    assert x1 < LEADER_BOX[0] and x2 - x1 == pytest.approx(110)
+    assert (y1 + y2) / 2 == pytest.approx((LEADER_BOX[1] + LEADER_BOX[3]) / 2)
+
+
+def test_demo_images_are_transparent_pngs() -> None:
+    from PIL import Image
+
+    for data in (make_signature_png(seed=3), make_seal_png(agency_name=AGENCY)):
+        image = Image.open(io.BytesIO(data))
+        assert image.format == "PNG" and image.mode == "RGBA"
+        alphas = image.getchannel("A").getextrema()
+        assert alphas == (0, 255)  # transparent background, opaque ink
+
+
+@pytest.mark.anyio
+async def test_leader_and_attachment_appearances_render(
+    pki: DevPki, services: SigningServices, tmp_path: Path
+) -> None:
+    sample_pdf = PDF
+    key = InMemoryKey(pki.user_key(LEADER))
+    assert render_region(sample_pdf, 0, LEADER_BOX) == 0
+    leader = await sign_pdf(
+        pdf=sample_pdf,
+        key=key,
+        signer_cert=pki.user_cert(LEADER),
+        chain=pki.chain,
+        services=services,
+        level=PadesLevel.B_T,
+        appearance=LeaderAppearance(
+            signature_image=make_signature_png(), page=0, box=LEADER_BOX, text="{name} {time}"
+        ),
+    )
+    assert render_region(leader, 0, LEADER_BOX) > 200
+    assert _embedded_noto(leader, tmp_path)  # Vietnamese text in the embedded OpenType font
+
+    top_right = (595 - 18 - 220, 842 - 18 - 48, 595 - 18, 842 - 18)
+    assert render_region(sample_pdf, 0, top_right) == 0
+    stamped = await sign_pdf(
+        pdf=sample_pdf,
+        key=InMemoryKey(pki.seal_key),
+        signer_cert=pki.seal_cert,
+        chain=pki.chain,
+        services=services,
+        level=PadesLevel.B_T,
+        appearance=AttachmentStampAppearance(reference="123/QĐ-UBND", agency_name=AGENCY),
+    )
+    assert render_region(stamped, 0, top_right) > 100
+    report = await verify_pdf(pdf=stamped, trust=pki.trust, http_session=services.http_session)
+    assert report.ok
+
+
+def _pdfsig(path: Path) -> str:
+    """poppler's independent check of every signature's byte range and CMS."""
+    return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def _embedded_noto(pdf: bytes, tmp_path: Path) -> bool:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    return any("NotoSans" in line and " yes yes " in line for line in out.stdout.splitlines())
+
+
+async def _leader_signed_draft(pki: DevPki, services: SigningServices) -> bytes:
+    draft = add_issuing_fields(
+        pdf=PDF,
+        page=0,
+        number_box=NUMBER_BOX,
+        date_box=DATE_BOX,
+        seal_box=seal_box_overlapping(leader_box=LEADER_BOX, size=110, text_height=22),
+    )
+    return await sign_pdf(
+        pdf=draft,
+        key=InMemoryKey(pki.user_key(LEADER)),
+        signer_cert=pki.user_cert(LEADER),
+        chain=pki.chain,
+        services=services,
+        certify=True,
+        appearance=LeaderAppearance(signature_image=make_signature_png(), page=0, box=LEADER_BOX),
+    )
+
+
+@pytest.mark.anyio
+async def test_number_date_and_seal_keep_the_leader_signature_valid(
+    pki: DevPki, services: SigningServices, tmp_path: Path
+) -> None:
+    leader = await _leader_signed_draft(pki, services)
+    filled = fill_issuing_fields(
+        pdf=leader, number="123/QĐ-UBND", issue_date="Hà Nội, ngày 26 tháng 11 năm 2026"
+    )
+    assert render_region(filled, 0, NUMBER_BOX) > 20
+    prepared = await prepare_seal_signature(
+        pdf=filled,
+        seal_cert=pki.seal_cert,
+        chain=pki.chain,
+        seal_image=make_seal_png(agency_name=AGENCY),
+        agency_name=AGENCY,
+    )
+    value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
+    final = await finish_signature(state=prepared.state, signature_value=value, services=services)
+
+    leader_status = await pyhanko_status(final, services, 0)
+    assert leader_status.bottom_line and leader_status.intact and leader_status.docmdp_ok
+    assert leader_status.modification_level.name == "FORM_FILLING"
+    seal_status = await pyhanko_status(final, services, 1)
+    assert seal_status.bottom_line and seal_status.signer_reported_dt is not None
+    seal_left = seal_box_overlapping(leader_box=LEADER_BOX, size=110, text_height=22)
+    assert render_region(final, 0, seal_left) > render_region(filled, 0, seal_left)
+
+    report = await verify_pdf(pdf=final, trust=pki.trust, http_session=services.http_session)
+    assert report.ok, report.summary_en
+    assert [s.certification for s in report.signatures] == [True, False]
+    assert report.signatures[1].signer_name == AGENCY
+
+    path = tmp_path / "final.pdf"
+    path.write_bytes(final)
+    out = _pdfsig(path)
+    assert out.count("Signature is Valid.") == 2 and "Invalid" not in out
+    values = {
+        str(f.get_object()["/T"]): str(f.get_object()["/V"])
+        for f in PdfFileReader(io.BytesIO(final)).root["/AcroForm"]["/Fields"]
+        if f.get_object().get("/FT") == "/Tx"
+    }
+    assert values == {
+        "so_van_ban": "123/QĐ-UBND",
+        "ngay_ban_hanh": "Hà Nội, ngày 26 tháng 11 năm 2026",
+    }
+
+
+@pytest.mark.anyio
+async def test_new_field_after_certification_breaks_docmdp(
+    pki: DevPki, services: SigningServices, tmp_path: Path
+) -> None:
+    # The pitfall of reference §6: pdfsig still says valid, pyHanko (and verify_pdf) do not.
+    leader = await _leader_signed_draft(pki, services)
+    writer = IncrementalPdfFileWriter(io.BytesIO(leader))
+    fields.append_signature_field(
+        writer, fields.SigFieldSpec("extra", on_page=0, box=(1, 1, 50, 50))
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    report = await verify_pdf(
+        pdf=out.getvalue(), trust=pki.trust, http_session=services.http_session
+    )
+    assert not report.ok and not report.signatures[0].docmdp_ok
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(out.getvalue())
+    assert "Signature is Valid." in _pdfsig(path)
+
+
+@pytest.mark.anyio
+async def test_sequence_errors(pki: DevPki, services: SigningServices, sample_pdf: bytes) -> None:
+    with pytest.raises(SigningError):
+        fill_issuing_fields(pdf=sample_pdf, number="1", issue_date="x")
+    with pytest.raises(SigningError):
+        await prepare_seal_signature(
+            pdf=sample_pdf,
+            seal_cert=pki.seal_cert,
+            seal_image=make_seal_png(agency_name="A"),
+            agency_name="A",
+        )
+    leader = await _leader_signed_draft(pki, services)
+    with pytest.raises(SigningError):
+        add_issuing_fields(
+            pdf=leader, page=0, number_box=NUMBER_BOX, date_box=DATE_BOX, seal_box=(1, 1, 2, 2)
+        )
+    assert isinstance(AgencySealAppearance, type)
