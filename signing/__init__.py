@@ -13,6 +13,7 @@ from signing.appearance import (
     format_signing_time,
     seal_box_overlapping,
 )
+from signing.batch import SigningSession, finish_signatures, signing_process_pool
 from signing.decree30 import (
     DATE_FIELD,
     NUMBER_FIELD,
@@ -73,6 +74,7 @@ __all__ = [
     "SignatureReport",
     "SigningError",
     "SigningServices",
+    "SigningSession",
     "TimestampUnavailableError",
     "TrustSettings",
     "UntrustedCertificateError",
@@ -83,6 +85,7 @@ __all__ = [
     "ecdsa_raw_to_der",
     "fill_issuing_fields",
     "finish_signature",
+    "finish_signatures",
     "format_signing_time",
     "generate_dev_pki",
     "load_certificates",
@@ -95,6 +98,7 @@ __all__ = [
     "seal_box_overlapping",
     "serve_dev_services",
     "sign_pdf",
+    "signing_process_pool",
     "verify_pdf",
     "write_softhsm_config",
 ]

@@ -39,6 +39,9 @@ def test_signing_never_imports_the_web_stack() -> None:
 CORE_API = {
     "prepare_signature",
     "finish_signature",
+    "finish_signatures",
+    "SigningSession",
+    "signing_process_pool",
     "sign_pdf",
     "verify_pdf",
     "PreparedSignature",
