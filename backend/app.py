@@ -13,10 +13,13 @@ from backend import errors_http, routes
 from backend.assets import Assets
 from backend.clock import Clock, SystemClock
 from backend.i18n import Translations
+from backend.identity.csrf import CsrfMiddleware
+from backend.identity.session_middleware import SessionMiddleware
 from backend.middleware import SecurityHeadersMiddleware
 from backend.resources import Resources, open_resources
 from backend.settings import Settings
 from backend.templating import PWA_LOCALE, make_templates
+from backend.views.auth import session_limits
 
 
 class State(TypedDict):
@@ -37,7 +40,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes.build(settings),
-        middleware=[Middleware(SecurityHeadersMiddleware, https=settings.is_https)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, https=settings.is_https),
+            Middleware(CsrfMiddleware, origin=settings.origin),
+            Middleware(
+                SessionMiddleware,
+                cookie_name=settings.session_cookie,
+                limits=session_limits(settings),
+            ),
+        ],
         exception_handlers=errors_http.handlers(),
         lifespan=lifespan,
     )

@@ -55,6 +55,13 @@ class BlobStore(ABC):
     async def ping(self) -> None:
         """Raise if the store cannot be written."""
 
+    @abstractmethod
+    async def local_path(self, sha256: str) -> Path:
+        """A local file holding the blob, for tools that read files (PDFium in workers).
+
+        A remote store downloads into a local cache here.
+        """
+
 
 class FileBlobStore(BlobStore):
     def __init__(self, root: Path) -> None:
@@ -101,6 +108,12 @@ class FileBlobStore(BlobStore):
 
     async def exists(self, sha256: str) -> bool:
         return await anyio.to_thread.run_sync(self._path(sha256).exists)
+
+    async def local_path(self, sha256: str) -> Path:
+        path = self._path(sha256)
+        if not await anyio.to_thread.run_sync(path.exists):
+            raise BlobNotFoundError(sha256)
+        return path
 
     async def ping(self) -> None:
         def check() -> None:

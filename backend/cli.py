@@ -20,7 +20,7 @@ from backend.settings import Settings, SettingsError
 T = TypeVar("T")
 
 
-async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     engine = db.create_engine(settings.effective_database_url)
     try:
         async with db.sessionmaker(engine)() as session, session.begin():
@@ -45,7 +45,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    summary = asyncio.run(_in_transaction(settings, lambda s: demo.load(s, clock=SystemClock())))
+    summary = asyncio.run(in_transaction(settings, lambda s: demo.load(s, clock=SystemClock())))
     verb = "Loaded" if summary.created else "Demo data already present"
     print(
         f"{verb}: {summary.agencies} agencies, {summary.units} units "
@@ -70,6 +70,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=args.proxy_headers,
         timeout_graceful_shutdown=10,
     )
+    return 0
+
+
+def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.cli_signing import sim_config
+    from backend.mssp_sim import app as mssp_app
+
+    config = asyncio.run(in_transaction(settings, lambda s: sim_config(settings, s)))
+    print(f"MSSP simulator: {len(config.identities)} SIMs, PIN {config.pin}; virtual phones at "
+          f"http://{args.host}:{args.port}/phone/<+84…>")  # fmt: skip
+    for identity in config.identities:
+        print(f"  {identity.msisdn}  {identity.display_name}")
+    mssp_app.run(args.host, args.port, config=config, log_level=settings.log_level)
     return 0
 
 
@@ -104,12 +117,12 @@ def _print_link(link: str) -> None:
 
 
 def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
-    _print_link(asyncio.run(_in_transaction(settings, lambda s: _admin_create(settings, args, s))))
+    _print_link(asyncio.run(in_transaction(settings, lambda s: _admin_create(settings, args, s))))
     return 0
 
 
 def cmd_user_invite(settings: Settings, args: argparse.Namespace) -> int:
-    _print_link(asyncio.run(_in_transaction(settings, lambda s: _user_invite(settings, args, s))))
+    _print_link(asyncio.run(in_transaction(settings, lambda s: _user_invite(settings, args, s))))
     return 0
 
 
@@ -121,10 +134,18 @@ def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
     async def fetch(s: AsyncSession) -> list[User]:
         return list(await s.scalars(select(User).order_by(User.id)))
 
-    for user in asyncio.run(_in_transaction(settings, fetch)):
+    for user in asyncio.run(in_transaction(settings, fetch)):
         roles = ",".join(sorted(r.value for r in user.roles))
         demo_mark = " [demo]" if user.is_demo else ""
         print(f"{user.username:16} {user.full_name} — {user.title} ({roles}){demo_mark}")
+    return 0
+
+
+def cmd_api_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.identity import tokens
+
+    kid = tokens.rotate(settings.data_dir)
+    print(f"New API signing key {kid}; restart the server to sign with it (old keys still verify).")
     return 0
 
 
@@ -137,6 +158,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="default: the port of EOFFICE_BASE_URL")
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-*")
     serve.set_defaults(func=cmd_serve)
+
+    sim = sub.add_parser("mssp-sim", help="run the SIM-PKI (MSSP) simulator with virtual phones")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8090)
+    sim.set_defaults(func=cmd_mssp_sim)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate
@@ -154,12 +180,22 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--agency-short-name", help="short name for a new agency, e.g. UBND")
     create.set_defaults(func=cmd_admin_create)
 
+    from backend.cli_signing import add_commands
+
+    add_commands(sub)
+
     user = sub.add_parser("user", help="people")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     invite = user_sub.add_parser("invite", help="print a new one-time enrolment link")
     invite.add_argument("username")
     invite.set_defaults(func=cmd_user_invite)
     user_sub.add_parser("list", help="list users").set_defaults(func=cmd_user_list)
+
+    api_key = sub.add_parser("api-key", help="keys that sign API tokens")
+    api_key_sub = api_key.add_subparsers(dest="api_key_command", required=True)
+    api_key_sub.add_parser("rotate", help="add a new ES256 signing key").set_defaults(
+        func=cmd_api_key_rotate
+    )
     return p
 
 

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backend import htmx
-from backend.errors import EofficeError
+from backend.errors import EofficeError, RateLimitedError
 from backend.views.render import language, render
 
 log = logging.getLogger("eoffice")
@@ -29,7 +31,7 @@ _HTTP_MESSAGES = {
 def _respond(request: Request, status: int, message_vi: str, message_en: str) -> Response:
     lang = language(request)
     message = message_en if lang == "en" else message_vi
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith("/api/") or wants_json(request):
         return JSONResponse(
             {"error": {"status": status, "message": message, "message_en": message_en}},
             status_code=status,
@@ -44,9 +46,17 @@ def _respond(request: Request, status: int, message_vi: str, message_en: str) ->
     )
 
 
+def wants_json(request: Request) -> bool:
+    # The passkey scripts ask for JSON; pages and htmx get HTML.
+    return "application/json" in request.headers.get("accept", "")
+
+
 async def eoffice_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EofficeError)
-    return _respond(request, exc.status_code, exc.message_vi, exc.message_en)
+    response = _respond(request, exc.status_code, exc.message_vi, exc.message_en)
+    if isinstance(exc, RateLimitedError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -55,10 +65,28 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _respond(request, exc.status_code, vi, en)
 
 
+async def redis_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("redis unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return _respond(
+        request,
+        503,
+        "Máy chủ phiên làm việc tạm thời không phản hồi. Dữ liệu của bạn không bị mất; vui lòng "
+        "thử lại sau ít phút (có thể bạn sẽ cần đăng nhập lại).",
+        "The session store is briefly unavailable. Nothing was lost; please try again in a few "
+        "minutes (you may need to sign in again).",
+    )
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, 500, *_HTTP_MESSAGES[500])
 
 
 def handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
-    return {EofficeError: eoffice_error, HTTPException: http_error, 500: server_error}
+    return {
+        EofficeError: eoffice_error,
+        HTTPException: http_error,
+        RedisConnectionError: redis_unavailable,
+        RedisTimeoutError: redis_unavailable,
+        500: server_error,
+    }

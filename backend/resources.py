@@ -16,6 +16,7 @@ from backend.blobs import BlobStore, FileBlobStore
 from backend.clock import Clock
 from backend.embedded_redis import EmbeddedRedis
 from backend.i18n import Translations
+from backend.identity.tokens import KeyRing, load_keyring
 from backend.settings import Settings
 
 log = logging.getLogger("eoffice")
@@ -35,6 +36,8 @@ class Resources:
     blobs: BlobStore
     translations: Translations
     assets: Assets
+    # ES256 keys that sign API tokens (generated into the data dir).
+    api_keys: KeyRing
 
 
 @contextlib.asynccontextmanager
@@ -70,4 +73,5 @@ async def open_resources(
             blobs=FileBlobStore(settings.data_dir / "blobs"),
             translations=translations,
             assets=assets,
+            api_keys=load_keyring(settings.data_dir),
         )

@@ -1,7 +1,8 @@
 """Every route of the app, named, each declaring who may use it.
 
-`access` is read by the permission policy (identity issue) and by a test that refuses any route
-without a declaration.
+`access` is what the permission policy (`backend/identity/policy.py`) checks before the handler
+runs: `PUBLIC`, `SIGNED_IN`, `DEMO`, an `Action`, or an `ApiScope` for bearer-token routes.
+`route()` refuses anything else, and a test walks every route for every role.
 """
 
 from __future__ import annotations
@@ -12,25 +13,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from backend.identity import policy
+from backend.identity.policy import DEMO, PUBLIC, SIGNED_IN, Access, Action, ApiScope
 from backend.settings import Settings
-from backend.views import health, pwa
+from backend.views import account, admin, api, auth, enrol, health, pwa
+from backend.views.guard import guard
 
-PUBLIC = "public"
+__all__ = ["DEMO", "PUBLIC", "SIGNED_IN", "build", "route"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def route(
-    path: str, endpoint: Endpoint, *, name: str, access: str, methods: list[str] | None = None
+    path: str, endpoint: Endpoint, *, name: str, access: Access, methods: list[str] | None = None
 ) -> Route:
-    r = Route(path, endpoint, name=name, methods=methods or ["GET"])
+    if not policy.is_known(access):
+        raise ValueError(f"route {name} declares unknown access {access!r}")
+    r = Route(path, guard(endpoint, access), name=name, methods=methods or ["GET"])
     r.access = access  # type: ignore[attr-defined]
     return r
 
 
+POST = ["POST"]
+ADMIN_USERS = Action.MANAGE_USERS
+ADMIN_SERVICES = Action.MANAGE_SERVICE_ACCOUNTS
+ACCOUNT = Action.MANAGE_OWN_ACCOUNT
+
+
 def build(settings: Settings) -> list[BaseRoute]:
-    del settings  # demo-only routes arrive with the identity issue
-    return [
+    routes: list[BaseRoute] = [
         route("/", pwa.home, name="home", access=PUBLIC),
         route("/offline", pwa.offline, name="offline", access=PUBLIC),
         route("/manifest.webmanifest", pwa.manifest, name="manifest", access=PUBLIC),
@@ -38,4 +49,64 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/static/{path:path}", pwa.static, name="static", access=PUBLIC),
         route("/lang/{lang}", pwa.switch_language, name="switch_language", access=PUBLIC),
         route("/healthz", health.healthz, name="healthz", access=PUBLIC),
-    ]
+        # Signing in and out.
+        route("/signin", auth.signin_page, name="signin", access=PUBLIC),
+        route("/signin/options", auth.signin_options, name="signin_options", access=PUBLIC,
+              methods=POST),
+        route("/signin", auth.signin_verify, name="signin_verify", access=PUBLIC, methods=POST),
+        route("/signout", auth.signout, name="signout", access=SIGNED_IN, methods=POST),
+        route("/signout/everywhere", auth.signout_everywhere, name="signout_everywhere",
+              access=SIGNED_IN, methods=POST),
+        # Enrolment through an invitation link.
+        route("/enrol/{token}", enrol.enrol_page, name="enrol", access=PUBLIC),
+        route("/enrol/{token}/options", enrol.enrol_options, name="enrol_options",
+              access=PUBLIC, methods=POST),
+        route("/enrol/{token}", enrol.enrol_verify, name="enrol_verify", access=PUBLIC,
+              methods=POST),
+        # My account.
+        route("/account/passkeys", account.passkeys_page, name="account_passkeys",
+              access=ACCOUNT),
+        route("/account/passkeys/options", account.passkey_options, name="passkey_options",
+              access=ACCOUNT, methods=POST),
+        route("/account/passkeys", account.passkey_add, name="passkey_add", access=ACCOUNT,
+              methods=POST),
+        route("/account/passkeys/{passkey_id:int}/rename", account.passkey_rename,
+              name="passkey_rename", access=ACCOUNT, methods=POST),
+        route("/account/passkeys/{passkey_id:int}/revoke", account.passkey_revoke,
+              name="passkey_revoke", access=ACCOUNT, methods=POST),
+        route("/account/sessions", account.sessions_page, name="account_sessions",
+              access=ACCOUNT),
+        route("/account/sessions/{ref}/end", account.session_end, name="session_end",
+              access=ACCOUNT, methods=POST),
+        # Administration.
+        route("/admin/users", admin.users_page, name="admin_users", access=ADMIN_USERS),
+        route("/admin/users", admin.user_create, name="admin_user_create", access=ADMIN_USERS,
+              methods=POST),
+        route("/admin/users/{user_id:int}/invitations", admin.user_invite,
+              name="admin_user_invite", access=ADMIN_USERS, methods=POST),
+        route("/admin/invitations/{invitation_id:int}/revoke", admin.invitation_revoke,
+              name="admin_invitation_revoke", access=ADMIN_USERS, methods=POST),
+        route("/admin/users/{user_id:int}/sessions/end", admin.user_sessions_end,
+              name="admin_user_sessions_end", access=ADMIN_USERS, methods=POST),
+        route("/admin/service-accounts", admin.service_accounts_page,
+              name="admin_service_accounts", access=ADMIN_SERVICES),
+        route("/admin/service-accounts", admin.service_account_create,
+              name="admin_service_account_create", access=ADMIN_SERVICES, methods=POST),
+        route("/admin/service-accounts/{account_id:int}/tokens", admin.token_issue,
+              name="admin_token_issue", access=ADMIN_SERVICES, methods=POST),
+        route("/admin/tokens/{token_id:int}/revoke", admin.token_revoke,
+              name="admin_token_revoke", access=ADMIN_SERVICES, methods=POST),
+        # JSON API for service accounts.
+        route("/api/v1/me", api.me, name="api_me", access=ApiScope("profile:read")),
+    ]  # fmt: skip
+    if settings.demo:
+        routes.append(
+            route(
+                "/demo/signin/{username}",
+                auth.demo_signin,
+                name="demo_signin",
+                access=DEMO,
+                methods=POST,
+            )
+        )
+    return routes

@@ -37,6 +37,16 @@ def _parse_int(name: str, raw: str) -> int:
         raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
 
 
+_POSITIVE_INTS = (
+    "max_upload_mb",
+    "session_idle_minutes",
+    "session_absolute_minutes",
+    "rate_limit_per_ip",
+    "rate_limit_per_account",
+    "api_token_days",
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     # Where the SQLite file, blobs, generated secrets and dev keys live (git-ignored).
@@ -58,6 +68,16 @@ class Settings:
     max_upload_mb: int = 50
     # Log level for the server.
     log_level: str = "info"
+    # A session ends after this many minutes without a request…
+    session_idle_minutes: int = 240
+    # …and in any case this many minutes after sign-in (a tablet stays signed in for a working day).
+    session_absolute_minutes: int = 720
+    # Sign-in, enrolment and invitation attempts allowed per minute from one IP address…
+    rate_limit_per_ip: int = 30
+    # …and per account.
+    rate_limit_per_account: int = 10
+    # Default lifetime of a new API token, in days.
+    api_token_days: int = 90
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -67,8 +87,11 @@ class Settings:
             raise SettingsError("base_url must be an origin without a path")
         if self.default_language not in {"vi", "en"}:
             raise SettingsError("default_language must be 'vi' or 'en'")
-        if self.max_upload_mb <= 0:
-            raise SettingsError("max_upload_mb must be positive")
+        for name in _POSITIVE_INTS:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive")
+        if self.session_idle_minutes > self.session_absolute_minutes:
+            raise SettingsError("session_idle_minutes must not exceed session_absolute_minutes")
 
     @property
     def origin(self) -> str:
@@ -84,6 +107,11 @@ class Settings:
     @property
     def is_https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def session_cookie(self) -> str:
+        # `__Host-`: the browser refuses it unless Secure, host-only and Path=/.
+        return "__Host-eoffice_session" if self.is_https else "eoffice_session"
 
     @property
     def embedded_redis(self) -> bool:
@@ -111,7 +139,7 @@ class Settings:
                 values[f.name] = Path(raw)
             elif f.name == "demo":
                 values[f.name] = _parse_bool(f.name, raw)
-            elif f.name == "max_upload_mb":
+            elif f.name in _POSITIVE_INTS:
                 values[f.name] = _parse_int(f.name, raw)
             else:
                 values[f.name] = raw

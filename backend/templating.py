@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,25 @@ from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
 
 from backend.assets import PWA_DIR, Assets
+from backend.clock import VIETNAM
 from backend.i18n import Translations
 from backend.settings import Settings
 
 PWA_TEMPLATES = PWA_DIR / "templates"
 PWA_LOCALE = PWA_DIR / "locale"
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite gives back naive UTC.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def vn_datetime(at: datetime) -> str:
+    return _aware(at).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+
+
+def isodate(at: datetime) -> str:
+    return _aware(at).isoformat()
 
 
 def make_templates(
@@ -37,6 +52,8 @@ def make_templates(
         )
 
     env.globals["_"] = gettext
+    env.filters["vn_datetime"] = vn_datetime
+    env.filters["isodate"] = isodate
     env.globals["static"] = assets.url
     env.globals["demo"] = settings.demo
     return templates

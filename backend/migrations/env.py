@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from backend.models import Base
+from backend.schema import include_object, metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -12,7 +12,8 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
+    include_object=include_object,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

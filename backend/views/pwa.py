@@ -9,6 +9,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from backend.assets import Assets
 from backend.i18n import LANGUAGE_COOKIE, LANGUAGES
+from backend.views.auth import signin_redirect
 from backend.views.render import language, render, resources
 
 THEME_COLOUR = "#8f1d1d"
@@ -20,7 +21,12 @@ def _assets(request: Request) -> Assets:
 
 
 async def home(request: Request) -> Response:
-    return render(request, "home.html")
+    if getattr(request.state, "session_status", "none") == "expired":
+        return signin_redirect(request, reason="expired")
+    response = render(request, "home.html")
+    if getattr(request.state, "user", None) is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def offline(request: Request) -> Response:

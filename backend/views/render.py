@@ -35,7 +35,12 @@ def render(
     block: str | None = None,
 ) -> Response:
     lang = language(request)
-    full = {"request": request, "lang": lang, **(context or {})}
+    full = {
+        "request": request,
+        "lang": lang,
+        "current_user": getattr(request.state, "user", None),
+        **(context or {}),
+    }
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(
         request, name, full, status_code=status_code, block_name=block

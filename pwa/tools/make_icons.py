@@ -1,6 +1,6 @@
 """Draw the app icons (run once; the PNGs are committed as ordinary assets).
 
-    .venv/bin/python pwa/tools/make_icons.py
+.venv/bin/python pwa/tools/make_icons.py
 """
 
 from __future__ import annotations

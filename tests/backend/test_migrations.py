@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from backend import db, migrate
-from backend.models import Base
+from backend.schema import include_object, metadata
 
 pytestmark = pytest.mark.anyio
 
@@ -17,8 +17,10 @@ async def test_database_is_at_head_and_matches_the_models(database_url: str) -> 
         assert await migrate.current_revision(engine) == migrate.head_revision()
 
         def diff(connection: Connection) -> list[object]:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return list(compare_metadata(context, Base.metadata))
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include_object}
+            )
+            return list(compare_metadata(context, metadata))
 
         async with engine.connect() as connection:
             assert await connection.run_sync(diff) == []

@@ -1,0 +1,160 @@
+"""`eoffice pki init`, `eoffice pdf sign`, `eoffice pdf verify` (dev keys; real trust roots by
+configuration)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import keyring
+from backend.models import Agency, Role, User
+from backend.mssp_sim.config import SimConfig, SimIdentity, demo_config
+from backend.settings import Settings
+from signing import (
+    LeaderAppearance,
+    PadesLevel,
+    SigningError,
+    VerificationReport,
+    serve_dev_services,
+    sign_pdf,
+    verify_pdf,
+)
+
+
+async def _people(session: AsyncSession) -> tuple[list[keyring.Person], str]:
+    people = [
+        keyring.Person(u.username, u.full_name, holds_server_key=Role.LEADER in u.roles)
+        for u in await session.scalars(select(User).order_by(User.id))
+    ]
+    top = await session.scalar(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.id))
+    return people, top.name if top else "Cơ quan (dev)"
+
+
+def cmd_pki_init(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.cli import in_transaction
+
+    people, agency_name = asyncio.run(in_transaction(settings, _people))
+    pki = keyring.init(settings, people=people, agency_name=agency_name)
+    print(f"Dev PKI in {pki.directory}: root {pki.root_cert.subject.human_friendly}")
+    leaders = sum(p.holds_server_key for p in people)
+    print(
+        f"{len(people)} signing certificates; server-held keys for {leaders} leaders and the "
+        "agency seal (SoftHSM2)."
+    )
+    return 0
+
+
+async def sim_config(settings: Settings, session: AsyncSession) -> SimConfig:
+    """The simulator's SIMs: every user with a phone number, holding their dev-PKI key.
+
+    Without a dev PKI (`eoffice pki init` not run) the simulator's own demo SIMs are used.
+    """
+    if not (keyring.pki_dir(settings) / "certomancer.json").exists():
+        return demo_config()
+    pki = keyring.load(settings)
+    identities = []
+    for user in await session.scalars(select(User).where(User.phone.is_not(None))):
+        if user.username not in pki.user_labels:
+            continue
+        identities.append(
+            SimIdentity(
+                msisdn=user.phone or "",
+                private_key_pem=pki.user_key_path(user.username).read_bytes(),
+                certificate_der=pki.user_cert(user.username).dump(),
+                display_name=user.full_name,
+            )
+        )
+    return SimConfig(identities=tuple(identities))
+
+
+LEVELS = {level.value: level for level in PadesLevel}
+
+
+async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> bytes:
+    pki = keyring.load(settings)
+    if args.seal:
+        username, cert = keyring.SEAL, pki.seal_cert
+        appearance = None
+    else:
+        username, cert = args.as_user, pki.user_cert(args.as_user)
+        appearance = LeaderAppearance(
+            signature_image=keyring.signature_image(settings, username),
+            page=args.page - 1,
+            box=(350.0, 60.0, 530.0, 130.0),
+        )
+    async with serve_dev_services(pki=pki) as services:
+        signed = await sign_pdf(
+            pdf=pdf, key=keyring.server_key(settings, username), signer_cert=cert,
+            chain=pki.chain, services=services, appearance=appearance, level=LEVELS[args.level],
+        )  # fmt: skip
+    return signed
+
+
+def cmd_pdf_sign(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        signed = asyncio.run(_sign(settings, args, Path(args.input).read_bytes()))
+        Path(args.output).write_bytes(signed)
+    except (OSError, keyring.KeyringError) as exc:
+        print(f"eoffice: {exc}")
+        return 2
+    except SigningError as exc:
+        print(f"eoffice: {exc.message_vi}\n         {exc.message_en}")
+        return 1
+    print(f"Signed {args.input} → {args.output} ({LEVELS[args.level].value}, {len(signed)} bytes)")
+    return 0
+
+
+async def _verify(settings: Settings, pdf: bytes) -> VerificationReport:
+    pki = keyring.load(settings)
+    async with serve_dev_services(pki=pki) as services:
+        return await verify_pdf(pdf=pdf, trust=pki.trust, http_session=services.http_session)
+
+
+def cmd_pdf_verify(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        report = asyncio.run(_verify(settings, Path(args.file).read_bytes()))
+    except (OSError, keyring.KeyringError) as exc:
+        print(f"eoffice: {exc}")
+        return 2
+    except SigningError as exc:
+        print(f"eoffice: {exc.message_vi}\n         {exc.message_en}")
+        return 2
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), default=str, ensure_ascii=False, indent=2))
+    else:
+        print(report.summary_vi)
+        print(report.summary_en)
+        for sig in report.signatures:
+            state = "hợp lệ / valid" if sig.intact and sig.trusted else "KHÔNG hợp lệ / NOT valid"
+            print(f"- {sig.field_name}: {sig.signer_name} — {state}; "
+                  f"{sig.signing_time or sig.timestamp_time}")  # fmt: skip
+    return 0 if report.ok else 1
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pki = sub.add_parser("pki", help="development PKI and signing keys")
+    pki_sub = pki.add_subparsers(dest="pki_command", required=True)
+    pki_sub.add_parser("init", help="create the dev PKI, SoftHSM tokens and signature images") \
+        .set_defaults(func=cmd_pki_init)  # fmt: skip
+
+    pdf = sub.add_parser("pdf", help="sign or verify a PDF")
+    pdf_sub = pdf.add_subparsers(dest="pdf_command", required=True)
+    sign = pdf_sub.add_parser("sign", help="sign with a dev key (PAdES)")
+    sign.add_argument("input")
+    sign.add_argument("output")
+    sign.add_argument("--level", choices=sorted(LEVELS), default=PadesLevel.B_LT.value)
+    who = sign.add_mutually_exclusive_group(required=True)
+    who.add_argument("--as", dest="as_user", metavar="USER", help="a leader's username")
+    who.add_argument("--seal", action="store_true", help="the agency seal")
+    sign.add_argument("--page", type=int, default=1, help="page of the visible signature")
+    sign.set_defaults(func=cmd_pdf_sign)
+    verify = pdf_sub.add_parser("verify", help="verify every signature; exit 1 if any fails")
+    verify.add_argument("file")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_pdf_verify)

@@ -1,0 +1,1 @@
+"""Documents: the catalogue, registers and numbering, intake, page rendering and search."""

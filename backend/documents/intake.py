@@ -1,0 +1,266 @@
+"""Registering incoming documents: files checked, bytes kept, số đến taken, duplicates linked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.blobs import BlobStore, blob_id
+from backend.clock import Clock
+from backend.documents import catalogue, textnorm
+from backend.documents.forms import IncomingForm
+from backend.documents.intake_errors import IntakeError, NotPdfError
+from backend.documents.registers import INCOMING_SERIES, register_year, take_number
+from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.documents.workers import PdfWorkers
+from backend.errors import ConflictError, ValidationError
+from backend.models import User
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pages: int = 2000
+
+
+class DuplicateFoundError(ConflictError):
+    """The document is already registered: offer to link this one as its copy."""
+
+    def __init__(self, original: Document) -> None:
+        # Plain values: the ORM object expires when the caller's transaction rolls back.
+        self.original_id = original.id
+        self.number_symbol = original.number_symbol
+        self.register_number = original.register_number
+        super().__init__(
+            f"Văn bản {self.number_symbol} đã được vào sổ với số đến {self.register_number}. "
+            "Bạn có thể liên kết bản này là bản giấy/bản trùng của văn bản đó.",
+            f"{self.number_symbol} is already registered as incoming no. "
+            f"{self.register_number}. You can link this one as its paper copy/duplicate.",
+        )
+
+
+@dataclass(frozen=True)
+class _CheckedFile:
+    kind: str
+    name: str
+    data: bytes
+    media_type: str
+    page_count: int
+    reason: str
+    derived_from: tuple[str, ...] = ()
+
+
+async def _check_files(
+    workers: PdfWorkers, *, pdfs: list[Upload], scans: list[Upload], limits: Limits
+) -> tuple[list[_CheckedFile], str]:
+    """Everything is validated before anything is stored. Returns the files and their text."""
+    if not pdfs and not scans:
+        raise ValidationError(
+            "Chưa có tệp văn bản: hãy tải lên tệp PDF hoặc chụp/quét ảnh.",
+            "No file: upload a PDF or scan/photograph the document.",
+        )
+    for upload in scans:
+        if len(upload.data) > limits.max_bytes:
+            raise IntakeError(
+                f"Ảnh “{upload.name}” quá lớn.", f"Image {upload.name!r} is too large."
+            )
+    checked: list[_CheckedFile] = []
+    texts: list[str] = []
+    for index, upload in enumerate(pdfs):
+        if upload.content_type.startswith("image/"):
+            raise NotPdfError(upload.name)
+        info = await workers.inspect(
+            upload.data, name=upload.name, max_bytes=limits.max_bytes, max_pages=limits.max_pages
+        )
+        texts.append(" ".join(filter(None, [info.title, info.subject, info.text])))
+        kind = "main" if index == 0 and not scans else "attachment"
+        checked.append(
+            _CheckedFile(
+                kind,
+                upload.name,
+                upload.data,
+                "application/pdf",
+                info.page_count,
+                "bản gốc nhận được",
+            )
+        )
+    if scans:
+        combined, pages = await workers.combine_images(
+            [(u.name, u.data) for u in scans], max_pages=limits.max_pages
+        )
+        info = await workers.inspect(
+            combined,
+            name="scan.pdf",
+            max_bytes=max(limits.max_bytes, len(combined)),
+            max_pages=limits.max_pages,
+        )
+        originals = tuple(blob_id(u.data) for u in scans)
+        checked.insert(
+            0,
+            _CheckedFile(
+                "main",
+                "ban-quet.pdf",
+                combined,
+                "application/pdf",
+                pages,
+                f"ghép từ {len(scans)} ảnh quét",
+                originals,
+            ),
+        )
+        for upload in scans:
+            checked.append(
+                _CheckedFile(
+                    "scan-original", upload.name, upload.data, upload.content_type, 1, "ảnh gốc"
+                )
+            )
+        texts.insert(0, info.text)
+    return checked, "\n".join(texts)
+
+
+async def find_duplicate(
+    db: AsyncSession, *, agency_id: int, form: IncomingForm
+) -> Document | None:
+    if form.number is None or form.issue_date is None:
+        return None
+    duplicate: Document | None = await db.scalar(
+        select(Document).where(
+            Document.agency_id == agency_id,
+            Document.direction == catalogue.Direction.INCOMING,
+            Document.duplicate_of_id.is_(None),
+            Document.issuer_key == form.issuer_key,
+            Document.number == form.number,
+            Document.symbol == form.symbol,
+            Document.issue_date == form.issue_date,
+        )
+    )
+    return duplicate
+
+
+def search_text(form: IncomingForm, number_symbol: str, body: str) -> str:
+    type_name = catalogue.TYPES[form.type_code].name
+    return textnorm.fold(
+        " ".join([number_symbol, type_name, form.subject, form.issuer_name, form.signer_name, body])
+    )
+
+
+async def register_incoming(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    workers: PdfWorkers,
+    clerk: User,
+    form: IncomingForm,
+    pdfs: list[Upload],
+    scans: list[Upload],
+    limits: Limits,
+    link_to: int | None = None,
+) -> Document:
+    """Register one incoming document in the caller's transaction; returns it with its số đến.
+
+    A document already in the register (same issuer, number and symbol, issue date) is never
+    registered twice: without `link_to` this raises DuplicateFoundError; with the original's id
+    it is stored as a linked copy that reuses the original's số đến.
+    """
+    files, body = await _check_files(workers, pdfs=pdfs, scans=scans, limits=limits)
+    original = await find_duplicate(db, agency_id=clerk.agency_id, form=form)
+    if original is not None and link_to != original.id:
+        raise DuplicateFoundError(original)
+    if original is None and link_to is not None:
+        raise ValidationError(
+            "Không tìm thấy văn bản gốc để liên kết.", "The original to link to was not found."
+        )
+
+    now = clock.now()
+    if original is not None:
+        year, number = original.register_year, original.register_number
+    else:
+        year = register_year(now)
+        number = await take_number(
+            db,
+            agency_id=clerk.agency_id,
+            direction=catalogue.Direction.INCOMING,
+            year=year,
+            series=INCOMING_SERIES,
+        )
+    number_symbol = f"{form.number}/{form.symbol}" if form.number is not None else form.symbol
+    document = Document(
+        agency_id=clerk.agency_id,
+        direction=catalogue.Direction.INCOMING,
+        type_code=form.type_code,
+        number=form.number,
+        symbol=form.symbol,
+        issue_date=form.issue_date,
+        issue_place=form.issue_place,
+        issuer_name=form.issuer_name,
+        issuer_code=form.issuer_code,
+        issuer_key=form.issuer_key,
+        subject=form.subject,
+        signer_name=form.signer_name,
+        signer_title=form.signer_title,
+        signer_competence=form.signer_competence,
+        urgency=int(form.urgency),
+        page_count=next(f.page_count for f in files if f.kind == "main"),
+        deadline=form.deadline,
+        source=form.source.value,
+        status=catalogue.Status.REGISTERED,
+        recipients=form.recipients,
+        register_year=year,
+        register_series=INCOMING_SERIES,
+        register_number=number,
+        received_at=now,
+        registered_by_id=clerk.id,
+        unit_id=clerk.unit_id,
+        duplicate_of_id=original.id if original else None,
+        signature_check={"status": "not_verified"},
+        search_text=search_text(form, number_symbol, body),
+        created_at=now,
+    )
+    db.add(document)
+    records = []
+    for position, checked in enumerate(files):
+        version = FileVersion(
+            version=1,
+            sha256=await blobs.put(checked.data),
+            size=len(checked.data),
+            media_type=checked.media_type,
+            page_count=checked.page_count,
+            reason=checked.reason,
+            derived_from=list(checked.derived_from),
+            created_by_id=clerk.id,
+            created_at=now,
+        )
+        records.append(
+            DocumentFile(
+                kind=checked.kind, name=checked.name, position=position, versions=[version]
+            )
+        )
+    document.files = records
+    await db.flush()
+    await audit.record(
+        db,
+        clock=clock,
+        actor_id=clerk.id,
+        object_type="document",
+        object_id=document.id,
+        action="document.duplicate_linked" if original else "document.registered",
+        detail={
+            "so_den": number,
+            "year": year,
+            "number_symbol": number_symbol,
+            "files": [f.name for f in files],
+        },
+    )
+    return document

@@ -1,0 +1,146 @@
+"""Document lists: who sees what (the SQL twin of policy.may), filters, keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.clock import VIETNAM
+from backend.documents import catalogue, textnorm
+from backend.documents.tables import Document
+from backend.identity.policy import DocumentRef, Principal
+from backend.models import Role
+
+PAGE_SIZE = 25
+
+
+def document_scope(principal: Principal) -> ColumnElement[bool]:
+    """Rows `principal` may see; agrees with `policy.may(principal, VIEW_DOCUMENT, ref)`."""
+    in_agency = Document.agency_id == principal.agency_id
+    if Role.LEADER in principal.roles or Role.CLERK in principal.roles:
+        return in_agency
+    clauses: list[ColumnElement[bool]] = []
+    if Role.UNIT_HEAD in principal.roles and principal.unit_id is not None:
+        clauses.append(Document.unit_id == principal.unit_id)
+    # Specialists see what is assigned to them: assignments arrive with the workflow issue.
+    return and_(in_agency, or_(*clauses)) if clauses else false()
+
+
+def ref(document: Document) -> DocumentRef:
+    return DocumentRef(agency_id=document.agency_id, unit_id=document.unit_id)
+
+
+@dataclass(frozen=True)
+class Filters:
+    direction: str | None = None
+    statuses: tuple[str, ...] = ()
+    type_code: str | None = None
+    urgency: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    issuer: str = ""
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.direction:
+            found.append(Document.direction == self.direction)
+        if self.statuses:
+            found.append(Document.status.in_(self.statuses))
+        if self.type_code:
+            found.append(Document.type_code == self.type_code)
+        if self.urgency is not None:
+            found.append(Document.urgency == self.urgency)
+        if self.date_from:
+            found.append(Document.created_at >= _start_of(self.date_from))
+        if self.date_to:
+            found.append(Document.created_at < _start_of(self.date_to + timedelta(days=1)))
+        if self.issuer.strip():
+            found.append(Document.issuer_key.contains(textnorm.fold(self.issuer), autoescape=True))
+        return found
+
+
+def _start_of(day: date) -> datetime:
+    # Days start at midnight in Hà Nội; compared in UTC (SQLite stores UTC wall time).
+    return datetime.combine(day, time(), tzinfo=VIETNAM).astimezone(UTC)
+
+
+# Inboxes: a name in the URL, a fixed set of filters, the roles that have it.
+@dataclass(frozen=True)
+class Inbox:
+    slug: str
+    title_vi: str
+    title_en: str
+    filters: Filters
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+
+INBOXES = {
+    inbox.slug: inbox
+    for inbox in (
+        Inbox("cho-phan-cong", "Chờ phân công", "To assign",
+              Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
+              frozenset({Role.LEADER, Role.UNIT_HEAD})),
+        Inbox("van-ban-den", "Văn bản đến", "Incoming",
+              Filters(direction="incoming"),
+              frozenset({Role.LEADER, Role.UNIT_HEAD, Role.CLERK, Role.SPECIALIST})),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Cursor:
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor | None:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            stamp, ident = raw.split("|")
+            return cls(datetime.fromisoformat(stamp), int(ident))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Document]
+    next_cursor: str | None
+
+
+async def list_documents(
+    db: AsyncSession,
+    *,
+    principal: Principal,
+    filters: Filters,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """Newest first. Keyset pagination: (created_at, id) of the last row, never OFFSET."""
+    position: ColumnElement[bool] = true()
+    if after is not None:
+        position = or_(
+            Document.created_at < after.created_at,
+            and_(Document.created_at == after.created_at, Document.id < after.id),
+        )
+    rows = list(
+        await db.scalars(
+            select(Document)
+            .where(document_scope(principal), position, *filters.clauses())
+            .order_by(Document.created_at.desc(), Document.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    items = rows[:limit]
+    cursor = Cursor(items[-1].created_at, items[-1].id).encode() if more and items else None
+    return Page(items=items, next_cursor=cursor)

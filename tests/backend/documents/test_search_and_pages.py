@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend import db
+from backend.blobs import FileBlobStore
+from backend.documents.pages import PageRenderer
+from backend.documents.search import search
+from backend.documents.tables import Document
+from backend.documents.textnorm import fold
+from backend.documents.workers import PdfWorkers
+from backend.models import User
+from tests.backend.documents import corpus
+
+pytestmark = pytest.mark.anyio
+
+
+def test_folding_removes_vietnamese_marks() -> None:
+    assert fold("Quyết định số 123/QĐ-UBND") == "quyet dinh so 123 qd ubnd"
+    assert fold("ĐỒNG NAI, Đắk Lắk") == "dong nai dak lak"
+    assert fold("Thượng khẩn — Hỏa tốc!") == "thuong khan hoa toc"
+
+
+async def add(
+    engine: AsyncEngine, agency_id: int, subject: str, number_symbol: str, age: int
+) -> int:
+    created = datetime(2026, 3, 1, tzinfo=UTC) - timedelta(days=age)
+    async with db.sessionmaker(engine)() as s, s.begin():
+        document = Document(
+            agency_id=agency_id, direction="incoming", type_code="CV", subject=subject,
+            symbol=number_symbol, status="03", created_at=created,
+            search_text=fold(f"{number_symbol} {subject}"),
+        )  # fmt: skip
+        s.add(document)
+        await s.flush()
+        return document.id
+
+
+async def test_search_without_diacritics_ranked_and_scoped(
+    engine: AsyncEngine, clerk: User
+) -> None:
+    agency = clerk.agency_id
+    qd = await add(engine, agency, "Quyết định phê duyệt quy hoạch tỉnh Đồng Nai", "15/QĐ-UBND", 3)
+    cv = await add(
+        engine, agency, "Về việc góp ý dự thảo quyết định; quyết định khẩn", "2491/STC", 1
+    )
+    other = await add(engine, agency, "Báo cáo tình hình kinh tế xã hội", "7/BC-UBND", 2)
+    async with db.sessionmaker(engine)() as s:
+        scope = Document.agency_id == agency
+        found = [d.id for d in await search(s, query="quyet dinh", scope=scope)]
+        assert set(found) == {qd, cv}
+        assert found[0] == cv  # "quyết định" twice ranks above once
+        assert [d.id for d in await search(s, query="dong nai", scope=scope)] == [qd]
+        assert [d.id for d in await search(s, query="Đồng Nai", scope=scope)] == [qd]
+        assert [d.id for d in await search(s, query="2491", scope=scope)] == [cv]
+        assert [d.id for d in await search(s, query="kinh te xa", scope=scope)] == [other]
+        assert await search(s, query="quyet dinh", scope=Document.agency_id == agency + 999) == []
+        assert await search(s, query="  ---  ", scope=scope) == []
+        # Query syntax is data, never FTS/tsquery syntax.
+        assert await search(s, query='" OR 1=1 -- ) & !', scope=scope) == []
+
+
+async def test_pages_render_once_per_rendition_even_under_concurrency(
+    tmp_path: Path, pdf_workers: PdfWorkers, redis_url: str
+) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    sha = await blobs.put(corpus.pdf(pages=3))
+    client = aioredis.Redis.from_url(redis_url)
+    renderer = PageRenderer(
+        cache_dir=tmp_path / "renders", blobs=blobs, workers=pdf_workers, redis=client
+    )
+    # A second "process" (another renderer instance) shares Redis and the cache directory.
+    other = PageRenderer(
+        cache_dir=tmp_path / "renders", blobs=blobs, workers=pdf_workers, redis=client
+    )
+    results = await asyncio.gather(
+        *[renderer.image(sha256=sha, page=1, width=640) for _ in range(10)],
+        *[other.image(sha256=sha, page=1, width=640) for _ in range(10)],
+    )
+    assert len(set(results)) == 1
+    assert renderer.rendered + other.rendered == 1
+    image = Image.open(io.BytesIO(results[0]))
+    assert image.format == "WEBP" and image.width == 640
+    assert image.height > 640  # a portrait A4 page
+    await renderer.image(sha256=sha, page=1, width=1024)  # another rendition: one more render
+    assert renderer.rendered + other.rendered == 2
+    with pytest.raises(ValueError):
+        await renderer.image(sha256=sha, page=0, width=123)
+    await client.aclose()
+
+
+async def test_rendering_a_hundred_pages_does_not_block_the_event_loop(
+    tmp_path: Path, pdf_workers: PdfWorkers, redis_url: str
+) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    sha = await blobs.put(corpus.pdf(pages=100))
+    client = aioredis.Redis.from_url(redis_url)
+    renderer = PageRenderer(
+        cache_dir=tmp_path / "renders", blobs=blobs, workers=pdf_workers, redis=client
+    )
+    ticks = 0
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    beat = asyncio.create_task(heartbeat())
+    started = asyncio.get_running_loop().time()
+    await asyncio.gather(*[renderer.image(sha256=sha, page=p, width=640) for p in range(100)])
+    elapsed = asyncio.get_running_loop().time() - started
+    done.set()
+    await beat
+    assert renderer.rendered == 100
+    # The loop kept ticking while workers rendered: at least half the possible 10 ms ticks.
+    assert ticks >= elapsed / 0.01 * 0.5
+    await client.aclose()

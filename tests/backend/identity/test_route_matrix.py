@@ -1,0 +1,192 @@
+"""Every route × every role (and anonymous): the status each one gets.
+
+The table must name every route the app has; a new route without a row fails this test, just as
+a route without an access declaration fails `tests/backend/test_routes.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from backend import routes
+from backend.identity import tokens
+from backend.models import Agency
+from backend.settings import Settings
+from tests.backend.identity.conftest import ROLES, World, invite, resources_of, sign_in_as
+from tests.support.lifespan import LifespanManager
+
+pytestmark = pytest.mark.anyio
+
+ANON = "anonymous"
+EVERYONE = (ANON, *ROLES)
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    expect: dict[str, int]
+    json: dict[str, object] | None = None
+    form: dict[str, str] | None = None
+
+
+def same(status: int, *, anonymous: int | None = None) -> dict[str, int]:
+    table = dict.fromkeys(ROLES, status)
+    table[ANON] = status if anonymous is None else anonymous
+    return table
+
+
+def admin_only(status: int, *, anonymous: int) -> dict[str, int]:
+    table = dict.fromkeys(ROLES, 403)
+    table["admin"] = status
+    table[ANON] = anonymous
+    return table
+
+
+SIGNED_IN_GET = same(200, anonymous=303)
+# Unsafe requests without a session get 401 (+ HX-Redirect/Location to the sign-in page).
+SIGNED_IN_POST = 401
+
+
+def table(ids: dict[str, int]) -> dict[str, Case]:
+    u, inv, sa, tok = ids["user"], ids["invitation"], ids["service_account"], ids["token"]
+    return {
+        "home": Case("GET", "/", same(200)),
+        "offline": Case("GET", "/offline", same(200)),
+        "manifest": Case("GET", "/manifest.webmanifest", same(200)),
+        "service_worker": Case("GET", "/sw.js", same(200)),
+        "static": Case("GET", "/static/app.js", same(200)),
+        "switch_language": Case("GET", "/lang/vi", same(303)),
+        "healthz": Case("GET", "/healthz", same(200)),
+        "signin": Case("GET", "/signin", same(303, anonymous=200)),
+        "signin_options": Case("POST", "/signin/options", same(200)),
+        "signin_verify": Case("POST", "/signin", same(400), json={}),
+        "signout": Case("POST", "/signout", same(303, anonymous=SIGNED_IN_POST)),
+        "signout_everywhere": Case(
+            "POST", "/signout/everywhere", same(303, anonymous=SIGNED_IN_POST)
+        ),
+        "enrol": Case("GET", "/enrol/not-a-token", same(404)),
+        "enrol_options": Case("POST", "/enrol/not-a-token/options", same(404)),
+        "enrol_verify": Case("POST", "/enrol/not-a-token", same(404), json={}),
+        "account_passkeys": Case("GET", "/account/passkeys", SIGNED_IN_GET),
+        "passkey_options": Case(
+            "POST", "/account/passkeys/options", same(200, anonymous=SIGNED_IN_POST)
+        ),
+        "passkey_add": Case(
+            "POST", "/account/passkeys", same(400, anonymous=SIGNED_IN_POST), json={}
+        ),
+        "passkey_rename": Case(
+            "POST",
+            "/account/passkeys/999/rename",
+            same(404, anonymous=SIGNED_IN_POST),
+            form={"name": "x"},
+        ),
+        "passkey_revoke": Case(
+            "POST", "/account/passkeys/999/revoke", same(404, anonymous=SIGNED_IN_POST)
+        ),
+        "account_sessions": Case("GET", "/account/sessions", SIGNED_IN_GET),
+        "session_end": Case(
+            "POST", "/account/sessions/" + "0" * 64 + "/end", same(404, anonymous=SIGNED_IN_POST)
+        ),
+        "admin_users": Case("GET", "/admin/users", admin_only(200, anonymous=303)),
+        "admin_user_create": Case(
+            "POST",
+            "/admin/users",
+            admin_only(422, anonymous=SIGNED_IN_POST),
+            form={"username": "", "full_name": ""},
+        ),
+        "admin_user_invite": Case(
+            "POST", f"/admin/users/{u}/invitations", admin_only(200, anonymous=SIGNED_IN_POST)
+        ),
+        "admin_invitation_revoke": Case(
+            "POST", f"/admin/invitations/{inv}/revoke", admin_only(303, anonymous=SIGNED_IN_POST)
+        ),
+        "admin_user_sessions_end": Case(
+            "POST", f"/admin/users/{u}/sessions/end", admin_only(303, anonymous=SIGNED_IN_POST)
+        ),
+        "admin_service_accounts": Case(
+            "GET", "/admin/service-accounts", admin_only(200, anonymous=303)
+        ),
+        "admin_service_account_create": Case(
+            "POST",
+            "/admin/service-accounts",
+            admin_only(422, anonymous=SIGNED_IN_POST),
+            form={"name": ""},
+        ),
+        "admin_token_issue": Case(
+            "POST",
+            f"/admin/service-accounts/{sa}/tokens",
+            admin_only(200, anonymous=SIGNED_IN_POST),
+            form={"scopes": "profile:read"},
+        ),
+        "admin_token_revoke": Case(
+            "POST", f"/admin/tokens/{tok}/revoke", admin_only(303, anonymous=SIGNED_IN_POST)
+        ),
+        # A session is not an API credential.
+        "api_me": Case("GET", "/api/v1/me", same(401)),
+    }
+
+
+async def fixtures_for_routes(app: LifespanManager, world: World) -> dict[str, int]:
+    res = resources_of(app)
+    await invite(app, world.user_ids["specialist"])
+    async with res.sessions() as db, db.begin():
+        agency = await db.get_one(Agency, world.agency_id)
+        account = await tokens.create_service_account(
+            db, clock=res.clock, agency=agency, name="LGSP", actor_id=world.user_ids["admin"]
+        )
+        issued = await tokens.issue(
+            db, clock=res.clock, keyring=res.api_keys, issuer=res.settings.origin,
+            account=account, scopes=["profile:read"], days=30, actor_id=world.user_ids["admin"],
+        )  # fmt: skip
+    return {
+        "user": world.user_ids["specialist"],
+        "invitation": 1,
+        "service_account": account.id,
+        "token": issued.record.id,
+    }
+
+
+def test_the_table_covers_every_route() -> None:
+    names = {r.name for r in routes.build(Settings(secret_key="s")) if isinstance(r, Route)}
+    dummy = dict.fromkeys(["user", "invitation", "service_account", "token"], 1)
+    assert set(table(dummy)) == names
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+async def test_every_route_answers_each_role_as_the_policy_says(
+    app: LifespanManager, client: httpx.AsyncClient, world: World, role: str
+) -> None:
+    ids = await fixtures_for_routes(app, world)
+    failures: list[str] = []
+    for name, case in table(ids).items():
+        client.cookies.clear()
+        if role != ANON:
+            await sign_in_as(app, client, world.user_ids[role])
+        response = await client.request(
+            case.method, case.path, json=case.json, data=case.form,
+            headers={"Accept": "text/html"},
+        )  # fmt: skip
+        if response.status_code != case.expect[role]:
+            failures.append(f"{name} {case.method} {case.path}: {response.status_code}")
+    assert failures == [], f"{role}: {failures}"
+
+
+async def test_admins_cannot_reach_people_of_another_agency(
+    app: LifespanManager, client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in_as(app, client, world.user_ids["other_admin"])
+    leader = world.user_ids["leader"]
+    assert (await client.post(f"/admin/users/{leader}/invitations")).status_code == 404
+    assert (await client.post(f"/admin/users/{leader}/sessions/end")).status_code == 404
+    page = await client.get("/admin/users")
+    assert "Người leader" not in page.text
