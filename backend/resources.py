@@ -14,6 +14,8 @@ from backend import db, migrate
 from backend.assets import Assets
 from backend.blobs import BlobStore, FileBlobStore
 from backend.clock import Clock
+from backend.documents.pages import PageRenderer
+from backend.documents.workers import PdfWorkers
 from backend.embedded_redis import EmbeddedRedis
 from backend.i18n import Translations
 from backend.identity.tokens import KeyRing, load_keyring
@@ -38,6 +40,9 @@ class Resources:
     assets: Assets
     # ES256 keys that sign API tokens (generated into the data dir).
     api_keys: KeyRing
+    # PDF work off the event loop, and page images rendered once per rendition.
+    pdf_workers: PdfWorkers
+    pages: PageRenderer
 
 
 @contextlib.asynccontextmanager
@@ -63,6 +68,10 @@ async def open_resources(
             log.info("embedded redis-server pid %s at %s", embedded.pid, redis_url)
         client = aioredis.Redis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(client.aclose)
+        blobs = FileBlobStore(settings.data_dir / "blobs")
+        # Worker processes start on first use, not here.
+        workers = PdfWorkers(settings.pdf_workers)
+        stack.callback(workers.close)
 
         yield Resources(
             settings=settings,
@@ -70,8 +79,12 @@ async def open_resources(
             engine=engine,
             sessions=db.sessionmaker(engine),
             redis=client,
-            blobs=FileBlobStore(settings.data_dir / "blobs"),
+            blobs=blobs,
             translations=translations,
             assets=assets,
             api_keys=load_keyring(settings.data_dir),
+            pdf_workers=workers,
+            pages=PageRenderer(
+                cache_dir=settings.data_dir / "renders", blobs=blobs, workers=workers, redis=client
+            ),
         )

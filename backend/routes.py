@@ -16,7 +16,18 @@ from starlette.routing import BaseRoute, Route
 from backend.identity import policy
 from backend.identity.policy import DEMO, PUBLIC, SIGNED_IN, Access, Action, ApiScope
 from backend.settings import Settings
-from backend.views import account, admin, api, auth, enrol, health, pwa
+from backend.views import (
+    account,
+    admin,
+    api,
+    auth,
+    documents,
+    documents_api,
+    enrol,
+    health,
+    openapi,
+    pwa,
+)
 from backend.views.guard import guard
 
 __all__ = ["DEMO", "PUBLIC", "SIGNED_IN", "build", "route"]
@@ -96,8 +107,39 @@ def build(settings: Settings) -> list[BaseRoute]:
               name="admin_token_issue", access=ADMIN_SERVICES, methods=POST),
         route("/admin/tokens/{token_id:int}/revoke", admin.token_revoke,
               name="admin_token_revoke", access=ADMIN_SERVICES, methods=POST),
+        # Documents.
+        route("/documents", documents.documents_page, name="documents",
+              access=Action.VIEW_DOCUMENT),
+        route("/documents/search", documents.documents_search, name="documents_search",
+              access=Action.VIEW_DOCUMENT),
+        route("/documents/new", documents.document_new, name="document_new",
+              access=Action.REGISTER_DOCUMENT),
+        route("/documents", documents.document_create, name="document_create",
+              access=Action.REGISTER_DOCUMENT, methods=POST),
+        route("/documents/duplicate", documents.duplicate_check, name="document_duplicate",
+              access=Action.REGISTER_DOCUMENT),
+        route("/documents/{document_id:int}", documents.document_view, name="document",
+              access=Action.VIEW_DOCUMENT),
+        route("/documents/{document_id:int}/pages/{sha}/{page:int}.webp",
+              documents.document_page_image, name="document_page", access=Action.VIEW_DOCUMENT),
+        route("/documents/{document_id:int}/files/{version_id:int}", documents.document_download,
+              name="document_download", access=Action.VIEW_DOCUMENT),
+        route("/registers/{direction}.pdf", documents.register_pdf, name="register_pdf",
+              access=Action.VIEW_REGISTER),
         # JSON API for service accounts.
         route("/api/v1/me", api.me, name="api_me", access=ApiScope("profile:read")),
+        route("/api/v1/openapi.json", openapi.openapi, name="api_openapi", access=PUBLIC),
+        route("/api/v1/documents", documents_api.list_documents, name="api_documents",
+              access=ApiScope("documents:read")),
+        route("/api/v1/documents", documents_api.create_incoming, name="api_document_create",
+              access=ApiScope("documents:write"), methods=POST),
+        route("/api/v1/documents/{document_id:int}", documents_api.get_document,
+              name="api_document", access=ApiScope("documents:read")),
+        route("/api/v1/documents/{document_id:int}/versions/{version_id:int}",
+              documents_api.download_version, name="api_document_version",
+              access=ApiScope("documents:read")),
+        route("/api/v1/registers/{direction}", documents_api.register_json, name="api_register",
+              access=ApiScope("documents:read")),
     ]  # fmt: skip
     if settings.demo:
         routes.append(

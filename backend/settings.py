@@ -44,6 +44,8 @@ _POSITIVE_INTS = (
     "rate_limit_per_ip",
     "rate_limit_per_account",
     "api_token_days",
+    "pdf_workers",
+    "max_pages",
 )
 
 
@@ -78,6 +80,10 @@ class Settings:
     rate_limit_per_account: int = 10
     # Default lifetime of a new API token, in days.
     api_token_days: int = 90
+    # Worker processes for PDF checks, scan combining and page rendering.
+    pdf_workers: int = 2
+    # Page limit of one uploaded document.
+    max_pages: int = 2000
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)

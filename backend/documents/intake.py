@@ -30,6 +30,20 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class Registrar:
+    """Who registers: a clerk, or a service account of the same agency (user_id None)."""
+
+    agency_id: int
+    user_id: int | None
+    unit_id: int | None = None
+    via: str = ""  # e.g. "service-account:3", recorded in the audit log
+
+    @classmethod
+    def clerk(cls, user: User) -> Registrar:
+        return cls(agency_id=user.agency_id, user_id=user.id, unit_id=user.unit_id)
+
+
+@dataclass(frozen=True)
 class Limits:
     max_bytes: int
     max_pages: int = 2000
@@ -161,7 +175,7 @@ async def register_incoming(
     clock: Clock,
     blobs: BlobStore,
     workers: PdfWorkers,
-    clerk: User,
+    registrar: Registrar,
     form: IncomingForm,
     pdfs: list[Upload],
     scans: list[Upload],
@@ -175,7 +189,7 @@ async def register_incoming(
     it is stored as a linked copy that reuses the original's số đến.
     """
     files, body = await _check_files(workers, pdfs=pdfs, scans=scans, limits=limits)
-    original = await find_duplicate(db, agency_id=clerk.agency_id, form=form)
+    original = await find_duplicate(db, agency_id=registrar.agency_id, form=form)
     if original is not None and link_to != original.id:
         raise DuplicateFoundError(original)
     if original is None and link_to is not None:
@@ -190,14 +204,14 @@ async def register_incoming(
         year = register_year(now)
         number = await take_number(
             db,
-            agency_id=clerk.agency_id,
+            agency_id=registrar.agency_id,
             direction=catalogue.Direction.INCOMING,
             year=year,
             series=INCOMING_SERIES,
         )
     number_symbol = f"{form.number}/{form.symbol}" if form.number is not None else form.symbol
     document = Document(
-        agency_id=clerk.agency_id,
+        agency_id=registrar.agency_id,
         direction=catalogue.Direction.INCOMING,
         type_code=form.type_code,
         number=form.number,
@@ -221,8 +235,8 @@ async def register_incoming(
         register_series=INCOMING_SERIES,
         register_number=number,
         received_at=now,
-        registered_by_id=clerk.id,
-        unit_id=clerk.unit_id,
+        registered_by_id=registrar.user_id,
+        unit_id=registrar.unit_id,
         duplicate_of_id=original.id if original else None,
         signature_check={"status": "not_verified"},
         search_text=search_text(form, number_symbol, body),
@@ -239,7 +253,7 @@ async def register_incoming(
             page_count=checked.page_count,
             reason=checked.reason,
             derived_from=list(checked.derived_from),
-            created_by_id=clerk.id,
+            created_by_id=registrar.user_id,
             created_at=now,
         )
         records.append(
@@ -252,7 +266,7 @@ async def register_incoming(
     await audit.record(
         db,
         clock=clock,
-        actor_id=clerk.id,
+        actor_id=registrar.user_id,
         object_type="document",
         object_id=document.id,
         action="document.duplicate_linked" if original else "document.registered",

@@ -56,15 +56,15 @@ class Filters:
         if self.urgency is not None:
             found.append(Document.urgency == self.urgency)
         if self.date_from:
-            found.append(Document.created_at >= _start_of(self.date_from))
+            found.append(Document.created_at >= start_of(self.date_from))
         if self.date_to:
-            found.append(Document.created_at < _start_of(self.date_to + timedelta(days=1)))
+            found.append(Document.created_at < start_of(self.date_to + timedelta(days=1)))
         if self.issuer.strip():
             found.append(Document.issuer_key.contains(textnorm.fold(self.issuer), autoescape=True))
         return found
 
 
-def _start_of(day: date) -> datetime:
+def start_of(day: date) -> datetime:
     # Days start at midnight in Hà Nội; compared in UTC (SQLite stores UTC wall time).
     return datetime.combine(day, time(), tzinfo=VIETNAM).astimezone(UTC)
 
@@ -125,6 +125,20 @@ async def list_documents(
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
+    """What `principal` may see, newest first."""
+    return await list_rows(
+        db, scope=document_scope(principal), filters=filters, after=after, limit=limit
+    )
+
+
+async def list_rows(
+    db: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    filters: Filters,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
     """Newest first. Keyset pagination: (created_at, id) of the last row, never OFFSET."""
     position: ColumnElement[bool] = true()
     if after is not None:
@@ -135,7 +149,7 @@ async def list_documents(
     rows = list(
         await db.scalars(
             select(Document)
-            .where(document_scope(principal), position, *filters.clauses())
+            .where(scope, position, *filters.clauses())
             .order_by(Document.created_at.desc(), Document.id.desc())
             .limit(limit + 1)
         )

@@ -26,6 +26,8 @@ class Action(enum.StrEnum):
     # Documents (the documents issue adds its routes; the scope rules live here already).
     VIEW_DOCUMENT = "document:view"
     REGISTER_DOCUMENT = "document:register"
+    # The agency's registers (sổ đăng ký) hold every document: clerks and leaders only.
+    VIEW_REGISTER = "register:view"
 
 
 # Route access markers that are not actions.
@@ -46,15 +48,16 @@ Access = str | Action | ApiScope
 EVERYONE: frozenset[Action] = frozenset({Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT})
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: EVERYONE | {Action.MANAGE_USERS, Action.MANAGE_SERVICE_ACCOUNTS},
-    Role.LEADER: EVERYONE | {Action.VIEW_DOCUMENT},
+    Role.LEADER: EVERYONE | {Action.VIEW_DOCUMENT, Action.VIEW_REGISTER},
     Role.UNIT_HEAD: EVERYONE | {Action.VIEW_DOCUMENT},
     Role.SPECIALIST: EVERYONE | {Action.VIEW_DOCUMENT},
-    Role.CLERK: EVERYONE | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT},
+    Role.CLERK: EVERYONE | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER},
 }
 # API scopes a service account may be given.
 API_SCOPES = {
     "profile:read": ("Đọc thông tin tài khoản dịch vụ", "Read the service account's profile"),
-    "documents:read": ("Đọc văn bản", "Read documents"),
+    "documents:read": ("Đọc văn bản và sổ đăng ký", "Read documents and registers"),
+    "documents:write": ("Vào sổ văn bản đến", "Register incoming documents"),
 }
 
 

@@ -12,7 +12,13 @@ from backend.blobs import FileBlobStore
 from backend.clock import FixedClock
 from backend.documents import intake_errors
 from backend.documents.forms import FormErrors, parse_incoming
-from backend.documents.intake import DuplicateFoundError, Limits, Upload, register_incoming
+from backend.documents.intake import (
+    DuplicateFoundError,
+    Limits,
+    Registrar,
+    Upload,
+    register_incoming,
+)
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.workers import PdfWorkers
 from backend.models import AuditEntry, User
@@ -46,10 +52,17 @@ async def register(
     form = parse_incoming({**FORM, **(fields or {})}, today=TODAY)
     async with session.begin():
         return await register_incoming(
-            session, clock=clock, blobs=blobs, workers=workers, clerk=clerk, form=form,
+            session,
+            clock=clock,
+            blobs=blobs,
+            workers=workers,
+            registrar=Registrar.clerk(clerk),
+            form=form,
             pdfs=[Upload("qd123.pdf", "application/pdf", corpus.pdf())] if pdfs is None else pdfs,
-            scans=scans or [], limits=LIMITS, link_to=link_to,
-        )  # fmt: skip
+            scans=scans or [],
+            limits=LIMITS,
+            link_to=link_to,
+        )
 
 
 @pytest.fixture
@@ -173,9 +186,16 @@ async def test_size_and_page_limits(
         with pytest.raises(error):
             async with session.begin():
                 await register_incoming(
-                    session, clock=clock, blobs=blobs, workers=workers, clerk=clerk, form=form,
-                    pdfs=[big], scans=[], limits=limits,
-                )  # fmt: skip
+                    session,
+                    clock=clock,
+                    blobs=blobs,
+                    workers=workers,
+                    registrar=Registrar.clerk(clerk),
+                    form=form,
+                    pdfs=[big],
+                    scans=[],
+                    limits=limits,
+                )
 
 
 @pytest.mark.parametrize(

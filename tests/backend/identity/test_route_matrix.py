@@ -13,9 +13,12 @@ import pytest
 from starlette.routing import Route
 
 from backend import routes
+from backend.documents.forms import parse_incoming
+from backend.documents.intake import Limits, Registrar, Upload, register_incoming
 from backend.identity import tokens
-from backend.models import Agency
+from backend.models import Agency, User
 from backend.settings import Settings
+from signing import make_sample_pdf
 from tests.backend.identity.conftest import ROLES, World, invite, resources_of, sign_in_as
 from tests.support.lifespan import LifespanManager
 
@@ -48,12 +51,31 @@ def admin_only(status: int, *, anonymous: int) -> dict[str, int]:
 
 
 SIGNED_IN_GET = same(200, anonymous=303)
+
+
+def only(roles: set[str], status: int, *, anonymous: int) -> dict[str, int]:
+    table = {role: (status if role in roles else 403) for role in ROLES}
+    table[ANON] = anonymous
+    return table
+
+
+def readers(status: int) -> dict[str, int]:
+    return only({"leader", "unit_head", "specialist", "clerk"}, status, anonymous=303)
+
+
+def in_scope() -> dict[str, int]:
+    table = only({"leader", "clerk"}, 200, anonymous=303)
+    table.update(unit_head=404, specialist=404)
+    return table
+
+
 # Unsafe requests without a session get 401 (+ HX-Redirect/Location to the sign-in page).
 SIGNED_IN_POST = 401
 
 
 def table(ids: dict[str, int]) -> dict[str, Case]:
     u, inv, sa, tok = ids["user"], ids["invitation"], ids["service_account"], ids["token"]
+    doc, ver, sha = ids["document"], ids["version"], f"{ids['sha']:064x}"
     return {
         "home": Case("GET", "/", same(200)),
         "offline": Case("GET", "/offline", same(200)),
@@ -126,8 +148,32 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "admin_token_revoke": Case(
             "POST", f"/admin/tokens/{tok}/revoke", admin_only(303, anonymous=SIGNED_IN_POST)
         ),
+        # Documents: readers (everyone but the pure administrator), the clerk's desk, registers.
+        "documents": Case("GET", "/documents", readers(200)),
+        "documents_search": Case("GET", "/documents/search?q=ke+hoach", readers(200)),
+        "document_new": Case("GET", "/documents/new", only({"clerk"}, 200, anonymous=303)),
+        "document_create": Case(
+            "POST", "/documents", only({"clerk"}, 422, anonymous=SIGNED_IN_POST), form={}
+        ),
+        "document_duplicate": Case(
+            "GET", "/documents/duplicate", only({"clerk"}, 200, anonymous=303)
+        ),
+        # The document has no unit: in scope for the leader and the clerk, "not found" for a unit
+        # head or specialist it was not given to (never confirming it exists).
+        "document": Case("GET", f"/documents/{doc}", in_scope()),
+        "document_page": Case("GET", f"/documents/{doc}/pages/{sha}/1.webp?w=640", in_scope()),
+        "document_download": Case("GET", f"/documents/{doc}/files/{ver}", in_scope()),
+        "register_pdf": Case(
+            "GET", "/registers/incoming.pdf", only({"leader", "clerk"}, 200, anonymous=303)
+        ),
         # A session is not an API credential.
         "api_me": Case("GET", "/api/v1/me", same(401)),
+        "api_openapi": Case("GET", "/api/v1/openapi.json", same(200)),
+        "api_documents": Case("GET", "/api/v1/documents", same(401)),
+        "api_document_create": Case("POST", "/api/v1/documents", same(401), form={}),
+        "api_document": Case("GET", f"/api/v1/documents/{doc}", same(401)),
+        "api_document_version": Case("GET", f"/api/v1/documents/{doc}/versions/{ver}", same(401)),
+        "api_register": Case("GET", "/api/v1/registers/incoming", same(401)),
     }
 
 
@@ -143,7 +189,24 @@ async def fixtures_for_routes(app: LifespanManager, world: World) -> dict[str, i
             db, clock=res.clock, keyring=res.api_keys, issuer=res.settings.origin,
             account=account, scopes=["profile:read"], days=30, actor_id=world.user_ids["admin"],
         )  # fmt: skip
+    async with res.sessions() as db, db.begin():
+        clerk = await db.get_one(User, world.user_ids["clerk"])
+        form = parse_incoming(
+            {"type_code": "KH", "subject": "Kế hoạch kiểm tra công vụ năm 2026",
+             "issuer_name": "Sở Nội vụ", "number_symbol": "12/KH-SNV"},
+            today=res.clock.now().date(),
+        )  # fmt: skip
+        document = await register_incoming(
+            db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
+            registrar=Registrar.clerk(clerk), form=form,
+            pdfs=[Upload("kh.pdf", "application/pdf", make_sample_pdf(pages=1))], scans=[],
+            limits=Limits(max_bytes=10 * 1024 * 1024),
+        )  # fmt: skip
+        version = document.files[0].current
     return {
+        "document": document.id,
+        "version": version.id,
+        "sha": int(version.sha256, 16),
         "user": world.user_ids["specialist"],
         "invitation": 1,
         "service_account": account.id,
@@ -153,7 +216,9 @@ async def fixtures_for_routes(app: LifespanManager, world: World) -> dict[str, i
 
 def test_the_table_covers_every_route() -> None:
     names = {r.name for r in routes.build(Settings(secret_key="s")) if isinstance(r, Route)}
-    dummy = dict.fromkeys(["user", "invitation", "service_account", "token"], 1)
+    dummy = dict.fromkeys(
+        ["user", "invitation", "service_account", "token", "document", "version", "sha"], 1
+    )
     assert set(table(dummy)) == names
 
 
