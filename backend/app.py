@@ -42,7 +42,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=routes.build(settings),
         middleware=[
             Middleware(SecurityHeadersMiddleware, https=settings.is_https),
-            Middleware(CsrfMiddleware, origin=settings.origin),
+            Middleware(
+                CsrfMiddleware,
+                origin=settings.origin,
+                exempt=("/mssp-sim/rest/",) if settings.demo else (),
+            ),
             Middleware(
                 SessionMiddleware,
                 cookie_name=settings.session_cookie,

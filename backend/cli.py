@@ -45,11 +45,27 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    summary = asyncio.run(in_transaction(settings, lambda s: demo.load(s, clock=SystemClock())))
+    from backend.blobs import FileBlobStore
+    from backend.documents.workers import PdfWorkers
+
+    workers = PdfWorkers(1)
+    try:
+        summary = asyncio.run(
+            in_transaction(
+                settings,
+                lambda s: demo.load(
+                    s, clock=SystemClock(), blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    workers=workers,
+                ),
+            )
+        )  # fmt: skip
+    finally:
+        workers.close()
     verb = "Loaded" if summary.created else "Demo data already present"
     print(
         f"{verb}: {summary.agencies} agencies, {summary.units} units "
-        f"({summary.active_units} active after merges), {summary.users} demo users."
+        f"({summary.active_units} active after merges), {summary.users} demo users, "
+        f"{summary.documents} documents."
     )
     return 0
 
@@ -74,8 +90,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.cli_signing import sim_config
     from backend.mssp_sim import app as mssp_app
+    from backend.simulator import sim_config
 
     config = asyncio.run(in_transaction(settings, lambda s: sim_config(settings, s)))
     print(f"MSSP simulator: {len(config.identities)} SIMs, PIN {config.pin}; virtual phones at "

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import keyring
 from backend.models import Agency, Role, User
-from backend.mssp_sim.config import SimConfig, SimIdentity, demo_config
 from backend.settings import Settings
 from signing import (
     LeaderAppearance,
@@ -48,29 +47,6 @@ def cmd_pki_init(settings: Settings, args: argparse.Namespace) -> int:
         "agency seal (SoftHSM2)."
     )
     return 0
-
-
-async def sim_config(settings: Settings, session: AsyncSession) -> SimConfig:
-    """The simulator's SIMs: every user with a phone number, holding their dev-PKI key.
-
-    Without a dev PKI (`eoffice pki init` not run) the simulator's own demo SIMs are used.
-    """
-    if not (keyring.pki_dir(settings) / "certomancer.json").exists():
-        return demo_config()
-    pki = keyring.load(settings)
-    identities = []
-    for user in await session.scalars(select(User).where(User.phone.is_not(None))):
-        if user.username not in pki.user_labels:
-            continue
-        identities.append(
-            SimIdentity(
-                msisdn=user.phone or "",
-                private_key_pem=pki.user_key_path(user.username).read_bytes(),
-                certificate_der=pki.user_cert(user.username).dump(),
-                display_name=user.full_name,
-            )
-        )
-    return SimConfig(identities=tuple(identities))
 
 
 LEVELS = {level.value: level for level in PadesLevel}

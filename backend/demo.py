@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import organisations, users
+from backend import demo_documents, organisations, users
+from backend.blobs import BlobStore
 from backend.clock import Clock
+from backend.documents.tables import Document
+from backend.documents.workers import PdfWorkers
 from backend.models import Agency, Role, Unit, User
 
 PROVINCE_CODE = "000.00.00.H99"
@@ -84,9 +87,17 @@ class DemoSummary:
     units: int
     active_units: int
     users: int
+    documents: int
 
 
-async def load(db: AsyncSession, *, clock: Clock) -> DemoSummary:
+async def load(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore | None = None,
+    workers: PdfWorkers | None = None,
+) -> DemoSummary:
+    """Load the demo province; with a blob store and PDF workers, sample documents too."""
     existing = await db.scalar(select(Agency).where(Agency.code == PROVINCE_CODE))
     if existing is not None:
         return await _summary(db, created=False)
@@ -111,8 +122,9 @@ async def load(db: AsyncSession, *, clock: Clock) -> DemoSummary:
         await organisations.merge_units(
             db, clock=clock, sources=[units[merged]], target=units[into]
         )
+    created: dict[str, User] = {}
     for person in DEMO_USERS:
-        await users.create_user(
+        created[person.username] = await users.create_user(
             db,
             clock=clock,
             agency=office,
@@ -124,6 +136,10 @@ async def load(db: AsyncSession, *, clock: Clock) -> DemoSummary:
             phone=person.phone,
             is_demo=True,
         )
+    if blobs is not None and workers is not None:
+        await demo_documents.load(
+            db, clock=clock, blobs=blobs, workers=workers, clerk=created["vanthu"]
+        )
     return await _summary(db, created=True)
 
 
@@ -131,10 +147,16 @@ async def _summary(db: AsyncSession, *, created: bool) -> DemoSummary:
     agencies = list(await db.scalars(select(Agency).where(Agency.name.like("%(DEMO)"))))
     units = list(await db.scalars(select(Unit).where(Unit.agency_id.in_([a.id for a in agencies]))))
     demo_users = list(await db.scalars(select(User).where(User.is_demo.is_(True))))
+    documents = await db.scalar(
+        select(func.count())
+        .select_from(Document)
+        .where(Document.agency_id.in_([a.id for a in agencies]))
+    )
     return DemoSummary(
         created=created,
         agencies=len(agencies),
         units=len(units),
         active_units=sum(1 for u in units if u.active),
         users=len(demo_users),
+        documents=int(documents or 0),
     )

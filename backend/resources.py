@@ -15,6 +15,7 @@ from backend.assets import Assets
 from backend.blobs import BlobStore, FileBlobStore
 from backend.clock import Clock
 from backend.documents.pages import PageRenderer
+from backend.documents.verification import SignatureChecker, load_trust
 from backend.documents.workers import PdfWorkers
 from backend.embedded_redis import EmbeddedRedis
 from backend.i18n import Translations
@@ -43,6 +44,8 @@ class Resources:
     # PDF work off the event loop, and page images rendered once per rendition.
     pdf_workers: PdfWorkers
     pages: PageRenderer
+    # Checks the signatures of incoming PDFs against the configured trust roots.
+    signature_checker: SignatureChecker
 
 
 @contextlib.asynccontextmanager
@@ -84,6 +87,11 @@ async def open_resources(
             assets=assets,
             api_keys=load_keyring(settings.data_dir),
             pdf_workers=workers,
+            signature_checker=SignatureChecker(
+                load_trust(
+                    roots_file=settings.trust_roots_file, dev_pki_dir=settings.data_dir / "pki"
+                )
+            ),
             pages=PageRenderer(
                 cache_dir=settings.data_dir / "renders", blobs=blobs, workers=workers, redis=client
             ),

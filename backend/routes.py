@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from backend.identity import policy
 from backend.identity.policy import DEMO, PUBLIC, SIGNED_IN, Access, Action, ApiScope
 from backend.settings import Settings
+from backend.simulator import DemoSimulator
 from backend.views import (
     account,
     admin,
@@ -151,4 +152,7 @@ def build(settings: Settings) -> list[BaseRoute]:
                 methods=POST,
             )
         )
+        simulator = Mount("/mssp-sim", app=DemoSimulator(settings), name="mssp_sim")
+        simulator.access = DEMO  # type: ignore[attr-defined]
+        routes.append(simulator)
     return routes

@@ -84,6 +84,9 @@ class Settings:
     pdf_workers: int = 2
     # Page limit of one uploaded document.
     max_pages: int = 2000
+    # PEM bundle of trusted root certificates for checking signatures (the Government Cipher
+    # Committee's roots in production). Empty: the dev PKI's root, if `eoffice pki init` ran.
+    trust_roots_file: str = ""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)

@@ -15,6 +15,7 @@ from backend.documents.forms import IncomingForm
 from backend.documents.intake_errors import IntakeError, NotPdfError
 from backend.documents.registers import INCOMING_SERIES, register_year, take_number
 from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
 from backend.errors import ConflictError, ValidationError
 from backend.models import User
@@ -74,6 +75,7 @@ class _CheckedFile:
     page_count: int
     reason: str
     derived_from: tuple[str, ...] = ()
+    has_signatures: bool = False
 
 
 async def _check_files(
@@ -108,6 +110,7 @@ async def _check_files(
                 "application/pdf",
                 info.page_count,
                 "bản gốc nhận được",
+                has_signatures=info.has_signatures,
             )
         )
     if scans:
@@ -141,6 +144,22 @@ async def _check_files(
             )
         texts.insert(0, info.text)
     return checked, "\n".join(texts)
+
+
+async def _check_signatures(
+    files: list[_CheckedFile], checker: SignatureChecker | None
+) -> dict[str, object]:
+    """The main file's signature report, with each attachment's beside it."""
+    main = next(f for f in files if f.kind == "main")
+    if checker is None:
+        return {"status": "not_verified", "reason": "no signature checker"}
+    report = await checker.check(main.data, has_signatures=main.has_signatures)
+    attachments = [
+        {"name": f.name, **await checker.check(f.data, has_signatures=f.has_signatures)}
+        for f in files
+        if f.kind == "attachment"
+    ]
+    return {**report, "attachments": attachments} if attachments else report
 
 
 async def find_duplicate(
@@ -181,6 +200,7 @@ async def register_incoming(
     scans: list[Upload],
     limits: Limits,
     link_to: int | None = None,
+    checker: SignatureChecker | None = None,
 ) -> Document:
     """Register one incoming document in the caller's transaction; returns it with its số đến.
 
@@ -189,6 +209,7 @@ async def register_incoming(
     it is stored as a linked copy that reuses the original's số đến.
     """
     files, body = await _check_files(workers, pdfs=pdfs, scans=scans, limits=limits)
+    signature_check = await _check_signatures(files, checker)
     original = await find_duplicate(db, agency_id=registrar.agency_id, form=form)
     if original is not None and link_to != original.id:
         raise DuplicateFoundError(original)
@@ -238,7 +259,7 @@ async def register_incoming(
         registered_by_id=registrar.user_id,
         unit_id=registrar.unit_id,
         duplicate_of_id=original.id if original else None,
-        signature_check={"status": "not_verified"},
+        signature_check=signature_check,
         search_text=search_text(form, number_symbol, body),
         created_at=now,
     )

@@ -40,16 +40,24 @@ def _bearer_without_cookie(headers: Headers) -> bool:
 
 
 class CsrfMiddleware:
-    def __init__(self, app: ASGIApp, *, origin: str) -> None:
+    def __init__(self, app: ASGIApp, *, origin: str, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.origin = origin
+        # Server-to-server endpoints that authenticate their callers themselves and never
+        # read a session (the demo MSSP simulator's protocol endpoint).
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if _bearer_without_cookie(headers) or is_same_origin(headers, self.origin):
+        path = str(scope.get("path", ""))
+        if (
+            _bearer_without_cookie(headers)
+            or is_same_origin(headers, self.origin)
+            or path.startswith(self.exempt)
+        ):
             await self.app(scope, receive, send)
             return
         response = _refusal(str(scope.get("path", "")), headers)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from html import escape
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -63,7 +64,7 @@ button { font-size: 16px; padding: 6px 14px; margin: 6px 6px 0 0; }
 """
 
 
-def _request_html(msisdn: str, tx: Transaction) -> str:
+def _request_html(msisdn: str, tx: Transaction, base: str) -> str:
     left = max(0, int(tx.deadline - time.time()))
     return f"""
 <section class="request" data-transaction="{escape(tx.mssp_trans_id)}">
@@ -72,7 +73,7 @@ def _request_html(msisdn: str, tx: Transaction) -> str:
   <p class="event">Mã kiểm tra: <strong>{escape(tx.event_id)}</strong></p>
   <p class="hint">Chỉ nhập PIN khi mã kiểm tra trùng với mã trên màn hình máy tính.</p>
   <p class="expires">Hết hạn sau {left} giây.</p>
-  <form method="post" action="/phone/{escape(msisdn)}/answer">
+  <form method="post" action="{escape(base)}/phone/{escape(msisdn)}/answer">
     <input type="hidden" name="transaction" value="{escape(tx.mssp_trans_id)}">
     <label>Mã PIN <input name="pin" type="password" inputmode="numeric" autocomplete="off"
       maxlength="8"></label><br>
@@ -106,7 +107,9 @@ async def phone_page(request: Request) -> Response:
             headers=_HEADERS,
         )
     pending = sim.store.pending_for(msisdn)
-    body = "".join(_request_html(msisdn, tx) for tx in pending) or (
+    # Mounted under another app (the demo server's /mssp-sim), links keep the mount prefix.
+    base = request.scope.get("root_path", "")
+    body = "".join(_request_html(msisdn, tx, base) for tx in pending) or (
         '<p class="idle">Không có yêu cầu ký nào đang chờ.</p>'
     )
     name = escape(user.identity.display_name)
@@ -116,8 +119,8 @@ async def phone_page(request: Request) -> Response:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Điện thoại ảo {escape(msisdn)}</title>
-<link rel="stylesheet" href="/phone.css">
-<script src="/phone.js" defer></script>
+<link rel="stylesheet" href="{escape(base)}/phone.css">
+<script src="{escape(base)}/phone.js" defer></script>
 </head>
 <body>
 <main class="phone" data-refresh="{sim.config.phone_refresh_seconds}">
@@ -144,8 +147,8 @@ async def answer(request: Request) -> Response:
         result = "cancelled" if sim.store.cancel(tx_id) else "not_pending"
     else:
         result = sim.store.confirm(tx_id, str(form.get("pin", "")))
-    url = request.url_for("phone", msisdn=msisdn).include_query_params(r=result)
-    return RedirectResponse(str(url), status_code=303)
+    base = request.scope.get("root_path", "")
+    return RedirectResponse(f"{base}/phone/{quote(msisdn)}?r={quote(result)}", status_code=303)
 
 
 async def phone_js(request: Request) -> Response:

@@ -213,6 +213,7 @@ async def document_create(request: Request) -> Response:
                 registrar=Registrar.clerk(current_user(request)), form=form, pdfs=pdfs,
                 scans=scans, limits=Limits(settings.max_upload_mb * MiB, settings.max_pages),
                 link_to=int(link_raw) if link_raw.isdigit() else None,
+                checker=res.signature_checker,
             )  # fmt: skip
             document_id = document.id
     except (FormErrors, DuplicateFoundError, ValidationError) as error:

@@ -142,6 +142,7 @@ async def create_incoming(request: Request) -> Response:
                 form=form, pdfs=pdfs, scans=scans,
                 limits=Limits(settings.max_upload_mb * MiB, settings.max_pages),
                 link_to=int(link_raw) if link_raw.isdigit() else None,
+                checker=res.signature_checker,
             )  # fmt: skip
             body = document_json(document, with_files=True)
     except DuplicateFoundError as duplicate:

@@ -44,7 +44,7 @@ def test_migrate_demo_is_idempotent(
     assert main(["migrate"]) == 0
     assert main(["demo"]) == 0
     assert (
-        "Loaded: 6 agencies, 10 units (7 active after merges), 8 demo users."
+        "Loaded: 6 agencies, 10 units (7 active after merges), 8 demo users, 5 documents."
         in capsys.readouterr().out
     )
     assert main(["demo"]) == 0

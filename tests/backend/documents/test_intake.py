@@ -20,6 +20,7 @@ from backend.documents.intake import (
     register_incoming,
 )
 from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
 from backend.models import AuditEntry, User
 from tests.backend.documents import corpus
@@ -61,6 +62,7 @@ async def register(
             pdfs=[Upload("qd123.pdf", "application/pdf", corpus.pdf())] if pdfs is None else pdfs,
             scans=scans or [],
             limits=LIMITS,
+            checker=SignatureChecker(None),
             link_to=link_to,
         )
 
@@ -86,7 +88,7 @@ async def test_registering_a_pdf_gives_the_next_so_den_and_keeps_the_bytes(
     _, blobs, _, _ = env
     assert await blobs.get(main.current.sha256) == original
     assert "quyet dinh phe duyet ke hoach" in first.search_text
-    assert first.signature_check == {"status": "not_verified"}
+    assert first.signature_check == {"status": "unsigned"}
 
 
 async def test_three_photos_become_one_pdf_and_the_originals_are_kept(
