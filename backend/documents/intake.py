@@ -230,7 +230,7 @@ async def register_incoming(
             year=year,
             series=INCOMING_SERIES,
         )
-    number_symbol = f"{form.number}/{form.symbol}" if form.number is not None else form.symbol
+    number_symbol = f"{form.number:02d}/{form.symbol}" if form.number is not None else form.symbol
     document = Document(
         agency_id=registrar.agency_id,
         direction=catalogue.Direction.INCOMING,

@@ -96,9 +96,10 @@ class Document(Base):
 
     @property
     def number_symbol(self) -> str:
+        # Decree 30 numbers start at 01: one-digit numbers are written with a leading zero.
         if self.number is None:
             return self.symbol
-        return f"{self.number}/{self.symbol}" if self.symbol else str(self.number)
+        return f"{self.number:02d}/{self.symbol}" if self.symbol else f"{self.number:02d}"
 
 
 class DocumentFile(Base):

@@ -257,3 +257,9 @@ async def assert_nothing_stored(engine: AsyncEngine, tmp_path: Path) -> None:
         assert not any(a.startswith("document.") for a in actions)
     blob_dir = tmp_path / "blobs"
     assert not blob_dir.exists() or not any(p.is_file() for p in blob_dir.rglob("*"))
+
+
+def test_one_digit_numbers_are_written_from_01() -> None:
+    assert Document(number=3, symbol="CĐ-TTg").number_symbol == "03/CĐ-TTg"
+    assert Document(number=123, symbol="QĐ-UBND").number_symbol == "123/QĐ-UBND"
+    assert Document(number=None, symbol="").number_symbol == ""
