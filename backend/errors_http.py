@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -77,6 +78,19 @@ async def redis_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def overloaded(request: Request, exc: Exception) -> Response:
+    # Every database connection stayed busy for the pool timeout: say so, rather than a 500.
+    log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+    response = _respond(
+        request,
+        503,
+        "Hệ thống đang quá tải. Dữ liệu của bạn không bị mất; vui lòng thử lại sau giây lát.",
+        "The system is overloaded. Nothing was lost; please try again in a moment.",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, 500, *_HTTP_MESSAGES[500])
@@ -88,5 +102,6 @@ def handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]
         HTTPException: http_error,
         RedisConnectionError: redis_unavailable,
         RedisTimeoutError: redis_unavailable,
+        PoolTimeoutError: overloaded,
         500: server_error,
     }
