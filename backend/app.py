@@ -18,6 +18,8 @@ from backend.identity.session_middleware import SessionMiddleware
 from backend.middleware import SecurityHeadersMiddleware
 from backend.resources import Resources, open_resources
 from backend.settings import Settings
+from backend.signing_flow.setup import KeySource
+from backend.signing_flow.sweeper import sweeping
 from backend.templating import PWA_LOCALE, make_templates
 from backend.views.auth import session_limits
 
@@ -26,16 +28,25 @@ class State(TypedDict):
     resources: Resources
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, signing_keys: KeySource | None = None
+) -> Starlette:
     translations = Translations(PWA_LOCALE)
     assets = Assets()
     templates = make_templates(settings=settings, translations=translations, assets=assets)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        async with open_resources(
-            settings, clock=clock or SystemClock(), translations=translations, assets=assets
-        ) as resources:
+        async with (
+            open_resources(
+                settings,
+                clock=clock or SystemClock(),
+                translations=translations,
+                assets=assets,
+                signing_keys=signing_keys,
+            ) as resources,
+            sweeping(resources),
+        ):
             yield {"resources": resources}
 
     app = Starlette(

@@ -14,7 +14,16 @@ from pathlib import Path
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 STATIC_DIR = PWA_DIR / "static"
 # Third-party assets installed from the npm registry by scripts/bootstrap (pwa/package-lock.json).
-VENDOR = {"vendor/htmx.min.js": PWA_DIR / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
+VENDOR = {
+    "vendor/htmx.min.js": PWA_DIR / "node_modules" / "htmx.org" / "dist" / "htmx.min.js",
+    # htmx 4's SSE extension: live counters over /live (loading the script enables it).
+    "vendor/hx-sse.min.js": PWA_DIR
+    / "node_modules"
+    / "htmx.org"
+    / "dist"
+    / "ext"
+    / "hx-sse.min.js",
+}
 
 
 class AssetsMissingError(Exception):

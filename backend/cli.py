@@ -165,6 +165,52 @@ def cmd_api_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _worker(settings: Settings) -> None:
+    import signal
+
+    import redis.asyncio as aioredis
+
+    from backend.push.runtime import PushRuntime
+    from backend.push.vapid import load_or_create
+    from backend.push.worker import Policy
+    from backend.workflow.reminders import Scheduler, rules_from
+
+    engine = db.create_engine(settings.effective_database_url)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    clock = SystemClock()
+    runtime = PushRuntime(
+        sessions=db.sessionmaker(engine), redis=redis, clock=clock,
+        keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+        policy=Policy.from_settings(settings),
+        run_worker=True,
+    )  # fmt: skip
+    scheduler = Scheduler(db.sessionmaker(engine), redis, clock=clock,
+                          rules=rules_from(settings), holder=runtime.worker.consumer)  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime.start()
+    if settings.scheduler:
+        scheduler.start()
+    print(f"eoffice worker {runtime.worker.consumer} running", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await scheduler.stop()
+        await runtime.stop()
+        await redis.aclose()
+        await engine.dispose()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        print("eoffice worker needs EOFFICE_REDIS_URL (a Redis the app processes share).")
+        return 2
+    asyncio.run(_worker(settings))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eoffice", description="eOffice — văn phòng điện tử")
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
     sub.add_parser("demo", help="load the demo province (idempotent)").set_defaults(func=cmd_demo)
+    sub.add_parser(
+        "worker", help="send push notices and run reminders (when the app runs without them)"
+    ).set_defaults(func=cmd_worker)
 
     admin = sub.add_parser("admin", help="administrator bootstrap")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend import db, migrate
+from backend import db, keyring, migrate
 from backend.assets import Assets
 from backend.blobs import BlobStore, FileBlobStore
 from backend.clock import Clock
@@ -20,7 +20,13 @@ from backend.documents.workers import PdfWorkers
 from backend.embedded_redis import EmbeddedRedis
 from backend.i18n import Translations
 from backend.identity.tokens import KeyRing, load_keyring
+from backend.push.runtime import PushRuntime
+from backend.push.vapid import load_or_create
+from backend.push.worker import Policy
 from backend.settings import Settings
+from backend.signing_flow.setup import KeySource, Pkcs11Keys, SigningSetup
+from backend.workflow.reminders import Scheduler, rules_from
+from signing import serve_dev_services
 
 log = logging.getLogger("eoffice")
 
@@ -46,11 +52,20 @@ class Resources:
     pages: PageRenderer
     # Checks the signatures of incoming PDFs against the configured trust roots.
     signature_checker: SignatureChecker
+    # Web Push: VAPID keys, outbox relay and (in-process by default) the sending worker.
+    push: PushRuntime
+    # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
+    signing: SigningSetup | None = None
 
 
 @contextlib.asynccontextmanager
 async def open_resources(
-    settings: Settings, *, clock: Clock, translations: Translations, assets: Assets
+    settings: Settings,
+    *,
+    clock: Clock,
+    translations: Translations,
+    assets: Assets,
+    signing_keys: KeySource | None = None,
 ) -> AsyncIterator[Resources]:
     async with contextlib.AsyncExitStack() as stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +90,30 @@ async def open_resources(
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)
+        push = PushRuntime(
+            sessions=db.sessionmaker(engine), redis=client, clock=clock,
+            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+            policy=Policy.from_settings(settings),
+            run_worker=settings.push_worker,
+        )  # fmt: skip
+        push.start()
+        stack.push_async_callback(push.stop)
+        if settings.scheduler:
+            scheduler = Scheduler(
+                db.sessionmaker(engine), client, clock=clock, rules=rules_from(settings),
+                holder=push.worker.consumer,
+            )  # fmt: skip
+            scheduler.start()
+            stack.push_async_callback(scheduler.stop)
+        signing_setup = None
+        if (keyring.pki_dir(settings) / "certomancer.json").exists():
+            pki = keyring.load(settings)
+            # Development: the dev PKI's TSA, OCSP and CRLs served in-process.
+            services = await stack.enter_async_context(serve_dev_services(pki=pki))
+            signing_setup = SigningSetup(
+                settings=settings, services=services, pki=pki,
+                keys=signing_keys or Pkcs11Keys(settings),
+            )  # fmt: skip
 
         yield Resources(
             settings=settings,
@@ -95,4 +134,6 @@ async def open_resources(
             pages=PageRenderer(
                 cache_dir=settings.data_dir / "renders", blobs=blobs, workers=workers, redis=client
             ),
+            signing=signing_setup,
+            push=push,
         )

@@ -22,12 +22,16 @@ from backend.views import (
     admin,
     api,
     auth,
+    dashboard,
     documents,
     documents_api,
     enrol,
     health,
     openapi,
+    push,
     pwa,
+    signing,
+    workflow,
 )
 from backend.views.guard import guard
 
@@ -50,6 +54,7 @@ POST = ["POST"]
 ADMIN_USERS = Action.MANAGE_USERS
 ADMIN_SERVICES = Action.MANAGE_SERVICE_ACCOUNTS
 ACCOUNT = Action.MANAGE_OWN_ACCOUNT
+PUSH = Action.MANAGE_PUSH
 
 
 def build(settings: Settings) -> list[BaseRoute]:
@@ -127,6 +132,66 @@ def build(settings: Settings) -> list[BaseRoute]:
               name="document_download", access=Action.VIEW_DOCUMENT),
         route("/registers/{direction}.pdf", documents.register_pdf, name="register_pdf",
               access=Action.VIEW_REGISTER),
+        # Outgoing drafts, the leader's signing flow, live updates.
+        route("/drafts/new", signing.draft_new, name="draft_new", access=Action.DRAFT_DOCUMENT),
+        route("/drafts", signing.draft_create, name="draft_create",
+              access=Action.DRAFT_DOCUMENT, methods=POST),
+        route("/sign", signing.queue_page, name="sign_queue", access=Action.SIGN_DOCUMENT),
+        route("/sign/{document_id:int}", signing.sign_view, name="sign_document",
+              access=Action.SIGN_DOCUMENT),
+        route("/sign/{document_id:int}/return", signing.return_draft, name="sign_return",
+              access=Action.SIGN_DOCUMENT, methods=POST),
+        route("/sign/transactions", signing.prepare, name="sign_prepare",
+              access=Action.SIGN_DOCUMENT, methods=POST),
+        route("/sign/transactions/{tx_id}", signing.transaction_status, name="sign_status",
+              access=Action.SIGN_DOCUMENT),
+        route("/sign/transactions/{tx_id}/passkey-options", signing.passkey_options,
+              name="sign_passkey_options", access=Action.SIGN_DOCUMENT, methods=POST),
+        route("/sign/transactions/{tx_id}/passkey", signing.passkey_confirm,
+              name="sign_passkey_confirm", access=Action.SIGN_DOCUMENT, methods=POST),
+        route("/sign/transactions/{tx_id}/cancel", signing.cancel, name="sign_cancel",
+              access=Action.SIGN_DOCUMENT, methods=POST),
+        route("/sign/sim", signing.sim_start, name="sign_sim", access=Action.SIGN_DOCUMENT,
+              methods=POST),
+        route("/issue", signing.issue_page, name="issue_queue", access=Action.ISSUE_DOCUMENT),
+        route("/issue/{document_id:int}", signing.issue_document, name="issue_document",
+              access=Action.ISSUE_DOCUMENT, methods=POST),
+        route("/live", signing.live_events, name="live", access=SIGNED_IN),
+        # Handling incoming documents: route, hand down, report, complete, return.
+        route("/documents/{document_id:int}/assign", workflow.assign, name="document_assign",
+              access=Action.ASSIGN_DOCUMENT, methods=POST),
+        route("/assignments/{assignment_id:int}/reassign", workflow.reassign,
+              name="assignment_reassign", access=Action.ASSIGN_DOCUMENT, methods=POST),
+        route("/assignments/{assignment_id:int}/progress", workflow.progress,
+              name="assignment_progress", access=Action.HANDLE_DOCUMENT, methods=POST),
+        route("/assignments/{assignment_id:int}/complete", workflow.complete,
+              name="assignment_complete", access=Action.HANDLE_DOCUMENT, methods=POST),
+        route("/assignments/{assignment_id:int}/return", workflow.return_,
+              name="assignment_return", access=Action.HANDLE_DOCUMENT, methods=POST),
+        route("/work/count", workflow.work_count, name="work_count",
+              access=Action.HANDLE_DOCUMENT),
+        # The leader's (unit head's) dashboard.
+        route("/dashboard", dashboard.dashboard_page, name="dashboard",
+              access=Action.VIEW_DASHBOARD),
+        route("/dashboard/list", dashboard.dashboard_list, name="dashboard_list",
+              access=Action.VIEW_DASHBOARD),
+        route("/dashboard.csv", dashboard.dashboard_csv, name="dashboard_csv",
+              access=Action.VIEW_DASHBOARD),
+        # Web Push: this device's subscription, my devices, the administrator's failures.
+        route("/push/subscribe", push.subscribe, name="push_subscribe", access=PUSH,
+              methods=POST),
+        route("/push/unsubscribe", push.unsubscribe, name="push_unsubscribe", access=PUSH,
+              methods=POST),
+        route("/account/notifications", push.devices_page, name="account_notifications",
+              access=PUSH),
+        route("/account/notifications/test", push.send_test, name="push_test", access=PUSH,
+              methods=POST),
+        route("/account/notifications/{subscription_id:int}/remove", push.device_remove,
+              name="push_device_remove", access=PUSH, methods=POST),
+        route("/admin/push", push.failures_page, name="admin_push",
+              access=Action.VIEW_PUSH_FAILURES),
+        route("/admin/push/{outbox_id:int}/retry", push.failure_retry, name="admin_push_retry",
+              access=Action.VIEW_PUSH_FAILURES, methods=POST),
         # JSON API for service accounts.
         route("/api/v1/me", api.me, name="api_me", access=ApiScope("profile:read")),
         route("/api/v1/openapi.json", openapi.openapi, name="api_openapi", access=PUBLIC),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import backend.documents.tables  # noqa: F401
+import backend.documents.tables
+import backend.push.tables
+import backend.signing_flow.tables
+import backend.workflow.tables  # noqa: F401
 from backend.models import Base
 
 metadata = Base.metadata

@@ -46,7 +46,13 @@ _POSITIVE_INTS = (
     "api_token_days",
     "pdf_workers",
     "max_pages",
+    "push_max_attempts",
+    "push_retry_seconds",
+    "push_claim_seconds",
+    "escalation_margin_days",
+    "signing_timeout_seconds",
 )
+_BOOLS = ("demo", "push_worker", "scheduler")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,32 @@ class Settings:
     # PEM bundle of trusted root certificates for checking signatures (the Government Cipher
     # Committee's roots in production). Empty: the dev PKI's root, if `eoffice pki init` ran.
     trust_roots_file: str = ""
+    # Web Push: send notices from this process (off when `eoffice worker` runs separately)…
+    push_worker: bool = True
+    # …`sub` claim of the VAPID token, how push services reach the operator (mailto: or https:).
+    # Empty: mailto:webmaster@<host of base_url>.
+    push_contact: str = ""
+    # Attempts before a notice is dead-lettered, and the first retry delay (doubling each time).
+    push_max_attempts: int = 5
+    push_retry_seconds: int = 30
+    # A notice a worker took and did not finish within this many seconds (the worker died) is
+    # taken over by another worker; the outbox relays it again after twice as long.
+    push_claim_seconds: int = 30
+    # Reminders and escalation: run the scheduler in this process (one process at a time holds
+    # its lock); the morning digest hour (Hà Nội time); days a lead may be overdue before the
+    # assigner is told; public holidays (comma-separated ISO dates) besides weekends.
+    scheduler: bool = True
+    digest_hour: int = 7
+    escalation_margin_days: int = 1
+    holidays: str = ""
+    # Seconds a signing request waits for the signer's confirmation (passkey or SIM PIN).
+    signing_timeout_seconds: int = 120
+    # SIM-PKI: the Mobile Signature Service Provider's URL; empty in demo mode means the
+    # simulator inside this app (base_url + "/mssp-sim"), elsewhere SIM signing is off…
+    mssp_url: str = ""
+    # …and our application provider's credentials there (the simulator's defaults in demo).
+    mssp_ap_id: str = "http://eoffice.local/ap"
+    mssp_ap_password: str = field(default="dev-ap-password", repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -99,12 +131,26 @@ class Settings:
         for name in _POSITIVE_INTS:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive")
+        if not 0 <= self.digest_hour <= 23:
+            raise SettingsError("digest_hour must be 0–23")
+        if self.push_contact and not self.push_contact.startswith(("mailto:", "https:")):
+            raise SettingsError("push_contact must start with mailto: or https:")
         if self.session_idle_minutes > self.session_absolute_minutes:
             raise SettingsError("session_idle_minutes must not exceed session_absolute_minutes")
 
     @property
+    def vapid_contact(self) -> str:
+        return self.push_contact or f"mailto:webmaster@{urlsplit(self.base_url).hostname}"
+
+    @property
     def origin(self) -> str:
         return self.base_url.rstrip("/")
+
+    @property
+    def effective_mssp_url(self) -> str:
+        if self.mssp_url:
+            return self.mssp_url.rstrip("/")
+        return self.origin + "/mssp-sim" if self.demo else ""
 
     @property
     def rp_id(self) -> str:
@@ -146,9 +192,9 @@ class Settings:
                 continue
             if f.name == "data_dir":
                 values[f.name] = Path(raw)
-            elif f.name == "demo":
+            elif f.name in _BOOLS:
                 values[f.name] = _parse_bool(f.name, raw)
-            elif f.name in _POSITIVE_INTS:
+            elif f.name in (*_POSITIVE_INTS, "digest_hour"):
                 values[f.name] = _parse_int(f.name, raw)
             else:
                 values[f.name] = raw

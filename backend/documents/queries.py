@@ -15,6 +15,7 @@ from backend.documents import catalogue, textnorm
 from backend.documents.tables import Document
 from backend.identity.policy import DocumentRef, Principal
 from backend.models import Role
+from backend.workflow.tables import Assignment, Part, State
 
 PAGE_SIZE = 25
 
@@ -24,15 +25,36 @@ def document_scope(principal: Principal) -> ColumnElement[bool]:
     in_agency = Document.agency_id == principal.agency_id
     if Role.LEADER in principal.roles or Role.CLERK in principal.roles:
         return in_agency
-    clauses: list[ColumnElement[bool]] = []
+    if not principal.roles & {Role.UNIT_HEAD, Role.SPECIALIST}:
+        return false()
+    given = select(Assignment.document_id).where(Assignment.user_id == principal.user_id)
+    clauses: list[ColumnElement[bool]] = [Document.id.in_(given)]
     if Role.UNIT_HEAD in principal.roles and principal.unit_id is not None:
-        clauses.append(Document.unit_id == principal.unit_id)
-    # Specialists see what is assigned to them: assignments arrive with the workflow issue.
-    return and_(in_agency, or_(*clauses)) if clauses else false()
+        to_unit = select(Assignment.document_id).where(Assignment.unit_id == principal.unit_id)
+        clauses += [Document.unit_id == principal.unit_id, Document.id.in_(to_unit)]
+    return and_(in_agency, or_(*clauses))
 
 
-def ref(document: Document) -> DocumentRef:
-    return DocumentRef(agency_id=document.agency_id, unit_id=document.unit_id)
+def ref(
+    document: Document, *, assignee_ids: Sequence[int] = (), unit_ids: Sequence[int] = ()
+) -> DocumentRef:
+    return DocumentRef(
+        agency_id=document.agency_id,
+        unit_id=document.unit_id,
+        assignee_ids=tuple(assignee_ids),
+        assignee_unit_ids=tuple(unit_ids),
+    )
+
+
+async def load_ref(db: AsyncSession, document: Document) -> DocumentRef:
+    """The policy's view of a document, with everyone it was given to."""
+    rows = await db.execute(
+        select(Assignment.user_id, Assignment.unit_id).where(Assignment.document_id == document.id)
+    )
+    pairs = list(rows)
+    users = sorted({u for u, _ in pairs if u is not None})
+    units = sorted({d for _, d in pairs if d is not None})
+    return ref(document, assignee_ids=users, unit_ids=units)
 
 
 @dataclass(frozen=True)
@@ -44,9 +66,23 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     issuer: str = ""
+    # Open work of one person: chủ trì or phối hợp hops given to them, not handed down.
+    mine_of: int | None = None
+    mine_unit: int | None = None
+    mine: bool = False
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
+        if self.mine_of is not None:
+            holder = Assignment.user_id == self.mine_of
+            if self.mine_unit is not None:
+                holder = or_(holder, Assignment.unit_id == self.mine_unit)
+            open_work = select(Assignment.document_id).where(
+                holder,
+                Assignment.state.in_((State.ACTIVE.value, State.IN_PROGRESS.value)),
+                Assignment.part != Part.INFORM.value,
+            )
+            found.append(Document.id.in_(open_work))
         if self.direction:
             found.append(Document.direction == self.direction)
         if self.statuses:
@@ -85,6 +121,8 @@ INBOXES = {
         Inbox("cho-phan-cong", "Chờ phân công", "To assign",
               Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
               frozenset({Role.LEADER, Role.UNIT_HEAD})),
+        Inbox("viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True),
+              frozenset({Role.LEADER, Role.UNIT_HEAD, Role.SPECIALIST})),
         Inbox("van-ban-den", "Văn bản đến", "Incoming",
               Filters(direction="incoming"),
               frozenset({Role.LEADER, Role.UNIT_HEAD, Role.CLERK, Role.SPECIALIST})),

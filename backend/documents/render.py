@@ -13,6 +13,9 @@ WEBP_QUALITY = 80
 
 def render_page(pdf_path: str, page_index: int, width: int) -> bytes:
     document = pdfium.PdfDocument(pdf_path)
+    # Without a form environment PDFium skips widget appearances: the number and date fields,
+    # the leader's signature and the agency seal would be missing from the page images.
+    document.init_forms()
     try:
         if not 0 <= page_index < len(document):
             raise IndexError(page_index)

@@ -28,6 +28,19 @@ class Action(enum.StrEnum):
     REGISTER_DOCUMENT = "document:register"
     # The agency's registers (sổ đăng ký) hold every document: clerks and leaders only.
     VIEW_REGISTER = "register:view"
+    # Handling incoming documents: route them (leaders; unit heads within their unit), work on
+    # what one was given, and watch the agency's or unit's numbers.
+    ASSIGN_DOCUMENT = "document:assign"
+    HANDLE_DOCUMENT = "document:handle"
+    VIEW_DASHBOARD = "dashboard:view"
+    # One's own Web Push subscriptions (devices); the administrator's view of failed deliveries.
+    MANAGE_PUSH = "push:manage"
+    VIEW_PUSH_FAILURES = "push:failures"
+    # Outgoing documents: draft one for a leader to sign; sign (or return) what waits for one's
+    # signature; number, seal and issue signed documents (clerks).
+    DRAFT_DOCUMENT = "document:draft"
+    SIGN_DOCUMENT = "document:sign"
+    ISSUE_DOCUMENT = "document:issue"
 
 
 # Route access markers that are not actions.
@@ -45,13 +58,22 @@ class ApiScope:
 
 Access = str | Action | ApiScope
 
-EVERYONE: frozenset[Action] = frozenset({Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT})
+EVERYONE: frozenset[Action] = frozenset(
+    {Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT, Action.MANAGE_PUSH}
+)
+HANDLERS = {Action.VIEW_DOCUMENT, Action.HANDLE_DOCUMENT}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: EVERYONE | {Action.MANAGE_USERS, Action.MANAGE_SERVICE_ACCOUNTS},
-    Role.LEADER: EVERYONE | {Action.VIEW_DOCUMENT, Action.VIEW_REGISTER},
-    Role.UNIT_HEAD: EVERYONE | {Action.VIEW_DOCUMENT},
-    Role.SPECIALIST: EVERYONE | {Action.VIEW_DOCUMENT},
-    Role.CLERK: EVERYONE | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER},
+    Role.ADMIN: EVERYONE
+    | {Action.MANAGE_USERS, Action.MANAGE_SERVICE_ACCOUNTS, Action.VIEW_PUSH_FAILURES},
+    Role.LEADER: EVERYONE
+    | HANDLERS
+    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.SIGN_DOCUMENT},
+    Role.UNIT_HEAD: EVERYONE
+    | HANDLERS
+    | {Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.DRAFT_DOCUMENT},
+    Role.SPECIALIST: EVERYONE | HANDLERS | {Action.DRAFT_DOCUMENT},
+    Role.CLERK: EVERYONE
+    | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER, Action.ISSUE_DOCUMENT},
 }
 # API scopes a service account may be given.
 API_SCOPES = {
@@ -99,6 +121,8 @@ class DocumentRef:
     agency_id: int
     unit_id: int | None
     assignee_ids: Collection[int] = field(default_factory=tuple)
+    # Units given a part in handling it (chủ trì, phối hợp, để biết): their heads see it.
+    assignee_unit_ids: Collection[int] = field(default_factory=tuple)
 
 
 def _actions(principal: Principal) -> frozenset[Action]:
@@ -112,7 +136,9 @@ def _document_in_scope(principal: Principal, document: DocumentRef) -> bool:
     roles = principal.roles
     if Role.LEADER in roles or Role.CLERK in roles:
         return True
-    unit_match = document.unit_id is not None and document.unit_id == principal.unit_id
+    unit_match = principal.unit_id is not None and (
+        document.unit_id == principal.unit_id or principal.unit_id in document.assignee_unit_ids
+    )
     if Role.UNIT_HEAD in roles and unit_match:
         return True
     return principal.user_id in document.assignee_ids

@@ -28,7 +28,8 @@ from backend.documents.render import WIDTHS
 from backend.errors import ValidationError
 from backend.identity import policy
 from backend.identity.policy import Action
-from backend.models import Agency
+from backend.models import Agency, Role
+from backend.views import workflow
 from backend.views.auth import current_principal, current_user, settings_of, transaction
 from backend.views.guard import forbidden
 from backend.views.render import language, render, resources
@@ -49,6 +50,7 @@ def _date_param(raw: str | None) -> date | None:
 
 def _filters(request: Request, inbox: queries.Inbox) -> queries.Filters:
     params = request.query_params
+    principal = current_principal(request)
     urgency = params.get("urgency", "")
     return queries.Filters(
         direction=inbox.filters.direction,
@@ -58,6 +60,10 @@ def _filters(request: Request, inbox: queries.Inbox) -> queries.Filters:
         date_from=_date_param(params.get("from")),
         date_to=_date_param(params.get("to")),
         issuer=params.get("issuer", ""),
+        mine_of=principal.user_id if inbox.filters.mine else None,
+        mine_unit=principal.unit_id
+        if inbox.filters.mine and Role.UNIT_HEAD in principal.roles
+        else None,
     )
 
 
@@ -122,7 +128,8 @@ async def _visible(request: Request, document_id: int) -> Any:
     async with transaction(request) as db:
         document = await reading.get_document(db, document_id)
         agency = await db.get(Agency, document.agency_id)
-    if not policy.may(current_principal(request), Action.VIEW_DOCUMENT, queries.ref(document)):
+        document_ref = await queries.load_ref(db, document)
+    if not policy.may(current_principal(request), Action.VIEW_DOCUMENT, document_ref):
         raise reading.not_found()  # never confirm that a document one may not see exists
     return document, agency
 
@@ -130,7 +137,10 @@ async def _visible(request: Request, document_id: int) -> Any:
 async def document_view(request: Request) -> Response:
     document, agency = await _visible(request, request.path_params["document_id"])
     main = next((f for f in document.files if f.kind == "main"), None)
+    async with transaction(request) as db:
+        handling = await workflow.handling_context(db, request, document)
     context = {
+        **handling,
         "document": document,
         "agency": agency,
         "main": main,

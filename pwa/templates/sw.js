@@ -62,3 +62,67 @@ async function cacheFirst(request) {
   }
   return response;
 }
+
+// Web Push. The payload is small JSON: {id, title, body, url, tag}. `tag` is the document's topic,
+// so a newer notice replaces the older one; `id` is the outbox row, so a notice the server had to
+// send twice (a worker restarted mid-batch) is shown once.
+self.addEventListener("push", (event) => {
+  let notice = {};
+  try {
+    notice = event.data ? event.data.json() : {};
+  } catch (error) {
+    notice = { title: "eOffice", body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(showNotice(notice));
+});
+
+const SEEN = "eoffice-push-seen";
+
+// Ids of notices already shown, kept in a small cache (the worker's memory does not survive).
+async function firstTime(id) {
+  if (!id) return true;
+  const cache = await caches.open(SEEN);
+  const key = "/__push-seen/" + id;
+  if (await cache.match(key)) return false;
+  await cache.put(key, new Response(""));
+  const keys = await cache.keys();
+  await Promise.all(keys.slice(0, Math.max(0, keys.length - 500)).map((k) => cache.delete(k)));
+  return true;
+}
+
+async function showNotice(notice) {
+  const tag = notice.tag || "eoffice";
+  if (!(await firstTime(notice.id))) return;
+  await self.registration.showNotification(notice.title || "eOffice", {
+    body: notice.body || "",
+    tag,
+    renotify: true,
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-192.png",
+    data: { id: notice.id || null, url: notice.url || "/" },
+  });
+}
+
+// Clicking opens the document in the app: an open eOffice window is focused and navigated,
+// otherwise a new one is opened. Only our own origin's paths are followed.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const path = (event.notification.data && event.notification.data.url) || "/";
+  const target = new URL(path.startsWith("/") && !path.startsWith("//") ? path : "/", self.location.origin).href;
+  event.waitUntil(openWindow(target));
+});
+
+async function openWindow(target) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin === self.location.origin) {
+      try {
+        await client.focus();
+      } catch (error) {
+        // Focusing needs the click's user activation; navigating the window still helps.
+      }
+      return client.navigate(target);
+    }
+  }
+  return self.clients.openWindow(target);
+}

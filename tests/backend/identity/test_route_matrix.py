@@ -73,6 +73,10 @@ def in_scope() -> dict[str, int]:
 SIGNED_IN_POST = 401
 
 
+def handlers(status: int) -> dict[str, int]:
+    return only({"leader", "unit_head", "specialist"}, status, anonymous=SIGNED_IN_POST)
+
+
 def table(ids: dict[str, int]) -> dict[str, Case]:
     u, inv, sa, tok = ids["user"], ids["invitation"], ids["service_account"], ids["token"]
     doc, ver, sha = ids["document"], ids["version"], f"{ids['sha']:064x}"
@@ -165,6 +169,111 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "document_download": Case("GET", f"/documents/{doc}/files/{ver}", in_scope()),
         "register_pdf": Case(
             "GET", "/registers/incoming.pdf", only({"leader", "clerk"}, 200, anonymous=303)
+        ),
+        # Outgoing drafts and the leader's signing flow (no such document or transaction here:
+        # leaders get 404 and never a hint; the matrix app has no PKI, so preparing is refused).
+        "draft_new": Case(
+            "GET", "/drafts/new", only({"specialist", "unit_head"}, 200, anonymous=303)
+        ),
+        "draft_create": Case(
+            "POST",
+            "/drafts",
+            only({"specialist", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
+            form={},
+        ),
+        "sign_queue": Case("GET", "/sign", only({"leader"}, 200, anonymous=303)),
+        "sign_document": Case("GET", "/sign/999999", only({"leader"}, 404, anonymous=303)),
+        "sign_return": Case(
+            "POST",
+            "/sign/999999/return",
+            only({"leader"}, 404, anonymous=SIGNED_IN_POST),
+            form={"comment": "x"},
+        ),
+        "sign_prepare": Case(
+            "POST",
+            "/sign/transactions",
+            only({"leader"}, 400, anonymous=SIGNED_IN_POST),
+            form={"document_id": "999999"},
+        ),
+        "sign_status": Case("GET", "/sign/transactions/nope", only({"leader"}, 404, anonymous=303)),
+        "sign_passkey_options": Case(
+            "POST",
+            "/sign/transactions/nope/passkey-options",
+            only({"leader"}, 404, anonymous=SIGNED_IN_POST),
+        ),
+        "sign_passkey_confirm": Case(
+            "POST",
+            "/sign/transactions/nope/passkey",
+            only({"leader"}, 404, anonymous=SIGNED_IN_POST),
+            json={},
+        ),
+        "sign_cancel": Case(
+            "POST",
+            "/sign/transactions/nope/cancel",
+            only({"leader"}, 404, anonymous=SIGNED_IN_POST),
+        ),
+        "sign_sim": Case(
+            "POST",
+            "/sign/sim",
+            only({"leader"}, 400, anonymous=SIGNED_IN_POST),
+            form={"document_id": "999999"},
+        ),
+        "issue_queue": Case("GET", "/issue", only({"clerk"}, 200, anonymous=303)),
+        "issue_document": Case(
+            "POST", "/issue/999999", only({"clerk"}, 400, anonymous=SIGNED_IN_POST)
+        ),
+        # Only an EventSource (Accept: text/event-stream) gets the endless stream.
+        "live": Case("GET", "/live", same(406, anonymous=303)),
+        # Handling: leaders route (a unit head's hand-down shares the action); everyone who works
+        # on documents reports on hops given to them. Assignment 999 does not exist.
+        "document_assign": Case(
+            "POST",
+            f"/documents/{doc}/assign",
+            only({"leader", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
+            form={},
+        ),
+        "assignment_reassign": Case(
+            "POST",
+            "/assignments/999/reassign",
+            only({"leader", "unit_head"}, 404, anonymous=SIGNED_IN_POST),
+            form={"lead": "u:1"},
+        ),
+        "assignment_progress": Case(
+            "POST", "/assignments/999/progress", handlers(404), form={"note": "x"}
+        ),
+        "assignment_complete": Case(
+            "POST", "/assignments/999/complete", handlers(404), form={"result": "x"}
+        ),
+        "assignment_return": Case(
+            "POST", "/assignments/999/return", handlers(404), form={"reason": "xyz"}
+        ),
+        "work_count": Case("GET", "/work/count", readers(200) | {"clerk": 403}),
+        "dashboard": Case("GET", "/dashboard", only({"leader", "unit_head"}, 200, anonymous=303)),
+        "dashboard_list": Case(
+            "GET",
+            "/dashboard/list?metric=status&key=03",
+            only({"leader", "unit_head"}, 200, anonymous=303),
+        ),
+        "dashboard_csv": Case(
+            "GET", "/dashboard.csv", only({"leader", "unit_head"}, 200, anonymous=303)
+        ),
+        # Web Push: one's own devices; failed deliveries for the administrator.
+        "push_subscribe": Case(
+            "POST", "/push/subscribe", same(422, anonymous=SIGNED_IN_POST), json={}
+        ),
+        "push_unsubscribe": Case(
+            "POST", "/push/unsubscribe", same(404, anonymous=SIGNED_IN_POST), json={}
+        ),
+        "account_notifications": Case("GET", "/account/notifications", SIGNED_IN_GET),
+        "push_test": Case(
+            "POST", "/account/notifications/test", same(303, anonymous=SIGNED_IN_POST)
+        ),
+        "push_device_remove": Case(
+            "POST", "/account/notifications/999/remove", same(404, anonymous=SIGNED_IN_POST)
+        ),
+        "admin_push": Case("GET", "/admin/push", admin_only(200, anonymous=303)),
+        "admin_push_retry": Case(
+            "POST", "/admin/push/999/retry", admin_only(404, anonymous=SIGNED_IN_POST)
         ),
         # A session is not an API credential.
         "api_me": Case("GET", "/api/v1/me", same(401)),

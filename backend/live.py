@@ -1,0 +1,150 @@
+"""Live updates to people's screens: Server-Sent Events fed by Redis, on any server process.
+
+API:
+    await publish(redis, user_id, event, data)
+        Send `event` (a short name such as "signing") with JSON-able `data` to every open tab of
+        `user_id`, whichever server process holds the connection. The event is appended to a
+        short per-user Redis stream (the last `KEEP` events, for `Last-Event-ID` replay) and
+        announced on the Redis pub/sub channel `live:<user_id>`. Returns the event id.
+
+    stream(redis, user_id, last_event_id=..., heartbeat=..., is_disconnected=...)
+        An async iterator of SSE-formatted bytes for one connection: first the events after
+        `last_event_id` (the browser sends it back on reconnect), then live events as they are
+        published, with a comment line every `heartbeat` seconds to keep proxies from closing
+        the connection. `sse_response(request, redis, user_id)` wraps it in a response.
+
+The browser side: `new EventSource("/live")` and `addEventListener(<event>, ...)`; htmx's SSE
+extension works as well. Events are hints for the screen ("this changed"), never the record:
+the record is SQL, and a screen that missed events reloads what it shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import redis.asyncio as aioredis
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+KEEP = 100
+HEARTBEAT_SECONDS = 15.0
+
+
+def channel(user_id: int) -> str:
+    return f"live:{user_id}"
+
+
+def _stream_key(user_id: int) -> str:
+    return f"live-stream:{user_id}"
+
+
+def _frame(event_id: str, event: str, data: str) -> bytes:
+    lines = [f"id: {event_id}", f"event: {event}"]
+    lines += [f"data: {line}" for line in data.splitlines() or [""]]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+async def publish(redis: aioredis.Redis, user_id: int, event: str, data: dict[str, object]) -> str:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # One round trip: append to the replay stream and refresh its lifetime.
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xadd(
+            _stream_key(user_id), {"event": event, "data": payload}, maxlen=KEEP, approximate=True
+        )
+        pipe.expire(_stream_key(user_id), 3600)
+        raw_id, _ = await pipe.execute()
+    event_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+    await redis.publish(
+        channel(user_id), json.dumps({"id": event_id, "event": event, "data": payload})
+    )
+    return event_id
+
+
+def _after(a: str, b: str) -> bool:
+    """Is stream id `a` later than `b`?"""
+    pa, pb = (tuple(int(x) for x in s.split("-")) for s in (a, b))
+    return pa > pb
+
+
+async def stream(
+    redis: aioredis.Redis,
+    user_id: int,
+    *,
+    last_event_id: str = "",
+    heartbeat: float = HEARTBEAT_SECONDS,
+    is_disconnected: Callable[[], Awaitable[bool]] | None = None,
+) -> AsyncIterator[bytes]:
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel(user_id))
+    try:
+        yield b"retry: 3000\n\n"
+        last = last_event_id if _valid_id(last_event_id) else ""
+        if last:
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+                _stream_key(user_id), min=f"({last}"
+            )  # type: ignore[assignment]
+            for raw_id, fields in entries:
+                event_id = raw_id.decode()
+                yield _frame(event_id, fields[b"event"].decode(), fields[b"data"].decode())
+                last = event_id
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=heartbeat)
+            if is_disconnected is not None and await is_disconnected():
+                return
+            if message is None:
+                yield b": ping\n\n"
+                continue
+            body = json.loads(message["data"])
+            if last and not _after(body["id"], last):
+                continue  # already sent during the replay
+            last = body["id"]
+            yield _frame(body["id"], body["event"], body["data"])
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _valid_id(value: str) -> bool:
+    parts = value.split("-")
+    return len(parts) == 2 and all(p.isdigit() for p in parts)
+
+
+def sse_response(request: Request, redis: aioredis.Redis, user_id: int) -> Response:
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        # Only EventSource (which asks for text/event-stream) gets the never-ending stream.
+        return Response("text/event-stream only", status_code=406)
+    body = stream(
+        redis,
+        user_id,
+        last_event_id=request.headers.get("last-event-id", ""),
+        is_disconnected=request.is_disconnected,
+    )
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def wait_for(
+    redis: aioredis.Redis, user_id: int, event: str, *, seconds: float
+) -> dict[str, object] | None:
+    """Wait for the next `event` for `user_id` (used by tests and by server-side waiters)."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel(user_id))
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None:
+                    body = json.loads(message["data"])
+                    if body["event"] == event:
+                        data: dict[str, object] = json.loads(body["data"])
+                        return data
+    except TimeoutError:
+        return None
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -1,0 +1,119 @@
+"""What a notice says: short, meaningful Vietnamese, the document link, how urgent it is.
+
+A payload is small JSON the service worker turns into a notification: `id` (the outbox row, so
+the worker may repeat a send and the service worker still shows it once), `title`, `body`, `url`
+and `tag` (the Topic: a newer notice about the same document replaces the older one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from backend.documents import catalogue
+
+# Hỏa tốc / Thượng khẩn: the push service should wake the device now, and a notice that waited
+# an hour is no longer worth showing.
+URGENT_TTL = 3600
+NORMAL_TTL = 86400
+
+
+@dataclass(frozen=True)
+class Notice:
+    title: str
+    body: str
+    url: str
+    topic: str
+    urgency: str = "normal"  # RFC 8030 Urgency: very-low | low | normal | high
+    ttl: int = NORMAL_TTL
+
+
+def _day(deadline: date | None) -> str:
+    return deadline.strftime("%d/%m/%Y") if deadline else "không có hạn"
+
+
+def _urgent(urgency: int) -> bool:
+    return urgency >= catalogue.Urgency.THUONG_KHAN
+
+
+def document_topic(document_id: int) -> str:
+    # RFC 8030: at most 32 characters of the URL-safe base64 alphabet.
+    return f"doc{document_id}"
+
+
+def assignment(
+    *, document_id: int, subject: str, urgency: int, part: str, deadline: date | None
+) -> Notice:
+    role = {"lead": "Chủ trì", "cooperate": "Phối hợp", "inform": "Để biết"}.get(part, part)
+    prefix = f"Văn bản {catalogue.Urgency(urgency).label}" if urgency else "Văn bản mới"
+    return Notice(
+        title=f"{prefix}: {_short(subject)}",
+        body=f"{role} — hạn xử lý {_day(deadline)}",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+        urgency="high" if _urgent(urgency) else "normal",
+        ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
+    )
+
+
+def returned(*, document_id: int, subject: str, reason: str) -> Notice:
+    return Notice(
+        title=f"Bị trả lại: {_short(subject)}",
+        body=f"Lý do: {_short(reason, 100)}",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+    )
+
+
+def completed(*, document_id: int, subject: str) -> Notice:
+    return Notice(
+        title=f"Đã hoàn thành: {_short(subject)}",
+        body="Chủ trì đã báo cáo kết quả xử lý.",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+    )
+
+
+def digest(*, day: date, due_today: int, overdue: int) -> Notice:
+    parts = []
+    if due_today:
+        parts.append(f"{due_today} việc đến hạn hôm nay")
+    if overdue:
+        parts.append(f"{overdue} việc quá hạn")
+    return Notice(
+        title=f"Việc cần xử lý ngày {day.strftime('%d/%m')}",
+        body=", ".join(parts) + ".",
+        url="/documents?inbox=viec-cua-toi",
+        topic=f"digest{day.strftime('%Y%m%d')}",
+        urgency="normal",
+        ttl=12 * 3600,
+    )
+
+
+def escalation(
+    *, document_id: int, subject: str, assignee: str, deadline: date | None, days_late: int
+) -> Notice:
+    return Notice(
+        title=f"Quá hạn {days_late} ngày: {_short(subject)}",
+        body=f"Chủ trì: {assignee} — hạn xử lý {_day(deadline)}",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+        urgency="high",
+        ttl=NORMAL_TTL,
+    )
+
+
+def test_notice() -> Notice:
+    return Notice(
+        title="Thông báo thử",
+        body="Thiết bị này đã nhận được thông báo của eOffice.",
+        url="/account/notifications",
+        topic="test",
+        urgency="high",
+        ttl=300,
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,1 @@
+"""The leader's signing flow: drafts, the "Chờ ký" queue, signing transactions, issuance."""

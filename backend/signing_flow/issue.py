@@ -1,0 +1,127 @@
+"""Issuance (phát hành) of a signed outgoing document by the clerk: the number and issue date
+are taken from the register and filled into the document's form fields, then the agency's seal
+signature (the agency key on PKCS#11) fills the empty seal field — plain form filling and a
+signature in an existing field, both allowed by the leader's certification (FILL_FORMS), so the
+leader's signature stays valid.
+
+Atomic: the number is taken in the same SQL transaction that stores the sealed version and marks
+the document issued; if sealing fails, the counter update rolls back with it and no number is
+used up."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit, keyring
+from backend.blobs import BlobStore
+from backend.clock import VIETNAM, Clock
+from backend.documents import catalogue
+from backend.documents.registers import register_year, take_number
+from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.documents.verification import SignatureChecker
+from backend.errors import NotFoundError, ValidationError
+from backend.models import Agency, User
+from backend.signing_flow.setup import SigningSetup
+from signing import (
+    SigningError,
+    fill_issuing_fields,
+    finish_signature,
+    prepare_seal_signature,
+)
+
+
+async def issuable(db: AsyncSession, *, agency_id: int) -> list[Document]:
+    return list(
+        await db.scalars(
+            select(Document)
+            .where(
+                Document.agency_id == agency_id,
+                Document.direction == catalogue.Direction.OUTGOING,
+                Document.status == catalogue.Status.SIGNED,
+            )
+            .order_by(Document.urgency.desc(), Document.created_at)
+        )
+    )
+
+
+def symbol_for(type_code: str, agency: Agency) -> str:
+    abbreviation = catalogue.TYPES[type_code].abbreviation
+    return f"{abbreviation}-{agency.short_name}" if abbreviation else agency.short_name
+
+
+async def issue(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    setup: SigningSetup,
+    clerk: User,
+    document_id: int,
+) -> Document:
+    document = await db.get(Document, document_id, with_for_update=True)
+    if document is None or document.agency_id != clerk.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    if document.status != catalogue.Status.SIGNED:
+        raise ValidationError(
+            "Chỉ phát hành được văn bản đã được lãnh đạo ký.",
+            "Only documents signed by a leader can be issued.",
+        )
+    agency = await db.get_one(Agency, document.agency_id)
+    now = clock.now()
+    today = now.astimezone(VIETNAM).date()
+    series = catalogue.TYPES[document.type_code].series
+    year = register_year(now)
+    number = await take_number(
+        db, agency_id=agency.id, direction=catalogue.Direction.OUTGOING, year=year, series=series
+    )
+    document.number, document.symbol, document.issue_date = (
+        number,
+        symbol_for(document.type_code, agency),
+        today,
+    )
+    document.register_year, document.register_series = year, series
+    document.register_number = number
+    place = document.issue_place or agency.name
+    date_line = f"{place}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}"
+    main = next(f for f in document.files if f.kind == "main")
+    base = main.current
+    try:
+        filled = fill_issuing_fields(
+            pdf=await blobs.get(base.sha256), number=document.number_symbol, issue_date=date_line
+        )
+        prepared = await prepare_seal_signature(
+            pdf=filled, seal_cert=setup.cert(keyring.SEAL), chain=setup.chain,
+            seal_image=setup.seal_image(), agency_name=agency.name,
+        )  # fmt: skip
+        value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
+        sealed = await finish_signature(
+            state=prepared.state, signature_value=value, services=setup.services
+        )
+    except SigningError as exc:
+        raise ValidationError(
+            f"Không đóng dấu được: {exc.message_vi}", f"Sealing failed: {exc.message_en}"
+        ) from exc
+    version = FileVersion(
+        file_id=main.id, version=base.version + 1, sha256=await blobs.put(sealed),
+        size=len(sealed), media_type="application/pdf", page_count=base.page_count,
+        reason="cấp số, ngày ban hành và chữ ký cơ quan", derived_from=[base.sha256],
+        created_by_id=clerk.id, created_at=now,
+    )  # fmt: skip
+    db.add(version)
+    document.status = catalogue.Status.ISSUED
+    document.signature_check = await SignatureChecker(setup.pki.trust).check(
+        sealed, has_signatures=True
+    )
+    await db.flush()
+    await audit.record(
+        db, clock=clock, action="document.issued", actor_id=clerk.id, object_type="document",
+        object_id=document.id,
+        detail={"number_symbol": document.number_symbol, "issue_date": today.isoformat(),
+                "version": version.version, "sha256": version.sha256,
+                "recipients": document.recipients},
+    )  # fmt: skip
+    return document
+
+
+__all__ = ["DocumentFile", "issuable", "issue"]

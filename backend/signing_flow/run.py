@@ -1,0 +1,294 @@
+"""Carrying out a confirmed transaction: the key signs each item's DTBS, then each document
+gets its new version.
+
+Crash safety: the signature value is stored before the PDF is finished, and a new version is
+added in the same SQL transaction that marks its item signed, so a process killed at any point
+leaves either the old version alone or a complete, signed new version — never half of one.
+`resume` finishes what a killed process left in `signing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+
+import redis.asyncio as aioredis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend import audit, live
+from backend.blobs import BlobStore
+from backend.clock import Clock
+from backend.documents import catalogue
+from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.documents.verification import SignatureChecker
+from backend.models import Role, User, UserRole
+from backend.signing_flow import transactions as tx_mod
+from backend.signing_flow.setup import SigningSetup
+from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction
+from signing import KeyProvider, SigningError
+
+log = logging.getLogger("eoffice.signing")
+
+
+async def _sign_values(
+    sessions: async_sessionmaker[AsyncSession], *, tx_id: str, key: KeyProvider
+) -> None:
+    async with sessions() as db, db.begin():
+        items = list(
+            await db.scalars(
+                select(SigningItem).where(
+                    SigningItem.transaction_id == tx_id,
+                    SigningItem.result == "pending",
+                    SigningItem.signature_value.is_(None),
+                )
+            )
+        )
+        for item in items:
+            # The key signs exactly the DTBS whose hash the confirmation committed to.
+            if hashlib.sha256(item.dtbs).hexdigest() != item.dtbs_hash:
+                item.result, item.error = "failed", "dtbs does not match its committed hash"
+                continue
+            item.signature_value = await key.sign(dtbs=item.dtbs)
+
+
+async def _finish_items(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    setup: SigningSetup,
+    item_ids: list[int],
+    signer_id: int,
+    tx_id: str,
+) -> None:
+    """Finish every item whose signature value is stored: one warm signing session for the
+    batch (each document still gets its own timestamp and validation data), then each new
+    version in its own SQL transaction — one failure does not undo the others."""
+    loaded: list[tuple[int, bytes, bytes]] = []
+    async with sessions() as db:
+        for item_id in item_ids:
+            item = await db.get_one(SigningItem, item_id)
+            assert item.signature_value is not None
+            loaded.append((item_id, await blobs.get(item.state_sha256), item.signature_value))
+    results = await setup.services.session().finish_many(
+        items=[(state, value) for _, state, value in loaded]
+    )
+    checker = SignatureChecker(setup.pki.trust)
+    # One document: its signature panel is checked before the answer. A batch: the panels are
+    # checked right after it (one full validation per document would double the batch's time).
+    later = len(loaded) > 1
+    for (item_id, _, _), result in zip(loaded, results, strict=True):
+        if isinstance(result, SigningError):
+            async with sessions() as db, db.begin():
+                item = await db.get_one(SigningItem, item_id)
+                item.result, item.error = "failed", result.message_vi
+            ok = False
+        else:
+            check = PENDING_CHECK if later else await checker.check(result, has_signatures=True)
+            ok = await _store(
+                sessions, clock=clock, blobs=blobs, item_id=item_id, signer_id=signer_id,
+                signed=result, check=check,
+            )  # fmt: skip
+        await _notify_item(sessions, redis, item_id=item_id, ok=ok, tx_id=tx_id)
+    if later:
+        task = asyncio.create_task(_check_later(sessions, checker, blobs, item_ids))
+        _CHECKS.add(task)
+        task.add_done_callback(_CHECKS.discard)
+
+
+PENDING_CHECK: dict[str, object] = {"status": "not_verified", "reason": "checking"}
+_CHECKS: set[asyncio.Task[None]] = set()
+
+
+async def _check_later(
+    sessions: async_sessionmaker[AsyncSession],
+    checker: SignatureChecker,
+    blobs: BlobStore,
+    item_ids: list[int],
+) -> None:
+    for item_id in item_ids:
+        async with sessions() as db, db.begin():
+            item = await db.get_one(SigningItem, item_id)
+            if item.result_version_id is None:
+                continue
+            version = await db.get_one(FileVersion, item.result_version_id)
+            pdf = await blobs.get(version.sha256)
+            document = await db.get_one(Document, item.document_id)
+            document.signature_check = await checker.check(pdf, has_signatures=True)
+
+
+async def _store(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    item_id: int,
+    signer_id: int,
+    signed: bytes,
+    check: dict[str, object],
+) -> bool:
+    sha = await blobs.put(signed)
+    async with sessions() as db, db.begin():
+        item = await db.get_one(SigningItem, item_id, populate_existing=True)
+        if item.result != "pending":
+            return item.result == "signed"
+        base = await db.get_one(FileVersion, item.base_version_id)
+        file = await db.get_one(DocumentFile, base.file_id)
+        current = max(file.versions, key=lambda v: v.version)
+        document = await db.get_one(Document, item.document_id)
+        if current.id != base.id or document.status != catalogue.Status.DRAFT:
+            item.result, item.error = "failed", "the document changed while it was being signed"
+            return False
+        version = FileVersion(
+            file_id=file.id, version=base.version + 1, sha256=sha, size=len(signed),
+            media_type="application/pdf", page_count=base.page_count,
+            reason="lãnh đạo ký số", derived_from=[base.sha256], created_by_id=signer_id,
+            created_at=clock.now(),
+        )  # fmt: skip
+        db.add(version)
+        await db.flush()
+        item.result, item.result_version_id = "signed", version.id
+        document.status = catalogue.Status.SIGNED
+        # Shown as the document's signature panel (who, when, valid) — checked, not assumed.
+        document.signature_check = check
+        await audit.record(
+            db, clock=clock, action="document.signed", actor_id=signer_id,
+            object_type="document", object_id=document.id,
+            detail={"transaction": item.transaction_id, "version": version.version,
+                    "sha256": sha, "dtbs_hash": item.dtbs_hash},
+        )  # fmt: skip
+    return True
+
+
+async def execute(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    setup: SigningSetup,
+    tx_id: str,
+    key: KeyProvider | None = None,
+) -> SigningTransaction:
+    """Sign and finish every item of a transaction in `signing`; returns it completed/failed."""
+    async with sessions() as db:
+        tx = await db.get_one(SigningTransaction, tx_id)
+        signer = await db.get_one(User, tx.signer_id)
+        username = signer.username
+    if key is not None or tx.method == "passkey":
+        try:
+            await _sign_values(sessions, tx_id=tx_id, key=key or setup.keys.key(username))
+        except SigningError as exc:
+            log.warning("key failed for %s: %s", tx_id, exc)
+    async with sessions() as db:
+        pending = list(
+            await db.scalars(
+                select(SigningItem.id).where(
+                    SigningItem.transaction_id == tx_id,
+                    SigningItem.result == "pending",
+                    SigningItem.signature_value.is_not(None),
+                )
+            )
+        )
+    if pending:
+        await _finish_items(
+            sessions, redis, clock=clock, blobs=blobs, setup=setup, item_ids=pending,
+            signer_id=signer.id, tx_id=tx_id,
+        )  # fmt: skip
+    return await _close(sessions, redis, clock=clock, tx_id=tx_id)
+
+
+async def _close(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, *, clock: Clock, tx_id: str
+) -> SigningTransaction:
+    async with sessions() as db, db.begin():
+        tx = await db.get_one(SigningTransaction, tx_id, populate_existing=True)
+        for item in tx.items:
+            await db.refresh(item)
+            if item.result == "pending":
+                item.result, item.error = "failed", item.error or "not signed"
+        signed = [i for i in tx.items if i.result == "signed"]
+        to = tx_mod.COMPLETED if signed else tx_mod.FAILED
+        if await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.SIGNING,), to=to):
+            await audit.record(
+                db, clock=clock, action=f"signing.{to}", actor_id=tx.signer_id,
+                object_type="signing_transaction", object_id=tx_id,
+                detail={"signed": [i.document_id for i in signed],
+                        "failed": [i.document_id for i in tx.items if i.result == "failed"]},
+            )  # fmt: skip
+        await db.refresh(tx)
+    await live.publish(redis, tx.signer_id, "signing", {"transaction": tx_id, "status": tx.status})
+    return tx
+
+
+async def _notify_item(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    item_id: int,
+    ok: bool,
+    tx_id: str,
+) -> None:
+    async with sessions() as db:
+        item = await db.get_one(SigningItem, item_id)
+        tx = await db.get_one(SigningTransaction, tx_id)
+        event = {"transaction": tx_id, "document": item.document_id, "result": item.result}
+        await live.publish(redis, tx.signer_id, "signing-item", event)
+        if not ok:
+            return
+        draft = await db.get(Draft, item.document_id)
+        clerks = await db.scalars(
+            select(User.id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.agency_id == tx.agency_id, UserRole.role == Role.CLERK.value)
+        )
+        to_tell = {*clerks, *([draft.author_id] if draft else [])}
+        for user_id in to_tell:
+            await live.publish(redis, user_id, "document-signed", {"document": item.document_id})
+
+
+async def resume(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    setup: SigningSetup,
+) -> list[str]:
+    """Finish what a killed process left in `signing` past its expiry: items whose signature
+    value was stored are finished, the others fail; the old version stays untouched."""
+    async with sessions() as db:
+        stuck = list(
+            await db.scalars(
+                select(SigningTransaction.id).where(
+                    SigningTransaction.status == tx_mod.SIGNING,
+                    SigningTransaction.expires_at <= clock.now(),
+                )
+            )
+        )
+    for tx_id in stuck:
+        async with sessions() as db:
+            pending = list(
+                await db.scalars(
+                    select(SigningItem.id).where(
+                        SigningItem.transaction_id == tx_id,
+                        SigningItem.result == "pending",
+                        SigningItem.signature_value.is_not(None),
+                    )
+                )
+            )
+            tx = await db.get_one(SigningTransaction, tx_id)
+        if pending:
+            await _finish_items(
+                sessions, redis, clock=clock, blobs=blobs, setup=setup, item_ids=pending,
+                signer_id=tx.signer_id, tx_id=tx_id,
+            )  # fmt: skip
+        await _close(sessions, redis, clock=clock, tx_id=tx_id)
+    return stuck
+
+
+def background_tasks() -> list[asyncio.Task[None]]:
+    return list(_CHECKS)

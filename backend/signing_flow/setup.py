@@ -1,0 +1,60 @@
+"""What the signing flow needs from the installation: services, certificates, keys, images.
+
+Built once in the lifespan when a PKI exists (`eoffice pki init` in development). Keys come from
+a `KeySource`: PKCS#11 tokens in the app (SoftHSM in development, an HSM in production); tests
+may hand in another source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from asn1crypto import x509
+
+from backend import keyring
+from backend.settings import Settings
+from signing import DevPki, KeyProvider, SigningServices
+
+
+class KeySource(Protocol):
+    def key(self, username: str) -> KeyProvider: ...
+
+
+@dataclass
+class Pkcs11Keys:
+    """Server-held keys on PKCS#11 tokens; one provider (and session) per token, kept open."""
+
+    settings: Settings
+    _open: dict[str, KeyProvider] = field(default_factory=dict)
+
+    def key(self, username: str) -> KeyProvider:
+        if username not in self._open:
+            self._open[username] = keyring.server_key(self.settings, username)
+        return self._open[username]
+
+
+@dataclass(frozen=True)
+class SigningSetup:
+    settings: Settings
+    services: SigningServices
+    pki: DevPki
+    keys: KeySource
+
+    def cert(self, username: str) -> x509.Certificate:
+        if username == keyring.SEAL:
+            return self.pki.seal_cert
+        return self.pki.user_cert(username)
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return self.pki.chain
+
+    def signature_image(self, username: str) -> bytes:
+        return keyring.signature_image(self.settings, username)
+
+    def seal_image(self) -> bytes:
+        return keyring.signature_image(self.settings, keyring.SEAL)
+
+    def has_key(self, username: str) -> bool:
+        return (keyring.hsm_dir(self.settings) / "made" / username).exists()

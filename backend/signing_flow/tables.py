@@ -1,0 +1,117 @@
+"""SQL tables of the signing flow: drafts awaiting a signer, signing transactions, comments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.models import Base
+
+# Transaction states that still hold a claim on the documents and on the signer.
+OPEN_STATES = ("prepared", "awaiting", "signing")
+
+
+class Draft(Base):
+    """Who drafted an outgoing document and which leader is to sign it."""
+
+    __tablename__ = "document_drafts"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The leader's signature position: zero-based page and box (PDF points), kept for the preview.
+    sign_page: Mapped[int] = mapped_column(Integer, default=0)
+    sign_box: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentComment(Base):
+    """A comment on a document; `kind` "return" is the reason a draft was sent back."""
+
+    __tablename__ = "document_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="comment")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SigningTransaction(Base):
+    """One confirmation by one signer, covering one or more documents (`items`).
+
+    States: prepared → awaiting → signing → completed | failed | expired | cancelled.
+    """
+
+    __tablename__ = "signing_transactions"
+
+    # Random, unguessable; it is part of what the passkey confirmation commits to.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(String(16))  # passkey | sim | seal
+    status: Mapped[str] = mapped_column(String(16))
+    # SHA-256 over the sorted DTBS hashes of all items (hex): what one confirmation covers.
+    dtbs_digest: Mapped[str] = mapped_column(String(64))
+    # SHA-256 over (id, dtbs_digest, document version hashes, expiry): the WebAuthn challenge.
+    challenge: Mapped[str] = mapped_column(String(64))
+    control_code: Mapped[str] = mapped_column(String(8))
+    mss_trans_id: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[SigningItem]] = relationship(
+        order_by="SigningItem.position", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_signing_transactions_status", "status", "expires_at"),
+        # One pending SIM transaction per signer (vendor practice, and the phone shows one).
+        Index(
+            "uq_signing_transactions_open_sim",
+            "signer_id",
+            unique=True,
+            sqlite_where=text("method = 'sim' AND status IN ('prepared', 'awaiting', 'signing')"),
+            postgresql_where=text(
+                "method = 'sim' AND status IN ('prepared', 'awaiting', 'signing')"
+            ),
+        ),
+    )
+
+
+class SigningItem(Base):
+    """One document of a transaction: the version it signs, its DTBS and its outcome."""
+
+    __tablename__ = "signing_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("signing_transactions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id"))
+    base_sha256: Mapped[str] = mapped_column(String(64))
+    # The DER signed attributes the key signs; their SHA-256 is `dtbs_hash`.
+    dtbs: Mapped[bytes] = mapped_column(LargeBinary)
+    dtbs_hash: Mapped[str] = mapped_column(String(64))
+    control_code: Mapped[str] = mapped_column(String(8))
+    # The prepared signature state (pyHanko interrupted signing), kept in the blob store.
+    state_sha256: Mapped[str] = mapped_column(String(64))
+    # The raw signature value once the key produced it: a finish can resume after a crash.
+    signature_value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    result: Mapped[str] = mapped_column(String(16), default="pending")  # pending|signed|failed
+    result_version_id: Mapped[int | None] = mapped_column(ForeignKey("file_versions.id"))
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,274 @@
+"""The leader's signing screens: the "Chờ ký" queue, the reader with its sticky action bar, the
+confirmation sheet and its passkey ceremony; drafting an outgoing document; live updates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from backend import htmx, live
+from backend.documents import catalogue
+from backend.documents.intake import Upload
+from backend.documents.render import WIDTHS
+from backend.errors import EofficeError, NotFoundError, ValidationError
+from backend.signing_flow import confirm, drafts, issue, run, sim, transactions
+from backend.signing_flow.setup import SigningSetup
+from backend.views.auth import (
+    client_ip,
+    current_user,
+    json_body,
+    relying_party,
+    settings_of,
+    transaction,
+)
+from backend.views.render import language, render, resources
+
+MiB = 1024 * 1024
+
+
+def _setup(request: Request) -> SigningSetup:
+    setup = resources(request).signing
+    if setup is None:
+        raise EofficeError(
+            "Máy chủ chưa được cấu hình ký số. Hãy liên hệ quản trị viên.",
+            "Signing is not configured on this server. Please contact your administrator.",
+        )
+    return setup
+
+
+def _tx_json(tx: Any) -> dict[str, object]:
+    return {
+        "id": tx.id,
+        "status": tx.status,
+        "method": tx.method,
+        "control_code": tx.control_code,
+        "expires_at": transactions.aware(tx.expires_at).isoformat(),
+        "documents": [
+            {"id": i.document_id, "result": i.result, "error": i.error} for i in tx.items
+        ],
+    }
+
+
+async def queue_page(request: Request) -> Response:
+    async with transaction(request) as db:
+        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
+    context = {"rows": rows, "urgencies": catalogue.URGENCY_LABELS}
+    return render(request, "signing/queue.html", context)
+
+
+async def sign_view(request: Request) -> Response:
+    document_id = request.path_params["document_id"]
+    async with transaction(request) as db:
+        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
+        row = next((r for r in rows if r.document.id == document_id), None)
+        comments = await drafts.comments_of(db, document_id)
+    if row is None:
+        raise NotFoundError(
+            "Văn bản này không chờ bạn ký.", "This document does not await your signature."
+        )
+    main = next(f for f in row.document.files if f.kind == "main")
+    context = {"row": row, "document": row.document, "main": main, "widths": WIDTHS,
+               "comments": comments, "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
+    return render(request, "signing/view.html", context)
+
+
+async def prepare(request: Request) -> Response:
+    async with request.form() as form:
+        ids = [int(str(v)) for v in form.getlist("document_id") if str(v).isdigit()]
+        method = str(form.get("method", "passkey"))
+    if method not in ("passkey",):
+        raise ValidationError("Phương thức ký không hợp lệ.", "Unknown signing method.")
+    res, settings = resources(request), settings_of(request)
+    async with transaction(request) as db:
+        prepared = await transactions.prepare(
+            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+            signer=current_user(request), document_ids=ids, method=method,
+            lifetime=timedelta(seconds=settings.signing_timeout_seconds),
+        )  # fmt: skip
+        tx = prepared.transaction
+        documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
+        context = {"tx": tx, "documents": documents, "lang": language(request)}
+    return render(request, "signing/_sheet.html", context)
+
+
+async def _documents(db: Any, ids: list[int]) -> list[Any]:
+    from backend.documents.tables import Document
+
+    return [await db.get_one(Document, i) for i in ids]
+
+
+async def passkey_options(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(
+            db, request.path_params["tx_id"], signer_id=current_user(request).id
+        )
+        options = await confirm.passkey_options(
+            db, res.redis, clock=res.clock, rp=relying_party(settings), tx=tx,
+            signer=current_user(request),
+        )  # fmt: skip
+    return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+async def passkey_confirm(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    body = await json_body(request)
+    refusal: EofficeError | None = None
+    async with transaction(request) as db:
+        try:
+            tx = await confirm.verify_passkey(
+                db, res.redis, clock=res.clock, rp=relying_party(settings),
+                tx_id=request.path_params["tx_id"], signer=current_user(request),
+                credential=body.get("credential", body), ip=client_ip(request),
+            )  # fmt: skip
+            tx_id = tx.id
+        except transactions.SigningFlowError as error:
+            refusal = error  # the refusal's audit row commits with this block
+    if refusal is not None:
+        raise refusal
+    done = await run.execute(
+        res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+        tx_id=tx_id,
+    )  # fmt: skip
+    return JSONResponse(_tx_json(done), headers={"Cache-Control": "no-store"})
+
+
+async def transaction_status(request: Request) -> Response:
+    res = resources(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(
+            db, request.path_params["tx_id"], signer_id=current_user(request).id
+        )
+        await transactions.expire_if_due(db, clock=res.clock, tx=tx)
+        await db.refresh(tx)
+        body = _tx_json(tx)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def cancel(request: Request) -> Response:
+    res = resources(request)
+    user = current_user(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(db, request.path_params["tx_id"], signer_id=user.id)
+        await transactions.cancel(db, clock=res.clock, tx=tx, actor_id=user.id)
+        await db.refresh(tx)
+        body = _tx_json(tx)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def return_draft(request: Request) -> Response:
+    res = resources(request)
+    async with request.form() as form:
+        comment = str(form.get("comment", ""))
+    async with transaction(request) as db:
+        await drafts.return_draft(
+            db, clock=res.clock, redis=res.redis, leader=current_user(request),
+            document_id=request.path_params["document_id"], comment=comment,
+        )  # fmt: skip
+    return htmx.redirect(RedirectResponse("/sign?returned=1", status_code=303), "/sign?returned=1")
+
+
+async def draft_new(request: Request) -> Response:
+    async with transaction(request) as db:
+        leaders = await drafts.leaders_of(db, current_user(request).agency_id)
+    context = {"leaders": leaders, "types": catalogue.TYPES, "urgencies": catalogue.URGENCY_LABELS,
+               "values": {}, "error": ""}  # fmt: skip
+    return render(request, "signing/draft_new.html", context)
+
+
+async def draft_create(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    limit = settings.max_upload_mb * MiB
+    async with request.form(max_files=2, max_part_size=limit + MiB) as form:
+        fields = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
+        item = form.get("pdf")
+        upload = (
+            Upload(item.filename or "du-thao.pdf", item.content_type or "", await item.read())
+            if isinstance(item, UploadFile)
+            else None
+        )
+    try:
+        if upload is None or not upload.data:
+            raise ValidationError("Hãy chọn tệp PDF dự thảo.", "Choose the draft PDF.")
+        draft_form = drafts.parse_draft(fields)
+        async with transaction(request) as db:
+            document = await drafts.create_draft(
+                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers, redis=res.redis,
+                author=current_user(request), form=draft_form, pdf=upload, max_bytes=limit,
+                max_pages=settings.max_pages,
+            )  # fmt: skip
+            document_id = document.id
+    except EofficeError as error:
+        async with transaction(request) as db:
+            leaders = await drafts.leaders_of(db, current_user(request).agency_id)
+        context = {"leaders": leaders, "types": catalogue.TYPES,
+                   "urgencies": catalogue.URGENCY_LABELS, "values": fields,
+                   "error": error.message(language(request))}  # fmt: skip
+        return render(request, "signing/draft_new.html", context, status_code=error.status_code)
+    # The author may not see the document page (it is the signer's now): back to the form.
+    return RedirectResponse(f"/drafts/new?sent={document_id}", status_code=303)
+
+
+async def live_events(request: Request) -> Response:
+    return live.sse_response(request, resources(request).redis, current_user(request).id)
+
+
+async def sim_start(request: Request) -> Response:
+    async with request.form() as form:
+        ids = [int(str(v)) for v in form.getlist("document_id") if str(v).isdigit()]
+    res, settings = resources(request), settings_of(request)
+    setup, user = _setup(request), current_user(request)
+    client = sim.client_for(settings)
+    try:
+        async with transaction(request) as db:
+            prepared = await transactions.prepare(
+                db, clock=res.clock, blobs=res.blobs, setup=setup, signer=user,
+                document_ids=ids, method="sim",
+                lifetime=timedelta(seconds=settings.signing_timeout_seconds),
+            )  # fmt: skip
+            tx = prepared.transaction
+            if prepared.reused:
+                raise transactions.SigningFlowError(
+                    "Yêu cầu ký qua SIM đã được gửi tới điện thoại của bạn.",
+                    "The SIM signing request was already sent to your phone.",
+                )
+            mss_tx = await sim.start(
+                db, res.redis, clock=res.clock, setup=setup, client=client, tx=tx, signer=user
+            )
+            documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
+            context = {
+                "tx": tx,
+                "documents": documents,
+                "seconds": settings.signing_timeout_seconds,
+            }
+    except BaseException:
+        await client.aclose()
+        raise
+    sim.watch(
+        res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=setup, client=client,
+        tx_id=tx.id, signer_id=user.id, mss_tx=mss_tx,
+    )  # fmt: skip
+    return render(request, "signing/_sim_sheet.html", context)
+
+
+async def issue_page(request: Request) -> Response:
+    async with transaction(request) as db:
+        documents = await issue.issuable(db, agency_id=current_user(request).agency_id)
+    context = {"documents": documents, "urgencies": catalogue.URGENCY_LABELS}
+    return render(request, "signing/issue.html", context)
+
+
+async def issue_document(request: Request) -> Response:
+    res = resources(request)
+    document_id = request.path_params["document_id"]
+    async with transaction(request) as db:
+        await issue.issue(
+            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+            clerk=current_user(request), document_id=document_id,
+        )  # fmt: skip
+    target = f"/documents/{document_id}?issued=1"
+    return htmx.redirect(RedirectResponse(target, status_code=303), target)

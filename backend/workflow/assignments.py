@@ -1,0 +1,342 @@
+"""Assign, re-assign, report progress, complete and return (Decree 30: route → resolve).
+
+Rules: a document has exactly one open chủ trì at the top; each hop's deadline is never later
+than its parent's; a unit head re-assigns only what was given to their unit, only to people of
+that unit; a return always carries a reason. Every step writes a timeline event, an audit entry
+and the notices (outbox rows) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.clock import VIETNAM, Clock
+from backend.documents.catalogue import Direction, Status
+from backend.documents.tables import Document
+from backend.errors import ForbiddenError, NotFoundError, ValidationError
+from backend.models import Role, Unit, User, UserRole
+from backend.push import outbox, payloads
+from backend.workflow.tables import OPEN_STATES, Assignment, Part, State, TimelineEvent
+
+ASSIGNABLE = (Status.REGISTERED, Status.RETURNED)
+
+
+@dataclass(frozen=True)
+class Party:
+    """A unit ("d:<id>", its head re-assigns) or a person ("u:<id>")."""
+
+    unit_id: int | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def parse(cls, raw: str) -> Party:
+        kind, _, ident = raw.partition(":")
+        if kind in {"u", "d"} and ident.isdigit():
+            return cls(user_id=int(ident)) if kind == "u" else cls(unit_id=int(ident))
+        raise ValidationError("Người hoặc đơn vị không hợp lệ.", "Unknown person or unit.")
+
+
+@dataclass(frozen=True)
+class Plan:
+    lead: Party
+    deadline: date | None
+    direction: str = ""
+    cooperate: Sequence[Party] = field(default_factory=tuple)
+    inform: Sequence[Party] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+    device: str = ""
+    ip: str = ""
+
+
+def _today(clock: Clock) -> date:
+    return clock.now().astimezone(VIETNAM).date()
+
+
+async def _check_party(db: AsyncSession, party: Party, agency_id: int) -> None:
+    if party.user_id is not None:
+        person = await db.get(User, party.user_id)
+        if person is None or person.agency_id != agency_id or not person.is_active:
+            raise ValidationError("Không tìm thấy người được giao.", "No such person.")
+    elif party.unit_id is not None:
+        unit = await db.get(Unit, party.unit_id)
+        if unit is None or unit.agency_id != agency_id or not unit.active:
+            raise ValidationError("Không tìm thấy đơn vị được giao.", "No such unit.")
+
+
+async def recipients(db: AsyncSession, assignment: Assignment) -> list[int]:
+    """Who is told about an assignment: the person, or the heads of the unit."""
+    if assignment.user_id is not None:
+        return [assignment.user_id]
+    rows = await db.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit_id == assignment.unit_id, UserRole.role == Role.UNIT_HEAD.value,
+               User.is_active.is_(True))
+    )  # fmt: skip
+    return list(rows)
+
+
+async def _event(
+    db: AsyncSession, clock: Clock, actor: Actor, document: Document, kind: str,
+    assignment: Assignment | None = None, note: str = "", detail: dict[str, object] | None = None,
+) -> None:  # fmt: skip
+    db.add(
+        TimelineEvent(
+            document_id=document.id,
+            assignment_id=assignment.id if assignment else None,
+            actor_id=actor.user.id,
+            kind=kind,
+            note=note,
+            detail=detail or {},
+            device=actor.device[:64],
+            at=clock.now(),
+        )
+    )
+    await audit.record(
+        db, clock=clock, action=f"workflow.{kind}", actor_id=actor.user.id,
+        object_type="document", object_id=document.id, detail=detail or {}, ip=actor.ip,
+    )  # fmt: skip
+
+
+async def _notify(
+    db: AsyncSession, clock: Clock, document: Document, assignment: Assignment
+) -> None:
+    notice = payloads.assignment(
+        document_id=document.id, subject=document.subject, urgency=document.urgency,
+        part=assignment.part, deadline=assignment.deadline,
+    )  # fmt: skip
+    for user_id in await recipients(db, assignment):
+        await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
+
+
+def _check_deadline(deadline: date | None, *, today: date, parent: date | None) -> None:
+    if deadline is not None and deadline < today:
+        raise ValidationError("Hạn xử lý đã qua.", "The deadline is in the past.")
+    if parent is not None and (deadline is None or deadline > parent):
+        raise ValidationError(
+            f"Hạn xử lý không được muộn hơn hạn của cấp trên ({parent:%d/%m/%Y}).",
+            f"The deadline may not be later than the parent's ({parent:%d/%m/%Y}).",
+        )
+
+
+async def _add(
+    db: AsyncSession, clock: Clock, *, document: Document, by: User, part: Part, party: Party,
+    deadline: date | None, direction: str, parent: Assignment | None = None,
+) -> Assignment:  # fmt: skip
+    row = Assignment(
+        document_id=document.id, parent_id=parent.id if parent else None, part=part.value,
+        unit_id=party.unit_id, user_id=party.user_id, assigned_by_id=by.id, deadline=deadline,
+        direction=direction, state=State.ACTIVE.value, progress=0, result="",
+        created_at=clock.now(),
+    )  # fmt: skip
+    db.add(row)
+    await db.flush()
+    await _notify(db, clock, document, row)
+    return row
+
+
+async def assign(
+    db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, plan: Plan
+) -> Assignment:
+    """A leader routes a registered incoming document. Returns the chủ trì hop."""
+    if document.direction != Direction.INCOMING or document.status not in ASSIGNABLE:
+        raise ValidationError(
+            "Văn bản này không ở trạng thái chờ phân công.",
+            "This document is not awaiting routing.",
+        )
+    if document.agency_id != actor.user.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    open_lead = await db.scalar(
+        select(Assignment.id).where(
+            Assignment.document_id == document.id,
+            Assignment.parent_id.is_(None),
+            Assignment.part == Part.LEAD.value,
+            Assignment.state.in_(OPEN_STATES),
+        )
+    )
+    if open_lead is not None:
+        raise ValidationError("Văn bản đã có đơn vị chủ trì.", "The document already has a lead.")
+    everyone = [plan.lead, *plan.cooperate, *plan.inform]
+    if len(set(everyone)) != len(everyone):
+        raise ValidationError(
+            "Mỗi người hoặc đơn vị chỉ nhận một vai trò.", "Each party may take one part only."
+        )
+    for party in everyone:
+        await _check_party(db, party, document.agency_id)
+    _check_deadline(plan.deadline, today=_today(clock), parent=None)
+    lead = await _add(
+        db, clock, document=document, by=actor.user, part=Part.LEAD, party=plan.lead,
+        deadline=plan.deadline, direction=plan.direction,
+    )  # fmt: skip
+    for part, parties in ((Part.COOPERATE, plan.cooperate), (Part.INFORM, plan.inform)):
+        for party in parties:
+            await _add(db, clock, document=document, by=actor.user, part=part, party=party,
+                       deadline=plan.deadline if part is Part.COOPERATE else None,
+                       direction=plan.direction)  # fmt: skip
+    document.status = Status.ASSIGNED.value
+    document.deadline = plan.deadline
+    if plan.lead.unit_id is not None:
+        document.unit_id = plan.lead.unit_id
+    else:
+        lead_user = await db.get_one(User, plan.lead.user_id)
+        document.unit_id = lead_user.unit_id
+    await _event(db, clock, actor, document, "assigned", lead, note=plan.direction,
+                 detail=_describe(plan))  # fmt: skip
+    return lead
+
+
+def _describe(plan: Plan) -> dict[str, object]:
+    def key(p: Party) -> str:
+        return f"u:{p.user_id}" if p.user_id is not None else f"d:{p.unit_id}"
+
+    return {
+        "lead": key(plan.lead), "cooperate": [key(p) for p in plan.cooperate],
+        "inform": [key(p) for p in plan.inform],
+        "deadline": plan.deadline.isoformat() if plan.deadline else None,
+    }  # fmt: skip
+
+
+async def get_assignment(db: AsyncSession, assignment_id: int) -> tuple[Assignment, Document]:
+    row = await db.get(Assignment, assignment_id)
+    if row is None:
+        raise NotFoundError("Không tìm thấy phân công.", "No such assignment.")
+    return row, await db.get_one(Document, row.document_id)
+
+
+def _holds(actor: User, assignment: Assignment) -> bool:
+    """Is this hop the actor's: given to them, or (for a unit head) to their unit?"""
+    if assignment.user_id is not None:
+        return assignment.user_id == actor.id
+    return assignment.unit_id == actor.unit_id and Role.UNIT_HEAD in actor.roles
+
+
+def _refuse() -> ForbiddenError:
+    return ForbiddenError(
+        "Việc này không được giao cho bạn.", "This assignment was not given to you."
+    )
+
+
+async def reassign(
+    db: AsyncSession, *, clock: Clock, actor: Actor, parent: Assignment, plan: Plan
+) -> Assignment:
+    """A unit head hands their unit's hop down to a specialist of the unit."""
+    document = await db.get_one(Document, parent.document_id)
+    user = actor.user
+    if not _holds(user, parent) or Role.UNIT_HEAD not in user.roles:
+        raise _refuse()
+    if parent.state != State.ACTIVE or parent.part == Part.INFORM:
+        raise ValidationError("Không thể giao tiếp việc này.", "This hop cannot be handed down.")
+    for party in [plan.lead, *plan.cooperate]:
+        person = await db.get(User, party.user_id) if party.user_id is not None else None
+        if person is None or person.unit_id != user.unit_id or not person.is_active:
+            raise ValidationError(
+                "Chỉ giao cho người trong đơn vị của bạn.", "Hand down only within your unit."
+            )
+    _check_deadline(plan.deadline, today=_today(clock), parent=parent.deadline)
+    part = Part(parent.part)
+    child = await _add(db, clock, document=document, by=user, part=part, party=plan.lead,
+                       deadline=plan.deadline, direction=plan.direction, parent=parent)  # fmt: skip
+    for party in plan.cooperate:
+        await _add(db, clock, document=document, by=user, part=Part.COOPERATE, party=party,
+                   deadline=plan.deadline, direction=plan.direction, parent=parent)  # fmt: skip
+    parent.state = State.DELEGATED.value
+    await _event(db, clock, actor, document, "reassigned", child, note=plan.direction,
+                 detail=_describe(plan) | {"parent": parent.id})  # fmt: skip
+    return child
+
+
+async def report_progress(
+    db: AsyncSession, *, clock: Clock, actor: Actor, assignment: Assignment, note: str,
+    percent: int | None,
+) -> None:  # fmt: skip
+    """The chủ trì reports progress; a phối hợp adds their input (same step, other kind)."""
+    document = await db.get_one(Document, assignment.document_id)
+    if not _holds(actor.user, assignment) or assignment.state not in (
+        State.ACTIVE, State.IN_PROGRESS
+    ):  # fmt: skip
+        raise _refuse()
+    if not note.strip() and percent is None:
+        raise ValidationError("Hãy ghi nội dung báo cáo.", "Write what was done.")
+    if percent is not None and not 0 <= percent <= 100:
+        raise ValidationError("Tiến độ phải từ 0 đến 100%.", "Progress must be 0–100%.")
+    if assignment.part == Part.INFORM:
+        raise _refuse()
+    kind = "progress" if assignment.part == Part.LEAD else "input"
+    assignment.state = State.IN_PROGRESS.value
+    if percent is not None:
+        assignment.progress = percent
+    if kind == "progress" and document.status == Status.ASSIGNED:
+        document.status = Status.IN_PROGRESS.value
+    await _event(db, clock, actor, document, kind, assignment, note=note.strip(),
+                 detail={"percent": percent})  # fmt: skip
+
+
+async def complete(
+    db: AsyncSession, *, clock: Clock, actor: Actor, assignment: Assignment, result: str
+) -> None:
+    """The chủ trì finishes with a result: every hop above closes, the document is done."""
+    document = await db.get_one(Document, assignment.document_id)
+    if not _holds(actor.user, assignment) or assignment.part != Part.LEAD:
+        raise _refuse()
+    if assignment.state not in (State.ACTIVE, State.IN_PROGRESS):
+        raise ValidationError("Việc này đã đóng.", "This assignment is closed.")
+    if not result.strip():
+        raise ValidationError("Hãy ghi kết quả xử lý.", "Write the result.")
+    now = clock.now()
+    hop: Assignment | None = assignment
+    while hop is not None:
+        hop.state, hop.closed_at, hop.progress = State.COMPLETED.value, now, 100
+        hop.result = result.strip()
+        hop = await db.get(Assignment, hop.parent_id) if hop.parent_id else None
+    document.status = Status.COMPLETED.value
+    await _event(db, clock, actor, document, "completed", assignment, note=result.strip())
+    await outbox.enqueue(
+        db, clock=clock, user_id=assignment.assigned_by_id,
+        notice=payloads.completed(document_id=document.id, subject=document.subject),
+    )  # fmt: skip
+
+
+async def return_assignment(
+    db: AsyncSession, *, clock: Clock, actor: Actor, assignment: Assignment, reason: str
+) -> None:
+    """Trả lại, with a reason: the hop above takes the work back; at the top the document goes
+    back to the leader (status 02) to be routed again."""
+    document = await db.get_one(Document, assignment.document_id)
+    if not _holds(actor.user, assignment) or assignment.state not in (
+        State.ACTIVE, State.IN_PROGRESS
+    ):  # fmt: skip
+        raise _refuse()
+    if len(reason.strip()) < 3:
+        raise ValidationError("Hãy ghi lý do trả lại.", "Give the reason for returning.")
+    assignment.state, assignment.closed_at = State.RETURNED.value, clock.now()
+    assignment.result = reason.strip()
+    if assignment.part == Part.LEAD:
+        if assignment.parent_id is not None:
+            parent = await db.get_one(Assignment, assignment.parent_id)
+            parent.state = State.ACTIVE.value
+        else:
+            document.status = Status.RETURNED.value
+            # Helpers of a returned lead stand down with it.
+            siblings = await db.scalars(
+                select(Assignment).where(
+                    Assignment.document_id == document.id, Assignment.state.in_(OPEN_STATES)
+                )
+            )
+            for other in siblings:
+                other.state, other.closed_at = State.RETURNED.value, clock.now()
+    await _event(db, clock, actor, document, "returned", assignment, note=reason.strip())
+    await outbox.enqueue(
+        db, clock=clock, user_id=assignment.assigned_by_id,
+        notice=payloads.returned(document_id=document.id, subject=document.subject,
+                                 reason=reason.strip()),
+    )  # fmt: skip

@@ -1,0 +1,107 @@
+"""Reading a document's handling: the timeline, the hops, and which hops are the viewer's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.models import Role, Unit, User
+from backend.workflow.tables import OPEN_STATES, Assignment, State, TimelineEvent
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    kind: str
+    actor: str
+    note: str
+    device: str
+    detail: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Hop:
+    row: Assignment
+    holder: str
+    assigned_by: str
+    mine: bool
+
+
+@dataclass(frozen=True)
+class Handling:
+    steps: list[Step]
+    hops: list[Hop]
+
+    @property
+    def mine(self) -> list[Hop]:
+        return [h for h in self.hops if h.mine and h.row.state in OPEN_STATES]
+
+
+async def _names(db: AsyncSession, user_ids: set[int], unit_ids: set[int]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if user_ids:
+        for uid, name in await db.execute(
+            select(User.id, User.full_name).where(User.id.in_(user_ids))
+        ):
+            names[f"u:{uid}"] = name
+    if unit_ids:
+        for did, name in await db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))):
+            names[f"d:{did}"] = name
+    return names
+
+
+def holds(viewer: User, row: Assignment) -> bool:
+    if row.user_id is not None:
+        return row.user_id == viewer.id
+    return row.unit_id == viewer.unit_id and Role.UNIT_HEAD in viewer.roles
+
+
+async def handling(db: AsyncSession, *, document_id: int, viewer: User) -> Handling:
+    events = list(
+        await db.scalars(
+            select(TimelineEvent).where(TimelineEvent.document_id == document_id)
+            .order_by(TimelineEvent.id)
+        )
+    )  # fmt: skip
+    rows = list(
+        await db.scalars(
+            select(Assignment).where(Assignment.document_id == document_id).order_by(Assignment.id)
+        )
+    )
+    user_ids = {e.actor_id for e in events if e.actor_id} | {r.assigned_by_id for r in rows}
+    user_ids |= {r.user_id for r in rows if r.user_id}
+    names = await _names(db, user_ids, {r.unit_id for r in rows if r.unit_id})
+    steps = [
+        Step(e.at, e.kind, names.get(f"u:{e.actor_id}", ""), e.note, e.device, e.detail)
+        for e in events
+    ]
+    hops = [
+        Hop(
+            row=r,
+            holder=names.get(f"u:{r.user_id}" if r.user_id else f"d:{r.unit_id}", ""),
+            assigned_by=names.get(f"u:{r.assigned_by_id}", ""),
+            mine=holds(viewer, r),
+        )
+        for r in rows
+    ]
+    return Handling(steps=steps, hops=hops)
+
+
+async def assignee_ids(db: AsyncSession, document_id: int) -> tuple[list[int], list[int]]:
+    """People and units a document was given to (any hop, open or closed): the policy's scope."""
+    rows = await db.execute(
+        select(Assignment.user_id, Assignment.unit_id).where(Assignment.document_id == document_id)
+    )
+    users, units = set(), set()
+    for user_id, unit_id in rows:
+        if user_id is not None:
+            users.add(user_id)
+        if unit_id is not None:
+            units.add(unit_id)
+    return sorted(users), sorted(units)
+
+
+__all__ = ["Handling", "Hop", "State", "Step", "assignee_ids", "handling", "holds"]

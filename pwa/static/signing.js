@@ -1,0 +1,187 @@
+// The leader's signing sheet: open the confirmation sheet the server rendered, confirm with a
+// passkey (the challenge commits to exactly what is signed), show the outcome, cancel. Also the
+// return sheet. No inline scripts (CSP script-src 'self'); messages come from data-msg-*.
+(function () {
+  "use strict";
+
+  function toBuffer(value) {
+    var base64 = value.replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) base64 += "=";
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function toBase64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function requestOptions(json) {
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    var options = Object.assign({}, json);
+    options.challenge = toBuffer(json.challenge);
+    options.allowCredentials = (json.allowCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: toBuffer(c.id) });
+    });
+    return options;
+  }
+
+  function assertionJSON(credential) {
+    var r = credential.response;
+    var json = {
+      id: credential.id,
+      rawId: toBase64url(credential.rawId),
+      type: credential.type,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      response: {
+        clientDataJSON: toBase64url(r.clientDataJSON),
+        authenticatorData: toBase64url(r.authenticatorData),
+        signature: toBase64url(r.signature),
+      },
+    };
+    if (r.userHandle) json.response.userHandle = toBase64url(r.userHandle);
+    return json;
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body || {}),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var message = data && data.error && data.error.message;
+          throw new Error(message || String(response.status));
+        }
+        return data;
+      });
+    });
+  }
+
+  function status(sheet, text, kind) {
+    var el = sheet.querySelector(".sheet__status");
+    el.textContent = text;
+    el.className = "sheet__status" + (kind ? " sheet__status--" + kind : "");
+  }
+
+  var busy = false;
+
+  function confirmPasskey(sheet, button) {
+    if (busy) return; // a double tap makes one request
+    busy = true;
+    button.disabled = true;
+    var tx = sheet.dataset.tx;
+    var progress = sheet.querySelector(".sheet__progress");
+    var source = null;
+    if (progress) {
+      // Per-document progress of a batch, pushed as each document is signed.
+      source = new EventSource("/live");
+      source.addEventListener("signing-item", function (event) {
+        var data = JSON.parse(event.data);
+        if (data.transaction === tx) progress.value = progress.value + 1;
+      });
+    }
+    post("/sign/transactions/" + tx + "/passkey-options")
+      .then(function (options) {
+        return navigator.credentials.get({ publicKey: requestOptions(options) });
+      })
+      .then(function (credential) {
+        status(sheet, sheet.dataset.msgSigning, "busy");
+        return post("/sign/transactions/" + tx + "/passkey", { credential: assertionJSON(credential) });
+      })
+      .then(function (result) {
+        if (source) source.close();
+        if (result.documents.length > 1) {
+          var signed = result.documents.filter(function (d) { return d.result === "signed"; });
+          if (progress) progress.value = result.documents.length;
+          status(sheet, sheet.dataset.msgCount.replace("{n}", signed.length)
+            .replace("{total}", result.documents.length), signed.length ? "ok" : "error");
+          var list = sheet.querySelector(".sheet__results");
+          result.documents.forEach(function (d) {
+            var li = document.createElement("li");
+            li.dataset.document = d.id;
+            li.dataset.result = d.result;
+            li.textContent = "#" + d.id + ": " + (d.result === "signed" ? "✓" : "✗ " + d.error);
+            list.appendChild(li);
+          });
+        } else if (result.status === "completed") {
+          status(sheet, sheet.dataset.msgDone, "ok");
+          window.location.assign("/documents/" + result.documents[0].id + "?signed=1");
+        } else {
+          status(sheet, sheet.dataset.msgFailed + " " + (result.documents[0].error || ""), "error");
+        }
+      })
+      .catch(function (error) {
+        status(sheet, sheet.dataset.msgFailed + " " + error.message, "error");
+        button.disabled = false;
+      })
+      .finally(function () { busy = false; });
+  }
+
+  // htmx 4 names it htmx:after:swap; the sheet opens as soon as the server's sheet arrives.
+  function openSwappedSheet() {
+    var sheet = document.querySelector("#sign-sheet-slot dialog.sheet");
+    if (sheet && !sheet.open) {
+      sheet.showModal();
+      if (sheet.id === "sim-sheet") watchSim(sheet);
+    }
+  }
+
+  // SIM-PKI: the status comes over SSE (any server process may hold the MSSP's answer), the
+  // countdown runs here; the final state sends the leader to the signed document.
+  function watchSim(sheet) {
+    var tx = sheet.dataset.tx;
+    var left = parseInt(sheet.dataset.seconds, 10);
+    var countdown = sheet.querySelector("#sim-countdown");
+    var statusEl = sheet.querySelector("#sim-status");
+    var timer = setInterval(function () {
+      left = Math.max(0, left - 1);
+      countdown.textContent = String(left);
+    }, 1000);
+    var source = new EventSource("/live");
+    function finish() { clearInterval(timer); source.close(); }
+    source.addEventListener("signing-status", function (event) {
+      var data = JSON.parse(event.data);
+      if (data.transaction !== tx) return;
+      var text = sheet.dataset["msg" + data.status.charAt(0).toUpperCase() + data.status.slice(1)]
+        || sheet.dataset["msg_" + data.status] || data.status;
+      statusEl.textContent = text + (data.message ? " " + data.message : "");
+      statusEl.dataset.status = data.status;
+      if (data.status === "completed") {
+        finish();
+        var id = document.querySelector("[data-document-id]").dataset.documentId;
+        window.location.assign("/documents/" + id + "?signed=1");
+      } else if (["failed", "expired", "cancelled"].indexOf(data.status) >= 0) {
+        finish();
+      }
+    });
+    sheet.addEventListener("close", finish);
+  }
+  document.addEventListener("htmx:after:swap", openSwappedSheet);
+  document.addEventListener("htmx:afterSwap", openSwappedSheet);
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("button");
+    if (!target) return;
+    var sheet = target.closest("dialog");
+    if (target.hasAttribute("data-confirm-passkey")) {
+      confirmPasskey(sheet, target);
+    } else if (target.hasAttribute("data-cancel-tx")) {
+      post("/sign/transactions/" + sheet.dataset.tx + "/cancel").finally(function () { sheet.close(); });
+    } else if (target.hasAttribute("data-cancel-sim")) {
+      post("/sign/transactions/" + sheet.dataset.tx + "/cancel");
+    } else if (target.hasAttribute("data-open-sheet")) {
+      document.getElementById(target.getAttribute("data-open-sheet")).showModal();
+    } else if (target.hasAttribute("data-close-sheet")) {
+      sheet.close();
+    }
+  });
+})();

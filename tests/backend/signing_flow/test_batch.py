@@ -1,0 +1,58 @@
+"""Batch signing: one passkey confirmation whose challenge commits to the sorted list of all
+the documents' DTBS hashes; each document gets its own signature; one failure undoes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.documents.tables import Document
+from backend.signing_flow import transactions
+from backend.signing_flow.tables import SigningTransaction
+from signing import verify_pdf
+from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
+from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
+from tests.support.lifespan import LifespanManager
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
+    app: LifespanManager, leader: Leader
+) -> None:
+    ids = [await make_draft(app, leader.world, subject=f"Văn bản số {n}") for n in range(10)]
+    tx_id = await prepare(leader, *ids)
+    res = resources_of(app)
+    async with res.sessions() as db, db.begin():
+        tx = await db.get_one(SigningTransaction, tx_id)
+        hashes = [i.dtbs_hash for i in tx.items]
+        assert len(set(hashes)) == 10
+        assert tx.dtbs_digest == transactions.digest_of(hashes)
+        assert bytes.fromhex(tx.challenge) == transactions.expected_challenge(tx)
+        # Someone returns one draft by another way meanwhile: that one must fail alone.
+        (await db.get_one(Document, ids[3])).status = "02"
+    done = await confirm(leader, tx_id, await assertion(leader, tx_id))
+    body = done.json()  # type: ignore[attr-defined]
+    assert body["status"] == "completed"
+    results = {d["id"]: d["result"] for d in body["documents"]}
+    assert results.pop(ids[3]) == "failed"
+    assert set(results.values()) == {"signed"}
+    assert res.signing is not None
+    for document_id in ids:
+        found = await versions(app, document_id)
+        assert len(found) == (1 if document_id == ids[3] else 2)
+    last = await res.blobs.get((await versions(app, ids[-1]))[-1].sha256)
+    report = await verify_pdf(pdf=last, trust=res.signing.pki.trust,
+                              http_session=res.signing.services.http_session)  # fmt: skip
+    assert report.ok and report.signatures[0].pades_level == "B-LT"
+
+
+async def test_more_than_fifty_is_refused(app: LifespanManager, leader: Leader) -> None:
+    response = await leader.http.post(
+        "/sign/transactions", data={"document_id": [str(n) for n in range(1, 52)]}
+    )
+    assert response.status_code == 409

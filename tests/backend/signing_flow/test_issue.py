@@ -1,0 +1,69 @@
+"""The clerk issues a signed outgoing document: number and date from the register, filled into
+the document, the agency's seal signature — and the leader's signature stays valid."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.documents.tables import Document
+from signing import verify_pdf
+from tests.backend.identity.conftest import browser_like, sign_in_as
+from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
+from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
+from tests.support.lifespan import LifespanManager
+
+pytestmark = pytest.mark.anyio
+
+
+def pdfsig_valid(path: Path) -> int:
+    out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False)
+    return out.stdout.count("Signature is Valid")
+
+
+async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_valid(
+    app: LifespanManager, leader: Leader
+) -> None:
+    document_id = await make_draft(app, leader.world)
+    tx_id = await prepare(leader, document_id)
+    done = await confirm(leader, tx_id, await assertion(leader, tx_id))
+    assert done.status_code == 200  # type: ignore[attr-defined]
+
+    async with app.client() as http:
+        browser_like(http)
+        await sign_in_as(app, http, leader.world.user_ids["clerk"])
+        listing = await http.get("/issue")
+        assert "Kế hoạch phòng chống lụt bão 2026" in listing.text
+        issued = await http.post(f"/issue/{document_id}")
+        assert issued.status_code == 303, issued.text
+        again = await http.post(f"/issue/{document_id}")  # a second click issues nothing more
+        assert again.status_code == 422
+        assert isinstance(again, httpx.Response)
+
+    res = resources_of(app)
+    found = await versions(app, document_id)
+    assert [v.version for v in found] == [1, 2, 3]
+    sealed = await res.blobs.get(found[2].sha256)
+    assert res.signing is not None
+    report = await verify_pdf(pdf=sealed, trust=res.signing.pki.trust,
+                              http_session=res.signing.services.http_session)  # fmt: skip
+    assert report.ok, report.summary_en
+    leader_sig, seal = report.signatures
+    assert leader_sig.signer_name == "Người leader" and leader_sig.certification
+    assert leader_sig.docmdp_ok and leader_sig.modification_level == "FORM_FILLING"
+    # B-LT adds its validation data after the seal: the seal covers its whole revision.
+    assert seal.field_name == "chu_ky_co_quan" and seal.ok
+    path = res.settings.data_dir / "issued.pdf"
+    path.write_bytes(sealed)
+    assert await asyncio.to_thread(pdfsig_valid, path) == 2
+
+    async with res.sessions() as db:
+        document = await db.get_one(Document, document_id)
+    assert document.status == "issued"
+    assert document.number_symbol == "01/KH-VP"
+    assert document.recipients == "Các sở, ban, ngành"
+    assert document.register_number == 1
