@@ -4,67 +4,10 @@
 (function () {
   "use strict";
 
-  function toBuffer(value) {
-    var base64 = value.replace(/-/g, "+").replace(/_/g, "/");
-    while (base64.length % 4) base64 += "=";
-    var binary = atob(base64);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
-  }
-
-  function toBase64url(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var binary = "";
-    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function requestOptions(json) {
-    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
-      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
-    }
-    var options = Object.assign({}, json);
-    options.challenge = toBuffer(json.challenge);
-    options.allowCredentials = (json.allowCredentials || []).map(function (c) {
-      return Object.assign({}, c, { id: toBuffer(c.id) });
-    });
-    return options;
-  }
-
-  function assertionJSON(credential) {
-    var r = credential.response;
-    var json = {
-      id: credential.id,
-      rawId: toBase64url(credential.rawId),
-      type: credential.type,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toBase64url(r.clientDataJSON),
-        authenticatorData: toBase64url(r.authenticatorData),
-        signature: toBase64url(r.signature),
-      },
-    };
-    if (r.userHandle) json.response.userHandle = toBase64url(r.userHandle);
-    return json;
-  }
-
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body || {}),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var message = data && data.error && data.error.message;
-          throw new Error(message || String(response.status));
-        }
-        return data;
-      });
-    });
-  }
+  var webauthn = window.eofficeWebAuthn;
+  var requestOptions = webauthn.requestOptions;
+  var assertionJSON = webauthn.credentialJSON;
+  var post = webauthn.postJSON;
 
   function status(sheet, text, kind) {
     var el = sheet.querySelector(".sheet__status");
