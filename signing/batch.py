@@ -24,22 +24,20 @@ import aiohttp
 from asn1crypto import cms, crl, ocsp, x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator.errors import PathError, ValidationError
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import SigningError, TimestampUnavailableError
 from signing.ltv import _translate, add_archival_timestamp
 from signing.services import SigningServices
 from signing.signature_values import normalise_and_verify
 from signing.state import PadesLevel, SignatureState
+from signing.twophase import signature_container
 
 __all__ = ["SigningSession", "finish_signatures", "signing_process_pool"]
 
@@ -240,19 +238,7 @@ class SigningSession:
                 if self._timestamper is None:
                     raise TimestampUnavailableError(f"level {st.level} needs a timestamp authority")
                 timestamper = self._timestamper
-            signer = signers.ExternalSigner(
-                signing_cert=st.signer_cert,
-                cert_registry=SimpleCertificateStore.from_certs(list(st.chain)),
-                signature_value=value,
-            )
-            try:
-                signature_cms: cms.ContentInfo = await signer.async_sign_prescribed_attributes(
-                    st.md_algorithm,
-                    signed_attrs=cms.CMSAttributes.load(st.signed_attrs),
-                    timestamper=timestamper,
-                )
-            except (TimeoutError, TimestampRequestError, aiohttp.ClientError, OSError) as exc:
-                raise TimestampUnavailableError(f"timestamp authority failed: {exc!r}") from exc
+            signature_cms = await signature_container(st, value, timestamper)
             dss = None
             if st.level.rank >= PadesLevel.B_LT.rank:
                 dss = await self._dss_for(signature_cms)

@@ -19,6 +19,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -199,6 +200,30 @@ async def prepare_signature(
     )
 
 
+async def signature_container(
+    st: SignatureState, value: bytes, timestamper: TimeStamper | None
+) -> cms.ContentInfo:
+    """The CMS around a checked signature value, with the signature timestamp when asked.
+
+    Shared by one-at-a-time and batch finishing. A failing TSA raises; the local clock is never
+    used instead.
+    """
+    signer = signers.ExternalSigner(
+        signing_cert=st.signer_cert,
+        cert_registry=SimpleCertificateStore.from_certs(list(st.chain)),
+        signature_value=value,
+    )
+    try:
+        signature_cms: cms.ContentInfo = await signer.async_sign_prescribed_attributes(
+            st.md_algorithm,
+            signed_attrs=cms.CMSAttributes.load(st.signed_attrs),
+            timestamper=timestamper,
+        )
+    except (TimeoutError, TimestampRequestError, aiohttp.ClientError, OSError) as exc:
+        raise TimestampUnavailableError(f"timestamp authority failed: {exc!r}") from exc
+    return signature_cms
+
+
 async def finish_signature(
     *, state: bytes, signature_value: bytes, services: SigningServices | None = None
 ) -> bytes:
@@ -234,19 +259,7 @@ async def finish_signature(
         if services is None or services.tsa_url is None:
             raise TimestampUnavailableError(f"level {st.level} needs a timestamp authority")
         timestamper = services.timestamper()
-    signer = signers.ExternalSigner(
-        signing_cert=st.signer_cert,
-        cert_registry=SimpleCertificateStore.from_certs(list(st.chain)),
-        signature_value=value,
-    )
-    try:
-        signature_cms: cms.ContentInfo = await signer.async_sign_prescribed_attributes(
-            st.md_algorithm,
-            signed_attrs=cms.CMSAttributes.load(st.signed_attrs),
-            timestamper=timestamper,
-        )
-    except (TimeoutError, TimestampRequestError, aiohttp.ClientError, OSError) as exc:
-        raise TimestampUnavailableError(f"timestamp authority failed: {exc!r}") from exc
+    signature_cms = await signature_container(st, value, timestamper)
     output = io.BytesIO(st.pdf)
     try:
         PreparedByteRangeDigest(
