@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from signing import signature_values
 from signing.mss_errors import MssInvalidInputError, MssProtocolError
 
 __all__ = [
@@ -85,7 +86,8 @@ def control_code(dtbs_hash: bytes) -> str:
     """
     if len(dtbs_hash) < 20:
         raise MssInvalidInputError("control code needs a hash of at least 20 bytes")
-    return f"{((0xFC & dtbs_hash[0]) << 5) | (dtbs_hash[-1] & 0x7F):04d}"
+    # One formula for the whole library: the same code the signing flow shows on screen.
+    return signature_values.control_code(dtbs_hash=dtbs_hash)
 
 
 def build_display_text(*, document_number: str, code: str) -> str:

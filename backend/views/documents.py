@@ -25,6 +25,7 @@ from backend.documents.intake import (
 )
 from backend.documents.intake_errors import TooLargeError
 from backend.documents.render import WIDTHS
+from backend.documents.tables import Document
 from backend.errors import ValidationError
 from backend.identity import policy
 from backend.identity.policy import Action
@@ -124,7 +125,7 @@ async def documents_search(request: Request) -> Response:
     return htmx.vary_on_htmx(render(request, "documents/search.html", context, block=block))
 
 
-async def _visible(request: Request, document_id: int) -> Any:
+async def _visible(request: Request, document_id: int) -> tuple[Document, Agency | None]:
     async with transaction(request) as db:
         document = await reading.get_document(db, document_id)
         agency = await db.get(Agency, document.agency_id)
