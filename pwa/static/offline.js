@@ -110,10 +110,25 @@
     var status = document.getElementById("outbox-status");
     if (!status || !window.indexedDB || !userId()) return Promise.resolve();
     return allQueued().then(function (entries) {
-      var mine = entries.filter(function (e) { return e.user === userId(); }).length;
-      status.textContent = msg("msgPending").replace("{n}", mine);
-      status.hidden = mine === 0;
-      status.dataset.count = mine;
+      var mine = entries.filter(function (e) { return e.user === userId(); });
+      status.textContent = msg("msgPending").replace("{n}", mine.length);
+      status.hidden = mine.length === 0;
+      status.dataset.count = mine.length;
+      showPending(mine);
+    });
+  }
+
+  // What waits to be sent from this page, under the form it was written in.
+  function showPending(entries) {
+    document.querySelectorAll(".offline-note[data-key]").forEach(function (n) { n.remove(); });
+    entries.forEach(function (entry) {
+      var form = document.querySelector('form[action="' + entry.url + '"]');
+      if (!form || entry.page !== location.pathname) return;
+      var text = entry.fields.filter(function (p) {
+        return ["note", "comment", "body"].indexOf(p[0]) >= 0 && p[1];
+      }).map(function (p) { return "“" + p[1] + "”"; }).join(" ");
+      var note = say(msg("msgQueued") + (text ? " " + text : ""), "warning", form);
+      note.dataset.key = entry.key;
     });
   }
 
@@ -125,6 +140,7 @@
     var where = near || document.getElementById("main");
     if (near) near.insertAdjacentElement("afterend", note);
     else if (where) where.insertAdjacentElement("afterbegin", note);
+    return note;
   }
 
   function queueable(form) {
@@ -156,7 +172,6 @@
     }).then(function (outcome) {
       if (outcome.status === "later") {
         form.reset();
-        say(msg("msgQueued"), "warning", form);
         return showQueue();
       }
       return dropQueued(entry.key).then(function () {

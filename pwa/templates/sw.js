@@ -47,6 +47,11 @@ self.addEventListener("fetch", (event) => {
 async function networkFirstPage(request) {
   try {
     const response = await fetch(request);
+    if (response.status === 200 && new URL(request.url).pathname === "/signin") {
+      // The sign-in page is shown only to someone not signed in (an expired or ended session):
+      // the documents kept for the last person go. Their unsent queue stays for their return.
+      await wipeCaches();
+    }
     // Keep a copy of public pages. Personal pages are `no-store`: only the offline sync below
     // keeps them, in the person's own cache.
     const cacheControl = response.headers.get("Cache-Control") || "";
@@ -120,15 +125,19 @@ async function userCache() {
   return name ? caches.open(name) : null;
 }
 
-async function wipe() {
+async function wipeCaches() {
   const keys = await caches.keys();
   await Promise.all(keys.filter((key) => key.startsWith(USER_PREFIX)).map((key) => caches.delete(key)));
+  lastSync = 0;
+  lastUser = null;
+}
+
+async function wipe() {
+  await wipeCaches();
   await new Promise((resolve) => {
     const request = indexedDB.deleteDatabase(QUEUE_DB);
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
-  lastSync = 0;
-  lastUser = null;
 }
 
 function sync(force, user) {
@@ -152,7 +161,7 @@ async function runSync() {
   }
   const type = response.headers.get("Content-Type") || "";
   if (response.redirected || response.status === 401 || !type.startsWith("application/json")) {
-    await wipe(); // the session is over: what was kept for it goes with it
+    await wipeCaches(); // the session is over: what was kept for it goes with it
     return null;
   }
   if (!response.ok) return null;

@@ -85,7 +85,7 @@ async def manifest_of(app: LifespanManager, client: httpx.AsyncClient, user_id: 
     return body
 
 
-async def test_the_specialist_keeps_open_work_only_with_its_pages(
+async def test_each_person_keeps_their_open_work_and_signing_queue(
     app: LifespanManager, client: httpx.AsyncClient, world: World
 ) -> None:
     s = await scene(app, world)
@@ -113,18 +113,14 @@ async def test_the_specialist_keeps_open_work_only_with_its_pages(
     assert done.status_code == 303
     assert (await manifest_of(app, client, world.user_ids["specialist"]))["documents"] == []
 
-
-async def test_the_leader_keeps_the_signing_queue_and_a_clerk_nothing(
-    app: LifespanManager, client: httpx.AsyncClient, world: World
-) -> None:
-    await scene(app, world)
+    # The leader keeps the "Chờ ký" queue; a clerk has no work of this kind.
     draft = await make_draft(app, world, subject="Công điện ứng phó bão số 9", urgency=3)
-    body = await manifest_of(app, client, world.user_ids["leader"])
-    assert [(d["id"], d["kind"], d["url"]) for d in body["documents"]] == [
+    leader = await manifest_of(app, client, world.user_ids["leader"])
+    assert [(d["id"], d["kind"], d["url"]) for d in leader["documents"]] == [
         (draft, "to_sign", f"/sign/{draft}")
     ]
-    assert len(body["documents"][0]["pages"]) == 2
-    assert "/sign" in body["lists"]
+    assert len(leader["documents"][0]["pages"]) == 2
+    assert "/sign" in leader["lists"]
     clerk = await manifest_of(app, client, world.user_ids["clerk"])
     assert clerk["documents"] == [] and clerk["lists"] == ["/"]
 
@@ -140,7 +136,7 @@ async def _events(app: LifespanManager, document_id: int) -> list[str]:
         )
 
 
-async def test_a_replayed_progress_note_is_recorded_once(
+async def test_a_replayed_progress_note_is_recorded_once_whatever_the_timing(
     app: LifespanManager, client: httpx.AsyncClient, world: World
 ) -> None:
     s = await scene(app, world)
@@ -164,20 +160,15 @@ async def test_a_replayed_progress_note_is_recorded_once(
         keys = await db.scalar(select(func.count()).select_from(IdempotencyKey))
     assert keys == 2
 
-
-async def test_concurrent_replays_do_it_once_and_bad_keys_are_refused(
-    app: LifespanManager, client: httpx.AsyncClient, world: World
-) -> None:
-    s = await scene(app, world)
-    await sign_in_as(app, client, world.user_ids["specialist"])
-    url = f"/assignments/{s.hop}/progress"
+    # Several copies at once (a flaky network): one is done, all get the same answer.
     key = "0d6b8a5e-1f7e-4a8e-8f7a-2b7f2c1d9a30"
     answers = await asyncio.gather(
         *[client.post(url, data={"note": "Cùng lúc", "percent": "30", "client_key": key})
           for _ in range(4)]
     )  # fmt: skip
     assert {a.status_code for a in answers} == {303}
-    assert await _events(app, s.lead_doc) == ["Cùng lúc"]
+    earlier = ["Ghi chú ngoại tuyến", "Lần hai", "Lần ba"]
+    assert await _events(app, s.lead_doc) == [*earlier, "Cùng lúc"]
     async with resources_of(app).sessions() as db:
         hop = await db.get_one(Assignment, s.hop)
         assert hop.progress == 30
@@ -192,4 +183,4 @@ async def test_concurrent_replays_do_it_once_and_bad_keys_are_refused(
     assert refused.status_code == 422
     fixed = await client.post(url, data={"note": "Sửa lại", "percent": "50", "client_key": key})
     assert fixed.status_code == 303
-    assert await _events(app, s.lead_doc) == ["Cùng lúc", "Sửa lại"]
+    assert await _events(app, s.lead_doc) == [*earlier, "Cùng lúc", "Sửa lại"]
