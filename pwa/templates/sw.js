@@ -6,7 +6,11 @@ const OFFLINE_URL = "/offline";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(SHELL).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting())
+    // Without cookies: the shell (the offline page above all) must not carry whoever was signed
+    // in when the worker installed — a shared iPad shows it to the next person.
+    caches.open(SHELL)
+      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { credentials: "omit" }))))
+      .then(() => self.skipWaiting())
   );
 });
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from backend import offline
 from backend.documents.forms import parse_incoming
 from backend.documents.intake import Limits, Registrar, Upload, register_incoming
 from backend.idempotency import IdempotencyKey
@@ -86,7 +87,7 @@ async def manifest_of(app: LifespanManager, client: httpx.AsyncClient, user_id: 
 
 
 async def test_each_person_keeps_their_open_work_and_signing_queue(
-    app: LifespanManager, client: httpx.AsyncClient, world: World
+    app: LifespanManager, client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = await scene(app, world)
     body = await manifest_of(app, client, world.user_ids["specialist"])
@@ -107,6 +108,11 @@ async def test_each_person_keeps_their_open_work_and_signing_queue(
     again = await manifest_of(app, client, world.user_ids["specialist"])
     assert again["documents"][0]["version"] != doc["version"]
     assert again["documents"][0]["pages"] == doc["pages"]
+
+    # Past the cap on page images, documents stay on the server.
+    monkeypatch.setattr(offline, "MAX_IMAGES", s.pages - 1)
+    assert (await manifest_of(app, client, world.user_ids["specialist"]))["documents"] == []
+    monkeypatch.undo()
 
     # Finished work leaves the device.
     done = await client.post(f"/assignments/{s.hop}/complete", data={"result": "Đã xong"})

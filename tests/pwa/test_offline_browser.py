@@ -269,6 +269,8 @@ def test_sign_out_wipes_the_device_then_the_document_is_gone(
     page.goto(o.server.url + f"/documents/{o.ids['doc']}")
     expect(page.locator("[data-offline-page]")).to_be_visible()
     expect(page.locator(".docview")).to_have_count(0)
+    # Not even the name of whoever used the device last (the offline page is cached anonymous).
+    expect(page.locator("body")).not_to_contain_text("Người specialist")
     context.close()
 
 
