@@ -58,10 +58,11 @@
     var body = new URLSearchParams();
     entry.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
     return fetch(entry.url, {
-      method: "POST", body: body, credentials: "same-origin",
+      method: "POST", body: body, credentials: "same-origin", redirect: "manual",
       headers: { "Idempotency-Key": entry.key, "Accept": "text/html" }
     }).then(function (response) {
-      if (response.ok) return { status: "sent", url: response.url };
+      // Done: the server answers with a redirect to the document (not followed: not needed).
+      if (response.type === "opaqueredirect" || response.ok) return { status: "sent" };
       if (response.status >= 400 && response.status < 500 &&
           [401, 408, 409, 425, 429].indexOf(response.status) < 0) {
         return response.text().then(function (html) {
@@ -96,14 +97,24 @@
       return chain.then(function () { return sentHere; });
     }).then(function (sentHere) {
       return showQueue().then(function () {
-        if (sentHere && !stay) { // show the new step in the timeline
-          history.replaceState(null, "", location.pathname + location.search + "#xu-ly");
-          location.reload();
+        if (!sentHere || stay) return;
+        if (editing()) { // never lose what is being typed: say so instead of reloading
+          say(msg("msgSent"), "ok");
+          return;
         }
+        history.replaceState(null, "", location.pathname + location.search + "#xu-ly");
+        location.reload(); // show the new step in the timeline
       });
     }).catch(function (error) { console.warn("offline queue", error); })
       .then(function () { replaying = null; });
     return replaying;
+  }
+
+  function editing() {
+    return Array.prototype.some.call(
+      document.querySelectorAll("main textarea, main input[type=text], main input[type=number]"),
+      function (field) { return field.value !== field.defaultValue; }
+    );
   }
 
   function showQueue() {
