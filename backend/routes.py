@@ -27,6 +27,7 @@ from backend.views import (
     documents_api,
     enrol,
     health,
+    offline,
     openapi,
     push,
     pwa,
@@ -66,6 +67,7 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/static/{path:path}", pwa.static, name="static", access=PUBLIC),
         route("/lang/{lang}", pwa.switch_language, name="switch_language", access=PUBLIC),
         route("/healthz", health.healthz, name="healthz", access=PUBLIC),
+        route("/offline/manifest", offline.manifest, name="offline_manifest", access=SIGNED_IN),
         # Signing in and out.
         route("/signin", auth.signin_page, name="signin", access=PUBLIC),
         route("/signin/options", auth.signin_options, name="signin_options", access=PUBLIC,

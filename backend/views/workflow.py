@@ -9,10 +9,12 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from backend import idempotency
 from backend.documents import queries, reading
 from backend.documents.tables import Document
 from backend.errors import ForbiddenError, ValidationError
@@ -133,12 +135,34 @@ def _percent(raw: str) -> int | None:
 async def progress(request: Request) -> Response:
     async with request.form() as form:
         note, percent = str(form.get("note", "")), _percent(str(form.get("percent", "")))
+        key = idempotency.parse_key(
+            str(form.get(idempotency.FORM_FIELD, "")), request.headers.get(idempotency.HEADER)
+        )
     res = resources(request)
-    async with transaction(request) as db:
-        hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
-        await _document_in_scope(db, request, hop.document_id)
-        await assignments.report_progress(db, clock=res.clock, actor=_actor(request),
-                                          assignment=hop, note=note, percent=percent)  # fmt: skip
+    user_id = current_user(request).id
+    try:
+        async with transaction(request) as db:
+            hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
+            await _document_in_scope(db, request, hop.document_id)
+            if key is not None:
+                # A device replaying its offline queue: the same key is done once.
+                await idempotency.claim(db, clock=res.clock, user_id=user_id, key=key,
+                                        scope=request.url.path,
+                                        outcome=f"/documents/{hop.document_id}#xu-ly")  # fmt: skip
+            await assignments.report_progress(
+                db, clock=res.clock, actor=_actor(request), assignment=hop, note=note,
+                percent=percent,
+            )  # fmt: skip
+    except IntegrityError:
+        if key is None:
+            raise
+        async with transaction(request) as db:
+            outcome = await idempotency.first_outcome(
+                db, user_id=user_id, key=key, scope=request.url.path
+            )
+        if outcome is None:
+            raise
+        return RedirectResponse(outcome, status_code=303)
     return await _done(request, hop.document_id)
 
 

@@ -6,7 +6,11 @@ const OFFLINE_URL = "/offline";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(SHELL).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting())
+    // Without cookies: the shell (the offline page above all) must not carry whoever was signed
+    // in when the worker installed — a shared iPad shows it to the next person.
+    caches.open(SHELL)
+      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { credentials: "omit" }))))
+      .then(() => self.skipWaiting())
   );
 });
 
@@ -21,16 +25,24 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// Routes: navigations are network-first (fresh data when online), falling back to the cached
-// copy of the page, then to the offline page. Versioned static assets are cache-first.
-// Document pages and page images join this cache in the offline-reading work.
+// Routes: navigations are network-first (fresh data when online), falling back to the person's
+// offline copy, then the cached public page, then the offline page. Page images of documents
+// kept offline are cache-first (their URLs are content-addressed). Versioned static assets are
+// cache-first.
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && SIGN_OUT.includes(url.pathname)) {
+    // A shared iPad: nothing of the person who leaves stays on it, even if the page forgot.
+    event.respondWith(wipe().then(() => fetch(request)));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirstPage(request));
+  } else if (PAGE_IMAGE.test(url.pathname)) {
+    event.respondWith(pageImage(request));
   } else if (url.pathname.startsWith("/static/") && url.searchParams.has("v")) {
     event.respondWith(cacheFirst(request));
   }
@@ -39,7 +51,13 @@ self.addEventListener("fetch", (event) => {
 async function networkFirstPage(request) {
   try {
     const response = await fetch(request);
-    // Keep a copy for offline reading unless the server forbids storing it.
+    if (response.status === 200 && new URL(request.url).pathname === "/signin") {
+      // The sign-in page is shown only to someone not signed in (an expired or ended session):
+      // the documents kept for the last person go. Their unsent queue stays for their return.
+      await wipeCaches();
+    }
+    // Keep a copy of public pages. Personal pages are `no-store`: only the offline sync below
+    // keeps them, in the person's own cache.
     const cacheControl = response.headers.get("Cache-Control") || "";
     if (response.ok && !cacheControl.includes("no-store")) {
       const cache = await caches.open(SHELL);
@@ -47,8 +65,34 @@ async function networkFirstPage(request) {
     }
     return response;
   } catch (error) {
-    const cached = await caches.match(request, { ignoreSearch: false });
-    return cached || (await caches.match(OFFLINE_URL)) || Response.error();
+    return (await offlineCopy(request)) || (await caches.match(OFFLINE_URL)) || Response.error();
+  }
+}
+
+async function offlineCopy(request) {
+  const url = new URL(request.url);
+  const cache = await userCache();
+  if (cache) {
+    const own = (await cache.match(request)) ||
+      (url.pathname === "/" ? await cache.match("/") : undefined);
+    if (own) return own;
+  }
+  const shell = await caches.open(SHELL);
+  return (await shell.match(request)) ||
+    (url.pathname === "/" ? await shell.match("/", { ignoreSearch: true }) : undefined);
+}
+
+async function pageImage(request) {
+  const cache = await userCache();
+  const kept = cache ? await cache.match(request) : undefined;
+  if (kept) return kept;
+  try {
+    return await fetch(request);
+  } catch (error) {
+    // Offline the reader may ask for another width than the one kept: any width will do.
+    const other = cache ? await cache.match(request, { ignoreSearch: true }) : undefined;
+    if (other) return other;
+    throw error;
   }
 }
 
@@ -62,6 +106,191 @@ async function cacheFirst(request) {
   }
   return response;
 }
+
+// --- Offline reading --------------------------------------------------------------------------
+// /offline/manifest lists what the signed-in person should have on this device. The worker keeps
+// exactly that in the cache "eoffice-user-<id>": the reader pages (marked with the time they were
+// saved), their page images and an index; what is no longer listed is deleted, and so are the
+// caches of anyone else who used this device. Pages pass `{type: "sync"}` on load, after
+// sign-in and when the device comes back online (iOS has no Background Sync).
+const USER_PREFIX = "eoffice-user-";
+const INDEX_URL = "/__offline/index";
+const PAGE_IMAGE = /^\/documents\/\d+\/pages\/[0-9a-f]{64}\/\d+\.webp$/;
+const SIGN_OUT = ["/signout", "/signout/everywhere"];
+const QUEUE_DB = "eoffice-offline";
+const MIN_SYNC_INTERVAL_MS = 30 * 1000;
+let syncing = null;
+let lastSync = 0;
+let lastUser = null;
+
+async function userCache() {
+  const keys = await caches.keys();
+  const name = keys.find((key) => key.startsWith(USER_PREFIX));
+  return name ? caches.open(name) : null;
+}
+
+async function wipeCaches() {
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((key) => key.startsWith(USER_PREFIX)).map((key) => caches.delete(key)));
+  lastSync = 0;
+  lastUser = null;
+}
+
+async function wipe() {
+  await wipeCaches();
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(QUEUE_DB);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+}
+
+function sync(force, user) {
+  if (syncing) return syncing;
+  const sameUser = user && String(user) === String(lastUser);
+  if (!force && sameUser && Date.now() - lastSync < MIN_SYNC_INTERVAL_MS) {
+    return Promise.resolve(null);
+  }
+  syncing = runSync().finally(() => { syncing = null; });
+  return syncing;
+}
+
+async function runSync() {
+  let response;
+  try {
+    response = await fetch("/offline/manifest", {
+      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+    });
+  } catch (error) {
+    return null; // offline: keep what we have
+  }
+  const type = response.headers.get("Content-Type") || "";
+  if (response.redirected || response.status === 401 || !type.startsWith("application/json")) {
+    await wipeCaches(); // the session is over: what was kept for it goes with it
+    return null;
+  }
+  if (!response.ok) return null;
+  const manifest = await response.json();
+  const name = USER_PREFIX + manifest.user;
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((key) => key.startsWith(USER_PREFIX) && key !== name)
+    .map((key) => caches.delete(key)));
+  const cache = await caches.open(name);
+  const previous = await readIndex(cache);
+  const index = { user: manifest.user, synced_at: new Date().toISOString(), documents: {} };
+  const keep = new Set([INDEX_URL]);
+  let used = 0;
+  for (const doc of manifest.documents) {
+    const old = previous.documents[doc.id];
+    let entry = null;
+    if (old && old.version === doc.version && old.url === doc.url && (await complete(cache, doc))) {
+      entry = old;
+    } else {
+      entry = await saveDocument(cache, doc);
+    }
+    if (!entry) continue;
+    if (used + entry.bytes > manifest.budget_bytes) break; // over the size cap: stop here
+    used += entry.bytes;
+    index.documents[doc.id] = entry;
+    keep.add(doc.url);
+    doc.pages.forEach((page) => keep.add(page));
+  }
+  for (const list of manifest.lists) {
+    if (await savePage(cache, list)) keep.add(list);
+  }
+  // Whatever is not listed any more (done, signed, no longer given to this person) goes.
+  for (const request of await cache.keys()) {
+    const url = new URL(request.url);
+    if (!keep.has(url.pathname + url.search)) await cache.delete(request);
+  }
+  await cache.put(INDEX_URL, new Response(JSON.stringify(index), {
+    headers: { "Content-Type": "application/json" },
+  }));
+  lastSync = Date.now();
+  lastUser = manifest.user;
+  await tell({ type: "offline-synced", documents: Object.keys(index.documents).map(Number) });
+  return index;
+}
+
+async function readIndex(cache) {
+  const found = await cache.match(INDEX_URL);
+  try {
+    if (found) return await found.json();
+  } catch (error) { /* a damaged index is rebuilt */ }
+  return { documents: {} };
+}
+
+async function complete(cache, doc) {
+  if (!(await cache.match(doc.url))) return false;
+  for (const page of doc.pages) {
+    if (!(await cache.match(page))) return false;
+  }
+  return true;
+}
+
+async function saveDocument(cache, doc) {
+  let bytes = 0;
+  for (const page of doc.pages) {
+    const cached = await cache.match(page);
+    if (cached) {
+      bytes += (await cached.clone().blob()).size;
+      continue;
+    }
+    let response;
+    try {
+      response = await fetch(page, { credentials: "same-origin" });
+    } catch (error) {
+      return null;
+    }
+    if (!response.ok) return null;
+    const blob = await response.blob();
+    bytes += blob.size;
+    await cache.put(page, new Response(blob, { headers: { "Content-Type": "image/webp" } }));
+  }
+  const size = await savePage(cache, doc.url);
+  if (size === null) return null;
+  return {
+    id: doc.id, kind: doc.kind, url: doc.url, subject: doc.subject, version: doc.version,
+    pages: doc.pages.length, bytes: bytes + size, saved_at: new Date().toISOString(),
+  };
+}
+
+// A personal page stored for offline reading. The server sends it `no-store` (no HTTP cache may
+// keep it); the copy here is marked with when it was saved, which the page shows offline.
+async function savePage(cache, path) {
+  let response;
+  try {
+    response = await fetch(path, { credentials: "same-origin", cache: "no-store" });
+  } catch (error) {
+    return null;
+  }
+  if (!response.ok || response.redirected) return null;
+  const html = await response.text();
+  const saved = new Date().toISOString();
+  const marked = html.replace(/<body/i, '<body data-offline-saved="' + saved + '"');
+  const headers = new Headers({ "Content-Type": "text/html; charset=utf-8" });
+  const csp = response.headers.get("Content-Security-Policy");
+  if (csp) headers.set("Content-Security-Policy", csp);
+  await cache.put(path, new Response(marked, { headers }));
+  return marked.length;
+}
+
+async function tell(message) {
+  const windows = await self.clients.matchAll({ type: "window" });
+  windows.forEach((client) => client.postMessage(message));
+}
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  const reply = (value) => { if (event.ports[0]) event.ports[0].postMessage(value); };
+  if (data.type === "sync") {
+    event.waitUntil(sync(!!data.force, data.user).then(
+      (index) => reply({ ok: true, synced: !!index }),
+      (error) => reply({ ok: false, error: String(error) })
+    ));
+  } else if (data.type === "wipe") {
+    event.waitUntil(wipe().then(() => reply({ ok: true })));
+  }
+});
 
 // Web Push. The payload is small JSON: {id, title, body, url, tag}. `tag` is the document's topic,
 // so a newer notice replaces the older one; `id` is the outbox row, so a notice the server had to

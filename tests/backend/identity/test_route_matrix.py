@@ -88,6 +88,7 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "static": Case("GET", "/static/app.js", same(200)),
         "switch_language": Case("GET", "/lang/vi", same(303)),
         "healthz": Case("GET", "/healthz", same(200)),
+        "offline_manifest": Case("GET", "/offline/manifest", SIGNED_IN_GET),
         "signin": Case("GET", "/signin", same(303, anonymous=200)),
         "signin_options": Case("POST", "/signin/options", same(200)),
         "signin_verify": Case("POST", "/signin", same(400), json={}),
