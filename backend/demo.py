@@ -66,7 +66,7 @@ DEMO_USERS = [
     DemoUser("phochutich", "Trần Thị Bích Ngọc", "Phó Chủ tịch UBND tỉnh",
              frozenset({Role.LEADER}), None, "0912000002"),
     DemoUser("chanhvanphong", "Lê Hoàng Cường", "Chánh Văn phòng UBND tỉnh",
-             frozenset({Role.LEADER, Role.UNIT_HEAD}), "TH", "0912000003"),
+             frozenset({Role.OFFICE_CHIEF, Role.UNIT_HEAD}), "TH", "0912000003"),
     DemoUser("truongphongkt", "Phạm Thu Dung", "Trưởng phòng Kinh tế",
              frozenset({Role.UNIT_HEAD}), "KT", "0912000004"),
     DemoUser("chuyenvien1", "Hoàng Minh Đức", "Chuyên viên Phòng Kinh tế",
