@@ -70,7 +70,8 @@ async def test_assignment_reaches_the_device_decrypted_with_urgency_topic_and_tt
     assert got.device == "specialist-iphone"
     assert got.payload == {
         "id": row.id, "title": "Văn bản Hỏa tốc: Về việc ứng phó bão số 3",
-        "body": "Chủ trì — hạn xử lý 17:00 02/03/2026", "url": f"/documents/{doc}", "tag": f"doc{doc}",
+        "body": "Chủ trì — hạn xử lý 17:00 02/03/2026", "url": f"/documents/{doc}",
+        "tag": f"doc{doc}",
     }  # fmt: skip
     assert got.headers["urgency"] == "high"
     assert got.headers["ttl"] == "3600"
