@@ -27,6 +27,21 @@ def _roles(check: str) -> None:
         batch_op.create_check_constraint(op.f("ck_user_roles_known_role"), check)
 
 
+def _sqlite_retype(old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object],
+                   expression: str) -> None:  # fmt: skip
+    # A batch type change copies with CAST(... AS DATE|DATETIME), which SQLite's numeric affinity
+    # turns into 2026: copy through a new column instead.
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignments_state_deadline")
+        batch_op.add_column(sa.Column("deadline_new", new, nullable=True))
+    op.execute(f"UPDATE assignments SET deadline_new = {expression}")
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_column("deadline")
+        batch_op.alter_column("deadline_new", new_column_name="deadline", existing_type=new)
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.create_index("ix_assignments_state_deadline", ["state", "deadline"], unique=False)
+
+
 def upgrade() -> None:
     # The office chief (Chánh Văn phòng) routes incoming documents.
     _roles(ROLES_AFTER)
@@ -39,14 +54,7 @@ def upgrade() -> None:
             "USING (deadline + TIME '17:00') AT TIME ZONE 'Asia/Ho_Chi_Minh'"
         )
     else:
-        with op.batch_alter_table("assignments", schema=None) as batch_op:
-            batch_op.alter_column(
-                "deadline", existing_type=sa.Date(), type_=sa.DateTime(timezone=True)
-            )
-        op.execute(
-            "UPDATE assignments SET deadline = deadline || ' 10:00:00.000000' "
-            "WHERE deadline IS NOT NULL AND length(deadline) = 10"
-        )
+        _sqlite_retype(sa.Date(), sa.DateTime(timezone=True), "deadline || ' 10:00:00.000000'")
 
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_key", sa.String(length=64), nullable=True))
@@ -147,11 +155,4 @@ def downgrade() -> None:
             "USING (deadline AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
         )
     else:
-        op.execute(
-            "UPDATE assignments SET deadline = date(deadline, '+7 hours') "
-            "WHERE deadline IS NOT NULL"
-        )
-        with op.batch_alter_table("assignments", schema=None) as batch_op:
-            batch_op.alter_column(
-                "deadline", existing_type=sa.DateTime(timezone=True), type_=sa.Date()
-            )
+        _sqlite_retype(sa.DateTime(timezone=True), sa.Date(), "date(deadline, '+7 hours')")
