@@ -28,13 +28,13 @@ def _roles(check: str) -> None:
 
 
 def _sqlite_retype(old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object],
-                   expression: str) -> None:  # fmt: skip
+                   update: str) -> None:  # fmt: skip
     # A batch type change copies with CAST(... AS DATE|DATETIME), which SQLite's numeric affinity
     # turns into 2026: copy through a new column instead.
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_assignments_state_deadline")
         batch_op.add_column(sa.Column("deadline_new", new, nullable=True))
-    op.execute(f"UPDATE assignments SET deadline_new = {expression}")
+    op.execute(update)
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.drop_column("deadline")
         batch_op.alter_column("deadline_new", new_column_name="deadline", existing_type=new)
@@ -54,7 +54,11 @@ def upgrade() -> None:
             "USING (deadline + TIME '17:00') AT TIME ZONE 'Asia/Ho_Chi_Minh'"
         )
     else:
-        _sqlite_retype(sa.Date(), sa.DateTime(timezone=True), "deadline || ' 10:00:00.000000'")
+        _sqlite_retype(
+            sa.Date(),
+            sa.DateTime(timezone=True),
+            "UPDATE assignments SET deadline_new = deadline || ' 10:00:00.000000'",
+        )
 
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_key", sa.String(length=64), nullable=True))
@@ -155,4 +159,8 @@ def downgrade() -> None:
             "USING (deadline AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
         )
     else:
-        _sqlite_retype(sa.DateTime(timezone=True), sa.Date(), "date(deadline, '+7 hours')")
+        _sqlite_retype(
+            sa.DateTime(timezone=True),
+            sa.Date(),
+            "UPDATE assignments SET deadline_new = date(deadline, '+7 hours')",
+        )
