@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import time
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,13 @@ from backend.errors import ForbiddenError, ValidationError
 from backend.identity import policy, sessions
 from backend.identity.policy import ROUTERS, Action
 from backend.models import Role, Unit, User, UserRole
-from backend.views.auth import client_ip, current_principal, current_user, transaction
+from backend.views.auth import (
+    client_ip,
+    current_principal,
+    current_user,
+    settings_of,
+    transaction,
+)
 from backend.views.render import render, resources
 from backend.workflow import assignments, counters, deadlines, reports, timeline
 from backend.workflow.assignments import Actor, Party, Plan
@@ -38,6 +45,10 @@ def _actor(request: Request) -> Actor:
     )
 
 
+def _end_of_day(request: Request) -> time:
+    return time.fromisoformat(settings_of(request).deadline_time)
+
+
 async def _plan(request: Request) -> Plan:
     async with request.form() as form:
         lead = str(form.get("lead", ""))
@@ -46,7 +57,9 @@ async def _plan(request: Request) -> Plan:
         return Plan(
             lead=Party.parse(lead),
             deadline=deadlines.parse(
-                str(form.get("deadline", "")), str(form.get("deadline_time", ""))
+                str(form.get("deadline", "")),
+                str(form.get("deadline_time", "")),
+                end_of_day=_end_of_day(request),
             ),
             direction=str(form.get("direction", "")).strip(),
             cooperate=[Party.parse(str(v)) for v in form.getlist("cooperate") if v],
@@ -275,7 +288,7 @@ async def handling_context(
         # A fresh idempotency key per rendered form: a double tap, or an offline queue
         # replaying the post, records the report once.
         "client_key": secrets.token_urlsafe(16),
-        "end_of_day": deadlines.END_OF_DAY.strftime("%H:%M"),
+        "end_of_day": _end_of_day(request).strftime("%H:%M"),
     }
     if may_assign:
         units = await db.scalars(

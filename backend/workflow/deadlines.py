@@ -15,14 +15,14 @@ from backend.clock import VIETNAM
 from backend.errors import ValidationError
 from backend.settings import SettingsError
 
-# Office hours of state bodies commonly end at 17:00 (8:00–17:00); a
-# deadline given as a date alone means then.
+# Office hours of state bodies commonly end at 17:00; a deadline given as a date alone means
+# then (EOFFICE_DEADLINE_TIME changes it for forms; code that passes a bare date gets this).
 END_OF_DAY = time(17, 0)
 
 
-def due_at(day: date, at: time | None = None) -> datetime:
-    """The deadline on `day` at `at` (Hà Nội time; END_OF_DAY when not given), in UTC."""
-    return datetime.combine(day, at or END_OF_DAY, tzinfo=VIETNAM).astimezone(UTC)
+def due_at(day: date, at: time | None = None, *, end_of_day: time = END_OF_DAY) -> datetime:
+    """The deadline on `day` at `at` (Hà Nội time; the end of the day when not given), in UTC."""
+    return datetime.combine(day, at or end_of_day, tzinfo=VIETNAM).astimezone(UTC)
 
 
 def aware(moment: datetime) -> datetime:
@@ -52,7 +52,7 @@ def label(moment: datetime | None) -> str:
     return local(moment).strftime("%H:%M %d/%m/%Y") if moment else ""
 
 
-def parse(day: str, at: str = "") -> datetime | None:
+def parse(day: str, at: str = "", *, end_of_day: time = END_OF_DAY) -> datetime | None:
     """A form's date (YYYY-MM-DD) and optional time (HH:MM) → the deadline, or None."""
     day, at = day.strip(), at.strip()
     if not day:
@@ -60,7 +60,9 @@ def parse(day: str, at: str = "") -> datetime | None:
             raise ValidationError("Hãy chọn ngày của hạn xử lý.", "Choose the deadline's date.")
         return None
     try:
-        return due_at(date.fromisoformat(day), time.fromisoformat(at) if at else None)
+        return due_at(
+            date.fromisoformat(day), time.fromisoformat(at) if at else None, end_of_day=end_of_day
+        )
     except ValueError:
         raise ValidationError("Hạn xử lý không hợp lệ.", "Invalid deadline.") from None
 
