@@ -31,6 +31,8 @@ class Step:
     device: str
     detail: dict[str, object]
     files: list[ProgressFile] = field(default_factory=list)
+    # Whom the step was addressed to (the leader a document was put before).
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,15 @@ async def handling(db: AsyncSession, *, document_id: int, viewer: User) -> Handl
         ):  # fmt: skip
             steps_of[step.assignment_id].append(step)
     user_ids = {e.actor_id for e in events if e.actor_id} | {r.assigned_by_id for r in rows}
+    user_ids |= {int(str(e.detail["leader"])[2:]) for e in events if e.kind == "forwarded"
+                 and str(e.detail.get("leader", "")).startswith("u:")}  # fmt: skip
     user_ids |= {r.user_id for r in rows if r.user_id}
     if request is not None:
         user_ids |= {request.leader_id, request.requested_by_id}
     names = await _names(db, user_ids, {r.unit_id for r in rows if r.unit_id})
     steps = [
         Step(e.at, e.kind, names.get(f"u:{e.actor_id}", ""), e.note, e.device, e.detail,
-             files.get(e.id, []))
+             files.get(e.id, []), names.get(str(e.detail.get("leader", "")), ""))
         for e in events
     ]  # fmt: skip
     hops = [

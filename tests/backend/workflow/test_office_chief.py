@@ -70,6 +70,8 @@ async def test_put_before_a_leader_who_gives_direction_and_assigns(
     page = html(await client.get(f"/documents/{doc}"))
     assert page.select_one("#forward-form") is None
     assert "chờ cho ý kiến" in page.select_one("#waiting").get_text()
+    forwarded = page.select_one(".timeline__step--forwarded").get_text()
+    assert "Người office_chief → Người leader" in " ".join(forwarded.split())
 
     # The leader: "Chờ cho ý kiến", then assigns; the request is answered.
     await as_user(app, client, ids["leader"])
