@@ -119,3 +119,19 @@ async def test_the_demo_agency_has_an_office_chief(app: LifespanManager) -> None
         chief = await db.scalar(select(User).where(User.username == "chanhvanphong"))
         assert chief is not None
         assert Role.OFFICE_CHIEF in chief.roles
+
+
+async def test_the_administrator_can_give_the_role(
+    app: LifespanManager, client: httpx.AsyncClient, world: World
+) -> None:
+    await as_user(app, client, world.user_ids["admin"])
+    page = html(await client.get("/admin/users"))
+    box = page.select_one("input[name=roles][value=office_chief]")
+    assert box is not None and "Chánh Văn phòng" in box.parent.get_text()
+    created = await client.post("/admin/users", data={
+        "username": "cvp2", "full_name": "Đỗ Văn Chánh", "roles": ["office_chief", "unit_head"],
+    })  # fmt: skip
+    assert created.status_code in (200, 303), created.text
+    async with resources_of(app).sessions() as db:
+        person = await db.scalar(select(User).where(User.username == "cvp2"))
+        assert person is not None and person.roles == {Role.OFFICE_CHIEF, Role.UNIT_HEAD}
