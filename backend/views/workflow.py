@@ -138,7 +138,7 @@ async def forward(request: Request) -> Response:
 
 
 async def awaiting_direction(request: Request) -> Response:
-    """ "Chờ cho ý kiến": what the office chief put before this leader."""
+    """The leader's "Chờ cho ý kiến": what the office chief put before them."""
     from backend.views.documents import STATUS_LABELS  # documents imports this module
 
     async with transaction(request) as db:
@@ -172,6 +172,10 @@ MiB = 1024 * 1024
 
 
 async def _report(request: Request) -> reports.Report:
+    # Refuse an oversized body before reading it (each file is checked again by the domain).
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > reports.MAX_FILES * reports.MAX_FILE_BYTES + MiB:
+        raise reports.too_large()
     async with request.form(
         max_files=reports.MAX_FILES + 1, max_part_size=reports.MAX_FILE_BYTES + MiB
     ) as form:

@@ -395,7 +395,7 @@ async def request_direction(
 
 
 async def awaiting_direction(db: AsyncSession, *, leader: User) -> list[Document]:
-    """ "Chờ cho ý kiến": documents put before this leader (for the office chief: that they put
+    """The leader's "Chờ cho ý kiến": documents put before them (for the office chief: that they put
     before a leader) and not yet assigned, most urgent and oldest first."""
     return list(
         await db.scalars(

@@ -48,7 +48,7 @@ def normalize(deadline: date | datetime | None) -> datetime | None:
 
 
 def label(moment: datetime | None) -> str:
-    """ "17:00 27/11/2026", the way a deadline is written in Vietnamese documents."""
+    """The way a deadline is written in Vietnamese documents: "17:00 27/11/2026"."""
     return local(moment).strftime("%H:%M %d/%m/%Y") if moment else ""
 
 

@@ -82,6 +82,14 @@ def _safe_name(filename: str, media_type: str) -> str:
     return name if name.lower().endswith(extension) else name + extension
 
 
+def too_large() -> ValidationError:
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    return ValidationError(
+        f"Tệp đính kèm quá lớn: tối đa {MAX_FILES} tệp, mỗi tệp {limit} MB.",
+        f"Attachments too large: at most {MAX_FILES} files of {limit} MB each.",
+    )
+
+
 def check_files(files: Sequence[Upload]) -> list[tuple[Upload, str]]:
     if len(files) > MAX_FILES:
         raise ValidationError(

@@ -161,6 +161,12 @@ async def test_too_many_or_too_large_files_are_refused(
     big = await client.post(f"/assignments/{hop}/progress", data={"note": "x"},
                             files={"files": ("a.png", PNG + b"\x00" * 200)})  # fmt: skip
     assert big.status_code == 422
+    # A body larger than every allowed file together is refused before it is read.
+    padded = PNG + b"\x00" * (2 * 1024 * 1024)
+    huge = await client.post(f"/assignments/{hop}/progress", data={"note": "x"},
+                             files={"files": ("b.png", padded)})  # fmt: skip
+    assert huge.status_code == 422
+    assert "quá lớn" in huge.text
     assert await rows(app, ProgressFile, ProgressFile.document_id == doc) == []
     events = await rows(app, TimelineEvent, TimelineEvent.document_id == doc)
     assert [e.kind for e in events] == ["assigned"]  # nothing was recorded
