@@ -20,7 +20,7 @@ from backend.blobs import BlobStore
 from backend.clock import Clock
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.errors import ValidationError
+from backend.errors import ConflictError, ValidationError
 from backend.workflow.assignments import Actor, event, holds, refuse
 from backend.workflow.tables import Assignment, Milestone, Part, ProgressFile, State, TimelineEvent
 
@@ -167,7 +167,15 @@ async def report_progress(
     """Record one report. False when it is a replay of one already recorded (same person, same
     client key): nothing new is written."""
     key = report.client_key.strip()[:64]
-    if key and await replayed(db, actor_id=actor.user.id, client_key=key):
+    if key and (earlier := await _recorded(db, actor_id=actor.user.id, client_key=key)):
+        # The same report again (an offline queue's replay, a double tap): nothing new. A
+        # different report under a used key (a page restored from the back-forward cache) is
+        # refused rather than silently dropped.
+        if earlier.assignment_id != assignment.id or earlier.note != report.note.strip():
+            raise ConflictError(
+                "Báo cáo này đã được gửi. Hãy tải lại trang rồi gửi báo cáo mới.",
+                "This report was already sent. Reload the page to send a new one.",
+            )
         return False
     document = await db.get_one(Document, assignment.document_id)
     if (
@@ -219,13 +227,17 @@ async def report_progress(
     return True
 
 
-async def replayed(db: AsyncSession, *, actor_id: int, client_key: str) -> bool:
-    found = await db.scalar(
-        select(TimelineEvent.id).where(
+async def _recorded(db: AsyncSession, *, actor_id: int, client_key: str) -> TimelineEvent | None:
+    found: TimelineEvent | None = await db.scalar(
+        select(TimelineEvent).where(
             TimelineEvent.actor_id == actor_id, TimelineEvent.client_key == client_key
         )
     )
-    return found is not None
+    return found
+
+
+async def replayed(db: AsyncSession, *, actor_id: int, client_key: str) -> bool:
+    return await _recorded(db, actor_id=actor_id, client_key=client_key) is not None
 
 
 async def get_file(db: AsyncSession, file_id: int) -> ProgressFile | None:

@@ -186,6 +186,12 @@ async def test_a_replayed_report_is_recorded_once(
     events = await rows(app, TimelineEvent, TimelineEvent.kind == "progress")
     assert [(e.note, e.client_key) for e in events] == [(report["note"], "q-7f3a")]
     assert len(await rows(app, ProgressFile, ProgressFile.document_id == doc)) == 1
+    # A different report under a used key (a page restored by the Back button) is refused, not
+    # silently dropped.
+    other = await client.post(f"/assignments/{hop}/progress",
+                              data={**report, "note": "Một báo cáo khác"})  # fmt: skip
+    assert other.status_code == 409
+    assert "Hãy tải lại trang" in other.text
     # Another person's key is theirs: the co-operator's input with the same key is recorded.
     await as_user(app, client, ids["unit_head"])
     cooperator_hop = (await rows(app, Assignment, Assignment.document_id == doc))[1].id
