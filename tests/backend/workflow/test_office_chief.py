@@ -94,6 +94,7 @@ async def test_put_before_a_leader_who_gives_direction_and_assigns(
     assert late.status_code == 422
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL of its own
 async def test_only_the_office_chief_forwards_and_only_routers_assign(
     app: LifespanManager, client: httpx.AsyncClient, world: World
 ) -> None:
@@ -111,6 +112,7 @@ async def test_only_the_office_chief_forwards_and_only_routers_assign(
     ).status_code in (403, 404)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL of its own
 async def test_the_demo_agency_has_an_office_chief(app: LifespanManager) -> None:
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
@@ -121,6 +123,7 @@ async def test_the_demo_agency_has_an_office_chief(app: LifespanManager) -> None
         assert Role.OFFICE_CHIEF in chief.roles
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL of its own
 async def test_the_administrator_can_give_the_role(
     app: LifespanManager, client: httpx.AsyncClient, world: World
 ) -> None:

@@ -152,6 +152,7 @@ async def test_files_with_a_report_are_checked_stored_and_served_to_those_who_ma
     assert (await client.get(f"/progress-files/{stored[1].id}")).status_code == 404
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL of its own
 async def test_too_many_or_too_large_files_are_refused(
     app: LifespanManager, client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
