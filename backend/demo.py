@@ -17,6 +17,8 @@ from backend.clock import Clock
 from backend.documents.tables import Document
 from backend.documents.workers import PdfWorkers
 from backend.models import Agency, Role, Unit, User
+from backend.workflow import assignments
+from backend.workflow.assignments import Actor
 
 PROVINCE_CODE = "000.00.00.H99"
 
@@ -66,7 +68,7 @@ DEMO_USERS = [
     DemoUser("phochutich", "Trần Thị Bích Ngọc", "Phó Chủ tịch UBND tỉnh",
              frozenset({Role.LEADER}), None, "0912000002"),
     DemoUser("chanhvanphong", "Lê Hoàng Cường", "Chánh Văn phòng UBND tỉnh",
-             frozenset({Role.LEADER, Role.UNIT_HEAD}), "TH", "0912000003"),
+             frozenset({Role.OFFICE_CHIEF, Role.UNIT_HEAD}), "TH", "0912000003"),
     DemoUser("truongphongkt", "Phạm Thu Dung", "Trưởng phòng Kinh tế",
              frozenset({Role.UNIT_HEAD}), "KT", "0912000004"),
     DemoUser("chuyenvien1", "Hoàng Minh Đức", "Chuyên viên Phòng Kinh tế",
@@ -140,6 +142,18 @@ async def load(
         await demo_documents.load(
             db, clock=clock, blobs=blobs, workers=workers, clerk=created["vanthu"]
         )
+        # The office chief has put the Hỏa tốc công điện before the chairman ("Chờ cho ý kiến").
+        urgent = await db.scalar(
+            select(Document).where(Document.agency_id == office.id, Document.urgency >= 3)
+            .order_by(Document.id).limit(1)
+        )  # fmt: skip
+        if urgent is not None:
+            await assignments.request_direction(
+                db, clock=clock, actor=Actor(created["chanhvanphong"], device="eOffice (demo)"),
+                document=urgent, leader_id=created["chutich"].id,
+                note="Đề nghị đồng chí Chủ tịch cho ý kiến chỉ đạo; đề xuất giao Phòng Nội chính "
+                "chủ trì.",
+            )  # fmt: skip
     return await _summary(db, created=True)
 
 

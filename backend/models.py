@@ -36,6 +36,9 @@ class Base(DeclarativeBase):
 class Role(enum.StrEnum):
     ADMIN = "admin"
     LEADER = "leader"
+    # Chánh Văn phòng: receives what the clerk registered and routes it, or puts it before a
+    # leader for direction (trình lãnh đạo).
+    OFFICE_CHIEF = "office_chief"
     UNIT_HEAD = "unit_head"
     SPECIALIST = "specialist"
     CLERK = "clerk"
@@ -118,7 +121,8 @@ class UserRole(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'leader', 'unit_head', 'specialist', 'clerk')", name="known_role"
+            "role IN ('admin', 'leader', 'office_chief', 'unit_head', 'specialist', 'clerk')",
+            name="known_role",
         ),
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import backend.documents.tables
-import backend.idempotency
 import backend.push.tables
 import backend.signing_flow.tables
 import backend.workflow.tables  # noqa: F401

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -111,6 +112,8 @@ class Settings:
     digest_hour: int = 7
     escalation_margin_days: int = 1
     holidays: str = ""
+    # The hour a deadline given as a date alone means (HH:MM, Hà Nội): the end of the working day.
+    deadline_time: str = "17:00"
     # Seconds a signing request waits for the signer's confirmation (passkey or SIM PIN).
     signing_timeout_seconds: int = 120
     # SIM-PKI: the Mobile Signature Service Provider's URL; empty in demo mode means the
@@ -133,6 +136,10 @@ class Settings:
                 raise SettingsError(f"{name} must be positive")
         if not 0 <= self.digest_hour <= 23:
             raise SettingsError("digest_hour must be 0–23")
+        try:
+            time.fromisoformat(self.deadline_time)
+        except ValueError:
+            raise SettingsError("deadline_time must be HH:MM, e.g. 17:00") from None
         if self.push_contact and not self.push_contact.startswith(("mailto:", "https:")):
             raise SettingsError("push_contact must start with mailto: or https:")
         if self.session_idle_minutes > self.session_absolute_minutes:

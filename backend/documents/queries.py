@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.clock import VIETNAM
 from backend.documents import catalogue, textnorm
 from backend.documents.tables import Document
-from backend.identity.policy import DocumentRef, Principal
+from backend.identity.policy import AGENCY_WIDE, DocumentRef, Principal
 from backend.models import Role
 from backend.workflow.tables import Assignment, Part, State
 
@@ -23,7 +23,7 @@ PAGE_SIZE = 25
 def document_scope(principal: Principal) -> ColumnElement[bool]:
     """Rows `principal` may see; agrees with `policy.may(principal, VIEW_DOCUMENT, ref)`."""
     in_agency = Document.agency_id == principal.agency_id
-    if Role.LEADER in principal.roles or Role.CLERK in principal.roles:
+    if principal.roles & AGENCY_WIDE:
         return in_agency
     if not principal.roles & {Role.UNIT_HEAD, Role.SPECIALIST}:
         return false()
@@ -120,12 +120,13 @@ INBOXES = {
     for inbox in (
         Inbox("cho-phan-cong", "Chờ phân công", "To assign",
               Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
-              frozenset({Role.LEADER, Role.UNIT_HEAD})),
+              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD})),
         Inbox("viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True),
-              frozenset({Role.LEADER, Role.UNIT_HEAD, Role.SPECIALIST})),
+              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD, Role.SPECIALIST})),
         Inbox("van-ban-den", "Văn bản đến", "Incoming",
               Filters(direction="incoming"),
-              frozenset({Role.LEADER, Role.UNIT_HEAD, Role.CLERK, Role.SPECIALIST})),
+              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD, Role.CLERK,
+                         Role.SPECIALIST})),
     )
 }  # fmt: skip
 

@@ -68,6 +68,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.LEADER: EVERYONE
     | HANDLERS
     | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.SIGN_DOCUMENT},
+    Role.OFFICE_CHIEF: EVERYONE
+    | HANDLERS
+    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
     Role.UNIT_HEAD: EVERYONE
     | HANDLERS
     | {Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.DRAFT_DOCUMENT},
@@ -75,6 +78,10 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CLERK: EVERYONE
     | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER, Action.ISSUE_DOCUMENT},
 }
+# Roles that see every document of their agency.
+AGENCY_WIDE = frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.CLERK})
+# Roles that route registered incoming documents (phân công) for the whole agency.
+ROUTERS = frozenset({Role.LEADER, Role.OFFICE_CHIEF})
 # API scopes a service account may be given.
 API_SCOPES = {
     "profile:read": ("Đọc thông tin tài khoản dịch vụ", "Read the service account's profile"),
@@ -134,7 +141,7 @@ def _actions(principal: Principal) -> frozenset[Action]:
 
 def _document_in_scope(principal: Principal, document: DocumentRef) -> bool:
     roles = principal.roles
-    if Role.LEADER in roles or Role.CLERK in roles:
+    if roles & AGENCY_WIDE:
         return True
     unit_match = principal.unit_id is not None and (
         document.unit_id == principal.unit_id or principal.unit_id in document.assignee_unit_ids

@@ -8,8 +8,9 @@ and `tag` (the Topic: a newer notice about the same document replaces the older 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
+from backend.clock import VIETNAM
 from backend.documents import catalogue
 
 # Hỏa tốc / Thượng khẩn: the push service should wake the device now, and a notice that waited
@@ -28,8 +29,14 @@ class Notice:
     ttl: int = NORMAL_TTL
 
 
-def _day(deadline: date | None) -> str:
-    return deadline.strftime("%d/%m/%Y") if deadline else "không có hạn"
+def _day(deadline: datetime | date | None) -> str:
+    """ "17:00 27/11/2026" in Hà Nội time; a bare date as "27/11/2026"."""
+    if deadline is None:
+        return "không có hạn"
+    if isinstance(deadline, datetime):
+        aware = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+        return aware.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+    return deadline.strftime("%d/%m/%Y")
 
 
 def _urgent(urgency: int) -> bool:
@@ -42,7 +49,7 @@ def document_topic(document_id: int) -> str:
 
 
 def assignment(
-    *, document_id: int, subject: str, urgency: int, part: str, deadline: date | None
+    *, document_id: int, subject: str, urgency: int, part: str, deadline: datetime | date | None
 ) -> Notice:
     role = {"lead": "Chủ trì", "cooperate": "Phối hợp", "inform": "Để biết"}.get(part, part)
     prefix = f"Văn bản {catalogue.Urgency(urgency).label}" if urgency else "Văn bản mới"
@@ -74,15 +81,25 @@ def completed(*, document_id: int, subject: str) -> Notice:
     )
 
 
-def digest(*, day: date, due_today: int, overdue: int) -> Notice:
+def digest(
+    *, day: date, due_today: int, overdue: int, unit_due_today: int = 0, unit_overdue: int = 0
+) -> Notice:
     parts = []
     if due_today:
         parts.append(f"{due_today} việc đến hạn hôm nay")
     if overdue:
         parts.append(f"{overdue} việc quá hạn")
+    body = ", ".join(parts) + "." if parts else ""
+    unit = []
+    if unit_due_today:
+        unit.append(f"{unit_due_today} việc đến hạn hôm nay")
+    if unit_overdue:
+        unit.append(f"{unit_overdue} việc quá hạn")
+    if unit:
+        body = f"{body} Đơn vị: {', '.join(unit)}.".strip()
     return Notice(
         title=f"Việc cần xử lý ngày {day.strftime('%d/%m')}",
-        body=", ".join(parts) + ".",
+        body=body,
         url="/documents?inbox=viec-cua-toi",
         topic=f"digest{day.strftime('%Y%m%d')}",
         urgency="normal",
@@ -91,7 +108,12 @@ def digest(*, day: date, due_today: int, overdue: int) -> Notice:
 
 
 def escalation(
-    *, document_id: int, subject: str, assignee: str, deadline: date | None, days_late: int
+    *,
+    document_id: int,
+    subject: str,
+    assignee: str,
+    deadline: datetime | date | None,
+    days_late: int,
 ) -> Notice:
     return Notice(
         title=f"Quá hạn {days_late} ngày: {_short(subject)}",
@@ -100,6 +122,18 @@ def escalation(
         topic=document_topic(document_id),
         urgency="high",
         ttl=NORMAL_TTL,
+    )
+
+
+def direction_requested(*, document_id: int, subject: str, urgency: int, by: str) -> Notice:
+    prefix = f"Văn bản {catalogue.Urgency(urgency).label}" if urgency else "Xin ý kiến chỉ đạo"
+    return Notice(
+        title=f"{prefix}: {_short(subject)}",
+        body=f"{by} trình, chờ lãnh đạo cho ý kiến và phân công.",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+        urgency="high" if _urgent(urgency) else "normal",
+        ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
     )
 
 

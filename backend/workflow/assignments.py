@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
-from backend.clock import VIETNAM, Clock
+from backend.clock import Clock
 from backend.documents.catalogue import Direction, Status
 from backend.documents.tables import Document
 from backend.errors import ForbiddenError, NotFoundError, ValidationError
+from backend.identity.policy import ROUTERS
 from backend.models import Role, Unit, User, UserRole
 from backend.push import outbox, payloads
-from backend.workflow.tables import OPEN_STATES, Assignment, Part, State, TimelineEvent
+from backend.workflow import deadlines
+from backend.workflow.tables import (
+    OPEN_STATES,
+    Assignment,
+    DirectionRequest,
+    Part,
+    State,
+    TimelineEvent,
+)
 
 ASSIGNABLE = (Status.REGISTERED, Status.RETURNED)
 
@@ -45,7 +54,8 @@ class Party:
 @dataclass(frozen=True)
 class Plan:
     lead: Party
-    deadline: date | None
+    # A moment; a bare date means the end of that working day (deadlines.END_OF_DAY).
+    deadline: date | datetime | None
     direction: str = ""
     cooperate: Sequence[Party] = field(default_factory=tuple)
     inform: Sequence[Party] = field(default_factory=tuple)
@@ -56,10 +66,6 @@ class Actor:
     user: User
     device: str = ""
     ip: str = ""
-
-
-def _today(clock: Clock) -> date:
-    return clock.now().astimezone(VIETNAM).date()
 
 
 async def _check_party(db: AsyncSession, party: Party, agency_id: int) -> None:
@@ -86,26 +92,29 @@ async def recipients(db: AsyncSession, assignment: Assignment) -> list[int]:
     return list(rows)
 
 
-async def _event(
+async def event(
     db: AsyncSession, clock: Clock, actor: Actor, document: Document, kind: str,
     assignment: Assignment | None = None, note: str = "", detail: dict[str, object] | None = None,
-) -> None:  # fmt: skip
-    db.add(
-        TimelineEvent(
-            document_id=document.id,
-            assignment_id=assignment.id if assignment else None,
-            actor_id=actor.user.id,
-            kind=kind,
-            note=note,
-            detail=detail or {},
-            device=actor.device[:64],
-            at=clock.now(),
-        )
+    client_key: str | None = None,
+) -> TimelineEvent:  # fmt: skip
+    event = TimelineEvent(
+        document_id=document.id,
+        assignment_id=assignment.id if assignment else None,
+        actor_id=actor.user.id,
+        kind=kind,
+        note=note,
+        detail=detail or {},
+        device=actor.device[:64],
+        at=clock.now(),
+        client_key=client_key or None,
     )
+    db.add(event)
+    await db.flush()
     await audit.record(
         db, clock=clock, action=f"workflow.{kind}", actor_id=actor.user.id,
         object_type="document", object_id=document.id, detail=detail or {}, ip=actor.ip,
     )  # fmt: skip
+    return event
 
 
 async def _notify(
@@ -119,19 +128,20 @@ async def _notify(
         await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
 
 
-def _check_deadline(deadline: date | None, *, today: date, parent: date | None) -> None:
-    if deadline is not None and deadline < today:
+def _check_deadline(deadline: datetime | None, *, now: datetime, parent: datetime | None) -> None:
+    if deadline is not None and deadline <= now:
         raise ValidationError("Hạn xử lý đã qua.", "The deadline is in the past.")
-    if parent is not None and (deadline is None or deadline > parent):
+    if parent is not None and (deadline is None or deadline > deadlines.aware(parent)):
+        when = deadlines.label(parent)
         raise ValidationError(
-            f"Hạn xử lý không được muộn hơn hạn của cấp trên ({parent:%d/%m/%Y}).",
-            f"The deadline may not be later than the parent's ({parent:%d/%m/%Y}).",
+            f"Hạn xử lý không được muộn hơn hạn của cấp trên ({when}).",
+            f"The deadline may not be later than the parent's ({when}).",
         )
 
 
 async def _add(
     db: AsyncSession, clock: Clock, *, document: Document, by: User, part: Part, party: Party,
-    deadline: date | None, direction: str, parent: Assignment | None = None,
+    deadline: datetime | None, direction: str, parent: Assignment | None = None,
 ) -> Assignment:  # fmt: skip
     row = Assignment(
         document_id=document.id, parent_id=parent.id if parent else None, part=part.value,
@@ -148,7 +158,13 @@ async def _add(
 async def assign(
     db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, plan: Plan
 ) -> Assignment:
-    """A leader routes a registered incoming document. Returns the chủ trì hop."""
+    """A leader or the office chief routes a registered incoming document. Returns the chủ trì
+    hop."""
+    if not actor.user.roles & ROUTERS:
+        raise ForbiddenError(
+            "Chỉ lãnh đạo hoặc Chánh Văn phòng phân công văn bản đến.",
+            "Only a leader or the office chief routes incoming documents.",
+        )
     if document.direction != Direction.INCOMING or document.status not in ASSIGNABLE:
         raise ValidationError(
             "Văn bản này không ở trạng thái chờ phân công.",
@@ -173,24 +189,33 @@ async def assign(
         )
     for party in everyone:
         await _check_party(db, party, document.agency_id)
-    _check_deadline(plan.deadline, today=_today(clock), parent=None)
+    deadline = deadlines.normalize(plan.deadline)
+    _check_deadline(deadline, now=clock.now(), parent=None)
     lead = await _add(
         db, clock, document=document, by=actor.user, part=Part.LEAD, party=plan.lead,
-        deadline=plan.deadline, direction=plan.direction,
+        deadline=deadline, direction=plan.direction,
     )  # fmt: skip
     for part, parties in ((Part.COOPERATE, plan.cooperate), (Part.INFORM, plan.inform)):
         for party in parties:
             await _add(db, clock, document=document, by=actor.user, part=part, party=party,
-                       deadline=plan.deadline if part is Part.COOPERATE else None,
+                       deadline=deadline if part is Part.COOPERATE else None,
                        direction=plan.direction)  # fmt: skip
+    # The leader has given the direction: requests for it are answered.
+    for request in await db.scalars(
+        select(DirectionRequest).where(
+            DirectionRequest.document_id == document.id, DirectionRequest.closed_at.is_(None)
+        )
+    ):
+        request.closed_at = clock.now()
     document.status = Status.ASSIGNED.value
-    document.deadline = plan.deadline
+    # The document keeps the day (its own column is a date, shown in lists and registers).
+    document.deadline = deadlines.local_day(deadline) if deadline else None
     if plan.lead.unit_id is not None:
         document.unit_id = plan.lead.unit_id
     else:
         lead_user = await db.get_one(User, plan.lead.user_id)
         document.unit_id = lead_user.unit_id
-    await _event(db, clock, actor, document, "assigned", lead, note=plan.direction,
+    await event(db, clock, actor, document, "assigned", lead, note=plan.direction,
                  detail=_describe(plan))  # fmt: skip
     return lead
 
@@ -202,7 +227,8 @@ def _describe(plan: Plan) -> dict[str, object]:
     return {
         "lead": key(plan.lead), "cooperate": [key(p) for p in plan.cooperate],
         "inform": [key(p) for p in plan.inform],
-        "deadline": plan.deadline.isoformat() if plan.deadline else None,
+        "deadline": deadline.isoformat() if (deadline := deadlines.normalize(plan.deadline))
+        else None,
     }  # fmt: skip
 
 
@@ -213,14 +239,14 @@ async def get_assignment(db: AsyncSession, assignment_id: int) -> tuple[Assignme
     return row, await db.get_one(Document, row.document_id)
 
 
-def _holds(actor: User, assignment: Assignment) -> bool:
+def holds(actor: User, assignment: Assignment) -> bool:
     """Is this hop the actor's: given to them, or (for a unit head) to their unit?"""
     if assignment.user_id is not None:
         return assignment.user_id == actor.id
     return assignment.unit_id == actor.unit_id and Role.UNIT_HEAD in actor.roles
 
 
-def _refuse() -> ForbiddenError:
+def refuse() -> ForbiddenError:
     return ForbiddenError(
         "Việc này không được giao cho bạn.", "This assignment was not given to you."
     )
@@ -232,8 +258,8 @@ async def reassign(
     """A unit head hands their unit's hop down to a specialist of the unit."""
     document = await db.get_one(Document, parent.document_id)
     user = actor.user
-    if not _holds(user, parent) or Role.UNIT_HEAD not in user.roles:
-        raise _refuse()
+    if not holds(user, parent) or Role.UNIT_HEAD not in user.roles:
+        raise refuse()
     if parent.state != State.ACTIVE or parent.part == Part.INFORM:
         raise ValidationError("Không thể giao tiếp việc này.", "This hop cannot be handed down.")
     for party in [plan.lead, *plan.cooperate]:
@@ -242,43 +268,18 @@ async def reassign(
             raise ValidationError(
                 "Chỉ giao cho người trong đơn vị của bạn.", "Hand down only within your unit."
             )
-    _check_deadline(plan.deadline, today=_today(clock), parent=parent.deadline)
+    deadline = deadlines.normalize(plan.deadline)
+    _check_deadline(deadline, now=clock.now(), parent=parent.deadline)
     part = Part(parent.part)
     child = await _add(db, clock, document=document, by=user, part=part, party=plan.lead,
-                       deadline=plan.deadline, direction=plan.direction, parent=parent)  # fmt: skip
+                       deadline=deadline, direction=plan.direction, parent=parent)  # fmt: skip
     for party in plan.cooperate:
         await _add(db, clock, document=document, by=user, part=Part.COOPERATE, party=party,
-                   deadline=plan.deadline, direction=plan.direction, parent=parent)  # fmt: skip
+                   deadline=deadline, direction=plan.direction, parent=parent)  # fmt: skip
     parent.state = State.DELEGATED.value
-    await _event(db, clock, actor, document, "reassigned", child, note=plan.direction,
+    await event(db, clock, actor, document, "reassigned", child, note=plan.direction,
                  detail=_describe(plan) | {"parent": parent.id})  # fmt: skip
     return child
-
-
-async def report_progress(
-    db: AsyncSession, *, clock: Clock, actor: Actor, assignment: Assignment, note: str,
-    percent: int | None,
-) -> None:  # fmt: skip
-    """The chủ trì reports progress; a phối hợp adds their input (same step, other kind)."""
-    document = await db.get_one(Document, assignment.document_id)
-    if not _holds(actor.user, assignment) or assignment.state not in (
-        State.ACTIVE, State.IN_PROGRESS
-    ):  # fmt: skip
-        raise _refuse()
-    if not note.strip() and percent is None:
-        raise ValidationError("Hãy ghi nội dung báo cáo.", "Write what was done.")
-    if percent is not None and not 0 <= percent <= 100:
-        raise ValidationError("Tiến độ phải từ 0 đến 100%.", "Progress must be 0–100%.")
-    if assignment.part == Part.INFORM:
-        raise _refuse()
-    kind = "progress" if assignment.part == Part.LEAD else "input"
-    assignment.state = State.IN_PROGRESS.value
-    if percent is not None:
-        assignment.progress = percent
-    if kind == "progress" and document.status == Status.ASSIGNED:
-        document.status = Status.IN_PROGRESS.value
-    await _event(db, clock, actor, document, kind, assignment, note=note.strip(),
-                 detail={"percent": percent})  # fmt: skip
 
 
 async def complete(
@@ -286,8 +287,8 @@ async def complete(
 ) -> None:
     """The chủ trì finishes with a result: every hop above closes, the document is done."""
     document = await db.get_one(Document, assignment.document_id)
-    if not _holds(actor.user, assignment) or assignment.part != Part.LEAD:
-        raise _refuse()
+    if not holds(actor.user, assignment) or assignment.part != Part.LEAD:
+        raise refuse()
     if assignment.state not in (State.ACTIVE, State.IN_PROGRESS):
         raise ValidationError("Việc này đã đóng.", "This assignment is closed.")
     if not result.strip():
@@ -299,7 +300,7 @@ async def complete(
         hop.result = result.strip()
         hop = await db.get(Assignment, hop.parent_id) if hop.parent_id else None
     document.status = Status.COMPLETED.value
-    await _event(db, clock, actor, document, "completed", assignment, note=result.strip())
+    await event(db, clock, actor, document, "completed", assignment, note=result.strip())
     await outbox.enqueue(
         db, clock=clock, user_id=assignment.assigned_by_id,
         notice=payloads.completed(document_id=document.id, subject=document.subject),
@@ -312,10 +313,10 @@ async def return_assignment(
     """Trả lại, with a reason: the hop above takes the work back; at the top the document goes
     back to the leader (status 02) to be routed again."""
     document = await db.get_one(Document, assignment.document_id)
-    if not _holds(actor.user, assignment) or assignment.state not in (
+    if not holds(actor.user, assignment) or assignment.state not in (
         State.ACTIVE, State.IN_PROGRESS
     ):  # fmt: skip
-        raise _refuse()
+        raise refuse()
     if len(reason.strip()) < 3:
         raise ValidationError("Hãy ghi lý do trả lại.", "Give the reason for returning.")
     assignment.state, assignment.closed_at = State.RETURNED.value, clock.now()
@@ -334,9 +335,76 @@ async def return_assignment(
             )
             for other in siblings:
                 other.state, other.closed_at = State.RETURNED.value, clock.now()
-    await _event(db, clock, actor, document, "returned", assignment, note=reason.strip())
+    await event(db, clock, actor, document, "returned", assignment, note=reason.strip())
     await outbox.enqueue(
         db, clock=clock, user_id=assignment.assigned_by_id,
         notice=payloads.returned(document_id=document.id, subject=document.subject,
                                  reason=reason.strip()),
+    )  # fmt: skip
+
+
+async def request_direction(
+    db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, leader_id: int,
+    note: str,
+) -> DirectionRequest:  # fmt: skip
+    """Trình lãnh đạo: the office chief puts a registered incoming document before a leader, who
+    finds it under "Chờ cho ý kiến" and assigns it."""
+    if Role.OFFICE_CHIEF not in actor.user.roles:
+        raise ForbiddenError(
+            "Chỉ Chánh Văn phòng trình văn bản xin ý kiến lãnh đạo.",
+            "Only the office chief puts documents before a leader.",
+        )
+    if document.agency_id != actor.user.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    if document.direction != Direction.INCOMING or document.status not in ASSIGNABLE:
+        raise ValidationError(
+            "Văn bản này không ở trạng thái chờ phân công.",
+            "This document is not awaiting routing.",
+        )
+    leader = await db.get(User, leader_id)
+    if (
+        leader is None or leader.agency_id != document.agency_id or not leader.is_active
+        or Role.LEADER not in leader.roles
+    ):  # fmt: skip
+        raise ValidationError("Hãy chọn một lãnh đạo.", "Choose a leader.")
+    waiting = await db.scalar(
+        select(DirectionRequest.id).where(
+            DirectionRequest.document_id == document.id, DirectionRequest.closed_at.is_(None)
+        )
+    )
+    if waiting is not None:
+        raise ValidationError(
+            "Văn bản đã được trình lãnh đạo, đang chờ ý kiến.",
+            "The document is already waiting for a leader's direction.",
+        )
+    row = DirectionRequest(
+        document_id=document.id, leader_id=leader.id, requested_by_id=actor.user.id,
+        note=note.strip(), created_at=clock.now(),
+    )  # fmt: skip
+    db.add(row)
+    await event(db, clock, actor, document, "forwarded", note=note.strip(),
+                detail={"leader": f"u:{leader.id}"})  # fmt: skip
+    await outbox.enqueue(
+        db, clock=clock, user_id=leader.id,
+        notice=payloads.direction_requested(
+            document_id=document.id, subject=document.subject, urgency=document.urgency,
+            by=actor.user.full_name,
+        ),
+    )  # fmt: skip
+    return row
+
+
+async def awaiting_direction(db: AsyncSession, *, leader: User) -> list[Document]:
+    """The leader's "Chờ cho ý kiến": documents put before them (for the office chief: that they put
+    before a leader) and not yet assigned, most urgent and oldest first."""
+    return list(
+        await db.scalars(
+            select(Document)
+            .join(DirectionRequest, DirectionRequest.document_id == Document.id)
+            .where(or_(DirectionRequest.leader_id == leader.id,
+                       DirectionRequest.requested_by_id == leader.id),
+                   DirectionRequest.closed_at.is_(None),
+                   Document.agency_id == leader.agency_id)
+            .order_by(Document.urgency.desc(), DirectionRequest.id)
+        )
     )  # fmt: skip

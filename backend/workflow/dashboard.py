@@ -115,12 +115,12 @@ async def numbers(
     durations: list[float] = []
     done_weeks: Counter[date] = Counter()
     for hop, unit_id in top:
-        if hop.state in OPEN_STATES and hop.deadline and hop.deadline < today:
+        if hop.state in OPEN_STATES and hop.deadline and _local_day(hop.deadline) < today:
             overdue_units[unit_id] += 1
         if hop.state == State.COMPLETED and hop.closed_at is not None:
             completed += 1
             closed = _local_day(hop.closed_at)
-            on_time += hop.deadline is None or closed <= hop.deadline
+            on_time += hop.deadline is None or _aware(hop.closed_at) <= _aware(hop.deadline)
             durations.append(
                 (_aware(hop.closed_at) - _aware(hop.created_at)).total_seconds() / 86400
             )
@@ -180,13 +180,15 @@ async def _people(
         tally["assigned"] += 1
         if hop.state == State.COMPLETED and hop.closed_at is not None:
             tally["completed"] += 1
-            ok = hop.deadline is None or _local_day(hop.closed_at) <= hop.deadline
+            ok = hop.deadline is None or _aware(hop.closed_at) <= _aware(hop.deadline)
             tally["on_time" if ok else "late"] += 1
             days[hop.user_id].append(
                 (_aware(hop.closed_at) - _aware(hop.created_at)).total_seconds() / 86400
             )
         elif (
-            hop.state in (State.ACTIVE, State.IN_PROGRESS) and hop.deadline and hop.deadline < today
+            hop.state in (State.ACTIVE, State.IN_PROGRESS)
+            and hop.deadline
+            and _local_day(hop.deadline) < today
         ):
             tally["overdue_open"] += 1
     return sorted(
@@ -220,7 +222,7 @@ async def drill_down(
     )
     query = select(Document).where(in_period)
     overdue = and_(
-        Assignment.state.in_(OPEN_STATES), Assignment.deadline < today,
+        Assignment.state.in_(OPEN_STATES), Assignment.deadline < start_of(today),
         Assignment.part == Part.LEAD.value,
     )  # fmt: skip
     if metric == "status":

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import redis.asyncio as aioredis
 from sqlalchemy import select
@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.clock import VIETNAM, Clock
 from backend.documents.tables import Document
-from backend.models import User
+from backend.models import Role, User, UserRole
 from backend.push import outbox, payloads
 from backend.push.runtime import stop_tasks
 from backend.settings import Settings
+from backend.workflow import deadlines
 from backend.workflow.deadlines import Calendar, parse_holidays
 from backend.workflow.tables import Assignment, Part, State
 
@@ -46,15 +47,19 @@ def _today(now: datetime) -> date:
     return now.astimezone(VIETNAM).date()
 
 
-async def overdue(db: AsyncSession, *, today: date) -> list[Assignment]:
-    """Open chủ trì and phối hợp hops past their deadline."""
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=VIETNAM).astimezone(UTC)
+
+
+async def overdue(db: AsyncSession, *, now: datetime) -> list[Assignment]:
+    """Open chủ trì and phối hợp hops held by a person, past their deadline at `now`."""
     return list(
         await db.scalars(
             select(Assignment)
             .where(
                 Assignment.state.in_(WORKING),
                 Assignment.part != Part.INFORM.value,
-                Assignment.deadline < today,
+                Assignment.deadline < now,
                 Assignment.user_id.is_not(None),
             )
             .order_by(Assignment.id)
@@ -62,23 +67,60 @@ async def overdue(db: AsyncSession, *, today: date) -> list[Assignment]:
     )
 
 
+@dataclass
+class Tally:
+    due_today: int = 0
+    overdue: int = 0
+
+
 async def send_digests(db: AsyncSession, *, clock: Clock, today: date) -> int:
+    """Each person: their own hops due today or overdue. Each unit head besides: the open hops
+    of their unit (given to the unit and not yet handed down, or held by its people)."""
+    now = clock.now()
     rows = await db.execute(
-        select(Assignment.user_id, Assignment.deadline).where(
+        select(Assignment.user_id, Assignment.unit_id, User.unit_id, Assignment.deadline)
+        .outerjoin(User, User.id == Assignment.user_id)
+        .where(
             Assignment.state.in_(WORKING),
             Assignment.part != Part.INFORM.value,
-            Assignment.user_id.is_not(None),
-            Assignment.deadline <= today,
+            Assignment.deadline < _end_of(today),
         )
     )
-    due: Counter[int] = Counter()
-    late: Counter[int] = Counter()
-    for user_id, deadline in rows:
-        if user_id is not None:
-            (due if deadline == today else late)[user_id] += 1
+    personal: defaultdict[int, Tally] = defaultdict(Tally)
+    units: defaultdict[int, Tally] = defaultdict(Tally)
+    for user_id, unit_id, holder_unit_id, deadline in rows:
+        if deadline is None:
+            continue
+        late = deadlines.aware(deadline) < now
+        targets = [personal[user_id]] if user_id is not None else []
+        unit_key = unit_id if unit_id is not None else holder_unit_id
+        if unit_key is not None:
+            targets.append(units[unit_key])
+        for tally in targets:
+            if late:
+                tally.overdue += 1
+            else:
+                tally.due_today += 1
+    heads: dict[int, int] = {}
+    if units:
+        for head_id, unit_id in await db.execute(
+            select(User.id, User.unit_id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.UNIT_HEAD.value, User.is_active.is_(True),
+                   User.unit_id.in_(list(units)))
+        ):  # fmt: skip
+            if unit_id is not None:
+                heads[head_id] = unit_id
     sent = 0
-    for user_id in sorted(set(due) | set(late)):
-        notice = payloads.digest(day=today, due_today=due[user_id], overdue=late[user_id])
+    for user_id in sorted(set(personal) | set(heads)):
+        mine = personal.get(user_id, Tally())
+        unit = units[heads[user_id]] if user_id in heads else Tally()
+        if not (mine.due_today or mine.overdue or unit.due_today or unit.overdue):
+            continue
+        notice = payloads.digest(
+            day=today, due_today=mine.due_today, overdue=mine.overdue,
+            unit_due_today=unit.due_today, unit_overdue=unit.overdue,
+        )  # fmt: skip
         key = f"digest:{today.isoformat()}:{user_id}"
         if await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice, dedupe_key=key):
             sent += 1
@@ -86,20 +128,27 @@ async def send_digests(db: AsyncSession, *, clock: Clock, today: date) -> int:
 
 
 async def escalate(db: AsyncSession, *, clock: Clock, today: date, rules: Rules) -> int:
+    """Tell the assigner about a chủ trì overdue by the margin, and again once each working day
+    while it stays overdue. Repeating is not noise here: the notice carries the document's Topic,
+    so the newer one replaces the older on the device (one notice per document, with the days
+    late brought up to date), and a leader who was told once and forgot is exactly the case."""
+    now = clock.now()
     sent = 0
-    for hop in await overdue(db, today=today):
+    for hop in await overdue(db, now=now):
         if hop.part != Part.LEAD or hop.deadline is None:
             continue
-        late = rules.calendar.working_days_late(hop.deadline, today)
-        if late < rules.escalation_margin_days:
+        deadline = deadlines.aware(hop.deadline)
+        if now < rules.calendar.escalation_due(deadline, rules.escalation_margin_days):
             continue
+        late = max(1, rules.calendar.working_days_late(deadlines.local_day(deadline), today))
         document = await db.get_one(Document, hop.document_id)
         holder = await db.get_one(User, hop.user_id)
         notice = payloads.escalation(
             document_id=document.id, subject=document.subject, assignee=holder.full_name,
-            deadline=hop.deadline, days_late=late,
+            deadline=deadline, days_late=late,
         )  # fmt: skip
-        key = f"escalate:{hop.id}:{hop.deadline.isoformat()}"
+        # Once per hop, deadline and working day.
+        key = f"escalate:{hop.id}:{deadline:%Y%m%d%H%M}:{today.isoformat()}"
         if await outbox.enqueue(
             db, clock=clock, user_id=hop.assigned_by_id, notice=notice, dedupe_key=key
         ):

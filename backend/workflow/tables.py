@@ -1,11 +1,21 @@
-"""SQL tables of the handling workflow: assignments (one row per hop) and the timeline."""
+"""SQL tables of the handling workflow: assignments (one row per hop), the timeline, requests for
+a leader's direction, milestones and the files reported with progress."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models import Base
@@ -42,7 +52,8 @@ class Assignment(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    deadline: Mapped[date | None] = mapped_column(Date)
+    # A moment (hạn xử lý 17:00 27/11/2026), stored in UTC like every timestamp here.
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     direction: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16))
     progress: Mapped[int] = mapped_column(Integer, default=0)
@@ -72,5 +83,60 @@ class TimelineEvent(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     device: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The idempotency key an offline queue sends with a report: a replay records nothing new.
+    client_key: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_timeline_events_document", "document_id", "id"),)
+    __table_args__ = (
+        Index("ix_timeline_events_document", "document_id", "id"),
+        UniqueConstraint("actor_id", "client_key", name="uq_timeline_events_actor_client_key"),
+    )
+
+
+class DirectionRequest(Base):
+    """Trình lãnh đạo: the office chief puts a registered document before a leader, who gives
+    the direction and assigns it ("Chờ cho ý kiến" until then)."""
+
+    __tablename__ = "direction_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_direction_requests_leader_open", "leader_id", "closed_at"),
+        Index("ix_direction_requests_document", "document_id"),
+    )
+
+
+class Milestone(Base):
+    """One step of the chủ trì's checklist; ticking steps sets the hop's percentage."""
+
+    __tablename__ = "assignment_milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_assignment_milestones_assignment", "assignment_id", "position"),)
+
+
+class ProgressFile(Base):
+    """A file reported with progress; the bytes are in the blob store."""
+
+    __tablename__ = "progress_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_progress_files_event", "event_id"),)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import Role, Unit, User
-from backend.workflow.tables import OPEN_STATES, Assignment, State, TimelineEvent
+from backend.workflow import deadlines
+from backend.workflow.tables import (
+    OPEN_STATES,
+    Assignment,
+    DirectionRequest,
+    Milestone,
+    ProgressFile,
+    State,
+    TimelineEvent,
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,9 @@ class Step:
     note: str
     device: str
     detail: dict[str, object]
+    files: list[ProgressFile] = field(default_factory=list)
+    # Whom the step was addressed to (the leader a document was put before).
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,12 +41,29 @@ class Hop:
     holder: str
     assigned_by: str
     mine: bool
+    milestones: list[Milestone] = field(default_factory=list)
+
+    @property
+    def due(self) -> datetime | None:
+        """The deadline in Hà Nội time."""
+        return deadlines.local(self.row.deadline) if self.row.deadline else None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The document waits for this leader's direction (trình lãnh đạo)."""
+
+    leader: str
+    by: str
+    note: str
+    since: datetime
 
 
 @dataclass(frozen=True)
 class Handling:
     steps: list[Step]
     hops: list[Hop]
+    waiting: Waiting | None = None
 
     @property
     def mine(self) -> list[Hop]:
@@ -71,23 +101,57 @@ async def handling(db: AsyncSession, *, document_id: int, viewer: User) -> Handl
             select(Assignment).where(Assignment.document_id == document_id).order_by(Assignment.id)
         )
     )
+    request = await db.scalar(
+        select(DirectionRequest).where(
+            DirectionRequest.document_id == document_id, DirectionRequest.closed_at.is_(None)
+        )
+    )
+    files: defaultdict[int, list[ProgressFile]] = defaultdict(list)
+    for found in await db.scalars(
+        select(ProgressFile).where(ProgressFile.document_id == document_id)
+        .order_by(ProgressFile.id)
+    ):  # fmt: skip
+        files[found.event_id].append(found)
+    steps_of: defaultdict[int, list[Milestone]] = defaultdict(list)
+    if rows:
+        for step in await db.scalars(
+            select(Milestone).where(Milestone.assignment_id.in_([r.id for r in rows]))
+            .order_by(Milestone.assignment_id, Milestone.position)
+        ):  # fmt: skip
+            steps_of[step.assignment_id].append(step)
     user_ids = {e.actor_id for e in events if e.actor_id} | {r.assigned_by_id for r in rows}
+    user_ids |= {int(str(e.detail["leader"])[2:]) for e in events if e.kind == "forwarded"
+                 and str(e.detail.get("leader", "")).startswith("u:")}  # fmt: skip
     user_ids |= {r.user_id for r in rows if r.user_id}
+    if request is not None:
+        user_ids |= {request.leader_id, request.requested_by_id}
     names = await _names(db, user_ids, {r.unit_id for r in rows if r.unit_id})
     steps = [
-        Step(e.at, e.kind, names.get(f"u:{e.actor_id}", ""), e.note, e.device, e.detail)
+        Step(e.at, e.kind, names.get(f"u:{e.actor_id}", ""), e.note, e.device, e.detail,
+             files.get(e.id, []), names.get(str(e.detail.get("leader", "")), ""))
         for e in events
-    ]
+    ]  # fmt: skip
     hops = [
         Hop(
             row=r,
             holder=names.get(f"u:{r.user_id}" if r.user_id else f"d:{r.unit_id}", ""),
             assigned_by=names.get(f"u:{r.assigned_by_id}", ""),
             mine=holds(viewer, r),
+            milestones=steps_of.get(r.id, []),
         )
         for r in rows
     ]
-    return Handling(steps=steps, hops=hops)
+    waiting = (
+        Waiting(
+            leader=names.get(f"u:{request.leader_id}", ""),
+            by=names.get(f"u:{request.requested_by_id}", ""),
+            note=request.note,
+            since=request.created_at,
+        )
+        if request is not None
+        else None
+    )
+    return Handling(steps=steps, hops=hops, waiting=waiting)
 
 
 async def assignee_ids(db: AsyncSession, document_id: int) -> tuple[list[int], list[int]]:
@@ -104,4 +168,4 @@ async def assignee_ids(db: AsyncSession, document_id: int) -> tuple[list[int], l
     return sorted(users), sorted(units)
 
 
-__all__ = ["Handling", "Hop", "State", "Step", "assignee_ids", "handling", "holds"]
+__all__ = ["Handling", "Hop", "State", "Step", "Waiting", "assignee_ids", "handling", "holds"]

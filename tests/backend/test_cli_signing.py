@@ -38,7 +38,8 @@ def test_dev_pki_sign_and_verify_round_trip(eoffice: object, tmp_path: Path) -> 
     assert eoffice("demo").returncode == 0
     init = eoffice("pki", "init")
     assert init.returncode == 0, init.stderr
-    assert "server-held keys for 3 leaders and the agency seal" in init.stdout
+    # chutich, phochutich (chanhvanphong is the office chief, who routes and does not sign).
+    assert "server-held keys for 2 leaders and the agency seal" in init.stdout
     assert eoffice("pki", "init").returncode == 0  # idempotent
     (tmp_path / "in.pdf").write_bytes(make_sample_pdf(pages=2))
 

@@ -60,11 +60,13 @@ def only(roles: set[str], status: int, *, anonymous: int) -> dict[str, int]:
 
 
 def readers(status: int) -> dict[str, int]:
-    return only({"leader", "unit_head", "specialist", "clerk"}, status, anonymous=303)
+    return only(
+        {"leader", "office_chief", "unit_head", "specialist", "clerk"}, status, anonymous=303
+    )
 
 
 def in_scope() -> dict[str, int]:
-    table = only({"leader", "clerk"}, 200, anonymous=303)
+    table = only({"leader", "office_chief", "clerk"}, 200, anonymous=303)
     table.update(unit_head=404, specialist=404)
     return table
 
@@ -74,7 +76,13 @@ SIGNED_IN_POST = 401
 
 
 def handlers(status: int) -> dict[str, int]:
-    return only({"leader", "unit_head", "specialist"}, status, anonymous=SIGNED_IN_POST)
+    return only(
+        {"leader", "office_chief", "unit_head", "specialist"}, status, anonymous=SIGNED_IN_POST
+    )
+
+
+# Routing: leaders and the office chief for the agency, unit heads within their unit.
+ROUTING = {"leader", "office_chief", "unit_head"}
 
 
 def table(ids: dict[str, int]) -> dict[str, Case]:
@@ -169,7 +177,9 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "document_page": Case("GET", f"/documents/{doc}/pages/{sha}/1.webp?w=640", in_scope()),
         "document_download": Case("GET", f"/documents/{doc}/files/{ver}", in_scope()),
         "register_pdf": Case(
-            "GET", "/registers/incoming.pdf", only({"leader", "clerk"}, 200, anonymous=303)
+            "GET",
+            "/registers/incoming.pdf",
+            only({"leader", "office_chief", "clerk"}, 200, anonymous=303),
         ),
         # Outgoing drafts and the leader's signing flow (no such document or transaction here:
         # leaders get 404 and never a hint; the matrix app has no PKI, so preparing is refused).
@@ -230,15 +240,26 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "document_assign": Case(
             "POST",
             f"/documents/{doc}/assign",
-            only({"leader", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
+            only(ROUTING, 422, anonymous=SIGNED_IN_POST),
             form={},
         ),
+        "document_forward": Case(
+            "POST",
+            f"/documents/{doc}/forward",
+            only(ROUTING, 422, anonymous=SIGNED_IN_POST),
+            form={},
+        ),
+        "awaiting_direction": Case("GET", "/direction", only(ROUTING, 200, anonymous=303)),
         "assignment_reassign": Case(
             "POST",
             "/assignments/999/reassign",
-            only({"leader", "unit_head"}, 404, anonymous=SIGNED_IN_POST),
+            only(ROUTING, 404, anonymous=SIGNED_IN_POST),
             form={"lead": "u:1"},
         ),
+        "assignment_milestones": Case(
+            "POST", "/assignments/999/milestones", handlers(404), form={"steps": "x"}
+        ),
+        "progress_file": Case("GET", "/progress-files/999", readers(404)),
         "assignment_progress": Case(
             "POST", "/assignments/999/progress", handlers(404), form={"note": "x"}
         ),
@@ -249,15 +270,13 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             "POST", "/assignments/999/return", handlers(404), form={"reason": "xyz"}
         ),
         "work_count": Case("GET", "/work/count", readers(200) | {"clerk": 403}),
-        "dashboard": Case("GET", "/dashboard", only({"leader", "unit_head"}, 200, anonymous=303)),
+        "dashboard": Case("GET", "/dashboard", only(ROUTING, 200, anonymous=303)),
         "dashboard_list": Case(
             "GET",
             "/dashboard/list?metric=status&key=03",
-            only({"leader", "unit_head"}, 200, anonymous=303),
+            only(ROUTING, 200, anonymous=303),
         ),
-        "dashboard_csv": Case(
-            "GET", "/dashboard.csv", only({"leader", "unit_head"}, 200, anonymous=303)
-        ),
+        "dashboard_csv": Case("GET", "/dashboard.csv", only(ROUTING, 200, anonymous=303)),
         # Web Push: one's own devices; failed deliveries for the administrator.
         "push_subscribe": Case(
             "POST", "/push/subscribe", same(422, anonymous=SIGNED_IN_POST), json={}

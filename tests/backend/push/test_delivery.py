@@ -70,7 +70,8 @@ async def test_assignment_reaches_the_device_decrypted_with_urgency_topic_and_tt
     assert got.device == "specialist-iphone"
     assert got.payload == {
         "id": row.id, "title": "Văn bản Hỏa tốc: Về việc ứng phó bão số 3",
-        "body": "Chủ trì — hạn xử lý 02/03/2026", "url": f"/documents/{doc}", "tag": f"doc{doc}",
+        "body": "Chủ trì — hạn xử lý 17:00 02/03/2026", "url": f"/documents/{doc}",
+        "tag": f"doc{doc}",
     }  # fmt: skip
     assert got.headers["urgency"] == "high"
     assert got.headers["ttl"] == "3600"
@@ -157,7 +158,8 @@ async def test_reminder_and_escalation_reach_the_devices(
 
     # Tuesday 3 March, 07:05: due today.
     clock.set(datetime(2026, 3, 3, 0, 5, tzinfo=UTC))
-    assert await tick() == reminders.RunReport(digests=1, escalations=0)
+    # The specialist's digest, and their unit head's (the unit's open work; no device here).
+    assert await tick() == reminders.RunReport(digests=2, escalations=0)
     assert await tick() == reminders.RunReport(digests=0, escalations=0)  # once a day
     got = await service.wait_for(2)
     assert got[1].payload["title"] == "Việc cần xử lý ngày 03/03"
@@ -170,12 +172,14 @@ async def test_reminder_and_escalation_reach_the_devices(
     await res.redis.set(reminders.LOCK, "someone-else", px=5000)
     assert await tick() is None  # another process holds the scheduler lock
     await res.redis.delete(reminders.LOCK)
-    assert await tick() == reminders.RunReport(digests=1, escalations=1)
+    assert await tick() == reminders.RunReport(digests=2, escalations=1)
     got = await service.wait_for(4)
     by_device = {r.device: r.payload for r in got[2:]}
     assert by_device["specialist-phone"]["body"] == "1 việc quá hạn."
     assert by_device["leader-ipad"]["title"] == "Quá hạn 2 ngày: Báo cáo tình hình kinh tế quý I"
-    assert by_device["leader-ipad"]["body"] == "Chủ trì: Người specialist — hạn xử lý 03/03/2026"
+    assert by_device["leader-ipad"]["body"] == (
+        "Chủ trì: Người specialist — hạn xử lý 17:00 03/03/2026"
+    )
     assert by_device["leader-ipad"]["url"] == f"/documents/{doc}"
     assert service.refusals == []
 

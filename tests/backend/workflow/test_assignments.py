@@ -11,6 +11,7 @@ from sqlalchemy import select
 from backend.documents.tables import Document
 from backend.models import Role
 from backend.push.tables import PushOutbox
+from backend.workflow import deadlines
 from backend.workflow.tables import Assignment, TimelineEvent
 from tests.backend.identity.conftest import World, resources_of, sign_in_as
 from tests.backend.workflow.helpers import add_person, registered
@@ -70,7 +71,8 @@ async def test_assign_hand_down_report_complete_with_timeline(
     )
     lead_notice = next(n for n in notices if n.user_id == ids["unit_head"])
     assert lead_notice.payload["title"] == "Văn bản Hỏa tốc: Về việc triển khai Đề án 06"
-    assert lead_notice.payload["body"] == "Chủ trì — hạn xử lý 06/03/2026"
+    # A date alone means the end of that working day, 17:00 in Hà Nội.
+    assert lead_notice.payload["body"] == "Chủ trì — hạn xử lý 17:00 06/03/2026"
     assert (lead_notice.urgency, lead_notice.ttl, lead_notice.topic) == ("high", 3600, f"doc{doc}")
 
     # The unit head hands down to a specialist of the unit, never later than the parent's deadline.
@@ -82,7 +84,7 @@ async def test_assign_hand_down_report_complete_with_timeline(
         data={"lead": f"u:{ids['specialist']}", "deadline": "2026-03-09"},
     )
     assert late.status_code == 422
-    assert "không được muộn hơn hạn của cấp trên (06/03/2026)" in late.text
+    assert "không được muộn hơn hạn của cấp trên (17:00 06/03/2026)" in late.text
     outsider = await add_person(app, world.agency_id, None, "chuyenvienkhac", Role.SPECIALIST)
     elsewhere = await client.post(
         f"/assignments/{hops[0].id}/reassign",
@@ -95,7 +97,11 @@ async def test_assign_hand_down_report_complete_with_timeline(
     )
     assert ok.status_code == 303
     child = (await rows(app, Assignment, Assignment.parent_id == hops[0].id))[0]
-    assert (child.user_id, str(child.deadline)) == (ids["specialist"], "2026-03-05")
+    assert child.deadline is not None
+    assert (child.user_id, deadlines.label(child.deadline)) == (
+        ids["specialist"],
+        "17:00 05/03/2026",
+    )
 
     # The specialist now sees it in "my work", reports progress, then completes.
     await as_user(app, client, ids["specialist"])

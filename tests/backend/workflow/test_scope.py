@@ -47,7 +47,7 @@ async def test_sql_scope_agrees_with_the_policy_with_assignments(
         Principal(uid, world.agency_id, unit, frozenset(roles))
         for uid, unit, roles in itertools.product(
             people, (None, world.unit_id),
-            ({Role.SPECIALIST}, {Role.UNIT_HEAD}, {Role.LEADER}, {Role.ADMIN}),
+            ({Role.SPECIALIST}, {Role.UNIT_HEAD}, {Role.LEADER}, {Role.OFFICE_CHIEF}, {Role.ADMIN}),
         )
     ]  # fmt: skip
     async with res.sessions() as db:
