@@ -361,10 +361,10 @@ async def resubmit_draft(
         )  # fmt: skip
         version.file_id = main.id
         db.add(version)
-        main.name = pdf.name
         document.page_count = pages
         draft.sign_page = pages - 1
-        detail |= {"version": version.version, "sha256": version.sha256}
+        # The file keeps its name across versions; the uploaded name goes to the audit trail.
+        detail |= {"version": version.version, "sha256": version.sha256, "upload": pdf.name}
     note = note.strip()
     if note:
         db.add(
