@@ -22,11 +22,11 @@ from backend.identity import policy
 from backend.identity.policy import Action, Principal
 from backend.models import Role, User
 from backend.signing_flow.tables import DocumentComment, Draft
-from signing import SigningError, add_issuing_fields, seal_box_overlapping
+from signing import SigningError, add_issuing_fields
+from signing.decree30 import issuing_layout
 
-# Fixed positions on the last page (A4, PDF points): the number and date lines and the seal.
-NUMBER_BOX = (60.0, 770.0, 280.0, 790.0)
-DATE_BOX = (300.0, 770.0, 560.0, 790.0)
+# The leader's signature on an A4 portrait page; other pages follow their own size and
+# orientation (signing.decree30.issuing_layout), and the draft stores the box it was given.
 LEADER_BOX = (330.0, 110.0, 510.0, 190.0)
 MAX_ATTACHMENTS = 20
 
@@ -40,6 +40,14 @@ class DraftForm:
     deadline: date | None
     signer_id: int
     reply_to_id: int | None = None
+
+
+def leader_box(draft: Draft) -> tuple[float, float, float, float]:
+    """The leader's signature box stored on the draft (drafts made before it was stored: A4)."""
+    parts = [float(v) for v in draft.sign_box.split(",") if v.strip()]
+    if len(parts) != 4:
+        return LEADER_BOX
+    return (parts[0], parts[1], parts[2], parts[3])
 
 
 def parse_draft(fields: dict[str, str]) -> DraftForm:
@@ -94,14 +102,18 @@ async def _checked_pdf(
     return info.page_count
 
 
-def _with_issuing_fields(data: bytes, last_page: int) -> bytes:
+def _with_issuing_fields(data: bytes, last_page: int) -> tuple[bytes, str]:
+    """The draft with its number, date and seal fields placed for the size and orientation of
+    its last page; and the leader's signature box there, as stored on the draft."""
     try:
-        return add_issuing_fields(
-            pdf=data, page=last_page, number_box=NUMBER_BOX, date_box=DATE_BOX,
-            seal_box=seal_box_overlapping(leader_box=LEADER_BOX),
+        layout = issuing_layout(pdf=data, page=last_page)
+        filled = add_issuing_fields(
+            pdf=data, page=last_page, number_box=layout.number_box, date_box=layout.date_box,
+            seal_box=layout.seal_box,
         )  # fmt: skip
     except SigningError as exc:
         raise ValidationError(exc.message_vi, exc.message_en) from exc
+    return filled, ",".join(f"{v:g}" for v in layout.leader_box)
 
 
 async def _version(
@@ -154,7 +166,7 @@ async def create_draft(
         )  # fmt: skip
         attachment_pages.append(pages)
     last_page = page_count - 1
-    data = _with_issuing_fields(pdf.data, last_page)
+    data, sign_box = _with_issuing_fields(pdf.data, last_page)
     now = clock.now()
     document = Document(
         agency_id=author.agency_id, direction=catalogue.Direction.OUTGOING,
@@ -185,7 +197,7 @@ async def create_draft(
     db.add(
         Draft(
             document_id=document.id, author_id=author.id, signer_id=signer.id,
-            sign_page=last_page, sign_box=",".join(str(v) for v in LEADER_BOX), created_at=now,
+            sign_page=last_page, sign_box=sign_box, created_at=now,
             reply_to_id=reply_to.id if reply_to else None, submitted_at=now,
         )
     )  # fmt: skip
@@ -353,7 +365,7 @@ async def resubmit_draft(
             workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo",
             what_en="draft",
         )  # fmt: skip
-        data = _with_issuing_fields(pdf.data, pages - 1)
+        data, draft.sign_box = _with_issuing_fields(pdf.data, pages - 1)
         main = next(f for f in document.files if f.kind == "main")
         version = await _version(
             blobs, data=data, pages=pages, number=main.current.version + 1,
