@@ -206,6 +206,9 @@ def test_issue_screen_lists_attachments_with_their_signature_status(
     try:
         scene = Scene(server, document_id, {"clerk": link})
         context, page = enrolled(browser, scene, "clerk")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.get_by_role("link", name="Phát hành").click()
         item = page.locator(".doclist .docitem").first
         expect(item.locator(".attachments li")).to_have_count(2)
@@ -213,6 +216,8 @@ def test_issue_screen_lists_attachments_with_their_signature_status(
         page.screenshot(path=screenshot_path("issue-attachments-phone"), full_page=True)
         item.get_by_role("button", name="Cấp số, đóng dấu và phát hành").click()
         page.wait_for_url(f"**/documents/{document_id}?issued=1", timeout=30_000)
+        # The documents reader loads its comments panel (a clerk has no live connection).
+        expect(page.locator("#comments")).to_contain_text("Chưa có ý kiến nào.")
         page.goto(f"{server.url}/issue")
         issued = page.locator(".issued .docitem").first
         expect(issued.locator(".attachments li")).to_have_count(3)
@@ -221,5 +226,6 @@ def test_issue_screen_lists_attachments_with_their_signature_status(
         page.set_viewport_size(IPAD)
         page.screenshot(path=screenshot_path("issue-issued-ipad"), full_page=True)
         context.close()
+        assert errors == []
     finally:
         server.stop()
