@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend import users
-from backend.documents import catalogue
+from backend.documents import catalogue, comments
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.models import Agency, Role
+from backend.models import Agency, Role, User
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import make_sample_pdf, verify_pdf
@@ -239,7 +239,7 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
 
 
 async def test_comments_are_idempotent_scoped_and_published_and_replies_link_both_ways(
-    app: LifespanManager, leader: Leader
+    app: LifespanManager, leader: Leader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = leader.world
     res = resources_of(app)
@@ -307,6 +307,28 @@ async def test_comments_are_idempotent_scoped_and_published_and_replies_link_bot
         db.add(twin)
         with pytest.raises(IntegrityError):
             await db.flush()
+
+    # A replay that raced past the lookup (another server process) hits the unique index
+    # inside a savepoint and answers with the stored comment; the transaction goes on.
+    lookups: list[str] = []
+    real_lookup = comments._by_key
+
+    async def late_lookup(db: object, author_id: int, client_key: str) -> object:
+        lookups.append(client_key)
+        if len(lookups) == 1:
+            return None
+        return await real_lookup(db, author_id, client_key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(comments, "_by_key", late_lookup)
+    async with res.sessions() as db, db.begin():
+        document = await db.get_one(Document, document_id)
+        author = await db.get_one(User, world.user_ids["leader"])
+        added = await comments.add_comment(
+            db, clock=res.clock, author=author, document=document, body="Đồng ý.", client_key=key
+        )
+        assert added.created is False and added.comment.body == "Đồng ý."
+        assert len(lookups) == 2
+    monkeypatch.undo()
 
     # One app for both (the leader's enrolment is the slow part of the setup).
     await a_reply_draft_links_both_ways(app, leader)
