@@ -202,6 +202,7 @@ async def draft_new(request: Request) -> Response:
         reference = incoming.number_symbol or incoming.subject
         values["subject"] = f"V/v trả lời văn bản số {reference}"
         values["recipients"] = incoming.issuer_name
+        values["type_code"] = "CV"  # a reply is usually a công văn
     return render(request, "signing/draft_new.html", context)
 
 

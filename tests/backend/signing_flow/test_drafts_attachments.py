@@ -353,6 +353,7 @@ async def a_reply_draft_links_both_ways(app: LifespanManager, leader: Leader) ->
         assert "Trả lời văn bản số 245/STC-NS" in form.text
         assert "V/v trả lời văn bản số 245/STC-NS" in form.text  # the subject, prefilled
         assert f'name="reply_to" value="{incoming_id}"' in form.text
+        assert '<option value="CV" selected>' in form.text
         created = await author.post(
             "/drafts", data=draft_fields(world, reply_to=str(incoming_id), subject="Trả lời"),
             files={"pdf": ("tl.pdf", make_sample_pdf(pages=1), "application/pdf")},
