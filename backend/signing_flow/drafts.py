@@ -102,7 +102,7 @@ async def _checked_pdf(
     return info.page_count
 
 
-def _with_issuing_fields(data: bytes, last_page: int) -> tuple[bytes, str]:
+def with_issuing_fields(data: bytes, last_page: int) -> tuple[bytes, str]:
     """The draft with its number, date and seal fields placed for the size and orientation of
     its last page; and the leader's signature box there, as stored on the draft."""
     try:
@@ -166,7 +166,7 @@ async def create_draft(
         )  # fmt: skip
         attachment_pages.append(pages)
     last_page = page_count - 1
-    data, sign_box = _with_issuing_fields(pdf.data, last_page)
+    data, sign_box = with_issuing_fields(pdf.data, last_page)
     now = clock.now()
     document = Document(
         agency_id=author.agency_id, direction=catalogue.Direction.OUTGOING,
@@ -365,7 +365,7 @@ async def resubmit_draft(
             workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo",
             what_en="draft",
         )  # fmt: skip
-        data, draft.sign_box = _with_issuing_fields(pdf.data, pages - 1)
+        data, draft.sign_box = with_issuing_fields(pdf.data, pages - 1)
         main = next(f for f in document.files if f.kind == "main")
         version = await _version(
             blobs, data=data, pages=pages, number=main.current.version + 1,

@@ -228,7 +228,7 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
             )
         )
     assert document.status == catalogue.Status.DRAFT and document.page_count == 2
-    assert draft.sign_page == 1
+    assert draft.sign_page == 1 and drafts.leader_box(draft) == drafts.LEADER_BOX  # A4 portrait
     assert [(v.version, v.page_count) for v in versions] == [(1, 1), (2, 2)]  # the old stays
     assert versions[1].derived_from == [versions[0].sha256]
     assert kinds == ["return", "resubmit"]

@@ -8,16 +8,11 @@ import io
 import pypdfium2 as pdfium
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import select
 
-from backend.documents.tables import DocumentFile, FileVersion
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import Draft
 from signing import DATE_FIELD, NUMBER_FIELD, SEAL_FIELD
 from signing.decree30 import layout_for_page
-from tests.backend.identity.conftest import World, browser_like, sign_in_as
-from tests.backend.signing_flow.conftest import resources_of
-from tests.support.lifespan import LifespanManager
 
 Box = tuple[float, float, float, float]
 PAGES = {
@@ -78,35 +73,11 @@ def mixed_pdf() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.anyio
-async def test_a_draft_ending_on_a_landscape_page_gets_its_fields_on_that_page(
-    app: LifespanManager, world: World
-) -> None:
-    origin = resources_of(app).settings.origin
-    async with app.client(origin) as http:
-        browser_like(http).headers["Origin"] = origin
-        await sign_in_as(app, http, world.user_ids["specialist"])
-        created = await http.post(
-            "/drafts",
-            data={"type_code": "KH", "subject": "Kế hoạch (bảng biểu khổ ngang)", "urgency": "0",
-                  "signer_id": str(world.user_ids["leader"])},
-            files={"pdf": ("ngang.pdf", mixed_pdf(), "application/pdf")},
-        )  # fmt: skip
-    assert created.status_code == 303, created.text
-    document_id = int(created.headers["location"].split("sent=")[1])
-    res = resources_of(app)
-    async with res.sessions() as db:
-        draft = await db.get_one(Draft, document_id)
-        sha = await db.scalar(
-            select(FileVersion.sha256)
-            .join(DocumentFile, DocumentFile.id == FileVersion.file_id)
-            .where(DocumentFile.document_id == document_id)
-        )
-    assert sha is not None
+def test_a_draft_ending_on_a_landscape_page_gets_its_fields_on_that_page() -> None:
+    data, sign_box = drafts.with_issuing_fields(mixed_pdf(), 1)
     page = (0.0, 0.0, 842.0, 595.0)
-    assert draft.sign_page == 1
-    assert drafts.leader_box(draft) == layout_for_page(page).leader_box
-    reader = PdfFileReader(io.BytesIO(await res.blobs.get(sha)))
+    assert drafts.leader_box(Draft(sign_box=sign_box)) == layout_for_page(page).leader_box
+    reader = PdfFileReader(io.BytesIO(data))
     last = reader.root["/Pages"]["/Kids"][1].get_object()
     rects = {}
     for ref in reader.root["/AcroForm"]["/Fields"]:
@@ -117,3 +88,8 @@ async def test_a_draft_ending_on_a_landscape_page_gets_its_fields_on_that_page(
     for box in rects.values():
         assert inside(box, page), box  # the old fixed A4 positions put them above this page
     assert rects[DATE_FIELD][3] > 595 - 80
+
+
+def test_a_stored_box_is_read_back_and_old_drafts_fall_back_to_a4() -> None:
+    assert drafts.leader_box(Draft(sign_box="577,110,757,190")) == (577, 110, 757, 190)
+    assert drafts.leader_box(Draft(sign_box="")) == drafts.LEADER_BOX
