@@ -67,7 +67,10 @@ async def replies_panel(request: Request) -> Response:
     principal = current_principal(request)
     async with transaction(request) as db:
         document = await comments.visible_document(db, principal, document_id)
-        replies = await drafts.replies_to(db, document_id)
+        replies = [
+            (reply, await comments.may_view(db, principal, reply))
+            for reply in await drafts.replies_to(db, document_id)
+        ]
         draft = await drafts.draft_of(db, document_id)
         answers = None
         if draft is not None and draft.reply_to_id is not None:

@@ -367,7 +367,7 @@ async def a_reply_draft_links_both_ways(app: LifespanManager, leader: Leader) ->
         assert [d.id for d in await drafts.replies_to(db, incoming_id)] == [draft_id]
         assert (await db.get_one(Draft, draft_id)).reply_to_id == incoming_id
     replies = await leader.http.get(f"/documents/{incoming_id}/replies")
-    assert "Dự thảo trả lời" in replies.text and "Trả lời" in replies.text
+    assert "Dự thảo trả lời" in replies.text and f'href="/documents/{draft_id}"' in replies.text
     back = await leader.http.get(f"/documents/{draft_id}/replies")
     assert "Trả lời văn bản số 245/STC-NS" in back.text
 
