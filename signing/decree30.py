@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from asn1crypto import x509
 from pyhanko.pdf_utils import generic, layout
@@ -24,9 +25,16 @@ from pyhanko.pdf_utils.text import TextBox
 from pyhanko.sign import fields
 from pyhanko.sign.fields import SigFieldSpec
 
-from signing.appearance import DEFAULT_FONT, AgencySealAppearance, Box, int_box, text_style
+from signing.appearance import (
+    DEFAULT_FONT,
+    AgencySealAppearance,
+    Box,
+    int_box,
+    seal_box_overlapping,
+    text_style,
+)
 from signing.errors import SigningError
-from signing.pdfinput import open_writer, pdf_errors
+from signing.pdfinput import open_reader, open_writer, pdf_errors
 from signing.state import PadesLevel
 from signing.twophase import PreparedSignature, prepare_signature
 
@@ -34,14 +42,98 @@ __all__ = [
     "DATE_FIELD",
     "NUMBER_FIELD",
     "SEAL_FIELD",
+    "IssuingLayout",
     "add_issuing_fields",
     "fill_issuing_fields",
+    "issuing_layout",
+    "layout_for_page",
     "prepare_seal_signature",
 ]
 
 NUMBER_FIELD = "so_van_ban"
 DATE_FIELD = "ngay_ban_hanh"
 SEAL_FIELD = "chu_ky_co_quan"
+
+
+A4_WIDTH = 595.0
+
+
+@dataclass(frozen=True)
+class IssuingLayout:
+    """Where the issuing fields and the signatures go on one page (PDF points).
+
+    Attributes:
+        page_box: the page's media box.
+        number_box: the ``Số:`` value, top left.
+        date_box: the place-and-date line, top right.
+        leader_box: the leader's signature, bottom right.
+        seal_box: the agency seal, over the left third of the leader's signature.
+    """
+
+    page_box: Box
+    number_box: Box
+    date_box: Box
+    leader_box: Box
+    seal_box: Box
+
+
+def layout_for_page(page_box: Box) -> IssuingLayout:
+    """The issuing layout for a page of the given media box, portrait or landscape, any size.
+
+    Each box keeps its distance from the corner it is anchored to (A4 portrait gives the
+    classic positions: number at x 60-280, date at x 300-560, 52 pt from the top; the leader's
+    signature 85 pt from the right and 110 pt from the bottom); pages narrower than A4 shrink
+    the horizontal distances in proportion so that nothing overlaps or leaves the page.
+
+    Args:
+        page_box: ``(x1, y1, x2, y2)`` of the page's media box.
+
+    Returns:
+        The :class:`IssuingLayout`.
+    """
+    x1, y1, x2, y2 = page_box
+    k = min(1.0, (x2 - x1) / A4_WIDTH)
+    number = (x1 + 60 * k, y2 - 72, x1 + 280 * k, y2 - 52)
+    date = (x2 - 295 * k, y2 - 72, x2 - 35 * k, y2 - 52)
+    leader = (x2 - 265 * k, y1 + 110, x2 - 85 * k, y1 + 190)
+    seal = seal_box_overlapping(leader_box=leader)
+    return IssuingLayout(
+        page_box=page_box, number_box=number, date_box=date, leader_box=leader, seal_box=seal
+    )
+
+
+def _media_box(page: generic.DictionaryObject) -> Box:
+    node: generic.PdfObject | None = page
+    while isinstance(node, generic.DictionaryObject):
+        if "/MediaBox" in node:
+            a, b, c, d = (float(v) for v in node["/MediaBox"])
+            return (min(a, c), min(b, d), max(a, c), max(b, d))
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    raise SigningError("page without a media box", message_vi="Trang PDF không có kích thước.")
+
+
+def issuing_layout(*, pdf: bytes, page: int) -> IssuingLayout:
+    """The issuing layout of one page of a document (see :func:`layout_for_page`).
+
+    The media box decides the size and orientation; a page turned by ``/Rotate`` is laid out
+    by its unrotated media box.
+
+    Args:
+        pdf: the document.
+        page: zero-based page index.
+
+    Returns:
+        The :class:`IssuingLayout` for that page.
+
+    Raises:
+        BadPdfError: for unusable input.
+        SigningError: if the page has no media box.
+    """
+    with pdf_errors():
+        reader = open_reader(pdf)
+        page_obj = reader.find_page_for_modification(page)[0].get_object()
+        return layout_for_page(_media_box(page_obj))
 
 
 def _rect(box: Box) -> generic.ArrayObject:

@@ -137,6 +137,9 @@ class FileVersion(Base):
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(String(255))
     derived_from: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The signature check of this version when it was signed here (attachments sealed at
+    # issuance); None when never checked.
+    signature_check: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

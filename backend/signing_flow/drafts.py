@@ -3,29 +3,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-import redis.asyncio as aioredis
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, live
+from backend import audit
 from backend.blobs import BlobStore
 from backend.clock import Clock
-from backend.documents import catalogue
+from backend.documents import catalogue, queries
 from backend.documents.intake import Upload
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.workers import PdfWorkers
 from backend.errors import NotFoundError, ValidationError
+from backend.identity import policy
+from backend.identity.policy import Action, Principal
 from backend.models import Role, User
 from backend.signing_flow.tables import DocumentComment, Draft
-from signing import SigningError, add_issuing_fields, seal_box_overlapping
+from signing import SigningError, add_issuing_fields
+from signing.decree30 import issuing_layout
 
-# Fixed positions on the last page (A4, PDF points): the number and date lines and the seal.
-NUMBER_BOX = (60.0, 770.0, 280.0, 790.0)
-DATE_BOX = (300.0, 770.0, 560.0, 790.0)
+# The leader's signature on an A4 portrait page; other pages follow their own size and
+# orientation (signing.decree30.issuing_layout), and the draft stores the box it was given.
 LEADER_BOX = (330.0, 110.0, 510.0, 190.0)
+MAX_ATTACHMENTS = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,15 @@ class DraftForm:
     urgency: int
     deadline: date | None
     signer_id: int
+    reply_to_id: int | None = None
+
+
+def leader_box(draft: Draft) -> tuple[float, float, float, float]:
+    """The leader's signature box stored on the draft (drafts made before it was stored: A4)."""
+    parts = [float(v) for v in draft.sign_box.split(",") if v.strip()]
+    if len(parts) != 4:
+        return LEADER_BOX
+    return (parts[0], parts[1], parts[2], parts[3])
 
 
 def parse_draft(fields: dict[str, str]) -> DraftForm:
@@ -55,6 +67,9 @@ def parse_draft(fields: dict[str, str]) -> DraftForm:
         deadline = date.fromisoformat(fields["deadline"]) if fields.get("deadline") else None
     except ValueError:
         problems.append("hạn xử lý")
+    reply_to = fields.get("reply_to", "")
+    if reply_to and not reply_to.isdigit():
+        problems.append("văn bản được trả lời")
     if problems or not urgency.isdigit() or int(urgency) not in catalogue.URGENCY_LABELS:
         raise ValidationError(
             "Thiếu hoặc sai: " + ", ".join(problems or ["độ khẩn"]) + ".",
@@ -63,6 +78,7 @@ def parse_draft(fields: dict[str, str]) -> DraftForm:
     return DraftForm(
         type_code=type_code, subject=subject, recipients=fields.get("recipients", "").strip(),
         urgency=int(urgency), deadline=deadline, signer_id=int(signer),
+        reply_to_id=int(reply_to) if reply_to else None,
     )  # fmt: skip
 
 
@@ -73,65 +89,124 @@ async def leaders_of(db: AsyncSession, agency_id: int) -> list[User]:
     return [p for p in people if Role.LEADER in p.roles]
 
 
+async def _checked_pdf(
+    workers: PdfWorkers, pdf: Upload, *, max_bytes: int, max_pages: int, what_vi: str, what_en: str
+) -> int:
+    """Check an uploaded PDF with the intake limits; the page count, or a refusal."""
+    info = await workers.inspect(pdf.data, name=pdf.name, max_bytes=max_bytes, max_pages=max_pages)
+    if info.has_signatures:
+        raise ValidationError(
+            f"{what_vi} «{pdf.name}» không được có chữ ký số sẵn.",
+            f"The {what_en} “{pdf.name}” must not be signed already.",
+        )
+    return info.page_count
+
+
+def with_issuing_fields(data: bytes, last_page: int) -> tuple[bytes, str]:
+    """The draft with its number, date and seal fields placed for the size and orientation of
+    its last page; and the leader's signature box there, as stored on the draft."""
+    try:
+        layout = issuing_layout(pdf=data, page=last_page)
+        filled = add_issuing_fields(
+            pdf=data, page=last_page, number_box=layout.number_box, date_box=layout.date_box,
+            seal_box=layout.seal_box,
+        )  # fmt: skip
+    except SigningError as exc:
+        raise ValidationError(exc.message_vi, exc.message_en) from exc
+    return filled, ",".join(f"{v:g}" for v in layout.leader_box)
+
+
+async def _version(
+    blobs: BlobStore, *, data: bytes, pages: int, number: int, reason: str, author: User,
+    now: datetime, derived_from: list[str],
+) -> FileVersion:  # fmt: skip
+    return FileVersion(
+        version=number, sha256=await blobs.put(data), size=len(data),
+        media_type="application/pdf", page_count=pages, reason=reason,
+        derived_from=derived_from, created_by_id=author.id, created_at=now,
+    )  # fmt: skip
+
+
 async def create_draft(
     db: AsyncSession,
     *,
     clock: Clock,
     blobs: BlobStore,
     workers: PdfWorkers,
-    redis: aioredis.Redis,
     author: User,
     form: DraftForm,
     pdf: Upload,
+    attachments: Sequence[Upload] = (),
     max_bytes: int,
     max_pages: int,
 ) -> Document:
+    """Store a draft for its signer. The caller publishes `"to-sign"` to the signer once the
+    transaction has committed."""
     signer = await db.get(User, form.signer_id)
     if signer is None or signer.agency_id != author.agency_id or Role.LEADER not in signer.roles:
         raise ValidationError(
             "Người ký phải là lãnh đạo của cơ quan.", "The signer must be a leader of the agency."
         )
-    info = await workers.inspect(pdf.data, name=pdf.name, max_bytes=max_bytes, max_pages=max_pages)
-    if info.has_signatures:
+    if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationError(
-            "Dự thảo không được có chữ ký số sẵn.", "A draft must not be signed already."
+            f"Tối đa {MAX_ATTACHMENTS} phụ lục cho một dự thảo.",
+            f"At most {MAX_ATTACHMENTS} attachments per draft.",
         )
-    last_page = info.page_count - 1
-    try:
-        data = add_issuing_fields(
-            pdf=pdf.data, page=last_page, number_box=NUMBER_BOX, date_box=DATE_BOX,
-            seal_box=seal_box_overlapping(leader_box=LEADER_BOX),
+    reply_to = None
+    if form.reply_to_id is not None:
+        reply_to = await reply_target(db, author=author, document_id=form.reply_to_id)
+    page_count = await _checked_pdf(
+        workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo", what_en="draft"
+    )
+    attachment_pages: list[int] = []
+    for upload in attachments:
+        pages = await _checked_pdf(
+            workers, upload, max_bytes=max_bytes, max_pages=max_pages, what_vi="Phụ lục",
+            what_en="attachment",
         )  # fmt: skip
-    except SigningError as exc:
-        raise ValidationError(exc.message_vi, exc.message_en) from exc
+        attachment_pages.append(pages)
+    last_page = page_count - 1
+    data, sign_box = with_issuing_fields(pdf.data, last_page)
     now = clock.now()
     document = Document(
         agency_id=author.agency_id, direction=catalogue.Direction.OUTGOING,
         type_code=form.type_code, subject=form.subject, urgency=form.urgency,
-        page_count=info.page_count, deadline=form.deadline, status=catalogue.Status.DRAFT,
+        page_count=page_count, deadline=form.deadline, status=catalogue.Status.DRAFT,
         recipients=form.recipients, signer_name=signer.full_name, signer_title=signer.title,
         unit_id=author.unit_id, registered_by_id=author.id, search_text=form.subject.lower(),
         created_at=now,
     )  # fmt: skip
-    version = FileVersion(
-        version=1, sha256=await blobs.put(data), size=len(data), media_type="application/pdf",
-        page_count=info.page_count, reason="dự thảo", derived_from=[], created_by_id=author.id,
-        created_at=now,
+    main = await _version(
+        blobs, data=data, pages=page_count, number=1, reason="dự thảo", author=author, now=now,
+        derived_from=[],
     )  # fmt: skip
-    document.files = [DocumentFile(kind="main", name=pdf.name, position=0, versions=[version])]
+    files = [DocumentFile(kind="main", name=pdf.name, position=0, versions=[main])]
+    for position, (upload, pages) in enumerate(zip(attachments, attachment_pages, strict=True)):
+        version = await _version(
+            blobs, data=upload.data, pages=pages, number=1, reason="phụ lục dự thảo",
+            author=author, now=now, derived_from=[],
+        )  # fmt: skip
+        files.append(
+            DocumentFile(
+                kind="attachment", name=upload.name, position=position + 1, versions=[version]
+            )
+        )
+    document.files = files
     db.add(document)
     await db.flush()
     db.add(
         Draft(
             document_id=document.id, author_id=author.id, signer_id=signer.id,
-            sign_page=last_page, sign_box=",".join(str(v) for v in LEADER_BOX), created_at=now,
+            sign_page=last_page, sign_box=sign_box, created_at=now,
+            reply_to_id=reply_to.id if reply_to else None, submitted_at=now,
         )
     )  # fmt: skip
     await audit.record(
         db, clock=clock, action="document.drafted", actor_id=author.id, object_type="document",
-        object_id=document.id, detail={"signer_id": signer.id, "subject": form.subject},
+        object_id=document.id,
+        detail={"signer_id": signer.id, "subject": form.subject, "attachments": len(attachments),
+                "reply_to": reply_to.id if reply_to else None},
     )  # fmt: skip
-    await live.publish(redis, signer.id, "to-sign", {"document": document.id})
     return document
 
 
@@ -171,7 +246,6 @@ async def return_draft(
     db: AsyncSession,
     *,
     clock: Clock,
-    redis: aioredis.Redis,
     leader: User,
     document_id: int,
     comment: str,
@@ -198,7 +272,6 @@ async def return_draft(
         db, clock=clock, action="document.returned", actor_id=leader.id, object_type="document",
         object_id=document_id, detail={"comment": comment[:500]},
     )  # fmt: skip
-    await live.publish(redis, draft.author_id, "document-returned", {"document": document_id})
     return document
 
 
@@ -210,3 +283,150 @@ async def comments_of(db: AsyncSession, document_id: int) -> list[tuple[Document
         .order_by(DocumentComment.id)
     )
     return [(c, u) for c, u in rows]
+
+
+# The author's side: "Dự thảo của tôi", a returned draft revised and sent again; replies.
+
+
+@dataclass(frozen=True)
+class MyDraft:
+    document: Document
+    draft: Draft
+    signer: User
+    # The leader's latest return comment, shown while the draft is back with its author.
+    returned: DocumentComment | None
+
+
+async def my_drafts(db: AsyncSession, *, author_id: int) -> list[MyDraft]:
+    """The author's drafts, the most recently sent (or returned) first."""
+    rows = await db.execute(
+        select(Document, Draft, User)
+        .join(Draft, Draft.document_id == Document.id)
+        .join(User, User.id == Draft.signer_id)
+        .where(Draft.author_id == author_id)
+        .order_by(func.coalesce(Draft.submitted_at, Draft.created_at).desc(), Document.id.desc())
+    )
+    found = [(d, dr, s) for d, dr, s in rows]
+    returned = await _latest_returns(db, [d.id for d, _, _ in found])
+    return [
+        MyDraft(document=d, draft=dr, signer=s, returned=returned.get(d.id)) for d, dr, s in found
+    ]
+
+
+async def _latest_returns(db: AsyncSession, ids: list[int]) -> dict[int, DocumentComment]:
+    if not ids:
+        return {}
+    comments = await db.scalars(
+        select(DocumentComment)
+        .where(DocumentComment.document_id.in_(ids), DocumentComment.kind == "return")
+        .order_by(DocumentComment.id)
+    )
+    return {c.document_id: c for c in comments}
+
+
+async def author_draft(db: AsyncSession, *, author: User, document_id: int) -> MyDraft:
+    """One of the author's own drafts; someone else's is not found."""
+    draft = await db.get(Draft, document_id)
+    if draft is None or draft.author_id != author.id:
+        raise NotFoundError("Không tìm thấy dự thảo.", "No such draft.")
+    document = await db.get_one(Document, document_id)
+    signer = await db.get_one(User, draft.signer_id)
+    returned = await _latest_returns(db, [document_id])
+    return MyDraft(
+        document=document, draft=draft, signer=signer, returned=returned.get(document_id)
+    )
+
+
+async def resubmit_draft(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    workers: PdfWorkers,
+    author: User,
+    document_id: int,
+    pdf: Upload | None,
+    note: str,
+    max_bytes: int,
+    max_pages: int,
+) -> MyDraft:
+    """Send a returned draft back to its signer, with a revised main file as a new version
+    (the earlier versions stay) or unchanged. The caller publishes `"to-sign"` after commit."""
+    mine = await author_draft(db, author=author, document_id=document_id)
+    document, draft = mine.document, mine.draft
+    if document.status != catalogue.Status.RETURNED:
+        raise ValidationError(
+            "Chỉ gửi lại được dự thảo đã bị trả lại.", "Only a returned draft can be sent again."
+        )
+    now = clock.now()
+    detail: dict[str, object] = {"signer_id": draft.signer_id}
+    if pdf is not None:
+        pages = await _checked_pdf(
+            workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo",
+            what_en="draft",
+        )  # fmt: skip
+        data, draft.sign_box = with_issuing_fields(pdf.data, pages - 1)
+        main = next(f for f in document.files if f.kind == "main")
+        version = await _version(
+            blobs, data=data, pages=pages, number=main.current.version + 1,
+            reason="dự thảo sửa lại", author=author, now=now, derived_from=[main.current.sha256],
+        )  # fmt: skip
+        version.file_id = main.id
+        db.add(version)
+        document.page_count = pages
+        draft.sign_page = pages - 1
+        # The file keeps its name across versions; the uploaded name goes to the audit trail.
+        detail |= {"version": version.version, "sha256": version.sha256, "upload": pdf.name}
+    note = note.strip()
+    if note:
+        db.add(
+            DocumentComment(
+                document_id=document_id, author_id=author.id, kind="resubmit", body=note[:4000],
+                created_at=now,
+            )
+        )  # fmt: skip
+    document.status = catalogue.Status.DRAFT
+    draft.submitted_at = now
+    await db.flush()
+    for file in document.files:
+        await db.refresh(file, ["versions"])
+    await audit.record(
+        db, clock=clock, action="document.resubmitted", actor_id=author.id,
+        object_type="document", object_id=document_id, detail=detail,
+    )  # fmt: skip
+    return mine
+
+
+def principal(user: User) -> Principal:
+    return Principal(
+        user_id=user.id, agency_id=user.agency_id, unit_id=user.unit_id, roles=user.roles
+    )
+
+
+async def reply_target(db: AsyncSession, *, author: User, document_id: int) -> Document:
+    """The incoming document a draft answers: one the author may view."""
+    document = await db.get(Document, document_id)
+    if (
+        document is None
+        or document.direction != catalogue.Direction.INCOMING
+        or not policy.may(
+            principal(author), Action.VIEW_DOCUMENT, await queries.load_ref(db, document)
+        )
+    ):
+        raise NotFoundError(
+            "Không tìm thấy văn bản đến cần trả lời, hoặc bạn không có quyền xem văn bản đó.",
+            "No such incoming document to reply to, or you may not see it.",
+        )
+    return document
+
+
+async def replies_to(db: AsyncSession, document_id: int) -> list[Document]:
+    """Outgoing drafts (and the documents they became) that answer `document_id`, oldest first."""
+    return list(
+        await db.scalars(
+            select(Document)
+            .join(Draft, Draft.document_id == Document.id)
+            .where(Draft.reply_to_id == document_id)
+            .order_by(Document.created_at, Document.id)
+        )
+    )

@@ -2,7 +2,9 @@
 are taken from the register and filled into the document's form fields, then the agency's seal
 signature (the agency key on PKCS#11) fills the empty seal field — plain form filling and a
 signature in an existing field, both allowed by the leader's certification (FILL_FORMS), so the
-leader's signature stays valid.
+leader's signature stays valid. Each attachment (phụ lục, a separate file) is then signed with
+the agency key as well, text only (Decree 30: number and symbol and signing time, top right of
+page 1, no seal image), as a new version of that file.
 
 Atomic: the number is taken in the same SQL transaction that stores the sealed version and marks
 the document issued; if sealing fails, the counter update rolls back with it and no number is
@@ -24,11 +26,15 @@ from backend.errors import NotFoundError, ValidationError
 from backend.models import Agency, User
 from backend.signing_flow.setup import SigningSetup
 from signing import (
+    AttachmentStampAppearance,
     SigningError,
     fill_issuing_fields,
     finish_signature,
     prepare_seal_signature,
+    prepare_signature,
 )
+
+RECENT = 10
 
 
 async def issuable(db: AsyncSession, *, agency_id: int) -> list[Document]:
@@ -42,6 +48,34 @@ async def issuable(db: AsyncSession, *, agency_id: int) -> list[Document]:
             )
             .order_by(Document.urgency.desc(), Document.created_at)
         )
+    )
+
+
+async def recently_issued(db: AsyncSession, *, agency_id: int) -> list[Document]:
+    return list(
+        await db.scalars(
+            select(Document)
+            .where(
+                Document.agency_id == agency_id,
+                Document.direction == catalogue.Direction.OUTGOING,
+                Document.status == catalogue.Status.ISSUED,
+            )
+            .order_by(Document.issue_date.desc(), Document.number.desc())
+            .limit(RECENT)
+        )
+    )
+
+
+async def _sign_attachment(
+    *, pdf: bytes, setup: SigningSetup, reference: str, agency_name: str
+) -> bytes:
+    prepared = await prepare_signature(
+        pdf=pdf, signer_cert=setup.cert(keyring.SEAL), chain=setup.chain,
+        appearance=AttachmentStampAppearance(reference=reference, agency_name=agency_name),
+    )  # fmt: skip
+    value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
+    return await finish_signature(
+        state=prepared.state, signature_value=value, services=setup.services
     )
 
 
@@ -86,6 +120,8 @@ async def issue(
     date_line = f"{place}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}"
     main = next(f for f in document.files if f.kind == "main")
     base = main.current
+    attachments = [f for f in document.files if f.kind == "attachment"]
+    signed_attachments: list[bytes] = []
     try:
         filled = fill_issuing_fields(
             pdf=await blobs.get(base.sha256), number=document.number_symbol, issue_date=date_line
@@ -98,6 +134,12 @@ async def issue(
         sealed = await finish_signature(
             state=prepared.state, signature_value=value, services=setup.services
         )
+        for attachment in attachments:
+            signed = await _sign_attachment(
+                pdf=await blobs.get(attachment.current.sha256), setup=setup,
+                reference=document.number_symbol, agency_name=agency.name,
+            )  # fmt: skip
+            signed_attachments.append(signed)
     except SigningError as exc:
         raise ValidationError(
             f"Không đóng dấu được: {exc.message_vi}", f"Sealing failed: {exc.message_en}"
@@ -108,20 +150,37 @@ async def issue(
         reason="cấp số, ngày ban hành và chữ ký cơ quan", derived_from=[base.sha256],
         created_by_id=clerk.id, created_at=now,
     )  # fmt: skip
+    checker = SignatureChecker(setup.pki.trust)
+    document.signature_check = await checker.check(sealed, has_signatures=True)
+    version.signature_check = document.signature_check
     db.add(version)
+    attachment_versions: list[dict[str, object]] = []
+    for attachment, signed in zip(attachments, signed_attachments, strict=True):
+        previous = attachment.current
+        signed_version = FileVersion(
+            file_id=attachment.id, version=previous.version + 1, sha256=await blobs.put(signed),
+            size=len(signed), media_type="application/pdf", page_count=previous.page_count,
+            reason="chữ ký số của cơ quan trên phụ lục", derived_from=[previous.sha256],
+            created_by_id=clerk.id, created_at=now,
+            signature_check=await checker.check(signed, has_signatures=True),
+        )  # fmt: skip
+        db.add(signed_version)
+        attachment_versions.append(
+            {"file_id": attachment.id, "version": signed_version.version,
+             "sha256": signed_version.sha256}
+        )  # fmt: skip
     document.status = catalogue.Status.ISSUED
-    document.signature_check = await SignatureChecker(setup.pki.trust).check(
-        sealed, has_signatures=True
-    )
     await db.flush()
+    for file in document.files:
+        await db.refresh(file, ["versions"])
     await audit.record(
         db, clock=clock, action="document.issued", actor_id=clerk.id, object_type="document",
         object_id=document.id,
         detail={"number_symbol": document.number_symbol, "issue_date": today.isoformat(),
                 "version": version.version, "sha256": version.sha256,
-                "recipients": document.recipients},
+                "recipients": document.recipients, "attachments": attachment_versions},
     )  # fmt: skip
     return document
 
 
-__all__ = ["DocumentFile", "issuable", "issue"]
+__all__ = ["DocumentFile", "issuable", "issue", "recently_issued"]

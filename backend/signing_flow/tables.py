@@ -34,10 +34,15 @@ class Draft(Base):
     sign_page: Mapped[int] = mapped_column(Integer, default=0)
     sign_box: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The incoming document this draft answers ("Dự thảo trả lời văn bản số …"), if any.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    # The last time the author sent it (again) to the signer; the author's list sorts by it.
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DocumentComment(Base):
-    """A comment on a document; `kind` "return" is the reason a draft was sent back."""
+    """A comment (ý kiến) on a document; `kind` "return" is the reason a draft was sent back,
+    "resubmit" the author's note when sending a revised draft again."""
 
     __tablename__ = "document_comments"
 
@@ -47,6 +52,12 @@ class DocumentComment(Base):
     kind: Mapped[str] = mapped_column(String(16), default="comment")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Idempotency key from the client (an offline queue's UUID): a replay creates nothing new.
+    client_key: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_document_comments_client_key", "author_id", "client_key", unique=True),
+    )
 
 
 class SigningTransaction(Base):

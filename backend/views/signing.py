@@ -164,52 +164,84 @@ async def return_draft(request: Request) -> Response:
     res = resources(request)
     async with request.form() as form:
         comment = str(form.get("comment", ""))
+    document_id = request.path_params["document_id"]
     async with transaction(request) as db:
         await drafts.return_draft(
-            db, clock=res.clock, redis=res.redis, leader=current_user(request),
-            document_id=request.path_params["document_id"], comment=comment,
+            db, clock=res.clock, leader=current_user(request), document_id=document_id,
+            comment=comment,
         )  # fmt: skip
+        draft = await drafts.draft_of(db, document_id)
+        assert draft is not None
+        author_id = draft.author_id
+    await live.publish(res.redis, author_id, "document-returned", {"document": document_id})
     return htmx.redirect(RedirectResponse("/sign?returned=1", status_code=303), "/sign?returned=1")
 
 
-async def draft_new(request: Request) -> Response:
+async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any]:
+    user = current_user(request)
     async with transaction(request) as db:
-        leaders = await drafts.leaders_of(db, current_user(request).agency_id)
-    context = {"leaders": leaders, "types": catalogue.TYPES, "urgencies": catalogue.URGENCY_LABELS,
-               "values": {}, "error": ""}  # fmt: skip
+        leaders = await drafts.leaders_of(db, user.agency_id)
+        reply_to = None
+        if values.get("reply_to", "").isdigit():
+            reply_to = await drafts.reply_target(
+                db, author=user, document_id=int(values["reply_to"])
+            )
+    return {"leaders": leaders, "types": catalogue.TYPES, "urgencies": catalogue.URGENCY_LABELS,
+            "values": values, "reply_to": reply_to, "max_attachments": drafts.MAX_ATTACHMENTS,
+            "error": ""}  # fmt: skip
+
+
+async def draft_new(request: Request) -> Response:
+    values: dict[str, str] = {}
+    reply_to = request.query_params.get("reply_to", "")
+    if reply_to.isdigit():
+        values["reply_to"] = reply_to
+    context = await _draft_form(request, values)
+    if context["reply_to"] is not None:
+        incoming = context["reply_to"]
+        reference = incoming.number_symbol or incoming.subject
+        values["subject"] = f"V/v trả lời văn bản số {reference}"
+        values["recipients"] = incoming.issuer_name
+        values["type_code"] = "CV"  # a reply is usually a công văn
     return render(request, "signing/draft_new.html", context)
+
+
+async def _uploads(items: list[Any], fallback: str) -> list[Upload]:
+    # A file input left empty still sends a part, with no file name and no bytes.
+    return [
+        Upload(item.filename or fallback, item.content_type or "", await item.read())
+        for item in items
+        if isinstance(item, UploadFile) and item.filename
+    ]
 
 
 async def draft_create(request: Request) -> Response:
     res, settings = resources(request), settings_of(request)
     limit = settings.max_upload_mb * MiB
-    async with request.form(max_files=2, max_part_size=limit + MiB) as form:
+    async with request.form(
+        max_files=2 + drafts.MAX_ATTACHMENTS, max_part_size=limit + MiB
+    ) as form:
         fields = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
-        item = form.get("pdf")
-        upload = (
-            Upload(item.filename or "du-thao.pdf", item.content_type or "", await item.read())
-            if isinstance(item, UploadFile)
-            else None
-        )
+        found = await _uploads([form.get("pdf")], "du-thao.pdf")
+        upload = found[0] if found else None
+        attachments = await _uploads(form.getlist("attachments"), "phu-luc.pdf")
     try:
         if upload is None or not upload.data:
             raise ValidationError("Hãy chọn tệp PDF dự thảo.", "Choose the draft PDF.")
         draft_form = drafts.parse_draft(fields)
         async with transaction(request) as db:
             document = await drafts.create_draft(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers, redis=res.redis,
-                author=current_user(request), form=draft_form, pdf=upload, max_bytes=limit,
-                max_pages=settings.max_pages,
+                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
+                author=current_user(request), form=draft_form, pdf=upload,
+                attachments=attachments, max_bytes=limit, max_pages=settings.max_pages,
             )  # fmt: skip
             document_id = document.id
     except EofficeError as error:
-        async with transaction(request) as db:
-            leaders = await drafts.leaders_of(db, current_user(request).agency_id)
-        context = {"leaders": leaders, "types": catalogue.TYPES,
-                   "urgencies": catalogue.URGENCY_LABELS, "values": fields,
-                   "error": error.message(language(request))}  # fmt: skip
+        context = await _draft_form(request, fields)
+        context["error"] = error.message(language(request))
         return render(request, "signing/draft_new.html", context, status_code=error.status_code)
-    # The author may not see the document page (it is the signer's now): back to the form.
+    await live.publish(res.redis, draft_form.signer_id, "to-sign", {"document": document_id})
+    # The author follows it in "Dự thảo của tôi" (the document page is the signer's now).
     return RedirectResponse(f"/drafts/new?sent={document_id}", status_code=303)
 
 
@@ -256,9 +288,11 @@ async def sim_start(request: Request) -> Response:
 
 
 async def issue_page(request: Request) -> Response:
+    agency_id = current_user(request).agency_id
     async with transaction(request) as db:
-        documents = await issue.issuable(db, agency_id=current_user(request).agency_id)
-    context = {"documents": documents, "urgencies": catalogue.URGENCY_LABELS}
+        documents = await issue.issuable(db, agency_id=agency_id)
+        issued = await issue.recently_issued(db, agency_id=agency_id)
+    context = {"documents": documents, "issued": issued, "urgencies": catalogue.URGENCY_LABELS}
     return render(request, "signing/issue.html", context)
 
 

@@ -176,6 +176,15 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "document": Case("GET", f"/documents/{doc}", in_scope()),
         "document_page": Case("GET", f"/documents/{doc}/pages/{sha}/1.webp?w=640", in_scope()),
         "document_download": Case("GET", f"/documents/{doc}/files/{ver}", in_scope()),
+        # Comments and replies: whoever may view the document (same scope as the reader).
+        "document_comments": Case("GET", f"/documents/{doc}/comments", in_scope()),
+        "document_comment_add": Case(
+            "POST",
+            f"/documents/{doc}/comments",
+            {**in_scope(), "leader": 303, "clerk": 303, ANON: SIGNED_IN_POST},
+            form={"body": "Đề nghị bổ sung số liệu."},
+        ),
+        "document_replies": Case("GET", f"/documents/{doc}/replies", in_scope()),
         "register_pdf": Case(
             "GET",
             "/registers/incoming.pdf",
@@ -191,6 +200,21 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             "/drafts",
             only({"specialist", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
             form={},
+        ),
+        "drafts_mine": Case(
+            "GET", "/drafts", only({"specialist", "unit_head"}, 200, anonymous=303)
+        ),
+        "draft_view": Case(
+            "GET", "/drafts/999999", only({"specialist", "unit_head"}, 404, anonymous=303)
+        ),
+        "draft_resubmit": Case(
+            "POST",
+            "/drafts/999999/resubmit",
+            only({"specialist", "unit_head"}, 404, anonymous=SIGNED_IN_POST),
+            form={"note": "x"},
+        ),
+        "draft_file": Case(
+            "GET", "/drafts/999999/files/1", only({"specialist", "unit_head"}, 404, anonymous=303)
         ),
         "sign_queue": Case("GET", "/sign", only({"leader"}, 200, anonymous=303)),
         "sign_document": Case("GET", "/sign/999999", only({"leader"}, 404, anonymous=303)),
