@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +16,7 @@ from backend.models import Role
 from backend.views.auth import current_principal, transaction
 from backend.views.documents import STATUS_LABELS
 from backend.views.render import render, resources
-from backend.workflow import charts, dashboard
+from backend.workflow import charts, dashboard, dashboard_cache
 
 STATUS_ORDER = (
     Status.REGISTERED,
@@ -42,11 +42,18 @@ def _scope(request: Request) -> dashboard.Scope:
     return dashboard.Scope(principal.agency_id, unit_id=principal.unit_id or -1)
 
 
-async def dashboard_page(request: Request) -> Response:
+async def _figures(request: Request) -> tuple[int, dashboard.Numbers, datetime]:
     year, start, end, today = _period(request)
-    async with transaction(request) as db:
-        found = await dashboard.numbers(db, scope=_scope(request), start=start, end=end,
-                                        today=today)  # fmt: skip
+    res = resources(request)
+    found, at = await dashboard_cache.figures(
+        res.sessions, res.redis, clock=res.clock, scope=_scope(request), start=start, end=end,
+        today=today,
+    )  # fmt: skip
+    return year, found, at
+
+
+async def dashboard_page(request: Request) -> Response:
+    year, found, at = await _figures(request)
     status_chart = charts.bars([
         (STATUS_LABELS[code], found.by_status.get(code, 0),
          f"/dashboard/list?year={year}&metric=status&key={code.value}")
@@ -56,7 +63,8 @@ async def dashboard_page(request: Request) -> Response:
         [(f"{w:%d/%m}", received, "") for w, received, _ in found.weeks], height=180
     )
     context: dict[str, Any] = {"n": found, "year": year, "status_chart": status_chart,
-                               "trend": trend, "statuses": STATUS_LABELS}  # fmt: skip
+                               "trend": trend, "statuses": STATUS_LABELS,
+                               "as_of": at.astimezone(VIETNAM)}  # fmt: skip
     return render(request, "dashboard/dashboard.html", context)
 
 
@@ -73,10 +81,7 @@ async def dashboard_list(request: Request) -> Response:
 
 
 async def dashboard_csv(request: Request) -> Response:
-    year, start, end, today = _period(request)
-    async with transaction(request) as db:
-        found = await dashboard.numbers(db, scope=_scope(request), start=start, end=end,
-                                        today=today)  # fmt: skip
+    year, found, _ = await _figures(request)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Họ và tên", "Đơn vị", "Được giao chủ trì", "Hoàn thành", "Đúng hạn",

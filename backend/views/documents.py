@@ -34,7 +34,7 @@ from backend.views import workflow
 from backend.views.auth import current_principal, current_user, settings_of, transaction
 from backend.views.guard import forbidden
 from backend.views.render import language, render, resources
-from backend.workflow import counters
+from backend.workflow import counters, dashboard_cache
 
 MiB = 1024 * 1024
 
@@ -247,6 +247,7 @@ async def document_create(request: Request) -> Response:
     async with transaction(request) as db:
         audience = await counters.registered_audience(db, agency_id=agency_id, unit_id=unit_id)
     await live.announce_document(res.redis, audience, document_id, "registered")
+    await dashboard_cache.changed(res.redis, agency_id)
     return RedirectResponse(f"/documents/{document_id}?registered=1", status_code=303)
 
 

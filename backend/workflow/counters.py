@@ -10,7 +10,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import live
+from backend.documents.tables import Document
 from backend.models import Role, User, UserRole
+from backend.workflow import dashboard_cache
 from backend.workflow.tables import Assignment, Part, State, TimelineEvent
 
 WORKING = (State.ACTIVE.value, State.IN_PROGRESS.value)
@@ -73,8 +75,8 @@ async def _last_step(db: AsyncSession, document_id: int) -> str:
 async def announce(
     db: AsyncSession, redis: aioredis.Redis, *, user_ids: Iterable[int], document_id: int
 ) -> None:
-    """After the commit of a handling step: each person's open-work count ("work") and the
-    document event their lists refresh on."""
+    """After the commit of a handling step: each person's open-work count ("work"), the
+    document event their lists refresh on, and a new generation of the agency's dashboard."""
     people = sorted(set(user_ids))
     for user_id in people:
         user = await db.get(User, user_id)
@@ -82,3 +84,6 @@ async def announce(
             count = await open_work(db, user)
             await live.publish(redis, user_id, "work", {"count": count, "document": document_id})
     await live.announce_document(redis, people, document_id, await _last_step(db, document_id))
+    agency_id = await db.scalar(select(Document.agency_id).where(Document.id == document_id))
+    if agency_id is not None:
+        await dashboard_cache.changed(redis, agency_id)

@@ -1,0 +1,125 @@
+"""The dashboard's figures, kept in Redis between changes.
+
+A year of a large agency is a million rows: aggregating it takes seconds, far too long for a
+leader opening the dashboard on an iPad. The figures are computed once and kept under a key per
+scope, year and day, tagged with the agency's generation — a counter that every registration and
+every handling step bumps (`changed`, called after the commit). A request that finds figures of
+the current generation answers at once. One that finds older figures answers with them too and
+starts one recomputation in the background (a Redis lock keeps it to one per scope across server
+processes); only a request that finds nothing computes while it waits. Figures older than
+`MAX_AGE` are refreshed the same way even without a change (documents that arrive through other
+paths, overdue work as the day goes on). The page shows when its figures were computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.clock import Clock
+from backend.workflow.dashboard import Numbers, PersonRow, Scope, numbers
+
+MAX_AGE = timedelta(minutes=10)
+KEEP_SECONDS = 26 * 3600
+LOCK_SECONDS = 300
+log = logging.getLogger("eoffice")
+_running: set[asyncio.Task[None]] = set()
+
+
+def _generation_key(agency_id: int) -> str:
+    return f"dashboard-gen:{agency_id}"
+
+
+def _key(scope: Scope, start: date, end: date, today: date) -> str:
+    return f"dashboard:{scope.agency_id}:{scope.unit_id or 0}:{start}:{end}:{today}"
+
+
+async def changed(redis: aioredis.Redis, agency_id: int) -> None:
+    """After a commit that may move the agency's figures."""
+    try:
+        await redis.incr(_generation_key(agency_id))
+    except RedisError:
+        log.warning("dashboard generation of agency %s not bumped", agency_id, exc_info=True)
+
+
+def _encode(found: Numbers, *, generation: int, at: datetime) -> str:
+    body = asdict(found)
+    body["weeks"] = [(w.isoformat(), r, c) for w, r, c in found.weeks]
+    return json.dumps({"generation": generation, "at": at.isoformat(), "numbers": body})
+
+
+def _decode(raw: bytes | str) -> tuple[Numbers, int, datetime]:
+    entry = json.loads(raw)
+    body: dict[str, Any] = entry["numbers"]
+    found = Numbers(
+        by_status=body["by_status"],
+        overdue_by_unit=[tuple(row) for row in body["overdue_by_unit"]],
+        overdue_by_person=[tuple(row) for row in body["overdue_by_person"]],
+        completed=body["completed"], on_time=body["on_time"],
+        median_days=body["median_days"], p90_days=body["p90_days"],
+        weeks=[(date.fromisoformat(w), r, c) for w, r, c in body["weeks"]],
+        people=[PersonRow(**row) for row in body["people"]],
+    )  # fmt: skip
+    return found, int(entry["generation"]), datetime.fromisoformat(entry["at"])
+
+
+async def figures(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    clock: Clock,
+    scope: Scope,
+    start: date,
+    end: date,
+    today: date,
+) -> tuple[Numbers, datetime]:
+    """The dashboard's figures and when they were computed."""
+    key = _key(scope, start, end, today)
+
+    async def compute(generation: int) -> tuple[Numbers, datetime]:
+        at = clock.now()
+        async with sessions() as db:
+            found = await numbers(db, scope=scope, start=start, end=end, today=today)
+        await redis.set(key, _encode(found, generation=generation, at=at), ex=KEEP_SECONDS)
+        return found, at
+
+    try:
+        generation = int(await redis.get(_generation_key(scope.agency_id)) or 0)
+        raw = await redis.get(key)
+    except RedisError:
+        log.warning("dashboard cache unavailable", exc_info=True)
+        async with sessions() as db:
+            return await numbers(db, scope=scope, start=start, end=end, today=today), clock.now()
+    if raw is None:
+        return await compute(generation)
+    found, kept_generation, at = _decode(raw)
+    if kept_generation == generation and clock.now() - at < MAX_AGE:
+        return found, at
+    if await redis.set(f"{key}:lock", "1", nx=True, ex=LOCK_SECONDS):
+
+        async def refresh() -> None:
+            try:
+                await compute(generation)
+            except Exception:
+                log.exception("dashboard figures not refreshed")
+            finally:
+                await redis.delete(f"{key}:lock")
+
+        task = asyncio.create_task(refresh())
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+    return found, at
+
+
+async def settle() -> None:
+    """Wait for background refreshes (tests, shutdown)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
