@@ -246,19 +246,27 @@ async def _people(
         .join(Document, Document.id == Assignment.document_id)
         .where(in_period, Assignment.part == Part.LEAD.value, Assignment.user_id.is_not(None))
     )
+    days = sql.days(Assignment.created_at, Assignment.closed_at)
+    counts = [func.count(), _count(done), _count(and_(done, ok)), _count(and_(done, ~ok)),
+              _count(working)]  # fmt: skip
+    if sql.postgres:
+        # One pass: the median of the completed hops beside the counts.
+        median: Any = func.percentile_disc(0.5).within_group(days).filter(done)
+    else:
+        median = literal(None)
     tallies = (
-        held.with_only_columns(
-            Assignment.user_id, func.count(), _count(done), _count(and_(done, ok)),
-            _count(and_(done, ~ok)), _count(working),
-        ).group_by(Assignment.user_id)
+        held.with_only_columns(Assignment.user_id, *counts, median.label("median"))
+        .group_by(Assignment.user_id)
     ).subquery()  # fmt: skip
-    rows = await db.execute(
+    rows = list(await db.execute(
         select(tallies, User.full_name, Unit.name)
         .join(User, User.id == tallies.c.user_id)
         .outerjoin(Unit, Unit.id == User.unit_id)
-    )
-    days = sql.days(Assignment.created_at, Assignment.closed_at)
-    medians = await sql.percentiles(db, held.where(done), days, Assignment.user_id, (50,))
+    ))  # fmt: skip
+    if sql.postgres:
+        medians = {row[0]: [None if row[6] is None else float(row[6])] for row in rows}
+    else:
+        medians = await sql.percentiles(db, held.where(done), days, Assignment.user_id, (50,))
     return sorted(
         (
             PersonRow(
@@ -266,7 +274,7 @@ async def _people(
                 completed=int(completed), on_time=int(on_time), late=int(late),
                 overdue_open=int(overdue), median_days=medians.get(uid, [None])[0],
             )
-            for uid, assigned, completed, on_time, late, overdue, name, unit in rows
+            for uid, assigned, completed, on_time, late, overdue, _, name, unit in rows
         ),
         key=lambda p: (p.unit, p.name),
     )  # fmt: skip
