@@ -22,12 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,7 +41,8 @@ from backend.clock import SystemClock
 from backend.embedded_redis import redis_server_binary
 from backend.identity import sessions
 from backend.identity.sessions import SessionLimits
-from backend.models import Agency, Role, Unit
+from backend.models import Agency, Role, Unit, User
+from backend.workflow import dashboard
 
 SPECIALISTS_PER_UNIT = 6
 # Its own database: bench_documents.py drops "eoffice_bench" when it starts.
@@ -56,7 +58,8 @@ SELECT d.id, NULL, 'lead', d.unit_id, NULL, $1,
                                           ELSE 'completed' END,
        0, '', d.created_at + interval '1 hour',
        CASE WHEN d.status = '06'
-            THEN d.created_at + interval '1 hour' + ((d.id * 7919) % 2000) * interval '864 seconds'
+            THEN d.created_at + interval '1 hour'
+                 + ((d.id::bigint * 7919) % 2000) * interval '864 seconds'
        END
 FROM documents d WHERE d.status IN ('04', '05', '06')
 """
@@ -91,22 +94,30 @@ async def add_handling(url: str, agency_id: int, people: dict[str, int]) -> dict
     try:
         async with db.sessionmaker(engine)() as s, s.begin():
             agency = await s.get_one(Agency, agency_id)
+            existing = {name: ident for ident, name in await s.execute(
+                select(User.id, User.username).where(User.username.like("cv-%"))
+            )}  # fmt: skip
             units = (await s.scalars(
-                Unit.__table__.select().where(Unit.agency_id == agency_id).order_by(Unit.id)
+                select(Unit.id).where(Unit.agency_id == agency_id).order_by(Unit.id)
             )).all()  # fmt: skip
             for unit_id in units:
                 unit = await s.get_one(Unit, unit_id)
                 for k in range(SPECIALISTS_PER_UNIT):
-                    person = await users.create_user(
-                        s, clock=clock, agency=agency, username=f"cv-{unit_id}-{k}",
-                        full_name=f"Chuyên viên {k + 1} {unit.name}", roles={Role.SPECIALIST},
-                        unit=unit,
-                    )  # fmt: skip
-                    rows.append((unit_id, k, person.id))
+                    username = f"cv-{unit_id}-{k}"
+                    if username not in existing:  # a rerun with --handling-only keeps them
+                        person = await users.create_user(
+                            s, clock=clock, agency=agency, username=username,
+                            full_name=f"Chuyên viên {k + 1} {unit.name}",
+                            roles={Role.SPECIALIST}, unit=unit,
+                        )  # fmt: skip
+                        existing[username] = person.id
+                    rows.append((unit_id, k, existing[username]))
     finally:
         await engine.dispose()
     connection = await asyncpg.connect(f"{PG}/{NAME}")
     try:
+        await connection.execute("DELETE FROM assignments")
+        await connection.execute("DROP TABLE IF EXISTS bench_specialists")
         await connection.execute("CREATE TABLE bench_specialists (unit_id int, k int, user_id int)")
         await connection.copy_records_to_table("bench_specialists", records=rows)
         started = time.perf_counter()
@@ -126,7 +137,7 @@ async def add_handling(url: str, agency_id: int, people: dict[str, int]) -> dict
     return {"overdue_specialist": int(overdue)}
 
 
-async def known_people() -> tuple[dict[str, int], int]:
+async def known_people(*, handling: bool = True) -> tuple[dict[str, int], int]:
     connection = await asyncpg.connect(f"{PG}/{NAME}")
     try:
         found = {
@@ -135,10 +146,12 @@ async def known_people() -> tuple[dict[str, int], int]:
                 "SELECT id, username FROM users WHERE username LIKE 'bench-%'"
             )
         }
-        overdue = await connection.fetchval(
-            "SELECT user_id FROM assignments WHERE user_id IS NOT NULL AND state <> 'completed' "
-            "AND deadline < now()::date GROUP BY user_id ORDER BY count(*) DESC LIMIT 1"
-        )
+        overdue = 0
+        if handling:
+            overdue = await connection.fetchval(
+                "SELECT user_id FROM assignments WHERE user_id IS NOT NULL AND state <> 'completed'"
+                " AND deadline < now()::date GROUP BY user_id ORDER BY count(*) DESC LIMIT 1"
+            )
         documents = await connection.fetchval("SELECT count(*) FROM documents")
     finally:
         await connection.close()
@@ -146,9 +159,40 @@ async def known_people() -> tuple[dict[str, int], int]:
             "overdue_specialist": int(overdue)}, int(documents)  # fmt: skip
 
 
+async def cold(url: str, people: dict[str, int], repeat: int) -> list[tuple[str, list[float]]]:
+    """The computation behind the kept figures, timed in-process (what a refresh costs)."""
+    engine = db.create_engine(url)
+    found = []
+    try:
+        async with db.sessionmaker(engine)() as s:
+            leader = await s.get_one(User, people["leader"])
+            head = await s.get_one(User, people["unit_head"])
+        today = SystemClock().now().date()
+        for label, scope in (("leader", dashboard.Scope(leader.agency_id)),
+                             ("unit head", dashboard.Scope(head.agency_id, head.unit_id))):  # fmt: skip
+            timings = []
+            for _ in range(repeat):
+                begun = time.perf_counter()
+                async with db.sessionmaker(engine)() as s:
+                    await dashboard.numbers(s, scope=scope, start=date(2025, 1, 1),
+                                            end=date(2025, 12, 31), today=today)  # fmt: skip
+                timings.append((time.perf_counter() - begun) * 1000)
+            found.append((f"{label}: figures computed", timings))
+    finally:
+        await engine.dispose()
+    return found
+
+
 async def run(args: argparse.Namespace) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{NAME}"
-    if args.reuse:
+    if args.handling_only:
+        people, documents = await known_people(handling=False)
+        connection = await asyncpg.connect(f"{PG}/{NAME}")
+        agency_id = await connection.fetchval("SELECT agency_id FROM users WHERE id = $1",
+                                              people["leader"])  # fmt: skip
+        await connection.close()
+        people.update(await add_handling(url, agency_id, people))
+    elif args.reuse:
         people, documents = await known_people()
     else:
         print(f"Loading {args.documents:,} documents into PostgreSQL…", flush=True)
@@ -218,6 +262,7 @@ async def run(args: argparse.Namespace) -> None:
             for label, call in cases.items():
                 timings, failed = await measure(label, call, clients=1, requests=args.requests)  # type: ignore[arg-type]
                 rows.append((label, timings, failed))
+        computed = await cold(url, people, args.cold)
         baseline = percentile(rows[0][1], 50)
         load = os.getloadavg()
         print(f"\n{documents:,} documents, PostgreSQL, one `eoffice serve` process, year 2025, "
@@ -227,12 +272,19 @@ async def run(args: argparse.Namespace) -> None:
             p50, p95 = percentile(timings, 50), percentile(timings, 95)
             print(f"{label:28} {p50:8.1f} {p95:8.1f} {max(timings):8.1f} {p50 / baseline:8.1f}"
                   f"{'' if not failed else f'  ({failed} failed)'}")  # fmt: skip
+        print(
+            "Cold: the aggregate queries behind the kept figures, in-process (a background "
+            "refresh after a change; inline only when nothing is kept yet)"
+        )
+        for label, timings in computed:
+            print(f"{label:28} {percentile(timings, 50):8.1f} {percentile(timings, 95):8.1f} "
+                  f"{max(timings):8.1f}")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=20)
         redis.terminate()
         redis.wait(timeout=10)
-        if not args.keep and not args.reuse:
+        if not args.keep and not args.reuse and not args.handling_only:
             admin = await asyncpg.connect(f"{PG}/postgres")
             await admin.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
             await admin.close()
@@ -243,6 +295,9 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40, help="per case")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--cold", type=int, default=5, help="in-process computations per scope")
+    parser.add_argument("--handling-only", action="store_true",
+                        help="keep the loaded documents, (re)build their handling")  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="measure the kept database")
     asyncio.run(run(parser.parse_args()))
 

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backend import htmx
 from backend.clock import VIETNAM
 from backend.documents.catalogue import Status
 from backend.models import Role
@@ -65,7 +66,11 @@ async def dashboard_page(request: Request) -> Response:
     context: dict[str, Any] = {"n": found, "year": year, "status_chart": status_chart,
                                "trend": trend, "statuses": STATUS_LABELS,
                                "as_of": at.astimezone(VIETNAM)}  # fmt: skip
-    return render(request, "dashboard/dashboard.html", context)
+    block = "figures" if htmx.is_partial(request) else None
+    response = render(request, "dashboard/dashboard.html", context, block=block)
+    if block:
+        response.headers["Cache-Control"] = "no-store"
+    return htmx.vary_on_htmx(response)
 
 
 async def dashboard_list(request: Request) -> Response:

@@ -6,7 +6,8 @@ scope, year and day, tagged with the agency's generation — a counter that ever
 every handling step bumps (`changed`, called after the commit). A request that finds figures of
 the current generation answers at once. One that finds older figures answers with them too and
 starts one recomputation in the background (a Redis lock keeps it to one per scope across server
-processes); only a request that finds nothing computes while it waits. Figures older than
+processes), waiting `WAIT_SECONDS` for it; only a request that finds nothing computes while it
+waits. Figures older than
 `MAX_AGE` are refreshed the same way even without a change (documents that arrive through other
 paths, overdue work as the day goes on). The page shows when its figures were computed.
 """
@@ -30,6 +31,9 @@ from backend.workflow.dashboard import Numbers, PersonRow, Scope, numbers
 MAX_AGE = timedelta(minutes=10)
 KEEP_SECONDS = 26 * 3600
 LOCK_SECONDS = 300
+# How long a request waits for the refresh it started before answering with the older figures:
+# a small agency gets its new figures at once, a large one does not wait for seconds.
+WAIT_SECONDS = 0.2
 log = logging.getLogger("eoffice")
 _running: set[asyncio.Task[None]] = set()
 
@@ -116,6 +120,11 @@ async def figures(
         task = asyncio.create_task(refresh())
         _running.add(task)
         task.add_done_callback(_running.discard)
+        done, _ = await asyncio.wait({task}, timeout=WAIT_SECONDS)
+        if done:
+            raw = await redis.get(key)
+            if raw is not None:
+                found, _, at = _decode(raw)
     return found, at
 
 

@@ -1,6 +1,7 @@
 """The dashboard's figures kept between changes: a handling step through the app moves them on
-the next look, a change the app was not told about waits for the next generation, and older
-figures are answered at once while one refresh runs behind them (SQLite and PostgreSQL)."""
+the next look, a change the app was not told about waits for the next generation or the maximum
+age, older figures are answered while one refresh runs behind them unless it finishes within
+the short wait, and the page's self-refresh gets the figures alone (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def received_bar(html: str) -> str:
 
 
 async def test_figures_move_with_the_agency_generation(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock
-) -> None:
+    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(dashboard_cache, "WAIT_SECONDS", 0)  # as if the refresh took long
     res = resources_of(app)
     first = await registered(app, world.agency_id, subject="Văn bản thứ nhất")
     await sign_in_as(app, client, world.user_ids["leader"])
@@ -54,6 +57,11 @@ async def test_figures_move_with_the_agency_generation(
     bars = BeautifulSoup(page, "html.parser").select("svg.chart a text.chart__value")
     assert [b.get_text() for b in bars][:2] == ["1", "1"]
     assert "Số liệu tính lúc" in BeautifulSoup(page, "html.parser").select_one("#as-of").text
+    # What the page fetches to refresh itself (on a live event, every minute): the figures alone.
+    partial = await client.get("/dashboard?year=2026", headers={"HX-Request": "true"})
+    assert partial.text.lstrip().startswith('<div id="figures"')
+    assert "<html" not in partial.text and received_bar(partial.text) == "1"
+    assert partial.headers["vary"] == "HX-Request"
 
     # Figures of another day are computed afresh (overdue work depends on the day).
     clock.set(clock.now() + timedelta(days=1))
@@ -65,8 +73,10 @@ async def test_figures_move_with_the_agency_generation(
 
 
 async def test_old_figures_are_refreshed_after_max_age_without_a_change(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock
-) -> None:
+    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(dashboard_cache, "WAIT_SECONDS", 0)
     await registered(app, world.agency_id)
     await sign_in_as(app, client, world.user_ids["leader"])
     assert received_bar((await client.get("/dashboard?year=2026")).text) == "1"
@@ -76,3 +86,9 @@ async def test_old_figures_are_refreshed_after_max_age_without_a_change(
     assert received_bar((await client.get("/dashboard?year=2026")).text) == "1"
     await dashboard_cache.settle()
     assert received_bar((await client.get("/dashboard?year=2026")).text) == "2"
+
+    # A refresh that finishes within WAIT_SECONDS is answered at once (a small agency).
+    monkeypatch.setattr(dashboard_cache, "WAIT_SECONDS", 5)
+    await registered(app, world.agency_id, subject="Văn bản thứ ba")
+    await dashboard_cache.changed(resources_of(app).redis, world.agency_id)
+    assert received_bar((await client.get("/dashboard?year=2026")).text) == "3"
