@@ -142,6 +142,13 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     expect(leader.locator("#doclist-note")).to_have_text("Danh sách vừa được cập nhật.")
     leader.evaluate("window.scrollTo(0, 0)")
     leader.screenshot(path=screenshot_path("live-list-new-row-ipad"))
+    # "Show more" goes on from the last row loaded before the update: the five older ones.
+    leader.locator("#doclist > li.more a").click()
+    expect(leader.locator("#doclist > li[data-id]")).to_have_count(31)
+    ids = leader.eval_on_selector_all(
+        "#doclist > li[data-id]", "rows => rows.map(r => r.dataset.id)"
+    )
+    assert len(set(ids)) == 31
 
     # The specialist's "Việc của tôi" is open (empty) when the leader assigns it to him.
     phone2 = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[arg-type]
