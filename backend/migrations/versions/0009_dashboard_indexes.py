@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_documents_dashboard",
         "documents",
-        ["agency_id", "direction", "created_at", "unit_id", "status"],
+        ["agency_id", "direction", "created_at", "unit_id", "status", "id"],
     )
     op.create_index(
         "ix_assignments_lead",
