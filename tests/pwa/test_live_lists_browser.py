@@ -160,6 +160,15 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     expect(specialist.locator("#doclist > li.empty")).to_have_count(1)
     specialist.evaluate("window.notReloaded = true")
 
+    # The leader's dashboard is open in another tab: its figures follow the assignment.
+    board = ipad.new_page()
+    board.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_list(board, demo_server.url + "/dashboard")
+    registered_bar = board.locator('svg.chart a[href$="key=03"] text.chart__value')
+    assigned_bar = board.locator('svg.chart a[href$="key=04"] text.chart__value')
+    expect(registered_bar).to_have_text("31")
+    board.evaluate("window.notReloaded = true")
+
     leader.goto(f"{demo_server.url}/documents/{document_id}")
     form = leader.locator("#assign-form")
     value = form.locator('select[name="lead"] option', has_text="Hoàng Minh Đức").get_attribute(
@@ -179,6 +188,9 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     expect(specialist.locator("#work-count")).to_have_text("1")
     assert specialist.evaluate("window.notReloaded") is True
     specialist.screenshot(path=screenshot_path("live-list-assigned-phone"))
+    expect(assigned_bar).to_have_text("1", timeout=15_000)  # a "document" event, then 5 s
+    expect(registered_bar).to_have_text("30")
+    assert board.evaluate("window.notReloaded") is True
     assert errors == []
     for context in (ipad, phone, phone2):
         context.close()
