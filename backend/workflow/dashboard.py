@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Index,
+    Row,
     Select,
     and_,
     case,
@@ -28,7 +29,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
 
 from backend.documents.queries import start_of
 from backend.documents.tables import Document
@@ -287,14 +287,17 @@ async def _people(
 async def drill_down(
     db: AsyncSession, *, scope: Scope, start: date, end: date, today: date, metric: str,
     key: str = "",
-) -> list[Document]:  # fmt: skip
-    """The documents behind one number of the dashboard."""
+) -> list[Row[tuple[int, str, str, date | None]]]:  # fmt: skip
+    """The documents behind one number of the dashboard (id, subject, status, deadline)."""
     in_period = and_(
         scope.documents(),
         Document.created_at >= start_of(start),
         Document.created_at < start_of(end + timedelta(days=1)),
     )
-    query = select(Document).where(in_period)
+    # Only what the list shows: a year's rows are wide (search text, signature checks, files).
+    query = select(Document.id, Document.subject, Document.status, Document.deadline).where(
+        in_period
+    )
     overdue = and_(
         Assignment.state.in_(OPEN_STATES), Assignment.deadline < today,
         Assignment.part == Part.LEAD.value,
@@ -312,6 +315,4 @@ async def drill_down(
         query = query.where(Document.id.in_(hops))
     else:
         return []
-    # The list shows number, subject, status and deadline: the files are not loaded.
-    query = query.options(raiseload(Document.files)).order_by(Document.created_at.desc()).limit(500)
-    return list(await db.scalars(query))
+    return list(await db.execute(query.order_by(Document.created_at.desc()).limit(500)))

@@ -2,14 +2,15 @@
 
 A year of a large agency is a million rows: aggregating it takes seconds, far too long for a
 leader opening the dashboard on an iPad. The figures are computed once and kept under a key per
-scope, year and day, tagged with the agency's generation — a counter that every registration and
-every handling step bumps (`changed`, called after the commit). A request that finds figures of
-the current generation answers at once. One that finds older figures answers with them too and
-starts one recomputation in the background (a Redis lock keeps it to one per scope across server
-processes), waiting `WAIT_SECONDS` for it; only a request that finds nothing computes while it
-waits. Figures older than
-`MAX_AGE` are refreshed the same way even without a change (documents that arrive through other
-paths, overdue work as the day goes on). The page shows when its figures were computed.
+scope and year, tagged with the day and the agency's generation — a counter that every
+registration and every handling step bumps (`changed`, called after the commit). A request that
+finds figures of the current generation answers at once. One that finds older figures answers
+with them too and starts one recomputation in the background (a Redis lock keeps it to one per
+scope across server processes), waiting `WAIT_SECONDS` for it; only a request that finds nothing
+computes while it waits. Figures older than `MAX_AGE`, or of another day (overdue work depends
+on the day), are refreshed the same way even without a change (documents that arrive through
+other paths): the first look of the morning does not wait for a year's aggregation either. The
+page shows when its figures were computed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from backend.clock import Clock
 from backend.workflow.dashboard import Numbers, PersonRow, Scope, numbers
 
 MAX_AGE = timedelta(minutes=10)
-KEEP_SECONDS = 26 * 3600
+KEEP_SECONDS = 8 * 24 * 3600
 LOCK_SECONDS = 300
 # How long a request waits for the refresh it started before answering with the older figures:
 # a small agency gets its new figures at once, a large one does not wait for seconds.
@@ -42,8 +43,8 @@ def _generation_key(agency_id: int) -> str:
     return f"dashboard-gen:{agency_id}"
 
 
-def _key(scope: Scope, start: date, end: date, today: date) -> str:
-    return f"dashboard:{scope.agency_id}:{scope.unit_id or 0}:{start}:{end}:{today}"
+def _key(scope: Scope, start: date, end: date) -> str:
+    return f"dashboard:{scope.agency_id}:{scope.unit_id or 0}:{start}:{end}"
 
 
 async def changed(redis: aioredis.Redis, agency_id: int) -> None:
@@ -54,13 +55,14 @@ async def changed(redis: aioredis.Redis, agency_id: int) -> None:
         log.warning("dashboard generation of agency %s not bumped", agency_id, exc_info=True)
 
 
-def _encode(found: Numbers, *, generation: int, at: datetime) -> str:
+def _encode(found: Numbers, *, generation: int, at: datetime, today: date) -> str:
     body = asdict(found)
     body["weeks"] = [(w.isoformat(), r, c) for w, r, c in found.weeks]
-    return json.dumps({"generation": generation, "at": at.isoformat(), "numbers": body})
+    return json.dumps({"generation": generation, "at": at.isoformat(), "today": today.isoformat(),
+                       "numbers": body})  # fmt: skip
 
 
-def _decode(raw: bytes | str) -> tuple[Numbers, int, datetime]:
+def _decode(raw: bytes | str) -> tuple[Numbers, tuple[int, str], datetime]:
     entry = json.loads(raw)
     body: dict[str, Any] = entry["numbers"]
     found = Numbers(
@@ -72,7 +74,7 @@ def _decode(raw: bytes | str) -> tuple[Numbers, int, datetime]:
         weeks=[(date.fromisoformat(w), r, c) for w, r, c in body["weeks"]],
         people=[PersonRow(**row) for row in body["people"]],
     )  # fmt: skip
-    return found, int(entry["generation"]), datetime.fromisoformat(entry["at"])
+    return found, (int(entry["generation"]), entry["today"]), datetime.fromisoformat(entry["at"])
 
 
 async def figures(
@@ -86,13 +88,14 @@ async def figures(
     today: date,
 ) -> tuple[Numbers, datetime]:
     """The dashboard's figures and when they were computed."""
-    key = _key(scope, start, end, today)
+    key = _key(scope, start, end)
 
     async def compute(generation: int) -> tuple[Numbers, datetime]:
         at = clock.now()
         async with sessions() as db:
             found = await numbers(db, scope=scope, start=start, end=end, today=today)
-        await redis.set(key, _encode(found, generation=generation, at=at), ex=KEEP_SECONDS)
+        entry = _encode(found, generation=generation, at=at, today=today)
+        await redis.set(key, entry, ex=KEEP_SECONDS)
         return found, at
 
     try:
@@ -104,8 +107,8 @@ async def figures(
             return await numbers(db, scope=scope, start=start, end=end, today=today), clock.now()
     if raw is None:
         return await compute(generation)
-    found, kept_generation, at = _decode(raw)
-    if kept_generation == generation and clock.now() - at < MAX_AGE:
+    found, kept, at = _decode(raw)
+    if kept == (generation, today.isoformat()) and clock.now() - at < MAX_AGE:
         return found, at
     if await redis.set(f"{key}:lock", "1", nx=True, ex=LOCK_SECONDS):
 
