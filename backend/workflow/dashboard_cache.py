@@ -16,8 +16,10 @@ page shows when its figures were computed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,25 +112,29 @@ async def figures(
     found, kept, at = _decode(raw)
     if kept == (generation, today.isoformat()) and clock.now() - at < MAX_AGE:
         return found, at
-    if await redis.set(f"{key}:lock", "1", nx=True, ex=LOCK_SECONDS):
-
-        async def refresh() -> None:
-            try:
-                await compute(generation)
-            except Exception:
-                log.exception("dashboard figures not refreshed")
-            finally:
-                await redis.delete(f"{key}:lock")
-
-        task = asyncio.create_task(refresh())
-        _running.add(task)
-        task.add_done_callback(_running.discard)
-        done, _ = await asyncio.wait({task}, timeout=WAIT_SECONDS)
-        if done:
-            raw = await redis.get(key)
-            if raw is not None:
+    try:
+        if await redis.set(f"{key}:lock", "1", nx=True, ex=LOCK_SECONDS):
+            task = asyncio.create_task(_refresh(compute, redis, key, generation))
+            _running.add(task)
+            task.add_done_callback(_running.discard)
+            done, _ = await asyncio.wait({task}, timeout=WAIT_SECONDS)
+            if done and (raw := await redis.get(key)) is not None:
                 found, _, at = _decode(raw)
+    except RedisError:
+        log.warning("dashboard figures not refreshed", exc_info=True)
     return found, at
+
+
+async def _refresh(
+    compute: Callable[[int], Awaitable[object]], redis: aioredis.Redis, key: str, generation: int
+) -> None:
+    try:
+        await compute(generation)
+    except Exception:
+        log.exception("dashboard figures not refreshed")
+    finally:
+        with contextlib.suppress(RedisError):  # the lock expires by itself otherwise
+            await redis.delete(f"{key}:lock")
 
 
 async def settle() -> None:
