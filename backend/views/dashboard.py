@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -43,18 +43,19 @@ def _scope(request: Request) -> dashboard.Scope:
     return dashboard.Scope(principal.agency_id, unit_id=principal.unit_id or -1)
 
 
-async def _figures(request: Request) -> tuple[int, dashboard.Numbers, datetime]:
+async def _figures(request: Request) -> tuple[int, dashboard_cache.Figures]:
     year, start, end, today = _period(request)
     res = resources(request)
-    found, at = await dashboard_cache.figures(
+    figures = await dashboard_cache.figures(
         res.sessions, res.redis, clock=res.clock, scope=_scope(request), start=start, end=end,
         today=today,
     )  # fmt: skip
-    return year, found, at
+    return year, figures
 
 
 async def dashboard_page(request: Request) -> Response:
-    year, found, at = await _figures(request)
+    year, figures = await _figures(request)
+    found = figures.numbers
     status_chart = charts.bars([
         (STATUS_LABELS[code], found.by_status.get(code, 0),
          f"/dashboard/list?year={year}&metric=status&key={code.value}")
@@ -65,7 +66,8 @@ async def dashboard_page(request: Request) -> Response:
     )
     context: dict[str, Any] = {"n": found, "year": year, "status_chart": status_chart,
                                "trend": trend, "statuses": STATUS_LABELS,
-                               "as_of": at.astimezone(VIETNAM)}  # fmt: skip
+                               "as_of": figures.at.astimezone(VIETNAM),
+                               "current": figures.current}  # fmt: skip
     block = "figures" if htmx.is_partial(request) else None
     response = render(request, "dashboard/dashboard.html", context, block=block)
     if block:
@@ -86,7 +88,8 @@ async def dashboard_list(request: Request) -> Response:
 
 
 async def dashboard_csv(request: Request) -> Response:
-    year, found, _ = await _figures(request)
+    year, figures = await _figures(request)
+    found = figures.numbers
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Họ và tên", "Đơn vị", "Được giao chủ trì", "Hoàn thành", "Đúng hạn",

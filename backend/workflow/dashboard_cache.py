@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,14 @@ LOCK_SECONDS = 300
 WAIT_SECONDS = 0.2
 log = logging.getLogger("eoffice")
 _running: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True)
+class Figures:
+    numbers: Numbers
+    at: datetime  # when they were computed
+    # False: older figures, answered while a refresh runs (the page asks again shortly).
+    current: bool
 
 
 def _generation_key(agency_id: int) -> str:
@@ -88,17 +96,17 @@ async def figures(
     start: date,
     end: date,
     today: date,
-) -> tuple[Numbers, datetime]:
-    """The dashboard's figures and when they were computed."""
+) -> Figures:
+    """The dashboard's figures, when they were computed, and whether they are current."""
     key = _key(scope, start, end)
 
-    async def compute(generation: int) -> tuple[Numbers, datetime]:
+    async def compute(generation: int) -> Figures:
         at = clock.now()
         async with sessions() as db:
             found = await numbers(db, scope=scope, start=start, end=end, today=today)
         entry = _encode(found, generation=generation, at=at, today=today)
         await redis.set(key, entry, ex=KEEP_SECONDS)
-        return found, at
+        return Figures(found, at, current=True)
 
     try:
         generation = int(await redis.get(_generation_key(scope.agency_id)) or 0)
@@ -106,12 +114,13 @@ async def figures(
     except RedisError:
         log.warning("dashboard cache unavailable", exc_info=True)
         async with sessions() as db:
-            return await numbers(db, scope=scope, start=start, end=end, today=today), clock.now()
+            found = await numbers(db, scope=scope, start=start, end=end, today=today)
+        return Figures(found, clock.now(), current=True)
     if raw is None:
         return await compute(generation)
     found, kept, at = _decode(raw)
     if kept == (generation, today.isoformat()) and clock.now() - at < MAX_AGE:
-        return found, at
+        return Figures(found, at, current=True)
     try:
         if await redis.set(f"{key}:lock", "1", nx=True, ex=LOCK_SECONDS):
             task = asyncio.create_task(_refresh(compute, redis, key, generation))
@@ -120,9 +129,10 @@ async def figures(
             done, _ = await asyncio.wait({task}, timeout=WAIT_SECONDS)
             if done and (raw := await redis.get(key)) is not None:
                 found, _, at = _decode(raw)
+                return Figures(found, at, current=True)
     except RedisError:
         log.warning("dashboard figures not refreshed", exc_info=True)
-    return found, at
+    return Figures(found, at, current=False)
 
 
 async def _refresh(

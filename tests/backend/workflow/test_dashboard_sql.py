@@ -50,9 +50,15 @@ async def test_figures_move_with_the_agency_generation(
               "deadline": (clock.now().date() + timedelta(days=3)).isoformat()},
     )  # fmt: skip
     assert response.status_code == 303
-    assert received_bar((await client.get("/dashboard?year=2026")).text) == "1"
+    older = (await client.get("/dashboard?year=2026")).text
+    assert received_bar(older) == "1"
+    # Older figures ask again shortly (htmx "load delay"); current ones only on events.
+    trigger = BeautifulSoup(older, "html.parser").select_one("#figures")["hx-trigger"]
+    assert "load delay:2s" in trigger
     await dashboard_cache.settle()
     page = (await client.get("/dashboard?year=2026")).text
+    trigger = BeautifulSoup(page, "html.parser").select_one("#figures")["hx-trigger"]
+    assert trigger == "document from:#live delay:5s, every 60s"
     assert received_bar(page) == "1"  # the second registered; the first is now assigned (04)
     bars = BeautifulSoup(page, "html.parser").select("svg.chart a text.chart__value")
     assert [b.get_text() for b in bars][:2] == ["1", "1"]
