@@ -13,6 +13,12 @@ API:
         published, with a comment line every `heartbeat` seconds to keep proxies from closing
         the connection. `sse_response(request, redis, user_id)` wraps it in a response.
 
+    await announce_document(redis, user_ids, document_id, kind)
+        After a commit that changes what document lists show (registered, assigned, returned,
+        completed, signed, issued…): one `DOCUMENT_EVENT` to each person concerned. Document
+        lists refresh on it (pwa/static/livelist.js). Redis trouble is logged, never raised:
+        the change is committed and screens catch up on their next load.
+
 The browser side: `new EventSource("/live")` and `addEventListener(<event>, ...)`; htmx's SSE
 extension works as well. Events are hints for the screen ("this changed"), never the record:
 the record is SQL, and a screen that missed events reloads what it shows.
@@ -22,14 +28,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 KEEP = 100
 HEARTBEAT_SECONDS = 15.0
+# The one event document lists listen to; `kind` in its data says what happened.
+DOCUMENT_EVENT = "document"
+DOCUMENT_KINDS = frozenset(
+    {"registered", "assigned", "reassigned", "progress", "input", "returned", "completed",
+     "signed", "issued", "changed"}
+)  # fmt: skip
+
+log = logging.getLogger("eoffice")
 
 
 def channel(user_id: int) -> str:
@@ -60,6 +76,19 @@ async def publish(redis: aioredis.Redis, user_id: int, event: str, data: dict[st
         channel(user_id), json.dumps({"id": event_id, "event": event, "data": payload})
     )
     return event_id
+
+
+async def announce_document(
+    redis: aioredis.Redis, user_ids: Iterable[int], document_id: int, kind: str
+) -> None:
+    if kind not in DOCUMENT_KINDS:
+        raise ValueError(f"unknown document event kind {kind!r}")
+    data: dict[str, object] = {"document": document_id, "kind": kind}
+    try:
+        for user_id in sorted(set(user_ids)):
+            await publish(redis, user_id, DOCUMENT_EVENT, data)
+    except RedisError:
+        log.warning("live: %s of document %s not announced", kind, document_id, exc_info=True)
 
 
 def _after(a: str, b: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 import backend.documents.tables
 import backend.push.tables
 import backend.signing_flow.tables
+import backend.workflow.dashboard  # its indexes
 import backend.workflow.tables  # noqa: F401
 from backend.models import Base
 

@@ -10,13 +10,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backend import htmx
 from backend.clock import VIETNAM
 from backend.documents.catalogue import Status
 from backend.models import Role
 from backend.views.auth import current_principal, transaction
 from backend.views.documents import STATUS_LABELS
 from backend.views.render import render, resources
-from backend.workflow import charts, dashboard
+from backend.workflow import charts, dashboard, dashboard_cache
 
 STATUS_ORDER = (
     Status.REGISTERED,
@@ -36,17 +37,26 @@ def _period(request: Request) -> tuple[int, date, date, date]:
 
 def _scope(request: Request) -> dashboard.Scope:
     principal = current_principal(request)
-    if Role.LEADER in principal.roles:
+    # Leaders and the office chief (who routes the agency's documents) see the whole agency.
+    if principal.roles & {Role.LEADER, Role.OFFICE_CHIEF}:
         return dashboard.Scope(principal.agency_id)
     # A unit head without a unit sees nothing rather than the agency.
     return dashboard.Scope(principal.agency_id, unit_id=principal.unit_id or -1)
 
 
-async def dashboard_page(request: Request) -> Response:
+async def _figures(request: Request) -> tuple[int, dashboard_cache.Figures]:
     year, start, end, today = _period(request)
-    async with transaction(request) as db:
-        found = await dashboard.numbers(db, scope=_scope(request), start=start, end=end,
-                                        today=today)  # fmt: skip
+    res = resources(request)
+    figures = await dashboard_cache.figures(
+        res.sessions, res.redis, clock=res.clock, scope=_scope(request), start=start, end=end,
+        today=today,
+    )  # fmt: skip
+    return year, figures
+
+
+async def dashboard_page(request: Request) -> Response:
+    year, figures = await _figures(request)
+    found = figures.numbers
     status_chart = charts.bars([
         (STATUS_LABELS[code], found.by_status.get(code, 0),
          f"/dashboard/list?year={year}&metric=status&key={code.value}")
@@ -56,8 +66,14 @@ async def dashboard_page(request: Request) -> Response:
         [(f"{w:%d/%m}", received, "") for w, received, _ in found.weeks], height=180
     )
     context: dict[str, Any] = {"n": found, "year": year, "status_chart": status_chart,
-                               "trend": trend, "statuses": STATUS_LABELS}  # fmt: skip
-    return render(request, "dashboard/dashboard.html", context)
+                               "trend": trend, "statuses": STATUS_LABELS,
+                               "as_of": figures.at.astimezone(VIETNAM),
+                               "current": figures.current}  # fmt: skip
+    block = "figures" if htmx.is_partial(request) else None
+    response = render(request, "dashboard/dashboard.html", context, block=block)
+    if block:
+        response.headers["Cache-Control"] = "no-store"
+    return htmx.vary_on_htmx(response)
 
 
 async def dashboard_list(request: Request) -> Response:
@@ -73,10 +89,8 @@ async def dashboard_list(request: Request) -> Response:
 
 
 async def dashboard_csv(request: Request) -> Response:
-    year, start, end, today = _period(request)
-    async with transaction(request) as db:
-        found = await dashboard.numbers(db, scope=_scope(request), start=start, end=end,
-                                        today=today)  # fmt: skip
+    year, figures = await _figures(request)
+    found = figures.numbers
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Họ và tên", "Đơn vị", "Được giao chủ trì", "Hoàn thành", "Đúng hạn",

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backend import htmx
+from backend import htmx, live
 from backend.clock import VIETNAM
 from backend.documents import catalogue, queries, reading, registerbook, search
 from backend.documents.forms import FormErrors, parse_incoming
@@ -34,6 +34,7 @@ from backend.views import workflow
 from backend.views.auth import current_principal, current_user, settings_of, transaction
 from backend.views.guard import forbidden
 from backend.views.render import language, render, resources
+from backend.workflow import counters, dashboard_cache
 
 MiB = 1024 * 1024
 
@@ -110,8 +111,13 @@ async def documents_page(request: Request) -> Response:
         )
     context = {"inboxes": inboxes, "inbox": inbox, "page": page, "filters": filters,
                "query": request.query_params, **_common(request)}  # fmt: skip
-    block = "items" if htmx.is_partial(request) and cursor else None
-    return htmx.vary_on_htmx(render(request, "documents/list.html", context, block=block))
+    # The next page ("Show more"), or the first page again when a live event refreshes the list.
+    refresh = cursor is not None or request.query_params.get("live") == "1"
+    block = "items" if htmx.is_partial(request) and refresh else None
+    response = htmx.vary_on_htmx(render(request, "documents/list.html", context, block=block))
+    if block:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def documents_search(request: Request) -> Response:
@@ -226,7 +232,7 @@ async def document_create(request: Request) -> Response:
                 link_to=int(link_raw) if link_raw.isdigit() else None,
                 checker=res.signature_checker,
             )  # fmt: skip
-            document_id = document.id
+            document_id, agency_id, unit_id = document.id, document.agency_id, document.unit_id
     except (FormErrors, DuplicateFoundError, ValidationError) as error:
         problems = error.problems if isinstance(error, FormErrors) else {}
         duplicate = (
@@ -238,6 +244,10 @@ async def document_create(request: Request) -> Response:
         context = {"values": fields, "error": error.message(language(request)),
                    "problems": problems, "duplicate": duplicate, **_common(request)}  # fmt: skip
         return render(request, "documents/new.html", context, status_code=error.status_code)
+    async with transaction(request) as db:
+        audience = await counters.registered_audience(db, agency_id=agency_id, unit_id=unit_id)
+    await live.announce_document(res.redis, audience, document_id, "registered")
+    await dashboard_cache.changed(res.redis, agency_id)
     return RedirectResponse(f"/documents/{document_id}?registered=1", status_code=303)
 
 

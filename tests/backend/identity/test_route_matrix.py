@@ -181,7 +181,7 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "document_comment_add": Case(
             "POST",
             f"/documents/{doc}/comments",
-            {**in_scope(), "leader": 303, "clerk": 303, ANON: SIGNED_IN_POST},
+            {**in_scope(), "leader": 303, "office_chief": 303, "clerk": 303, ANON: SIGNED_IN_POST},
             form={"body": "Đề nghị bổ sung số liệu."},
         ),
         "document_replies": Case("GET", f"/documents/{doc}/replies", in_scope()),
