@@ -1,5 +1,7 @@
-"""The background task that expires unconfirmed signing transactions and finishes interrupted
-ones, in every server process (the moves are compare-and-set, so processes never collide)."""
+"""The background task that expires unconfirmed signing transactions, finishes interrupted ones,
+takes over SIM transactions whose poller's process died and carries SIM batches on, in every
+server process (the moves are compare-and-set, so processes never collide). It runs once soon
+after start-up — a restarted server picks up what it left — and then every 15 seconds."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from backend.resources import Resources
-from backend.signing_flow import run, sim, transactions
+from backend.signing_flow import run, sim, sim_batch, transactions
 
 log = logging.getLogger("eoffice.signing")
 INTERVAL_SECONDS = 15.0
+FIRST_SECONDS = 2.0
 
 
 async def sweep_once(res: Resources) -> None:
@@ -22,11 +25,15 @@ async def sweep_once(res: Resources) -> None:
         await run.resume(
             res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=res.signing
         )
+        await sim.reattach(res)
+        await sim_batch.sweep(res)
 
 
 async def _loop(res: Resources) -> None:
+    wait = FIRST_SECONDS
     while True:
-        await asyncio.sleep(INTERVAL_SECONDS)
+        await asyncio.sleep(wait)
+        wait = INTERVAL_SECONDS
         try:
             await sweep_once(res)
         except Exception:  # a bad round must not stop the next one

@@ -128,7 +128,7 @@ async def get(db: AsyncSession, tx_id: str, *, signer_id: int) -> SigningTransac
     return tx
 
 
-async def _signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) -> list[Document]:
+async def signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) -> list[Document]:
     documents: list[Document] = []
     for document_id in document_ids:
         document = await db.get(Document, document_id)
@@ -198,7 +198,7 @@ async def prepare(
             "Bạn chưa có khóa ký số trên máy chủ. Hãy liên hệ quản trị viên.",
             "You have no server-held signing key. Please contact your administrator.",
         )
-    documents = await _signable(db, signer, sorted(set(document_ids)))
+    documents = await signable(db, signer, sorted(set(document_ids)))
     now = clock.now()
     reuse = await _reusable(db, signer=signer, method=method, documents=documents, now=now)
     if reuse is not None:
