@@ -14,7 +14,7 @@ import hashlib
 import logging
 
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, live
@@ -83,15 +83,22 @@ async def _finish_items(
     for (item_id, _, _), result in zip(loaded, results, strict=True):
         if isinstance(result, SigningError):
             async with sessions() as db, db.begin():
-                item = await db.get_one(SigningItem, item_id)
-                item.result, item.error = "failed", result.message_vi
+                await db.execute(
+                    update(SigningItem)
+                    .where(SigningItem.id == item_id, SigningItem.result == "pending")
+                    .values(result="failed", error=result.message_vi[:2000])
+                    .execution_options(synchronize_session=False)
+                )
             ok = False
         else:
             check = PENDING_CHECK if later else await checker.check(result, has_signatures=True)
-            ok = await _store(
+            stored = await _store(
                 sessions, clock=clock, blobs=blobs, item_id=item_id, signer_id=signer_id,
                 signed=result, check=check,
             )  # fmt: skip
+            if stored is None:
+                continue  # finished by another process, which also told everyone
+            ok = stored
         await _notify_item(sessions, redis, item_id=item_id, ok=ok, tx_id=tx_id)
     if later:
         task = asyncio.create_task(_check_later(sessions, checker, blobs, item_ids))
@@ -129,12 +136,22 @@ async def _store(
     signer_id: int,
     signed: bytes,
     check: dict[str, object],
-) -> bool:
+) -> bool | None:
+    """Write the signed version; False if the document changed meanwhile, None if another
+    process already finished this item."""
     sha = await blobs.put(signed)
     async with sessions() as db, db.begin():
+        # Claim the item first (compare-and-set): of two processes finishing the same item (a
+        # resume racing another), exactly one writes the new version; the other stands back.
+        claimed = await db.execute(
+            update(SigningItem)
+            .where(SigningItem.id == item_id, SigningItem.result == "pending")
+            .values(result="signed")
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
         item = await db.get_one(SigningItem, item_id, populate_existing=True)
-        if item.result != "pending":
-            return item.result == "signed"
         base = await db.get_one(FileVersion, item.base_version_id)
         file = await db.get_one(DocumentFile, base.file_id)
         current = max(file.versions, key=lambda v: v.version)

@@ -286,6 +286,8 @@ async def rows(db: AsyncSession, batch: SigningBatch) -> list[Row]:
 async def sweep(res: Resources) -> list[str]:
     """Carry on every running batch whose current document has ended (its process may have
     died between two documents, or the sweeper expired the pending one)."""
+    if res.signing is None or not res.settings.effective_mssp_url:
+        return []
     async with res.sessions() as db:
         running = list(
             await db.scalars(select(SigningBatch.id).where(SigningBatch.status == RUNNING))
