@@ -24,6 +24,7 @@ from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.models import Role, User, UserRole
+from backend.push import outbox, payloads
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction
@@ -171,6 +172,17 @@ async def _store(
         document.status = catalogue.Status.SIGNED
         # Shown as the document's signature panel (who, when, valid) — checked, not assumed.
         document.signature_check = check
+        # Push notices to the drafter and the clerks, committed with the signed version.
+        signer = await db.get_one(User, signer_id)
+        notice = payloads.signed(
+            document_id=document.id, subject=document.subject, urgency=document.urgency,
+            signer_name=signer.full_name,
+        )  # fmt: skip
+        for user_id in sorted(await _to_tell(db, document.id, document.agency_id)):
+            await outbox.enqueue(
+                db, clock=clock, user_id=user_id, notice=notice,
+                dedupe_key=f"signed:{version.id}:{user_id}",
+            )  # fmt: skip
         await audit.record(
             db, clock=clock, action="document.signed", actor_id=signer_id,
             object_type="document", object_id=document.id,
@@ -241,6 +253,17 @@ async def _close(
     return tx
 
 
+async def _to_tell(db: AsyncSession, document_id: int, agency_id: int) -> set[int]:
+    """Who hears that a document was signed: its drafter and the agency's clerks."""
+    draft = await db.get(Draft, document_id)
+    clerks = await db.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.agency_id == agency_id, UserRole.role == Role.CLERK.value)
+    )
+    return {*clerks, *([draft.author_id] if draft else [])}
+
+
 async def _notify_item(
     sessions: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
@@ -256,13 +279,7 @@ async def _notify_item(
         await live.publish(redis, tx.signer_id, "signing-item", event)
         if not ok:
             return
-        draft = await db.get(Draft, item.document_id)
-        clerks = await db.scalars(
-            select(User.id)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(User.agency_id == tx.agency_id, UserRole.role == Role.CLERK.value)
-        )
-        to_tell = {*clerks, *([draft.author_id] if draft else [])}
+        to_tell = await _to_tell(db, item.document_id, tx.agency_id)
         for user_id in to_tell:
             await live.publish(redis, user_id, "document-signed", {"document": item.document_id})
 

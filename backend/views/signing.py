@@ -57,7 +57,9 @@ async def queue_page(request: Request) -> Response:
     async with transaction(request) as db:
         rows = await drafts.to_sign(db, signer_id=current_user(request).id)
     context = {"rows": rows, "urgencies": catalogue.URGENCY_LABELS}
-    return render(request, "signing/queue.html", context)
+    # The live refresh (an SSE event on #live) asks for the list alone.
+    block = "queue" if htmx.is_partial(request) else None
+    return htmx.vary_on_htmx(render(request, "signing/queue.html", context, block=block))
 
 
 async def sign_view(request: Request) -> Response:

@@ -169,6 +169,22 @@
     summary();
   }
 
+  // The "Chờ ký" list refreshes itself on live events; the leader's ticks survive it.
+  var ticked = {};
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("#signqueue-live input[name=document_id]")) {
+      ticked[box.value] = box.checked;
+    }
+  });
+  function keepTicks() {
+    document.querySelectorAll("#signqueue-live input[name=document_id]").forEach(function (box) {
+      if (ticked[box.value]) box.checked = true;
+    });
+  }
+  document.addEventListener("htmx:after:swap", keepTicks);
+  document.addEventListener("htmx:afterSwap", keepTicks);
+
   document.addEventListener("htmx:after:swap", openSwappedSheet);
   document.addEventListener("htmx:afterSwap", openSwappedSheet);
 

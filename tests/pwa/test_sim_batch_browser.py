@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, Page, expect
 from backend import users
 from backend.app import create_app
 from backend.models import User
-from tests.backend.identity.conftest import seed_world
+from backend.settings import Settings
+from tests.backend.identity.conftest import World, seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port, make_settings, run_async
 from tests.pwa.test_signing_browser import (
@@ -63,6 +64,11 @@ def answer_on_phone(phone: Page, url: str, code: str, action: str) -> None:
         request.get_by_role("button", name="Huỷ").click()
 
 
+async def another_draft(settings: Settings, world: World) -> None:
+    async with LifespanManager(create_app(settings)) as app:
+        await make_draft(app, world, subject="Giấy mời họp giao ban")
+
+
 def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
     browser: Browser, tmp_path: Path, sqlite_url: str, redis_url: str, signing_home: Path
 ) -> None:
@@ -72,7 +78,7 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
     )
     install_pki(signing_home, settings.data_dir)
 
-    async def seed() -> tuple[list[int], str]:
+    async def seed() -> tuple[list[int], str, World]:
         async with LifespanManager(create_app(settings)) as app:
             world = await seed_world(app, resources_of(app).clock)
             ids = [
@@ -85,9 +91,9 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
                 leader = await db.get_one(User, world.user_ids["leader"])
                 leader.phone = PHONE_NUMBER
                 issued = await users.invite(db, clock=res.clock, user=leader)
-        return ids, f"{settings.origin}/enrol/{issued.token}"
+        return ids, f"{settings.origin}/enrol/{issued.token}", world
 
-    ids, link = run_async(seed())
+    ids, link, world = run_async(seed())
     server = ProcessServer(settings, port).start()
     try:
         page = enrolled_page(browser, link, server, "phone")
@@ -96,8 +102,15 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
         page.goto(server.url + "/sign")
         boxes = page.locator("input[name=document_id][type=checkbox]")
         expect(boxes).to_have_count(4)
-        for index in range(4):
-            boxes.nth(index).check()
+        boxes.nth(0).check()
+        # A specialist sends another draft meanwhile: the list refreshes itself (SSE), the tick
+        # stays.
+        run_async(another_draft(settings, world))
+        expect(page.locator(".signqueue .count")).to_have_text("5", timeout=15_000)
+        expect(boxes).to_have_count(5)
+        expect(page.locator(f"input[name=document_id][value='{ids[0]}']")).to_be_checked()
+        for document_id in ids[1:]:
+            page.locator(f"input[name=document_id][value='{document_id}']").check()
         page.get_by_role("button", name="Ký qua SIM").click()
         sheet = page.locator("#sim-batch-sheet")
         expect(sheet).to_be_visible(timeout=20_000)  # the first request is already sent
@@ -106,6 +119,7 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
         order = [int(str(rows.nth(n).get_attribute("data-document"))) for n in range(4)]
         assert sorted(order) == sorted(ids)
         first = waiting_row(page, 0)
+        expect(page.locator(".signqueue .count")).to_have_text("5")
         expect(rows.nth(1)).to_have_attribute("data-status", "queued")
         expect(rows.nth(1)).to_contain_text("Chờ gửi")
         page.screenshot(path=screenshot_path("signing-sim-batch-waiting-phone"))
@@ -137,7 +151,7 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
         expect(rows.nth(2)).to_have_attribute("data-status", "cancelled")
 
         sheet.get_by_role("button", name="Xong").click()
-        expect(page.locator(".doclist .docitem")).to_have_count(3)  # the unsigned ones remain
+        expect(page.locator(".doclist .docitem")).to_have_count(4)  # what is left to sign
         assert errors == []
         page.context.close()
 
