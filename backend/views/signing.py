@@ -285,7 +285,10 @@ async def _sim_batch_start(request: Request, ids: list[int]) -> Response:
     """Queue the selected documents for SIM signing and send the first one to the phone."""
     res, settings = resources(request), settings_of(request)
     _setup(request)
-    sim.client_for(settings)  # refuses at once when SIM signing is off
+    if not settings.effective_mssp_url:
+        raise EofficeError(
+            "Chưa cấu hình ký số qua SIM trên máy chủ.", "SIM signing is not configured."
+        )
     async with transaction(request) as db:
         batch = await sim_batch.create(
             db, clock=res.clock, signer=current_user(request), document_ids=ids

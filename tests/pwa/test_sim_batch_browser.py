@@ -145,6 +145,9 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
         expect(sheet.locator(".sheet__progress")).to_have_attribute("value", "1")
         expect(sheet.get_by_role("button", name="Xong")).to_be_visible()
         page.screenshot(path=screenshot_path("signing-sim-batch-done-phone"))
+        page.set_viewport_size(SIZES["ipad"])  # the same sheet on an iPad
+        page.screenshot(path=screenshot_path("signing-sim-batch-done-ipad"))
+        page.set_viewport_size(SIZES["phone"])
         # The MSSP protocol cannot withdraw a request: a PIN entered now is simply not used.
         answer_on_phone(phone, phone_url, third, "confirm")
         page.wait_for_timeout(2500)

@@ -1,7 +1,9 @@
-"""The SIM poller survives its process: server A sends the request to the phone and is killed
-with SIGKILL before the PIN is entered; the leader confirms on the virtual phone; server B's
-sweeper finds the awaiting transaction whose lease lapsed, re-attaches a poller (the MSSP's
-transaction id is in SQL) and finishes: exactly one signature, valid for pdfsig.
+"""The SIM poller survives its process: server A queues a SIM batch of two documents, sends the
+first request to the phone and is killed with SIGKILL before the PIN is entered; the leader
+confirms on the virtual phone; server B's sweeper finds the awaiting transaction whose lease
+lapsed, re-attaches a poller (the MSSP's transaction id is in SQL) and finishes it — exactly one
+signature, valid for pdfsig — then carries the batch on from SQL: the second document's request
+reaches the phone from B and is signed too.
 
 The MSSP simulator runs in its own process (`eoffice mssp-sim`) so that it outlives server A."""
 
@@ -21,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import db as db_mod
 from backend.app import create_app
@@ -30,7 +32,7 @@ from backend.documents.tables import DocumentFile, FileVersion
 from backend.models import AuditEntry, User
 from backend.settings import Settings
 from backend.signing_flow import sim
-from backend.signing_flow.tables import SigningTransaction
+from backend.signing_flow.tables import SigningBatch, SigningBatchItem, SigningTransaction
 from tests.backend.identity.conftest import seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port
@@ -82,6 +84,34 @@ def simulator(proc_settings: Settings, sim_port: int) -> Iterator[subprocess.Pop
         proc.wait(timeout=10)
 
 
+async def until_awaiting(
+    sessions: async_sessionmaker[AsyncSession], document_id: int
+) -> SigningTransaction:
+    for _ in range(120):
+        async with sessions() as db:
+            tx = await db.scalar(
+                select(SigningTransaction)
+                .join(SigningBatchItem, SigningBatchItem.transaction_id == SigningTransaction.id)
+                .where(SigningBatchItem.document_id == document_id)
+            )
+            if tx is not None and tx.status == "awaiting":
+                return tx
+        await asyncio.sleep(0.25)
+    raise AssertionError("the second document was never sent")
+
+
+async def versions_of(sessions: async_sessionmaker[AsyncSession], document_id: int) -> list[int]:
+    async with sessions() as db:
+        return list(
+            await db.scalars(
+                select(FileVersion.version)
+                .join(DocumentFile, DocumentFile.id == FileVersion.file_id)
+                .where(DocumentFile.document_id == document_id)
+                .order_by(FileVersion.version)
+            )
+        )
+
+
 async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
     proc_settings: Settings, simulator: object
 ) -> None:
@@ -91,7 +121,8 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
         res = resources_of(app)
         async with res.sessions() as db, db.begin():
             (await db.get_one(User, world.user_ids["leader"])).phone = PHONE
-        document_id = await make_draft(app, world, subject="Quyết định khen thưởng")
+        first = await make_draft(app, world, subject="Quyết định khen thưởng")
+        second = await make_draft(app, world, subject="Quyết định điều động")
         async with app.client(proc_settings.origin) as http:
             await sign_in_as(app, http, world.user_ids["leader"])
             cookie = str(http.cookies.get(proc_settings.session_cookie))
@@ -108,15 +139,25 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
             base_url=a.url, timeout=60, cookies={a.settings.session_cookie: cookie},
             headers={"Origin": a.url, "Sec-Fetch-Site": "same-origin"},
         ) as http:  # fmt: skip
-            sent = await http.post("/sign/sim", data={"document_id": str(document_id)})
+            sent = await http.post(
+                "/sign/transactions",
+                data={"document_id": [str(first), str(second)], "method": "sim"},
+            )
         assert sent.status_code == 200, sent.text
-        tx_id = sent.text.split('data-tx="')[1].split('"')[0]
-        code = re.search(r'id="sim-code">(\d+)<', sent.text)
+        code = re.search(r'<strong class="code simbatch__code"[^>]*>(\d+)<', sent.text)
         assert code is not None
         await asyncio.to_thread(a.kill)  # before the PIN is entered
 
         async with sessions() as db:
-            tx = await db.get_one(SigningTransaction, tx_id)
+            tx = await db.get_one(
+                SigningTransaction,
+                await db.scalar(
+                    select(SigningBatchItem.transaction_id).where(
+                        SigningBatchItem.document_id == first
+                    )
+                ),
+            )
+            tx_id = tx.id
         assert tx.status == "awaiting" and tx.mss_trans_id and tx.lease_owner
         assert tx.lease_until is not None
 
@@ -145,12 +186,26 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
             await asyncio.sleep(0.25)
         assert status == "completed", b.log.read_text()[-3000:]
 
+        # B sends the second document to the phone: the queue went on from SQL.
+        second_tx = await until_awaiting(sessions, second)
+        async with httpx.AsyncClient(timeout=20) as http:
+            assert f"<strong>{second_tx.control_code}</strong>" in (await http.get(phone)).text
+            answer = {"transaction": second_tx.mss_trans_id, "pin": "1234", "action": "confirm"}
+            await http.post(f"{phone}/answer", data=answer)
+        for _ in range(120):
+            async with sessions() as db:
+                done = await db.get_one(SigningBatch, str(tx.batch_id), populate_existing=True)
+                if done.status == "finished":
+                    break
+            await asyncio.sleep(0.25)
+        assert done.status == "finished"
+
         async with sessions() as db:
             versions = list(
                 await db.scalars(
                     select(FileVersion)
                     .join(DocumentFile, DocumentFile.id == FileVersion.file_id)
-                    .where(DocumentFile.document_id == document_id)
+                    .where(DocumentFile.document_id == first)
                     .order_by(FileVersion.version)
                 )
             )
@@ -166,6 +221,8 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
                 select(SigningTransaction.lease_owner).where(SigningTransaction.id == tx_id)
             )
         assert [v.version for v in versions] == [1, 2]  # exactly one new, signed version
+        second_versions = await versions_of(sessions, second)
+        assert second_versions == [1, 2]
         assert len(taken) == 1 and owner != tx.lease_owner and owner != sim.OWNER
         pdf = await FileBlobStore(proc_settings.data_dir / "blobs").get(versions[1].sha256)
         path = Path(proc_settings.data_dir) / "taken-over.pdf"
