@@ -2,7 +2,11 @@
 with the leader's key on a SoftHSM token (PKCS#11), timed from the confirmation request to its
 answer (run on demand, not a test).
 
-    .venv/bin/python bench/bench_batch_signing.py [--documents 50] [--runs 3]
+    .venv/bin/python bench/bench_batch_signing.py [--documents 50] [--runs 3] [--profile out.prof]
+
+With --profile the confirmation is instead sent to an in-process app under cProfile (the batch
+is finished on the event loop's thread, so that is where the time shows); read the stats with
+`python -m pstats out.prof` (sort cumtime, then tottime).
 
 A real `eoffice serve` process on SQLite and a redis-server; the dev PKI's TSA/OCSP/CRL served
 in-process by the app. Target (issue #6): <= 5 s for 50 documents on 2 cores.
@@ -35,7 +39,7 @@ from tests.support.pki import install_pki, make_signing_home
 from tests.support.process_server import ProcessServer
 
 
-async def one_run(documents: int, workdir: Path) -> float:
+async def one_run(documents: int, workdir: Path, profile: Path | None = None) -> float:
     redis = EmbeddedRedis(workdir / "redis")
     redis_url = await redis.start()
     port = free_port()
@@ -55,6 +59,8 @@ async def one_run(documents: int, workdir: Path) -> float:
             http.cookies.clear()
             await sign_in_as(app, http, world.user_ids["leader"])
             cookie = http.cookies.get(settings.session_cookie)
+            if profile is not None:
+                return await profiled(http, authenticator, ids, profile)
     server = ProcessServer(settings, port).start()
     try:
         async with httpx.AsyncClient(
@@ -82,15 +88,37 @@ async def one_run(documents: int, workdir: Path) -> float:
     return elapsed
 
 
+async def profiled(
+    http: httpx.AsyncClient, authenticator: SoftAuthenticator, ids: list[int], out: Path
+) -> float:
+    import cProfile
+
+    sheet = await http.post("/sign/transactions", data={"document_id": [str(i) for i in ids]})
+    sheet.raise_for_status()
+    tx_id = sheet.text.split('data-tx="')[1].split('"')[0]
+    options = (await http.post(f"/sign/transactions/{tx_id}/passkey-options")).json()
+    credential = authenticator.get(options)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    done = await http.post(f"/sign/transactions/{tx_id}/passkey", json={"credential": credential})
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    profiler.dump_stats(out)
+    assert sum(d["result"] == "signed" for d in done.json()["documents"]) == len(ids)
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", type=Path, help="cProfile an in-process run into this file")
     args = parser.parse_args()
     times = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            elapsed = asyncio.run(one_run(args.documents, Path(tmp)))
+            elapsed = asyncio.run(one_run(args.documents, Path(tmp), args.profile))
         times.append(elapsed)
         print(f"run {run + 1}: {args.documents} documents signed in {elapsed:.2f} s", flush=True)
     print(

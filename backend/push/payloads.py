@@ -81,6 +81,18 @@ def completed(*, document_id: int, subject: str) -> Notice:
     )
 
 
+def signed(*, document_id: int, subject: str, urgency: int, signer_name: str) -> Notice:
+    """To the drafter and the agency's clerks: the leader signed, it can be numbered and issued."""
+    return Notice(
+        title=f"Văn bản đã được ký: {_short(subject)}",
+        body=f"{_short(signer_name, 60)} đã ký số. Văn thư cấp số và phát hành.",
+        url=f"/documents/{document_id}",
+        topic=document_topic(document_id),
+        urgency="high" if _urgent(urgency) else "normal",
+        ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
+    )
+
+
 def digest(
     *, day: date, due_today: int, overdue: int, unit_due_today: int = 0, unit_overdue: int = 0
 ) -> Notice:

@@ -14,7 +14,7 @@ import hashlib
 import logging
 
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, live
@@ -24,6 +24,7 @@ from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.models import Role, User, UserRole
+from backend.push import outbox, payloads
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction
@@ -83,15 +84,22 @@ async def _finish_items(
     for (item_id, _, _), result in zip(loaded, results, strict=True):
         if isinstance(result, SigningError):
             async with sessions() as db, db.begin():
-                item = await db.get_one(SigningItem, item_id)
-                item.result, item.error = "failed", result.message_vi
+                await db.execute(
+                    update(SigningItem)
+                    .where(SigningItem.id == item_id, SigningItem.result == "pending")
+                    .values(result="failed", error=result.message_vi[:2000])
+                    .execution_options(synchronize_session=False)
+                )
             ok = False
         else:
             check = PENDING_CHECK if later else await checker.check(result, has_signatures=True)
-            ok = await _store(
+            stored = await _store(
                 sessions, clock=clock, blobs=blobs, item_id=item_id, signer_id=signer_id,
                 signed=result, check=check,
             )  # fmt: skip
+            if stored is None:
+                continue  # finished by another process, which also told everyone
+            ok = stored
         await _notify_item(sessions, redis, item_id=item_id, ok=ok, tx_id=tx_id)
     if later:
         task = asyncio.create_task(_check_later(sessions, checker, blobs, item_ids))
@@ -129,12 +137,22 @@ async def _store(
     signer_id: int,
     signed: bytes,
     check: dict[str, object],
-) -> bool:
+) -> bool | None:
+    """Write the signed version; False if the document changed meanwhile, None if another
+    process already finished this item."""
     sha = await blobs.put(signed)
     async with sessions() as db, db.begin():
+        # Claim the item first (compare-and-set): of two processes finishing the same item (a
+        # resume racing another), exactly one writes the new version; the other stands back.
+        claimed = await db.execute(
+            update(SigningItem)
+            .where(SigningItem.id == item_id, SigningItem.result == "pending")
+            .values(result="signed")
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
         item = await db.get_one(SigningItem, item_id, populate_existing=True)
-        if item.result != "pending":
-            return item.result == "signed"
         base = await db.get_one(FileVersion, item.base_version_id)
         file = await db.get_one(DocumentFile, base.file_id)
         current = max(file.versions, key=lambda v: v.version)
@@ -154,6 +172,17 @@ async def _store(
         document.status = catalogue.Status.SIGNED
         # Shown as the document's signature panel (who, when, valid) — checked, not assumed.
         document.signature_check = check
+        # Push notices to the drafter and the clerks, committed with the signed version.
+        signer = await db.get_one(User, signer_id)
+        notice = payloads.signed(
+            document_id=document.id, subject=document.subject, urgency=document.urgency,
+            signer_name=signer.full_name,
+        )  # fmt: skip
+        for user_id in sorted(await _to_tell(db, document.id, document.agency_id)):
+            await outbox.enqueue(
+                db, clock=clock, user_id=user_id, notice=notice,
+                dedupe_key=f"signed:{version.id}:{user_id}",
+            )  # fmt: skip
         await audit.record(
             db, clock=clock, action="document.signed", actor_id=signer_id,
             object_type="document", object_id=document.id,
@@ -224,6 +253,17 @@ async def _close(
     return tx
 
 
+async def _to_tell(db: AsyncSession, document_id: int, agency_id: int) -> set[int]:
+    """Who hears that a document was signed: its drafter and the agency's clerks."""
+    draft = await db.get(Draft, document_id)
+    clerks = await db.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.agency_id == agency_id, UserRole.role == Role.CLERK.value)
+    )
+    return {*clerks, *([draft.author_id] if draft else [])}
+
+
 async def _notify_item(
     sessions: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
@@ -239,13 +279,7 @@ async def _notify_item(
         await live.publish(redis, tx.signer_id, "signing-item", event)
         if not ok:
             return
-        draft = await db.get(Draft, item.document_id)
-        clerks = await db.scalars(
-            select(User.id)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(User.agency_id == tx.agency_id, UserRole.role == Role.CLERK.value)
-        )
-        to_tell = {*clerks, *([draft.author_id] if draft else [])}
+        to_tell = await _to_tell(db, item.document_id, tx.agency_id)
         for user_id in to_tell:
             await live.publish(redis, user_id, "document-signed", {"document": item.document_id})
 

@@ -2,25 +2,33 @@
 signature over the DTBS hash; statuses are pushed to the signer's screens over SSE.
 
 One pending SIM transaction per signer (a partial unique index guards it in SQL). The status
-poller runs in the process that sent the request; the transaction, its DTBS and the MSSP's
-transaction id are in SQL, so if that process dies the transaction simply expires and nothing
-is half-signed. Every value is verified against the certificate and the committed hash by the
-MSS client, and again by `finish_signature`, before it is embedded.
+poller holds a lease on its transaction (`lease_owner`, `lease_until`) and renews it while it
+polls. Everything it needs — the DTBS hash, the MSSP's transaction id, the control code — is in
+SQL, so when its process dies the lease lapses and the sweeper of any process takes the
+transaction over (`reattach`); the compare-and-set moves make sure exactly one of them signs.
+Every value is verified against the certificate and the committed hash by the MSS client, and
+again by `finish_signature`, before it is embedded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, live
-from backend.blobs import BlobStore
 from backend.clock import Clock
 from backend.errors import EofficeError
 from backend.models import User
+from backend.resources import Resources
 from backend.settings import Settings
 from backend.signing_flow import run
 from backend.signing_flow import transactions as tx_mod
@@ -31,6 +39,10 @@ from signing.mss_errors import MssError, MssExpiredError
 
 log = logging.getLogger("eoffice.signing")
 STATUS_EVENT = "signing-status"
+# Who holds a lease: this process, distinguishable from a restarted one with the same pid.
+OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
+# A poller renews its lease when less than half is left; a lapsed lease is taken over.
+LEASE = timedelta(seconds=8)
 # Pollers of this process; kept referenced so the event loop does not drop them.
 _POLLERS: set[asyncio.Task[None]] = set()
 
@@ -47,12 +59,34 @@ def client_for(settings: Settings) -> MssClient:
     )  # fmt: skip
 
 
-async def _status(redis: aioredis.Redis, tx: SigningTransaction | str, user_id: int, status: str,
-                  message: str = "") -> None:  # fmt: skip
-    tx_id = tx if isinstance(tx, str) else tx.id
-    await live.publish(
-        redis, user_id, STATUS_EVENT, {"transaction": tx_id, "status": status, "message": message}
-    )
+@dataclass(frozen=True)
+class Watched:
+    """What the poller knows about its transaction, all read back from SQL."""
+
+    tx_id: str
+    signer_id: int
+    batch_id: str | None
+    document_id: int
+    control_code: str
+    mss_tx: MssTransaction
+
+
+async def publish(
+    redis: aioredis.Redis, *, user_id: int, tx_id: str, status: str, message: str = "",
+    batch_id: str | None = None, document_id: int | None = None, code: str = "",
+) -> None:  # fmt: skip
+    """One status of a SIM transaction (or of a batch's document that has none yet)."""
+    data: dict[str, object] = {"transaction": tx_id, "status": status, "message": message}
+    if batch_id is not None:
+        data.update(batch=batch_id, document=document_id, code=code)
+    await live.publish(redis, user_id, STATUS_EVENT, data)
+
+
+async def _status(redis: aioredis.Redis, watched: Watched, status: str, message: str = "") -> None:
+    await publish(
+        redis, user_id=watched.signer_id, tx_id=watched.tx_id, status=status, message=message,
+        batch_id=watched.batch_id, document_id=watched.document_id, code=watched.control_code,
+    )  # fmt: skip
 
 
 async def start(
@@ -65,7 +99,8 @@ async def start(
     tx: SigningTransaction,
     signer: User,
 ) -> MssTransaction:
-    """Send the signature request to the phone; the transaction moves to `awaiting`."""
+    """Send the signature request to the phone; the transaction moves to `awaiting`, leased
+    to this process."""
     if not signer.phone:
         raise EofficeError(
             "Tài khoản của bạn chưa có số điện thoại ký số SIM.",
@@ -91,6 +126,7 @@ async def start(
     except MssError as exc:
         raise EofficeError(exc.message_vi, exc.message_en) from exc
     tx.mss_trans_id = mss_tx.mssp_trans_id
+    tx.lease_owner, tx.lease_until = OWNER, clock.now() + LEASE
     await tx_mod.move(db, tx.id, clock=clock, from_states=(tx_mod.PREPARED,), to=tx_mod.AWAITING)
     await audit.record(
         db, clock=clock, action="signing.confirmation_requested", actor_id=signer.id,
@@ -100,90 +136,173 @@ async def start(
     return mss_tx
 
 
-def watch(
-    sessions: async_sessionmaker[AsyncSession],
-    redis: aioredis.Redis,
-    *,
-    clock: Clock,
-    blobs: BlobStore,
-    setup: SigningSetup,
-    client: MssClient,
-    tx_id: str,
-    signer_id: int,
-    mss_tx: MssTransaction,
-) -> None:
-    task = asyncio.create_task(
-        _poll(sessions, redis, clock=clock, blobs=blobs, setup=setup, client=client,
-              tx_id=tx_id, signer_id=signer_id, mss_tx=mss_tx)
-    )  # fmt: skip
+async def _renew(db: AsyncSession, tx_id: str, *, clock: Clock) -> datetime | None:
+    """Extend this process's lease; None when another process holds it now."""
+    until = clock.now() + LEASE
+    result = await db.execute(
+        update(SigningTransaction)
+        .where(SigningTransaction.id == tx_id, SigningTransaction.lease_owner == OWNER)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return until if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def _claim(db: AsyncSession, tx_id: str, *, clock: Clock) -> bool:
+    """Take over a SIM transaction whose poller's lease lapsed (compare-and-set)."""
+    now = clock.now()
+    result = await db.execute(
+        update(SigningTransaction)
+        .where(
+            SigningTransaction.id == tx_id,
+            SigningTransaction.method == "sim",
+            SigningTransaction.status == tx_mod.AWAITING,
+            SigningTransaction.mss_trans_id != "",
+            or_(SigningTransaction.lease_until.is_(None), SigningTransaction.lease_until < now),
+        )
+        .values(lease_owner=OWNER, lease_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def reattach(res: Resources) -> list[str]:
+    """Attach a poller of this process to every awaiting SIM transaction nobody polls."""
+    if res.signing is None or not res.settings.effective_mssp_url:
+        return []
+    now = res.clock.now()
+    async with res.sessions() as db:
+        orphans = list(
+            await db.scalars(
+                select(SigningTransaction.id).where(
+                    SigningTransaction.method == "sim",
+                    SigningTransaction.status == tx_mod.AWAITING,
+                    SigningTransaction.mss_trans_id != "",
+                    SigningTransaction.expires_at > now,
+                    or_(
+                        SigningTransaction.lease_until.is_(None),
+                        SigningTransaction.lease_until < now,
+                    ),
+                )
+            )
+        )
+    taken = []
+    for tx_id in orphans:
+        async with res.sessions() as db, db.begin():
+            claimed = await _claim(db, tx_id, clock=res.clock)
+            if claimed:
+                await audit.record(
+                    db, clock=res.clock, action="signing.poller_reattached",
+                    object_type="signing_transaction", object_id=tx_id, detail={"owner": OWNER},
+                )  # fmt: skip
+        if claimed:
+            log.info("SIM poller of %s re-attached in %s", tx_id, OWNER)
+            watch(res, tx_id, fresh=False)
+            taken.append(tx_id)
+    return taken
+
+
+def watch(res: Resources, tx_id: str, *, fresh: bool = True) -> None:
+    """Poll the MSSP for `tx_id` in the background of this process (it holds the lease)."""
+    task = asyncio.create_task(_poll(res, tx_id, fresh=fresh))
     _POLLERS.add(task)
     task.add_done_callback(_POLLERS.discard)
 
 
-async def _poll(
-    sessions: async_sessionmaker[AsyncSession],
-    redis: aioredis.Redis,
-    *,
-    clock: Clock,
-    blobs: BlobStore,
-    setup: SigningSetup,
-    client: MssClient,
-    tx_id: str,
-    signer_id: int,
-    mss_tx: MssTransaction,
-) -> None:
+async def _load(res: Resources, tx_id: str) -> Watched:
+    assert res.signing is not None
+    async with res.sessions() as db:
+        tx = await db.get_one(SigningTransaction, tx_id, populate_existing=True)
+        signer = await db.get_one(User, tx.signer_id)
+        item = tx.items[0]
+        return Watched(
+            tx_id=tx.id, signer_id=signer.id, batch_id=tx.batch_id,
+            document_id=item.document_id, control_code=tx.control_code,
+            mss_tx=MssTransaction(
+                ap_trans_id="", mssp_trans_id=tx.mss_trans_id, msisdn=signer.phone or "",
+                dtbs_hash=bytes.fromhex(item.dtbs_hash),
+                certificate_der=res.signing.cert(signer.username).dump(),
+                event_id=tx.control_code, started_at=0.0,
+            ),
+        )  # fmt: skip
+
+
+async def _poll(res: Resources, tx_id: str, *, fresh: bool) -> None:
+    clock, redis, sessions = res.clock, res.redis, res.sessions
+    assert res.signing is not None
+    client = client_for(res.settings)
+    watched: Watched | None = None
     try:
-        await _status(redis, tx_id, signer_id, "sent")
-        await asyncio.sleep(client.poll_initial_wait)
-        await _status(redis, tx_id, signer_id, "waiting_pin")
+        watched = await _load(res, tx_id)
+        if fresh:
+            await _status(redis, watched, "sent")
+            await asyncio.sleep(client.poll_initial_wait)
+        await _status(redis, watched, "waiting_pin")
+        renew_at = clock.now()
         while True:
             async with sessions() as db, db.begin():
                 tx = await db.get_one(SigningTransaction, tx_id, populate_existing=True)
+                status = tx.status
                 if await tx_mod.expire_if_due(db, clock=clock, tx=tx):
-                    tx.status = tx_mod.EXPIRED
-            if tx.status != tx_mod.AWAITING:
-                await _status(redis, tx_id, signer_id, tx.status)
-                return
+                    status = tx_mod.EXPIRED
+                elif status == tx_mod.AWAITING and clock.now() >= renew_at:
+                    until = await _renew(db, tx_id, clock=clock)
+                    if until is None:
+                        return  # another process took the transaction over
+                    renew_at = until - LEASE / 2
+            if status != tx_mod.AWAITING:
+                await _status(redis, watched, status)
+                break
             try:
-                value = await client.poll_signature(mss_tx)
+                value = await client.poll_signature(watched.mss_tx)
             except MssError as exc:
                 to = tx_mod.EXPIRED if isinstance(exc, MssExpiredError) else tx_mod.FAILED
                 async with sessions() as db, db.begin():
                     if await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.AWAITING,),
                                          to=to, error=exc.message_vi):  # fmt: skip
                         await audit.record(
-                            db, clock=clock, action=f"signing.{to}", actor_id=signer_id,
+                            db, clock=clock, action=f"signing.{to}", actor_id=watched.signer_id,
                             object_type="signing_transaction", object_id=tx_id,
                             detail={"method": "sim", "mss_error": type(exc).__name__},
                         )  # fmt: skip
-                await _status(redis, tx_id, signer_id, to, exc.message_vi)
-                return
+                await _status(redis, watched, to, exc.message_vi)
+                break
             if value is None:
                 await asyncio.sleep(client.poll_interval)
                 continue
             async with sessions() as db, db.begin():
                 if not await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.AWAITING,),
                                          to=tx_mod.SIGNING):  # fmt: skip
-                    return  # cancelled or expired meanwhile: the value is dropped
+                    return  # cancelled, expired or taken over meanwhile: the value is dropped
                 item = (await db.get_one(SigningTransaction, tx_id)).items[0]
                 await db.get_one(SigningItem, item.id)
                 item.signature_value = value
                 await audit.record(
-                    db, clock=clock, action="signing.confirmed", actor_id=signer_id,
+                    db, clock=clock, action="signing.confirmed", actor_id=watched.signer_id,
                     object_type="signing_transaction", object_id=tx_id, detail={"method": "sim"},
                 )  # fmt: skip
-            await _status(redis, tx_id, signer_id, "signing")
+            await _status(redis, watched, "signing")
             done = await run.execute(
-                sessions, redis, clock=clock, blobs=blobs, setup=setup, tx_id=tx_id
+                sessions, redis, clock=clock, blobs=res.blobs, setup=res.signing, tx_id=tx_id
             )
             message = "" if done.status == tx_mod.COMPLETED else done.items[0].error
-            await _status(redis, tx_id, signer_id, done.status, message)
-            return
+            await _status(redis, watched, done.status, message)
+            break
+    except asyncio.CancelledError:
+        raise
     except Exception:
+        # The transaction stays in SQL; its lease lapses and a sweeper takes it over.
         log.exception("SIM poller of %s failed", tx_id)
-        await _status(redis, tx_id, signer_id, tx_mod.FAILED)
+        return
     finally:
         await client.aclose()
+    if watched is not None and watched.batch_id is not None:
+        from backend.signing_flow import sim_batch
+
+        try:
+            await sim_batch.advance(res, watched.batch_id)
+        except Exception:  # the sweeper carries the batch on
+            log.exception("SIM batch %s did not advance", watched.batch_id)
 
 
 def background_tasks() -> list[asyncio.Task[None]]:

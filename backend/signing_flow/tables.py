@@ -84,6 +84,12 @@ class SigningTransaction(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The SIM status poller's lease: the process holding it renews it while it polls; once it
+    # lapses, any process's sweeper may take the transaction over (the MSSP id is above).
+    lease_owner: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A SIM batch sends one transaction per document, one after another.
+    batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     items: Mapped[list[SigningItem]] = relationship(
         order_by="SigningItem.position", lazy="selectin"
@@ -125,4 +131,39 @@ class SigningItem(Base):
     signature_value: Mapped[bytes | None] = mapped_column(LargeBinary)
     result: Mapped[str] = mapped_column(String(16), default="pending")  # pending|signed|failed
     result_version_id: Mapped[int | None] = mapped_column(ForeignKey("file_versions.id"))
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class SigningBatch(Base):
+    """A SIM-PKI batch: the documents are confirmed one by one on the phone (one pending SIM
+    request per person), each in its own transaction. The queue is here, in SQL, so any server
+    process can carry it on. States: running → finished | cancelled."""
+
+    __tablename__ = "signing_batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # sim
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[SigningBatchItem]] = relationship(
+        order_by="SigningBatchItem.position", lazy="selectin"
+    )
+
+
+class SigningBatchItem(Base):
+    """One queued document of a batch: `queued` until its transaction is opened (`started`),
+    or `cancelled` / `failed` (with `error`) without one."""
+
+    __tablename__ = "signing_batch_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("signing_batches.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    transaction_id: Mapped[str | None] = mapped_column(ForeignKey("signing_transactions.id"))
     error: Mapped[str] = mapped_column(Text, default="")

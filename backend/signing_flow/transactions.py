@@ -27,6 +27,7 @@ from backend.documents import catalogue
 from backend.documents.tables import Document
 from backend.errors import EofficeError, NotFoundError
 from backend.models import User
+from backend.signing_flow import drafts
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import OPEN_STATES, Draft, SigningItem, SigningTransaction
 from signing import LeaderAppearance, PadesLevel, SigningError, control_code, prepare_signature
@@ -35,8 +36,6 @@ PREPARED, AWAITING, SIGNING = "prepared", "awaiting", "signing"
 COMPLETED, FAILED, EXPIRED, CANCELLED = "completed", "failed", "expired", "cancelled"
 TERMINAL = (COMPLETED, FAILED, EXPIRED, CANCELLED)
 MAX_BATCH = 50
-# The leader's signature block: last page, right-hand side, above the bottom margin (PDF points).
-LEADER_BOX = (330.0, 110.0, 510.0, 190.0)
 DOMAIN = b"eoffice/sign/v1\x00"
 
 
@@ -128,7 +127,7 @@ async def get(db: AsyncSession, tx_id: str, *, signer_id: int) -> SigningTransac
     return tx
 
 
-async def _signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) -> list[Document]:
+async def signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) -> list[Document]:
     documents: list[Document] = []
     for document_id in document_ids:
         document = await db.get(Document, document_id)
@@ -198,7 +197,7 @@ async def prepare(
             "Bạn chưa có khóa ký số trên máy chủ. Hãy liên hệ quản trị viên.",
             "You have no server-held signing key. Please contact your administrator.",
         )
-    documents = await _signable(db, signer, sorted(set(document_ids)))
+    documents = await signable(db, signer, sorted(set(document_ids)))
     now = clock.now()
     reuse = await _reusable(db, signer=signer, method=method, documents=documents, now=now)
     if reuse is not None:
@@ -230,7 +229,7 @@ async def prepare(
                 signer_cert=cert,
                 chain=setup.chain,
                 appearance=LeaderAppearance(
-                    signature_image=image, page=draft.sign_page, box=LEADER_BOX
+                    signature_image=image, page=draft.sign_page, box=drafts.leader_box(draft)
                 ),
                 level=PadesLevel.B_LT,
                 certify=True,

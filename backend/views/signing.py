@@ -15,7 +15,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.errors import EofficeError, NotFoundError, ValidationError
-from backend.signing_flow import confirm, drafts, issue, run, sim, transactions
+from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
 from backend.signing_flow.setup import SigningSetup
 from backend.views.auth import (
     client_ip,
@@ -57,7 +57,9 @@ async def queue_page(request: Request) -> Response:
     async with transaction(request) as db:
         rows = await drafts.to_sign(db, signer_id=current_user(request).id)
     context = {"rows": rows, "urgencies": catalogue.URGENCY_LABELS}
-    return render(request, "signing/queue.html", context)
+    # The live refresh (an SSE event on #live) asks for the list alone.
+    block = "queue" if htmx.is_partial(request) else None
+    return htmx.vary_on_htmx(render(request, "signing/queue.html", context, block=block))
 
 
 async def sign_view(request: Request) -> Response:
@@ -80,6 +82,8 @@ async def prepare(request: Request) -> Response:
     async with request.form() as form:
         ids = [int(str(v)) for v in form.getlist("document_id") if str(v).isdigit()]
         method = str(form.get("method", "passkey"))
+    if method == "sim":
+        return await _sim_batch_start(request, ids)
     if method not in ("passkey",):
         raise ValidationError("Phương thức ký không hợp lệ.", "Unknown signing method.")
     res, settings = resources(request), settings_of(request)
@@ -268,7 +272,7 @@ async def sim_start(request: Request) -> Response:
                     "Yêu cầu ký qua SIM đã được gửi tới điện thoại của bạn.",
                     "The SIM signing request was already sent to your phone.",
                 )
-            mss_tx = await sim.start(
+            await sim.start(
                 db, res.redis, clock=res.clock, setup=setup, client=client, tx=tx, signer=user
             )
             documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
@@ -277,13 +281,10 @@ async def sim_start(request: Request) -> Response:
                 "documents": documents,
                 "seconds": settings.signing_timeout_seconds,
             }
-    except BaseException:
+    finally:
         await client.aclose()
-        raise
-    sim.watch(
-        res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=setup, client=client,
-        tx_id=tx.id, signer_id=user.id, mss_tx=mss_tx,
-    )  # fmt: skip
+    # The poller holds the transaction's lease; if this process dies, another takes over.
+    sim.watch(res, tx.id)
     return render(request, "signing/_sim_sheet.html", context)
 
 
@@ -306,3 +307,46 @@ async def issue_document(request: Request) -> Response:
         )  # fmt: skip
     target = f"/documents/{document_id}?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
+
+
+async def _sim_batch_rows(request: Request, batch_id: str) -> tuple[Any, list[sim_batch.Row]]:
+    async with transaction(request) as db:
+        batch = await sim_batch.get(db, batch_id, signer_id=current_user(request).id)
+        return batch, await sim_batch.rows(db, batch)
+
+
+async def _sim_batch_start(request: Request, ids: list[int]) -> Response:
+    """Queue the selected documents for SIM signing and send the first one to the phone."""
+    res, settings = resources(request), settings_of(request)
+    _setup(request)
+    if not settings.effective_mssp_url:
+        raise EofficeError(
+            "Chưa cấu hình ký số qua SIM trên máy chủ.", "SIM signing is not configured."
+        )
+    async with transaction(request) as db:
+        batch = await sim_batch.create(
+            db, clock=res.clock, signer=current_user(request), document_ids=ids
+        )
+        batch_id = batch.id
+    await sim_batch.advance(res, batch_id)
+    batch, rows = await _sim_batch_rows(request, batch_id)
+    context = {"batch": batch, "rows": rows, "seconds": settings.signing_timeout_seconds}
+    return render(request, "signing/_sim_batch_sheet.html", context)
+
+
+def _row_json(row: sim_batch.Row) -> dict[str, object]:
+    return {"document": row.document.id, "status": row.status, "code": row.code,
+            "error": row.error, "transaction": row.transaction_id}  # fmt: skip
+
+
+async def sim_batch_status(request: Request) -> Response:
+    batch, rows = await _sim_batch_rows(request, request.path_params["batch_id"])
+    body = {"id": batch.id, "status": batch.status, "documents": [_row_json(r) for r in rows]}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def sim_batch_cancel(request: Request) -> Response:
+    await sim_batch.cancel(
+        resources(request), request.path_params["batch_id"], signer=current_user(request)
+    )
+    return await sim_batch_status(request)

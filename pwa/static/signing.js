@@ -75,6 +75,7 @@
     if (sheet && !sheet.open) {
       sheet.showModal();
       if (sheet.id === "sim-sheet") watchSim(sheet);
+      if (sheet.id === "sim-batch-sheet") watchBatch(sheet);
     }
   }
 
@@ -108,6 +109,82 @@
     });
     sheet.addEventListener("close", finish);
   }
+  // A SIM batch: one phone confirmation per document, sent one after another by the server.
+  // Each row follows its document (queued → sent → waiting for the PIN, with the control code
+  // → signing → signed | failed | expired | cancelled) from the SSE events; a status never moves
+  // back, so a late event or the catch-up request after (re)connecting cannot undo a newer one.
+  var RANK = { queued: 0, sent: 1, waiting_pin: 2, signing: 3,
+    completed: 4, failed: 4, expired: 4, cancelled: 4 };
+
+  function watchBatch(sheet) {
+    var batch = sheet.dataset.batch;
+    var progress = sheet.querySelector(".sheet__progress");
+    var source = new EventSource("/live");
+    function msg(state) {
+      return sheet.dataset["msg" + state.charAt(0).toUpperCase() + state.slice(1)] || state;
+    }
+    function summary() {
+      var rows = Array.prototype.slice.call(sheet.querySelectorAll(".simbatch__row"));
+      var signed = rows.filter(function (r) { return r.dataset.status === "completed"; }).length;
+      var over = rows.every(function (r) { return RANK[r.dataset.status] === 4; });
+      progress.value = signed;
+      if (over) {
+        source.close();
+        status(sheet, sheet.dataset.msgCount.replace("{n}", signed).replace("{total}", rows.length),
+          signed === rows.length ? "ok" : "error");
+        sheet.querySelector("[data-cancel-batch]").hidden = true;
+        sheet.querySelector("[data-close-batch]").hidden = false;
+      }
+    }
+    function apply(d) {
+      var row = sheet.querySelector('.simbatch__row[data-document="' + d.document + '"]');
+      if (!row || !(d.status in RANK) || RANK[d.status] < RANK[row.dataset.status]) return;
+      if (RANK[row.dataset.status] === 4) return; // an ended document stays as it ended
+      row.dataset.status = d.status;
+      row.querySelector(".simbatch__state").textContent = msg(d.status);
+      if (d.code) row.querySelector(".simbatch__code").textContent = d.code;
+      row.querySelector(".simbatch__error").textContent = d.message || d.error || "";
+      if (d.status === "sent" || d.status === "waiting_pin") {
+        row.scrollIntoView({ block: "nearest" });
+      }
+      summary();
+    }
+    function catchUp() {
+      fetch("/sign/sim-batches/" + batch, { credentials: "same-origin",
+        headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (body) { (body.documents || []).forEach(apply); })
+        .catch(function () {});
+    }
+    source.addEventListener("signing-status", function (event) {
+      var data = JSON.parse(event.data);
+      if (data.batch === batch) apply(data);
+    });
+    source.addEventListener("open", catchUp);
+    sheet.eofficeApply = apply;
+    sheet.addEventListener("close", function () {
+      source.close();
+      window.location.reload(); // the queue shows what is left to sign
+    });
+    summary();
+  }
+
+  // The "Chờ ký" list refreshes itself on live events; the leader's ticks survive it.
+  var ticked = {};
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("#signqueue-live input[name=document_id]")) {
+      ticked[box.value] = box.checked;
+    }
+  });
+  function keepTicks() {
+    document.querySelectorAll("#signqueue-live input[name=document_id]").forEach(function (box) {
+      if (ticked[box.value]) box.checked = true;
+    });
+  }
+  document.addEventListener("htmx:after:swap", keepTicks);
+  document.addEventListener("htmx:afterSwap", keepTicks);
+
   document.addEventListener("htmx:after:swap", openSwappedSheet);
   document.addEventListener("htmx:afterSwap", openSwappedSheet);
 
@@ -119,6 +196,16 @@
       confirmPasskey(sheet, target);
     } else if (target.hasAttribute("data-cancel-tx")) {
       post("/sign/transactions/" + sheet.dataset.tx + "/cancel").finally(function () { sheet.close(); });
+    } else if (target.hasAttribute("data-cancel-batch")) {
+      target.disabled = true;
+      post("/sign/sim-batches/" + sheet.dataset.batch + "/cancel").then(function (body) {
+        body.documents.forEach(sheet.eofficeApply);
+      }).catch(function () { target.disabled = false; });
+    } else if (target.hasAttribute("data-close-batch")) {
+      sheet.close();
+    } else if (target.hasAttribute("data-sign-sim") && sheet && sheet.id === "confirm-sheet") {
+      // Switching to the SIM: the passkey request is withdrawn (the SIM has its own).
+      post("/sign/transactions/" + sheet.dataset.tx + "/cancel").catch(function () {});
     } else if (target.hasAttribute("data-cancel-sim")) {
       post("/sign/transactions/" + sheet.dataset.tx + "/cancel");
     } else if (target.hasAttribute("data-open-sheet")) {

@@ -247,6 +247,14 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             "/sign/transactions/nope/cancel",
             only({"leader"}, 404, anonymous=SIGNED_IN_POST),
         ),
+        "sign_sim_batch": Case(
+            "GET", "/sign/sim-batches/nope", only({"leader"}, 404, anonymous=303)
+        ),
+        "sign_sim_batch_cancel": Case(
+            "POST",
+            "/sign/sim-batches/nope/cancel",
+            only({"leader"}, 404, anonymous=SIGNED_IN_POST),
+        ),
         "sign_sim": Case(
             "POST",
             "/sign/sim",
