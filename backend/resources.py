@@ -112,7 +112,7 @@ async def open_resources(
             services = await stack.enter_async_context(serve_dev_services(pki=pki))
             signing_setup = SigningSetup(
                 settings=settings, services=services, pki=pki,
-                keys=signing_keys or Pkcs11Keys(settings),
+                keys=signing_keys or Pkcs11Keys(settings), workers=workers,
             )  # fmt: skip
 
         yield Resources(

@@ -105,7 +105,8 @@ async def profiled(
     profiler.disable()
     elapsed = time.perf_counter() - started
     profiler.dump_stats(out)
-    assert sum(d["result"] == "signed" for d in done.json()["documents"]) == len(ids)
+    body = done.json()
+    assert sum(d["result"] == "signed" for d in body["documents"]) == len(ids), body
     return elapsed
 
 

@@ -26,6 +26,11 @@ class PdfWorkers:
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        """The current pool, for other CPU-bound work (the PDF half of batch signing)."""
+        return self._pool
+
     async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         try:

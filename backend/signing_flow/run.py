@@ -74,7 +74,9 @@ async def _finish_items(
             item = await db.get_one(SigningItem, item_id)
             assert item.signature_value is not None
             loaded.append((item_id, await blobs.get(item.state_sha256), item.signature_value))
-    results = await setup.services.session().finish_many(
+    # A batch's PDF work goes to the worker processes (every core); one document stays here.
+    executor = setup.executor if len(loaded) > 1 else None
+    results = await setup.services.session(executor=executor).finish_many(
         items=[(state, value) for _, state, value in loaded]
     )
     checker = SignatureChecker(setup.pki.trust)

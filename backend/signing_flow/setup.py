@@ -7,12 +7,14 @@ may hand in another source.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from asn1crypto import x509
 
 from backend import keyring
+from backend.documents.workers import PdfWorkers
 from backend.settings import Settings
 from signing import DevPki, KeyProvider, SigningServices
 
@@ -40,6 +42,12 @@ class SigningSetup:
     services: SigningServices
     pki: DevPki
     keys: KeySource
+    # The app's PDF worker processes: a batch's PDF work runs there, on every core.
+    workers: PdfWorkers | None = None
+
+    @property
+    def executor(self) -> Executor | None:
+        return self.workers.executor if self.workers is not None else None
 
     def cert(self, username: str) -> x509.Certificate:
         if username == keyring.SEAL:
