@@ -72,6 +72,28 @@ def returned(*, document_id: int, subject: str, reason: str) -> Notice:
     )
 
 
+def draft_returned(*, document_id: int, subject: str, leader_name: str, reason: str) -> Notice:
+    """To the author: the leader sent the draft back; the link opens the author's draft page."""
+    return Notice(
+        title=f"Dự thảo bị trả lại: {_short(subject)}",
+        body=f"{_short(leader_name, 60)}: {_short(reason, 100)}",
+        url=f"/drafts/{document_id}",
+        topic=document_topic(document_id),
+    )
+
+
+def issued(*, document_id: int, subject: str, number_symbol: str, urgency: int) -> Notice:
+    """To the author: the clerk numbered, sealed and issued the document."""
+    return Notice(
+        title=f"Đã phát hành văn bản số {number_symbol}",
+        body=_short(subject, 100),
+        url=f"/drafts/{document_id}",
+        topic=document_topic(document_id),
+        urgency="high" if _urgent(urgency) else "normal",
+        ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
+    )
+
+
 def completed(*, document_id: int, subject: str) -> Notice:
     return Notice(
         title=f"Đã hoàn thành: {_short(subject)}",

@@ -21,6 +21,7 @@ from backend.errors import NotFoundError, ValidationError
 from backend.identity import policy
 from backend.identity.policy import Action, Principal
 from backend.models import Role, User
+from backend.push import outbox, payloads
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import SigningError, add_issuing_fields
 from signing.decree30 import issuing_layout
@@ -272,6 +273,12 @@ async def return_draft(
         db, clock=clock, action="document.returned", actor_id=leader.id, object_type="document",
         object_id=document_id, detail={"comment": comment[:500]},
     )  # fmt: skip
+    # The author hears it on their phone too, committed with the return.
+    notice = payloads.draft_returned(
+        document_id=document_id, subject=document.subject, leader_name=leader.full_name,
+        reason=comment,
+    )  # fmt: skip
+    await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
     return document
 
 

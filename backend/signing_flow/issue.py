@@ -24,7 +24,9 @@ from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.errors import NotFoundError, ValidationError
 from backend.models import Agency, User
+from backend.push import outbox, payloads
 from backend.signing_flow.setup import SigningSetup
+from backend.signing_flow.tables import Draft
 from signing import (
     AttachmentStampAppearance,
     SigningError,
@@ -180,6 +182,13 @@ async def issue(
                 "version": version.version, "sha256": version.sha256,
                 "recipients": document.recipients, "attachments": attachment_versions},
     )  # fmt: skip
+    draft = await db.get(Draft, document.id)
+    if draft is not None:
+        notice = payloads.issued(
+            document_id=document.id, subject=document.subject,
+            number_symbol=document.number_symbol, urgency=document.urgency,
+        )  # fmt: skip
+        await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
     return document
 
 

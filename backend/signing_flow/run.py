@@ -180,7 +180,7 @@ async def _store(
             document_id=document.id, subject=document.subject, urgency=document.urgency,
             signer_name=signer.full_name,
         )  # fmt: skip
-        for user_id in sorted(await _to_tell(db, document.id, document.agency_id)):
+        for user_id in sorted(await to_tell(db, document.id, document.agency_id)):
             await outbox.enqueue(
                 db, clock=clock, user_id=user_id, notice=notice,
                 dedupe_key=f"signed:{version.id}:{user_id}",
@@ -255,7 +255,7 @@ async def _close(
     return tx
 
 
-async def _to_tell(db: AsyncSession, document_id: int, agency_id: int) -> set[int]:
+async def to_tell(db: AsyncSession, document_id: int, agency_id: int) -> set[int]:
     """Who hears that a document was signed: its drafter and the agency's clerks."""
     draft = await db.get(Draft, document_id)
     clerks = await db.scalars(
@@ -281,8 +281,8 @@ async def _notify_item(
         await live.publish(redis, tx.signer_id, "signing-item", event)
         if not ok:
             return
-        to_tell = await _to_tell(db, item.document_id, tx.agency_id)
-        for user_id in to_tell:
+        people = await to_tell(db, item.document_id, tx.agency_id)
+        for user_id in people:
             await live.publish(redis, user_id, "document-signed", {"document": item.document_id})
 
 

@@ -301,10 +301,12 @@ async def issue_document(request: Request) -> Response:
     res = resources(request)
     document_id = request.path_params["document_id"]
     async with transaction(request) as db:
-        await issue.issue(
+        document = await issue.issue(
             db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
             clerk=current_user(request), document_id=document_id,
         )  # fmt: skip
+        told = await run.to_tell(db, document_id, document.agency_id)
+    await live.announce_document(res.redis, told, document_id, "issued")
     target = f"/documents/{document_id}?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

@@ -154,19 +154,35 @@
     return note;
   }
 
+  // Attributes, not form.method / form.action: a field named "method" or "action" shadows them.
+  function formPath(form) {
+    return new URL(form.getAttribute("action") || location.href, location.href).pathname;
+  }
+
   function queueable(form) {
-    if ((form.method || "").toLowerCase() !== "post") return false;
-    if (form.querySelector("input[type=file]")) return false;
-    var path = new URL(form.action, location.href).pathname;
-    return form.hasAttribute("data-offline-queue") || QUEUEABLE.test(path);
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return false;
+    return form.hasAttribute("data-offline-queue") || QUEUEABLE.test(formPath(form));
+  }
+
+  function hasFiles(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.files && input.files.length > 0;
+    });
   }
 
   function onSubmit(event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
-    var path = new URL(form.action, location.href).pathname;
+    var path = formPath(form);
     if (SIGN_OUT.indexOf(path) >= 0) { event.preventDefault(); signOut(form); return; }
     if (!queueable(form) || !userId() || !window.indexedDB) return;
+    // Files cannot wait in the queue: online they go the ordinary way, offline they must wait.
+    if (hasFiles(form)) {
+      if (navigator.onLine) return;
+      event.preventDefault();
+      say(msg("msgNetwork"), "warning", form);
+      return;
+    }
     event.preventDefault();
     var fields = [];
     new FormData(form).forEach(function (value, name) {

@@ -18,6 +18,7 @@ from backend import users
 from backend.documents import catalogue, comments
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.models import Agency, Role, User
+from backend.push.tables import PushOutbox
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import make_sample_pdf, verify_pdf
@@ -186,6 +187,15 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
         assert returned.status_code == 303
         events = await res.redis.xrange(f"live-stream:{world.user_ids['specialist']}")
         assert any(fields[b"event"] == b"document-returned" for _id, fields in events)
+        # ... and by Web Push, committed with the return: the link opens the author's draft.
+        async with res.sessions() as db:
+            notices = list(await db.scalars(
+                select(PushOutbox).where(PushOutbox.user_id == world.user_ids["specialist"])
+            ))  # fmt: skip
+        assert [(n.payload["title"], n.payload["url"]) for n in notices] == [
+            ("Dự thảo bị trả lại: Báo cáo quý III", f"/drafts/{document_id}")
+        ]
+        assert "Bổ sung số liệu tháng 9." in str(notices[0].payload["body"])
         assert "Báo cáo quý III" not in (await leader.http.get("/sign")).text
 
         mine = await author.get("/drafts")

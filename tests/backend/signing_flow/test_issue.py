@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from backend.documents.tables import Document
+from backend.push.tables import PushOutbox
 from signing import verify_pdf
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -47,6 +49,18 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     res = resources_of(app)
     found = await versions(app, document_id)
     assert [v.version for v in found] == [1, 2, 3]
+    # The author hears of it (push, committed with the issue); open lists refresh (SSE).
+    async with res.sessions() as db:
+        notices = list(await db.scalars(
+            select(PushOutbox).where(PushOutbox.user_id == leader.world.user_ids["specialist"])
+        ))  # fmt: skip
+    titles = [str(n.payload["title"]) for n in notices]
+    assert [t for t in titles if t.startswith("Đã phát hành")] == [
+        "Đã phát hành văn bản số 01/KH-VP"
+    ]
+    for person in ("specialist", "clerk"):
+        events = await res.redis.xrange(f"live-stream:{leader.world.user_ids[person]}")
+        assert any(f[b"event"] == b"document" and b'"issued"' in f[b"data"] for _i, f in events)
     sealed = await res.blobs.get(found[2].sha256)
     assert res.signing is not None
     report = await verify_pdf(pdf=sealed, trust=res.signing.pki.trust,
