@@ -33,7 +33,9 @@ def eoffice(tmp_path: Path, sqlite_url: str) -> object:
     return run
 
 
-def test_dev_pki_sign_and_verify_round_trip(eoffice: object, tmp_path: Path) -> None:
+def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
+    eoffice: object, tmp_path: Path
+) -> None:
     assert callable(eoffice)
     assert eoffice("demo").returncode == 0
     init = eoffice("pki", "init")
@@ -72,13 +74,7 @@ def test_dev_pki_sign_and_verify_round_trip(eoffice: object, tmp_path: Path) -> 
 
     unsigned = eoffice("pdf", "verify", "in.pdf")
     assert unsigned.returncode == 1 and "không có chữ ký số" in unsigned.stdout
-
-
-def test_specialists_hold_no_server_key(eoffice: object, tmp_path: Path) -> None:
-    assert callable(eoffice)
-    eoffice("demo")
-    eoffice("pki", "init")
-    (tmp_path / "in.pdf").write_bytes(make_sample_pdf())
+    # Specialists hold no server-held key (same data dir: demo and PKI made once).
     refused = eoffice("pdf", "sign", "in.pdf", "out.pdf", "--as", "chuyenvien1")
     assert refused.returncode == 2
     assert "no server-held signing key" in refused.stdout
