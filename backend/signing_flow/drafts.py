@@ -282,16 +282,6 @@ async def return_draft(
     return document
 
 
-async def comments_of(db: AsyncSession, document_id: int) -> list[tuple[DocumentComment, User]]:
-    rows = await db.execute(
-        select(DocumentComment, User)
-        .join(User, User.id == DocumentComment.author_id)
-        .where(DocumentComment.document_id == document_id)
-        .order_by(DocumentComment.id)
-    )
-    return [(c, u) for c, u in rows]
-
-
 # The author's side: "Dự thảo của tôi", a returned draft revised and sent again; replies.
 
 

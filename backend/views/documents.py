@@ -180,6 +180,11 @@ async def document_page_image(request: Request) -> Response:
 
 async def document_download(request: Request) -> Response:
     document, _ = await _visible(request, request.path_params["document_id"])
+    return await download(request, document)
+
+
+async def download(request: Request, document: Document) -> Response:
+    """One stored version of one of `document`'s files (path parameter `version_id`)."""
     file, version = reading.find_version(document, version_id=request.path_params["version_id"])
     data = await resources(request).blobs.get(version.sha256)
     name = file.name if "." in file.name else f"{file.name}.pdf"

@@ -3,17 +3,16 @@ comment, sending a revised draft again, and downloading one's own draft's files.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from backend import htmx, live
-from backend.documents import catalogue, reading
+from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.errors import EofficeError, ValidationError
 from backend.signing_flow import drafts
+from backend.views import documents
 from backend.views.auth import current_user, settings_of, transaction
 from backend.views.render import language, render, resources
 
@@ -82,16 +81,4 @@ async def draft_file(request: Request) -> Response:
         mine = await drafts.author_draft(
             db, author=current_user(request), document_id=request.path_params["document_id"]
         )
-    file, version = reading.find_version(
-        mine.document, version_id=request.path_params["version_id"]
-    )
-    data = await resources(request).blobs.get(version.sha256)
-    name = file.name if "." in file.name else f"{file.name}.pdf"
-    return Response(
-        data,
-        media_type=version.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
-            "Cache-Control": "private, max-age=31536000, immutable",
-        },
-    )
+    return await documents.download(request, mine.document)

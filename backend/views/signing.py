@@ -67,14 +67,13 @@ async def sign_view(request: Request) -> Response:
     async with transaction(request) as db:
         rows = await drafts.to_sign(db, signer_id=current_user(request).id)
         row = next((r for r in rows if r.document.id == document_id), None)
-        comments = await drafts.comments_of(db, document_id)
     if row is None:
         raise NotFoundError(
             "Văn bản này không chờ bạn ký.", "This document does not await your signature."
         )
     main = next(f for f in row.document.files if f.kind == "main")
     context = {"row": row, "document": row.document, "main": main, "widths": WIDTHS,
-               "comments": comments, "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
+               "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
     return render(request, "signing/view.html", context)
 
 

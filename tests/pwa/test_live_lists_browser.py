@@ -72,7 +72,9 @@ SSE_OPEN = (
 
 def open_list(page: Page, url: str) -> None:
     page.goto(url)
-    for _ in range(100):  # not wait_for_function: its polling needs eval, which the CSP refuses
+    # Up to 30 s: on a loaded 2-core CI machine the first page load also starts the offline sync
+    # (the server renders the leader's page images), which can hold the stream back for a while.
+    for _ in range(300):  # not wait_for_function: its polling needs eval, which the CSP refuses
         if page.evaluate("window.liveOpen === true"):
             return
         page.wait_for_timeout(100)
