@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -33,7 +32,7 @@ from backend.models import Agency, Role
 from backend.views import workflow
 from backend.views.auth import current_principal, current_user, settings_of, transaction
 from backend.views.guard import forbidden
-from backend.views.render import language, render, resources
+from backend.views.render import attachment, language, render, resources
 from backend.workflow import counters, dashboard_cache
 
 MiB = 1024 * 1024
@@ -188,15 +187,7 @@ async def download(request: Request, document: Document) -> Response:
     file, version = reading.find_version(document, version_id=request.path_params["version_id"])
     data = await resources(request).blobs.get(version.sha256)
     name = file.name if "." in file.name else f"{file.name}.pdf"
-    return Response(
-        data,
-        media_type=version.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
-            "Cache-Control": "private, max-age=31536000, immutable",
-            "X-Content-SHA256": version.sha256,
-        },
-    )
+    return attachment(data, filename=name, media_type=version.media_type, sha256=version.sha256)
 
 
 async def document_new(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,3 +48,15 @@ def render(
     )
     response.headers["Content-Language"] = lang
     return response
+
+
+def attachment(data: bytes, *, filename: str, media_type: str, sha256: str = "") -> Response:
+    """Stored, content-addressed bytes as a download: never sniffed, cached privately forever."""
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if sha256:
+        headers["X-Content-SHA256"] = sha256
+    return Response(data, media_type=media_type, headers=headers)

@@ -7,7 +7,6 @@ import logging
 import secrets
 from datetime import time
 from typing import Any
-from urllib.parse import quote
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -31,7 +30,7 @@ from backend.views.auth import (
     settings_of,
     transaction,
 )
-from backend.views.render import render, resources
+from backend.views.render import attachment, render, resources
 from backend.workflow import assignments, counters, deadlines, reports, timeline
 from backend.workflow.assignments import Actor, Party, Plan
 
@@ -246,15 +245,7 @@ async def progress_file(request: Request) -> Response:
             raise reading.not_found()
         await _document_in_scope(db, request, found.document_id)
     data = await resources(request).blobs.get(found.sha256)
-    return Response(
-        data,
-        media_type=found.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}",
-            "Cache-Control": "private, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return attachment(data, filename=found.filename, media_type=found.media_type)
 
 
 async def complete(request: Request) -> Response:
