@@ -49,7 +49,8 @@ class EmbeddedRedis:
     """Start with `await start()`, stop with `await stop()`; `url` is a unix:// URL."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
+        # redis-server chdirs to --dir before it opens its log: relative paths would break.
+        self.directory = directory.absolute()
         self.socket_path = directory / "redis.sock"
         self._process: asyncio.subprocess.Process | None = None
 

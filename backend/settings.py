@@ -124,6 +124,9 @@ class Settings:
     mssp_ap_password: str = field(default="dev-ap-password", repr=False)
 
     def __post_init__(self) -> None:
+        # Absolute once, here: children (the embedded redis-server chdirs to its --dir) and
+        # anything that changes directory must not read a relative data dir against another cwd.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).absolute())
         parts = urlsplit(self.base_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise SettingsError(f"base_url must be an http(s) origin, got {self.base_url!r}")
