@@ -20,6 +20,7 @@ from signing.decree30 import (
     SEAL_FIELD,
     add_issuing_fields,
     fill_issuing_fields,
+    issue_date_line,
     prepare_seal_signature,
 )
 from signing.devpki import DevPki, generate_dev_pki, load_dev_pki, serve_dev_services
@@ -44,6 +45,7 @@ from signing.services import SigningServices, TrustSettings, load_certificates
 from signing.signature_values import control_code, ecdsa_raw_to_der
 from signing.state import PadesLevel
 from signing.twophase import PreparedSignature, finish_signature, prepare_signature, sign_pdf
+from signing.verdicts import Verdict
 from signing.verify import SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "TimestampUnavailableError",
     "TrustSettings",
     "UntrustedCertificateError",
+    "Verdict",
     "VerificationReport",
     "add_issuing_fields",
     "control_code",
@@ -88,6 +91,7 @@ __all__ = [
     "finish_signatures",
     "format_signing_time",
     "generate_dev_pki",
+    "issue_date_line",
     "load_certificates",
     "load_dev_pki",
     "make_sample_pdf",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from asn1crypto import x509
 from pyhanko.pdf_utils import generic, layout
@@ -23,7 +24,7 @@ from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.text import TextBox
 from pyhanko.sign import fields
-from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, SigFieldSpec
 
 from signing.appearance import (
     DEFAULT_FONT,
@@ -45,6 +46,7 @@ __all__ = [
     "IssuingLayout",
     "add_issuing_fields",
     "fill_issuing_fields",
+    "issue_date_line",
     "issuing_layout",
     "layout_for_page",
     "prepare_seal_signature",
@@ -136,6 +138,21 @@ def issuing_layout(*, pdf: bytes, page: int) -> IssuingLayout:
         return layout_for_page(_media_box(page_obj))
 
 
+def issue_date_line(*, place: str, day: date) -> str:
+    """The place-and-date line as Decree 30 writes it (Appendix I): days below 10 and the
+    months January and February with a leading zero, the others without.
+
+    Args:
+        place: the place name (địa danh), e.g. ``"Tây Ninh"``.
+        day: the issue date.
+
+    Returns:
+        E.g. ``"Tây Ninh, ngày 05 tháng 3 năm 2026"``, ``"…, ngày 21 tháng 02 năm 2026"``.
+    """
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
 def _rect(box: Box) -> generic.ArrayObject:
     return generic.ArrayObject(generic.FloatObject(v) for v in box)
 
@@ -211,8 +228,19 @@ def add_issuing_fields(
         page_obj[pdf_name("/Annots")] = annots
         writer.update_container(page_obj)
         writer.update_container(form)
+        # The seal locks the number and date (FieldMDP): a re-fill after issuance makes the
+        # seal's modification check fail, while the leader's certification (FILL_FORMS) still
+        # allows the clerk's one filling before the seal.
         fields.append_signature_field(
-            writer, SigFieldSpec(SEAL_FIELD, on_page=page, box=int_box(seal_box))
+            writer,
+            SigFieldSpec(
+                SEAL_FIELD,
+                on_page=page,
+                box=int_box(seal_box),
+                field_mdp_spec=FieldMDPSpec(
+                    action=FieldMDPAction.INCLUDE, fields=[NUMBER_FIELD, DATE_FIELD]
+                ),
+            ),
         )
         out = io.BytesIO()
         writer.write(out)
@@ -234,6 +262,27 @@ def _appearance(
     return writer.add_object(box.as_form_xobject())
 
 
+def _fill(writer: IncrementalPdfFileWriter, values: dict[str, str], font_path: str) -> None:
+    form = writer.root["/AcroForm"] if "/AcroForm" in writer.root else None  # noqa: SIM401
+    found: dict[str, generic.DictionaryObject] = {}
+    for ref in form["/Fields"] if form is not None else []:
+        field = ref.get_object()
+        name = str(field.get("/T"))
+        if name in values:
+            found[name] = field
+    missing = set(values) - set(found)
+    if missing:
+        raise SigningError(
+            f"fields missing: {sorted(missing)}",
+            message_vi="Văn bản không có ô số/ngày ban hành để điền.",
+        )
+    for name, field in found.items():
+        field[pdf_name("/V")] = pdf_string(values[name])
+        ap = _appearance(writer, values[name], list(field["/Rect"]), font_path)
+        field[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): ap})
+        writer.update_container(field)
+
+
 def fill_issuing_fields(
     *, pdf: bytes, number: str, issue_date: str, font_path: str = DEFAULT_FONT
 ) -> bytes:
@@ -241,6 +290,8 @@ def fill_issuing_fields(
 
     Each widget gets ``/V`` and an ``/AP /N`` appearance set in the embedded Noto font, so the
     change is plain form filling and the leader's certification signature stays valid.
+    Issuance fills them in the seal's own revision instead (``prepare_seal_signature(number=…,
+    issue_date=…)``); this separate revision is for documents issued without a seal.
 
     Args:
         pdf: the document signed by the leader.
@@ -256,26 +307,8 @@ def fill_issuing_fields(
         SigningError: if the fields are missing.
     """
     writer = open_writer(pdf)
-    values = {NUMBER_FIELD: number, DATE_FIELD: issue_date}
     with pdf_errors():
-        form = writer.root["/AcroForm"] if "/AcroForm" in writer.root else None  # noqa: SIM401
-        found: dict[str, generic.DictionaryObject] = {}
-        for ref in form["/Fields"] if form is not None else []:
-            field = ref.get_object()
-            name = str(field.get("/T"))
-            if name in values:
-                found[name] = field
-        missing = set(values) - set(found)
-        if missing:
-            raise SigningError(
-                f"fields missing: {sorted(missing)}",
-                message_vi="Văn bản không có ô số/ngày ban hành để điền.",
-            )
-        for name, field in found.items():
-            field[pdf_name("/V")] = pdf_string(values[name])
-            ap = _appearance(writer, values[name], list(field["/Rect"]), font_path)
-            field[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): ap})
-            writer.update_container(field)
+        _fill(writer, {NUMBER_FIELD: number, DATE_FIELD: issue_date}, font_path)
         out = io.BytesIO()
         writer.write(out)
     return out.getvalue()
@@ -289,16 +322,28 @@ async def prepare_seal_signature(
     seal_image: bytes,
     agency_name: str,
     level: PadesLevel = PadesLevel.B_LT,
+    number: str | None = None,
+    issue_date: str | None = None,
+    font_path: str = DEFAULT_FONT,
 ) -> PreparedSignature:
     """Phase 1 of the agency seal signature in the existing seal field.
 
+    The seal field locks the number and date (FieldMDP). Given ``number`` and ``issue_date``,
+    they are filled in the seal's own revision, so the seal covers exactly the revision that
+    set them. (pyHanko 0.38's lock analysis also needs this: it flags the appearance stream of
+    a locked field last changed *before* the locking signature's revision as "updated" on every
+    later revision, so a DSS or archival timestamp after the seal would rate it OTHER.)
+
     Args:
-        pdf: the document with number and date filled.
+        pdf: the document signed by the leader (or with number and date already filled).
         seal_cert: the agency's certificate.
         chain: intermediate certificates.
         seal_image: red seal PNG.
         agency_name: shown with the signing time under the seal.
         level: PAdES level.
+        number: number and symbol to fill, e.g. ``"123/QĐ-UBND"``.
+        issue_date: the place-and-date line to fill.
+        font_path: OpenType font for the filled values.
 
     Returns:
         The :class:`PreparedSignature`; finish with :func:`signing.finish_signature`.
@@ -316,6 +361,9 @@ async def prepare_seal_signature(
     appearance = AgencySealAppearance(
         seal_image=seal_image, agency_name=agency_name, page=0, box=(0, 0, 1, 1)
     )
+    values = {NUMBER_FIELD: number, DATE_FIELD: issue_date} if number and issue_date else None
+    if (number is None) != (issue_date is None):
+        raise SigningError("number and issue date are filled together")
     return await prepare_signature(
         pdf=pdf,
         signer_cert=seal_cert,
@@ -323,4 +371,5 @@ async def prepare_seal_signature(
         appearance=appearance,
         level=level,
         field_name=SEAL_FIELD,
+        edit=(lambda writer: _fill(writer, values, font_path)) if values else None,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -298,6 +298,7 @@ def generate_dev_pki(
     users: Iterable[tuple[str, str]],
     agency_name: str = "Ủy ban nhân dân tỉnh Mẫu",
     revoked_users: Sequence[str] = (),
+    revoked_at: Mapping[str, datetime] | None = None,
 ) -> DevPki:
     """Create (or extend) a development PKI in ``directory`` and load it.
 
@@ -308,7 +309,10 @@ def generate_dev_pki(
         directory: target directory; created if missing. Holds ``certomancer.json`` and ``keys/``.
         users: ``(user id, common name)`` pairs; the common name may be Vietnamese.
         agency_name: the seal certificate's common and organisation name (first creation only).
-        revoked_users: user ids whose certificates the dev CA reports as revoked (for tests).
+        revoked_users: user ids whose certificates the dev CA reports as revoked (for tests),
+            revoked a minute after issuance.
+        revoked_at: user ids revoked at a chosen moment, e.g. after they signed (for tests of
+            validation against proof of existence).
 
     Returns:
         The loaded :class:`DevPki`.
@@ -345,6 +349,13 @@ def generate_dev_pki(
             "revoked-since": _ts(
                 _parse_ts(cert_cfg["validity"]["valid-from"]) + timedelta(minutes=1)
             ),
+            "reason": "key_compromise",
+        }
+    for user_id, moment in (revoked_at or {}).items():
+        if user_id not in labels:
+            raise ValueError(f"unknown user to revoke: {user_id}")
+        arch_cfg["certs"][labels[user_id]]["revocation"] = {
+            "revoked-since": _ts(moment.astimezone(UTC).replace(microsecond=0)),
             "reason": "key_compromise",
         }
     key_labels = ["root", "interm", "tsa", "ocsp", _SEAL, *labels.values()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
@@ -104,6 +104,7 @@ async def prepare_signature(
     md_algorithm: str = "sha256",
     bytes_reserved: int = DEFAULT_BYTES_RESERVED,
     decode_limits: DecodeLimits | None = None,
+    edit: Callable[[IncrementalPdfFileWriter], None] | None = None,
 ) -> PreparedSignature:
     """Phase 1: add the signature field and appearance, reserve room, compute the DTBS.
 
@@ -122,6 +123,8 @@ async def prepare_signature(
         md_algorithm: digest algorithm.
         bytes_reserved: room for the CMS (signature, certificates, timestamp token).
         decode_limits: pyHanko decode limits; default is pyHanko's limits for untrusted input.
+        edit: changes written in the same revision as the signature, before it is computed
+            (e.g. filling the form fields that this signature locks).
 
     Returns:
         A :class:`PreparedSignature`; persist ``state`` and have the key sign ``dtbs``.
@@ -134,6 +137,8 @@ async def prepare_signature(
     now = datetime.now(UTC)
     with pdf_errors():
         writer = open_writer(pdf, decode_limits=decode_limits)
+        if edit is not None:
+            edit(writer)
         existing = list(fields.enumerate_sig_fields(writer, with_name=name))
         if existing and existing[0][1] is not None:
             raise SigningError(

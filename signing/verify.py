@@ -1,4 +1,20 @@
-"""Verification of the signatures in a PDF, with a bottom line in plain Vietnamese and English."""
+"""Verification of the signatures in a PDF: valid, invalid or indeterminate per signature, with
+the reason in plain Vietnamese and English.
+
+Each signature is first checked by pyHanko's standard validation at the validation time
+(integrity, the cryptographic signature, the modification analysis, the certificate path with
+hard-fail revocation). When only the certificate's status stands in the way (revoked, expired,
+revocation data out of date), the signature is judged over time as ETSI EN 319 102-1 does,
+against the proofs of existence in the document: the signature timestamp ("validation with
+time", § 5.5) and, after it, the document timestamps ("long-term availability", § 5.6.3). A
+signer revoked *after* a timestamped signature therefore keeps a valid signature; one revoked
+before it does not.
+
+Decree 30 issuing (see :mod:`signing.decree30`): the agency seal locks the number and date
+fields; after the seal only validation data and document (archival) timestamps may be added.
+A re-filled number or date, or any other change after the seal, makes the seal invalid, and the
+report says what changed.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
-from asn1crypto import x509
+from asn1crypto import crl, ocsp, x509
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodeLimits
 from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import SignatureValidationError
@@ -17,10 +36,15 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
-from signing.pdfinput import open_reader
+from signing.decree30 import DATE_FIELD, NUMBER_FIELD, SEAL_FIELD
+from signing.longterm import judge_over_time
+from signing.pdfinput import open_reader, pdf_errors
 from signing.services import TrustSettings
+from signing.verdicts import Finding, Reason, Verdict, finding
 
-__all__ = ["SignatureReport", "VerificationReport", "verify_pdf"]
+__all__ = ["SignatureReport", "Verdict", "VerificationReport", "verify_pdf"]
+
+LOCKED_BY_SEAL = (NUMBER_FIELD, DATE_FIELD)
 
 
 @dataclass(frozen=True)
@@ -36,14 +60,23 @@ class SignatureReport:
         timestamp_trusted: whether the timestamp token is valid and trusted (``None``: no token).
         intact: the signed bytes are unchanged.
         valid: the cryptographic signature is correct.
-        trusted: the certificate chains to a configured root and passed revocation checks.
-        revocation: ``"good"``, ``"revoked"`` or ``"unknown"``.
+        trusted: the certificate chains to a configured root and passed revocation checks at
+            the validation time (a signature may still be valid without it, see ``verdict``).
+        revocation: ``"good"``, ``"revoked"`` (before signing, or signing time unproven),
+            ``"revoked_after_signing"`` or ``"unknown"``.
+        revoked_at: when the signer's certificate was revoked, if it was.
         coverage: ``ENTIRE_FILE``, ``ENTIRE_REVISION`` or ``CONTIGUOUS_BLOCK_FROM_START``…
         modification_level: later changes: ``NONE``, ``LTA_UPDATES``, ``FORM_FILLING``…
         docmdp_ok: later changes are allowed by the certification/locking rules.
         certification: it is a certification (DocMDP) signature.
-        pades_level: ``B-B``, ``B-T``, ``B-LT`` or ``B-LTA`` (detected from the structure).
-        ok: the overall verdict.
+        pades_level: ``B-B``, ``B-T``, ``B-LT`` or ``B-LTA``: what this signature has (its
+            own timestamp; validation data for its certificate in the DSS; a document timestamp
+            after it).
+        changed_after_signing: Decree 30 fields (number, date) whose value this signature
+            covered and which were changed afterwards.
+        verdict: valid, invalid or indeterminate.
+        reason: the reason code of the verdict (:class:`signing.verdicts.Reason`).
+        ok: ``verdict`` is valid.
         summary_vi: the verdict in plain Vietnamese.
         summary_en: the verdict in plain English.
     """
@@ -58,11 +91,15 @@ class SignatureReport:
     valid: bool
     trusted: bool
     revocation: str
+    revoked_at: datetime | None
     coverage: str
     modification_level: str
     docmdp_ok: bool
     certification: bool
     pades_level: str
+    changed_after_signing: tuple[str, ...]
+    verdict: Verdict
+    reason: str
     ok: bool
     summary_vi: str
     summary_en: str
@@ -75,13 +112,16 @@ class VerificationReport:
     Attributes:
         signatures: one report per signature, in signing order (document timestamps excluded).
         document_timestamps: number of document (archival) timestamps.
-        ok: every signature is fine and there is at least one.
+        verdict: invalid if any signature is invalid; else indeterminate if any is; else valid
+            (and invalid when there is no signature at all).
+        ok: every signature is valid and there is at least one.
         summary_vi: overall verdict in Vietnamese.
         summary_en: overall verdict in English.
     """
 
     signatures: tuple[SignatureReport, ...]
     document_timestamps: int
+    verdict: Verdict
     ok: bool
     summary_vi: str
     summary_en: str
@@ -92,69 +132,21 @@ def _cn(cert: x509.Certificate) -> str:
     return str(name[0] if isinstance(name, list) else name)
 
 
-def _verdict(
-    *, intact: bool, valid: bool, trusted: bool, revocation: str, docmdp_ok: bool
-) -> tuple[bool, str, str]:
-    if not intact or not valid:
-        return (
-            False,
-            "Chữ ký KHÔNG hợp lệ: nội dung đã bị thay đổi sau khi ký hoặc chữ ký bị hỏng.",
-            "Signature INVALID: the content changed after signing or the signature is broken.",
-        )
-    if revocation == "revoked":
-        return (
-            False,
-            "Chữ ký KHÔNG hợp lệ: chứng thư số của người ký đã bị thu hồi.",
-            "Signature INVALID: the signer's certificate has been revoked.",
-        )
-    if not docmdp_ok:
-        return (
-            False,
-            "Chữ ký KHÔNG hợp lệ: văn bản có thay đổi không được phép sau khi ký.",
-            "Signature INVALID: the document was changed in a way the signer did not allow.",
-        )
-    if not trusted:
-        return (
-            False,
-            "Chưa xác thực được chữ ký: chứng thư số không thuộc tổ chức cấp được tin cậy hoặc "
-            "không kiểm tra được tình trạng thu hồi.",
-            "Signature NOT VERIFIED: the certificate is not from a trusted CA or its revocation "
-            "status could not be checked.",
-        )
-    return (
-        True,
-        "Chữ ký hợp lệ: văn bản không bị thay đổi sau khi ký và chứng thư số được tin cậy.",
-        "Signature valid: the document is unchanged since signing and the certificate is trusted.",
-    )
-
-
-def _revocation(status: PdfSignatureStatus) -> str:
-    if status.revocation_details is not None:
-        return "revoked"
-    indic = status.trust_problem_indic
-    if indic is not None and "REVOKED" in str(indic):
-        return "revoked"
-    return "good" if status.trusted else "unknown"
-
-
-def _pades_level(
-    sig: EmbeddedPdfSignature, status: PdfSignatureStatus, dss: bool, lta: bool
-) -> str:
-    if status.timestamp_validity is None:
-        return "B-B"
-    if not dss:
-        return "B-T"
-    return "B-LTA" if lta else "B-LT"
-
-
 def _context(
-    trust: TrustSettings, dss: DocumentSecurityStore | None, session: aiohttp.ClientSession | None
+    trust: TrustSettings,
+    dss: DocumentSecurityStore | None,
+    session: aiohttp.ClientSession | None,
+    at: datetime | None,
 ) -> ValidationContext:
     kwargs: dict[str, object] = {
         "trust_roots": list(trust.trust_roots),
         "allow_fetching": session is not None,
-        "revocation_mode": "hard-fail",
+        # Offline with no DSS there is nothing to check revocation with: pyHanko refuses a
+        # hard-fail context then, so integrity is checked soft and trust is judged over time.
+        "revocation_mode": "hard-fail" if session is not None or dss is not None else "soft-fail",
     }
+    if at is not None:
+        kwargs["moment"] = at
     if session is not None:
         kwargs["fetcher_backend"] = AIOHttpFetcherBackend(session)
     if dss is not None:
@@ -165,63 +157,167 @@ def _context(
     return ValidationContext(other_certs=list(trust.other_certs), **kwargs)  # type: ignore[arg-type]
 
 
+def _field_values(reader: PdfFileReader, revision: int | None) -> dict[str, str]:
+    """Text field values (``/T`` → ``/V``) at a revision (``None``: the final one)."""
+    root = reader.root if revision is None else reader.get_historical_root(revision)
+    if "/AcroForm" not in root:
+        return {}
+    form = root["/AcroForm"]  # [] dereferences, .get() would not
+    if not isinstance(form, generic.DictionaryObject) or "/Fields" not in form:
+        return {}
+    values: dict[str, str] = {}
+    for ref in form["/Fields"]:
+        field = ref.get_object()
+        if "/FT" in field and field["/FT"] == "/Tx" and "/T" in field:
+            values[str(field["/T"])] = str(field["/V"]) if "/V" in field else ""
+    return values
+
+
+def _changed_after(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> tuple[str, ...]:
+    """Locked Decree 30 fields that held a value when ``sig`` signed and differ now."""
+    then = _field_values(reader, sig.signed_revision)
+    now = _field_values(reader, None)
+    return tuple(
+        name for name in LOCKED_BY_SEAL if then.get(name) and then.get(name) != now.get(name)
+    )
+
+
+def _covers_signer(dss: DocumentSecurityStore | None, cert: x509.Certificate) -> bool:
+    """The DSS holds an OCSP response or a CRL about this certificate (B-LT)."""
+    if dss is None:
+        return False
+    for ref in dss.ocsps:
+        try:
+            data = ref.get_object().data
+            response = ocsp.OCSPResponse.load(data)
+            basic = response["response_bytes"]["response"].parsed
+            for single in basic["tbs_response_data"]["responses"]:
+                if single["cert_id"]["serial_number"].native == cert.serial_number:
+                    return True
+        except (ValueError, KeyError, TypeError):
+            continue
+    for ref in dss.crls:
+        try:
+            lst = crl.CertificateList.load(ref.get_object().data)
+        except ValueError:
+            continue
+        if lst.issuer == cert.issuer:
+            return True
+    return False
+
+
+def _pades_level(
+    status: PdfSignatureStatus, dss: DocumentSecurityStore | None, cert: x509.Certificate, lta: bool
+) -> str:
+    if status.timestamp_validity is None:
+        return "B-B"
+    if not _covers_signer(dss, cert):
+        return "B-T"
+    return "B-LTA" if lta else "B-LT"
+
+
+def _broken(sig: EmbeddedPdfSignature, exc: Exception) -> SignatureReport:
+    found = finding(Reason.BROKEN, detail=str(exc))
+    return SignatureReport(
+        field_name=sig.field_name,
+        signer_name=_cn(sig.signer_cert),
+        chain_subjects=(sig.signer_cert.subject.human_friendly,),
+        signing_time=None,
+        timestamp_time=None,
+        timestamp_trusted=None,
+        intact=False,
+        valid=False,
+        trusted=False,
+        revocation="unknown",
+        revoked_at=None,
+        coverage="UNKNOWN",
+        modification_level="UNKNOWN",
+        docmdp_ok=False,
+        certification=sig.docmdp_level is not None,
+        pades_level="unknown",
+        changed_after_signing=(),
+        verdict=found.verdict,
+        reason=found.reason.value,
+        ok=False,
+        summary_vi=found.vi,
+        summary_en=found.en,
+    )
+
+
+def _integrity(
+    sig: EmbeddedPdfSignature, status: PdfSignatureStatus, changed: tuple[str, ...]
+) -> Finding | None:
+    """What is wrong with the document or the signature itself (not with the certificate)."""
+    if not status.intact or not status.valid:
+        return finding(Reason.MODIFIED)
+    if changed:
+        return finding(Reason.CHANGED_AFTER_ISSUANCE, fields=changed)
+    level = status.modification_level
+    if sig.field_name == SEAL_FIELD and level not in (
+        None,
+        ModificationLevel.NONE,
+        ModificationLevel.LTA_UPDATES,
+    ):
+        return finding(Reason.MODIFIED_AFTER_SEAL, detail=f"modification level {level.name}")
+    if not status.docmdp_ok:
+        return finding(Reason.DISALLOWED_CHANGE)
+    return None
+
+
 async def _one(
+    reader: PdfFileReader,
     sig: EmbeddedPdfSignature,
     trust: TrustSettings,
     dss: DocumentSecurityStore | None,
     session: aiohttp.ClientSession | None,
     lta: bool,
+    at: datetime | None,
 ) -> SignatureReport:
     signer = sig.signer_cert
     try:
         status = await async_validate_pdf_signature(
             sig,
-            _context(trust, dss, session),
-            ts_validation_context=_context(trust, dss, session),
+            _context(trust, dss, session, at),
+            ts_validation_context=_context(trust, dss, session, at),
         )
+        changed = _changed_after(reader, sig)
     except (SignatureValidationError, PdfError, ValueError, KeyError) as exc:
-        vi = "Không kiểm tra được chữ ký: cấu trúc chữ ký bị hỏng."
-        en = f"The signature could not be checked: {exc}"
-        return SignatureReport(
-            field_name=sig.field_name,
-            signer_name=_cn(signer),
-            chain_subjects=(signer.subject.human_friendly,),
-            signing_time=None,
-            timestamp_time=None,
-            timestamp_trusted=None,
-            intact=False,
-            valid=False,
-            trusted=False,
-            revocation="unknown",
-            coverage="UNKNOWN",
-            modification_level="UNKNOWN",
-            docmdp_ok=False,
-            certification=sig.docmdp_level is not None,
-            pades_level="unknown",
-            ok=False,
-            summary_vi=vi,
-            summary_en=en,
-        )
+        return _broken(sig, exc)
     path = status.validation_path
     chain = (
         tuple(cert.subject.human_friendly for cert in reversed(list(path.iter_certs(True))))
         if path is not None
         else (signer.subject.human_friendly,)
     )
-    revocation = _revocation(status)
-    docmdp_ok = bool(status.docmdp_ok)
-    ok, vi, en = _verdict(
-        intact=status.intact,
-        valid=status.valid,
-        trusted=status.trusted,
-        revocation=revocation,
-        docmdp_ok=docmdp_ok,
-    )
     tst = status.timestamp_validity
-    if ok and tst is not None and not tst.trusted:
-        ok = False
-        vi = "Chưa xác thực được dấu thời gian của chữ ký."
-        en = "The signature's timestamp could not be verified."
+    signed_at = tst.timestamp if tst is not None and tst.intact and tst.valid else None
+    details = status.revocation_details
+    revoked_at = details.revocation_date if details is not None else None
+    judged = _integrity(sig, status, changed)
+    checked = session is not None or dss is not None  # revocation really checked (hard-fail)
+    revocation = "good" if status.trusted and checked else "unknown"
+    if judged is None and checked and status.trusted and (tst is None or tst.trusted):
+        judged = finding(Reason.OK)
+    if judged is None:
+        # Only the certificate's (or the timestamp's) status stands in the way: judge it over
+        # time against the proofs of existence in the document.
+        over_time = await judge_over_time(
+            sig, trust=trust, session=session, at=at, lta=lta, revoked_at=revoked_at,
+            signed_at=signed_at,
+        )  # fmt: skip
+        judged = over_time.finding
+        revoked_at = over_time.revoked_at or revoked_at
+        if judged.reason == Reason.REVOKED_AFTER_SIGNING:
+            revocation = "revoked_after_signing"
+        elif judged.reason in (
+            Reason.REVOKED_BEFORE_SIGNING,
+            Reason.REVOKED_SIGNING_TIME_UNPROVEN,
+        ):
+            revocation = "revoked"
+        elif judged.verdict == Verdict.VALID:
+            revocation = "good"
+    elif revoked_at is not None:
+        revocation = "revoked"
     return SignatureReport(
         field_name=sig.field_name,
         signer_name=_cn(signer),
@@ -233,16 +329,46 @@ async def _one(
         valid=status.valid,
         trusted=status.trusted,
         revocation=revocation,
+        revoked_at=revoked_at,
         coverage=status.coverage.name if status.coverage is not None else "UNKNOWN",
         modification_level=(
             status.modification_level.name if status.modification_level is not None else "UNKNOWN"
         ),
-        docmdp_ok=docmdp_ok,
+        docmdp_ok=bool(status.docmdp_ok),
         certification=sig.docmdp_level is not None,
-        pades_level=_pades_level(sig, status, dss is not None, lta),
-        ok=ok,
-        summary_vi=vi,
-        summary_en=en,
+        pades_level=_pades_level(status, dss, signer, lta),
+        changed_after_signing=changed,
+        verdict=judged.verdict,
+        reason=judged.reason.value,
+        ok=judged.verdict == Verdict.VALID,
+        summary_vi=judged.vi,
+        summary_en=judged.en,
+    )
+
+
+def _overall(reports: list[SignatureReport]) -> tuple[Verdict, str, str]:
+    n = len(reports)
+    invalid = [r for r in reports if r.verdict == Verdict.INVALID]
+    unknown = [r for r in reports if r.verdict == Verdict.INDETERMINATE]
+    if invalid:
+        names = ", ".join(r.signer_name for r in invalid)
+        return (
+            Verdict.INVALID,
+            f"Có {len(invalid)}/{n} chữ ký KHÔNG hợp lệ ({names}). {invalid[0].summary_vi}",
+            f"{len(invalid)} of {n} signature(s) INVALID ({names}). {invalid[0].summary_en}",
+        )
+    if unknown:
+        names = ", ".join(r.signer_name for r in unknown)
+        return (
+            Verdict.INDETERMINATE,
+            f"Có {len(unknown)}/{n} chữ ký chưa xác định được hiệu lực ({names}). "
+            f"{unknown[0].summary_vi}",
+            f"{len(unknown)} of {n} signature(s) INDETERMINATE ({names}). {unknown[0].summary_en}",
+        )
+    return (
+        Verdict.VALID,
+        f"Tất cả {n} chữ ký số trên văn bản đều hợp lệ.",
+        f"All {n} signature(s) on the document are valid.",
     )
 
 
@@ -252,17 +378,22 @@ async def verify_pdf(
     trust: TrustSettings,
     http_session: aiohttp.ClientSession | None = None,
     decode_limits: DecodeLimits | None = None,
+    at: datetime | None = None,
 ) -> VerificationReport:
     """Verify every signature in a PDF.
 
     Revocation is checked hard-fail: from the document's DSS and, if ``http_session`` is given,
-    online (OCSP/CRL). Without either, signatures are reported as not verified.
+    online (OCSP/CRL). A certificate problem (revoked, expired, no current revocation data) is
+    then judged against the proofs of existence in the document (ETSI EN 319 102-1 validation
+    with time and long-term validation), so that a signature timestamped before a revocation
+    stays valid and an archived (B-LTA) document validates years later from its embedded data.
 
     Args:
         pdf: the document (untrusted input).
         trust: trust anchors (configured, never hard-wired).
         http_session: optional aiohttp session for fetching OCSP/CRL.
         decode_limits: pyHanko decode limits for reading the input.
+        at: the validation time (default: now), e.g. years after signing.
 
     Returns:
         A :class:`VerificationReport`.
@@ -270,8 +401,6 @@ async def verify_pdf(
     Raises:
         BadPdfError: (and subclasses) if the PDF cannot be read safely.
     """
-    from signing.pdfinput import pdf_errors
-
     reader = open_reader(pdf, decode_limits=decode_limits)
     with pdf_errors():
         embedded = list(reader.embedded_signatures)
@@ -281,28 +410,22 @@ async def verify_pdf(
     reports = []
     for sig in regular:
         lta = any(ts.signed_revision > sig.signed_revision for ts in doc_ts)
-        reports.append(await _one(sig, trust, dss, http_session, lta))
+        reports.append(await _one(reader, sig, trust, dss, http_session, lta, at))
     if not reports:
         return VerificationReport(
             signatures=(),
             document_timestamps=len(doc_ts),
+            verdict=Verdict.INVALID,
             ok=False,
             summary_vi="Văn bản không có chữ ký số.",
             summary_en="The document has no digital signature.",
         )
-    ok = all(r.ok for r in reports)
-    bad = [r for r in reports if not r.ok]
-    if ok:
-        vi = f"Tất cả {len(reports)} chữ ký số trên văn bản đều hợp lệ."
-        en = f"All {len(reports)} signature(s) on the document are valid."
-    else:
-        names = ", ".join(r.signer_name for r in bad)
-        vi = f"Có {len(bad)}/{len(reports)} chữ ký chưa hợp lệ ({names}). {bad[0].summary_vi}"
-        en = f"{len(bad)} of {len(reports)} signature(s) not valid ({names}). {bad[0].summary_en}"
+    verdict, vi, en = _overall(reports)
     return VerificationReport(
         signatures=tuple(reports),
         document_timestamps=len(doc_ts),
-        ok=ok,
+        verdict=verdict,
+        ok=verdict == Verdict.VALID,
         summary_vi=vi,
         summary_en=en,
     )

@@ -29,9 +29,10 @@ from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
 from signing import (
     AttachmentStampAppearance,
+    PadesLevel,
     SigningError,
-    fill_issuing_fields,
     finish_signature,
+    issue_date_line,
     prepare_seal_signature,
     prepare_signature,
 )
@@ -119,18 +120,19 @@ async def issue(
     document.register_year, document.register_series = year, series
     document.register_number = number
     place = document.issue_place or agency.name
-    date_line = f"{place}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}"
+    date_line = issue_date_line(place=place, day=today)
     main = next(f for f in document.files if f.kind == "main")
     base = main.current
     attachments = [f for f in document.files if f.kind == "attachment"]
     signed_attachments: list[bytes] = []
     try:
-        filled = fill_issuing_fields(
-            pdf=await blobs.get(base.sha256), number=document.number_symbol, issue_date=date_line
-        )
+        # Number and date are filled in the seal's own revision; the seal locks them, and
+        # B-LTA (a document timestamp after the seal) keeps the issued file verifiable for
+        # years (renewed by signing_flow.archive).
         prepared = await prepare_seal_signature(
-            pdf=filled, seal_cert=setup.cert(keyring.SEAL), chain=setup.chain,
-            seal_image=setup.seal_image(), agency_name=agency.name,
+            pdf=await blobs.get(base.sha256), seal_cert=setup.cert(keyring.SEAL),
+            chain=setup.chain, seal_image=setup.seal_image(), agency_name=agency.name,
+            level=PadesLevel.B_LTA, number=document.number_symbol, issue_date=date_line,
         )  # fmt: skip
         value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
         sealed = await finish_signature(

@@ -133,24 +133,38 @@ async def _leader_signed_draft(pki: DevPki, services: SigningServices) -> bytes:
     )
 
 
+async def issue(
+    pki: DevPki,
+    services: SigningServices,
+    leader_signed: bytes,
+    number: str = "123/QĐ-UBND",
+    date_line: str = "Hà Nội, ngày 26 tháng 11 năm 2026",
+) -> bytes:
+    """Number, date and seal in one revision, at B-LTA, as the app issues."""
+    prepared = await prepare_seal_signature(
+        pdf=leader_signed,
+        seal_cert=pki.seal_cert,
+        chain=pki.chain,
+        seal_image=make_seal_png(agency_name=AGENCY),
+        agency_name=AGENCY,
+        level=PadesLevel.B_LTA,
+        number=number,
+        issue_date=date_line,
+    )
+    value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
+    return await finish_signature(state=prepared.state, signature_value=value, services=services)
+
+
 @pytest.mark.anyio
 async def test_number_date_and_seal_keep_the_leader_signature_valid(
     pki: DevPki, services: SigningServices, tmp_path: Path
 ) -> None:
     leader = await _leader_signed_draft(pki, services)
+    final = await issue(pki, services, leader)
+    assert render_region(final, 0, NUMBER_BOX) > 20
     filled = fill_issuing_fields(
         pdf=leader, number="123/QĐ-UBND", issue_date="Hà Nội, ngày 26 tháng 11 năm 2026"
     )
-    assert render_region(filled, 0, NUMBER_BOX) > 20
-    prepared = await prepare_seal_signature(
-        pdf=filled,
-        seal_cert=pki.seal_cert,
-        chain=pki.chain,
-        seal_image=make_seal_png(agency_name=AGENCY),
-        agency_name=AGENCY,
-    )
-    value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
-    final = await finish_signature(state=prepared.state, signature_value=value, services=services)
 
     leader_status = await pyhanko_status(final, services, 0)
     assert leader_status.bottom_line and leader_status.intact and leader_status.docmdp_ok
@@ -163,6 +177,7 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
     report = await verify_pdf(pdf=final, trust=pki.trust, http_session=services.http_session)
     assert report.ok, report.summary_en
     assert [s.certification for s in report.signatures] == [True, False]
+    assert report.signatures[1].pades_level == "B-LTA" and report.document_timestamps == 1
     assert report.signatures[1].signer_name == AGENCY
 
     path = tmp_path / "final.pdf"
