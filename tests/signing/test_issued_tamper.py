@@ -51,10 +51,11 @@ def refill(name: str, value: str) -> Callable[[IncrementalPdfFileWriter], None]:
     def change(writer: IncrementalPdfFileWriter) -> None:
         field = _field(writer, name)
         field[pdf_name("/V")] = pdf_string(value)
+        text = value.encode("ascii", "replace")
         stream = generic.StreamObject(
             {pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
              pdf_name("/BBox"): field["/Rect"]},
-            stream_data=f"BT /Helv 11 Tf 2 5 Td ({value.encode('ascii', 'replace').decode()}) Tj ET".encode(),
+            stream_data=b"BT /Helv 11 Tf 2 5 Td (" + text + b") Tj ET",
         )  # fmt: skip
         field[pdf_name("/AP")] = generic.DictionaryObject(
             {pdf_name("/N"): writer.add_object(stream)}
@@ -70,7 +71,8 @@ def add_annotation(writer: IncrementalPdfFileWriter) -> None:
     annot = writer.add_object(generic.DictionaryObject({
         pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/FreeText"),
         pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in (60, 700, 300, 730)),
-        pdf_name("/Contents"): pdf_string("ĐÃ HỦY"), pdf_name("/DA"): pdf_string("/Helv 14 Tf 1 0 0 rg"),
+        pdf_name("/Contents"): pdf_string("ĐÃ HỦY"),
+        pdf_name("/DA"): pdf_string("/Helv 14 Tf 1 0 0 rg"),
     }))  # fmt: skip
     annots = page.get("/Annots", generic.ArrayObject())
     annots.append(annot)
@@ -84,7 +86,9 @@ def add_page(writer: IncrementalPdfFileWriter) -> None:
     )
     page = generic.DictionaryObject({
         pdf_name("/Type"): pdf_name("/Page"),
-        pdf_name("/MediaBox"): generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
+        pdf_name("/MediaBox"): generic.ArrayObject(
+            generic.NumberObject(v) for v in (0, 0, 595, 842)
+        ),
         pdf_name("/Contents"): content,
     })  # fmt: skip
     writer.insert_page(page)
@@ -99,7 +103,7 @@ def change_content(writer: IncrementalPdfFileWriter) -> None:
 
 
 def replace_seal_appearance(writer: IncrementalPdfFileWriter) -> None:
-    seal = _field(writer, "chu_ky_co_quan") if False else None  # the seal is a /Sig field
+    seal = None
     for ref in writer.root["/AcroForm"]["/Fields"]:
         field = ref.get_object()
         if str(field.get("/T")) == "chu_ky_co_quan":
