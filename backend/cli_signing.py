@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 from sqlalchemy import select
@@ -92,7 +93,18 @@ async def _verify(settings: Settings, pdf: bytes) -> VerificationReport:
         return await verify_pdf(pdf=pdf, trust=pki.trust, http_session=services.http_session)
 
 
+VERDICT_WORDS = {
+    "valid": "hợp lệ / valid",
+    "invalid": "KHÔNG hợp lệ / INVALID",
+    "indeterminate": "chưa xác định / INDETERMINATE",
+}
+
+
 def cmd_pdf_verify(settings: Settings, args: argparse.Namespace) -> int:
+    # pyHanko logs every failed path and revocation check with a traceback; the report below
+    # says what matters, in words.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         report = asyncio.run(_verify(settings, Path(args.file).read_bytes()))
     except (OSError, keyring.KeyringError) as exc:
@@ -107,9 +119,11 @@ def cmd_pdf_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(report.summary_vi)
         print(report.summary_en)
         for sig in report.signatures:
-            state = "hợp lệ / valid" if sig.intact and sig.trusted else "KHÔNG hợp lệ / NOT valid"
-            print(f"- {sig.field_name}: {sig.signer_name} — {state}; "
-                  f"{sig.signing_time or sig.timestamp_time}")  # fmt: skip
+            when = sig.timestamp_time or sig.signing_time
+            print(f"- {sig.field_name}: {sig.signer_name} — {VERDICT_WORDS[sig.verdict]}; "
+                  f"{sig.pades_level}; {when.isoformat() if when else '-'}")  # fmt: skip
+            print(f"    {sig.summary_vi}")
+            print(f"    {sig.summary_en}")
     return 0 if report.ok else 1
 
 

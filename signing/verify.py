@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
-from asn1crypto import crl, ocsp, x509
+from asn1crypto import ocsp, x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodeLimits
 from pyhanko.pdf_utils.misc import PdfError
@@ -182,36 +182,39 @@ def _changed_after(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> tuple[st
     )
 
 
-def _covers_signer(dss: DocumentSecurityStore | None, cert: x509.Certificate) -> bool:
-    """The DSS holds an OCSP response or a CRL about this certificate (B-LT)."""
+def _covers_signer(dss: DocumentSecurityStore | None, sig: EmbeddedPdfSignature) -> bool:
+    """The DSS holds validation data gathered for this signature (B-LT): its VRI entry, or an
+    OCSP response about the signer's certificate. (A CRL of the same CA gathered for an
+    earlier signature does not make a later one B-LT; a CA with CRLs only and no VRI is
+    reported as B-T.)"""
     if dss is None:
         return False
+    if DocumentSecurityStore.sig_content_identifier(sig.pkcs7_content) in dss.vri_entries:
+        return True
+    serial = sig.signer_cert.serial_number
     for ref in dss.ocsps:
         try:
-            data = ref.get_object().data
-            response = ocsp.OCSPResponse.load(data)
+            response = ocsp.OCSPResponse.load(ref.get_object().data)
             basic = response["response_bytes"]["response"].parsed
-            for single in basic["tbs_response_data"]["responses"]:
-                if single["cert_id"]["serial_number"].native == cert.serial_number:
-                    return True
+            if any(
+                single["cert_id"]["serial_number"].native == serial
+                for single in basic["tbs_response_data"]["responses"]
+            ):
+                return True
         except (ValueError, KeyError, TypeError):
             continue
-    for ref in dss.crls:
-        try:
-            lst = crl.CertificateList.load(ref.get_object().data)
-        except ValueError:
-            continue
-        if lst.issuer == cert.issuer:
-            return True
     return False
 
 
 def _pades_level(
-    status: PdfSignatureStatus, dss: DocumentSecurityStore | None, cert: x509.Certificate, lta: bool
+    status: PdfSignatureStatus,
+    dss: DocumentSecurityStore | None,
+    sig: EmbeddedPdfSignature,
+    lta: bool,
 ) -> str:
     if status.timestamp_validity is None:
         return "B-B"
-    if not _covers_signer(dss, cert):
+    if not _covers_signer(dss, sig):
         return "B-T"
     return "B-LTA" if lta else "B-LT"
 
@@ -336,7 +339,7 @@ async def _one(
         ),
         docmdp_ok=bool(status.docmdp_ok),
         certification=sig.docmdp_level is not None,
-        pades_level=_pades_level(status, dss, signer, lta),
+        pades_level=_pades_level(status, dss, sig, lta),
         changed_after_signing=changed,
         verdict=judged.verdict,
         reason=judged.reason.value,

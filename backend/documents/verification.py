@@ -31,7 +31,7 @@ class SignatureChecker:
         except SigningError as exc:
             return {"status": "invalid", "summary_vi": exc.message_vi, "summary_en": exc.message_en}
         return {
-            "status": "valid" if report.ok else "invalid",
+            "status": report.verdict.value,
             "summary_vi": report.summary_vi,
             "summary_en": report.summary_en,
             "signatures": [_signature(s) for s in report.signatures],
@@ -43,11 +43,15 @@ def _signature(s: SignatureReport) -> dict[str, object]:
     return {
         "signer": s.signer_name,
         "ok": s.ok,
+        "verdict": s.verdict.value,
+        "reason": s.reason,
+        "changed_after_signing": list(s.changed_after_signing),
         "intact": s.intact,
         "trusted": s.trusted,
         "time": when.isoformat() if when else None,
         "level": s.pades_level,
         "summary_vi": s.summary_vi,
+        "summary_en": s.summary_en,
     }
 
 

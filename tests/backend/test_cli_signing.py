@@ -58,6 +58,9 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
         "Nguyễn Văn An",
         "Ủy ban nhân dân tỉnh Sông Hồng (DEMO)",
     ]
+    # Each signature's own level: the seal (B-T) is not B-LT because the leader's DSS is there.
+    assert [s["pades_level"] for s in report["signatures"]] == ["B-LT", "B-T"]
+    assert [s["verdict"] for s in report["signatures"]] == ["valid", "valid"]
     pdfsig = subprocess.run(
         ["pdfsig", str(tmp_path / "sealed.pdf")], capture_output=True, text=True
     )
@@ -71,6 +74,10 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     tampered = eoffice("pdf", "verify", "tampered.pdf")
     assert tampered.returncode == 1
     assert "KHÔNG hợp lệ" in tampered.stdout
+    # The signature's own line agrees with its verdict, and no pyHanko traceback on stdout.
+    line = next(x for x in tampered.stdout.splitlines() if x.startswith("- "))
+    assert "KHÔNG hợp lệ / INVALID" in line and "hợp lệ / valid" not in line
+    assert "Traceback" not in tampered.stdout
 
     unsigned = eoffice("pdf", "verify", "in.pdf")
     assert unsigned.returncode == 1 and "không có chữ ký số" in unsigned.stdout

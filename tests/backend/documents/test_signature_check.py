@@ -64,7 +64,10 @@ async def test_roots_from_a_configured_bundle(
     bundle.write_bytes(_pem(other.root_cert.dump()))
     checker = SignatureChecker(load_trust(roots_file=str(bundle), dev_pki_dir=pki_dir))
     report = await checker.check(pdf, has_signatures=True)
-    assert report["status"] == "invalid"  # signed under a root we were not told to trust
+    # Signed under a root we were not told to trust: not proven invalid, not valid either
+    # (EN 319 102-1: INDETERMINATE / NO_CERTIFICATE_CHAIN_FOUND).
+    assert report["status"] == "indeterminate"
+    assert [s["reason"] for s in report["signatures"]] == ["untrusted"]  # type: ignore[attr-defined]
 
 
 async def test_unsigned_and_unconfigured() -> None:
