@@ -8,14 +8,18 @@ import asyncio
 import dataclasses
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import keyring
+from backend import db, keyring
+from backend.blobs import FileBlobStore
+from backend.clock import SystemClock
 from backend.models import Agency, Role, User
 from backend.settings import Settings
+from backend.signing_flow import archive
 from signing import (
     LeaderAppearance,
     PadesLevel,
@@ -127,6 +131,35 @@ def cmd_pdf_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+async def _renew(settings: Settings, margin_days: int) -> int:
+    pki = keyring.load(settings)
+    engine = db.create_engine(settings.effective_database_url)
+    total = 0
+    try:
+        async with serve_dev_services(pki=pki) as services:
+            while True:
+                async with db.sessionmaker(engine)() as session, session.begin():
+                    done = await archive.renew_due(
+                        session, blobs=FileBlobStore(settings.data_dir / "blobs"),
+                        services=services, clock=SystemClock(),
+                        margin=timedelta(days=margin_days),
+                    )  # fmt: skip
+                total += done
+                if done == 0:
+                    return total
+    finally:
+        await engine.dispose()
+
+
+def cmd_archive_renew(settings: Settings, args: argparse.Namespace) -> int:
+    margin = (
+        args.margin_days if args.margin_days is not None else settings.archive_renew_margin_days
+    )
+    renewed = asyncio.run(_renew(settings, margin))
+    print(f"Đã gia hạn dấu thời gian lưu trữ cho {renewed} tệp. / {renewed} file(s) renewed.")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pki = sub.add_parser("pki", help="development PKI and signing keys")
     pki_sub = pki.add_subparsers(dest="pki_command", required=True)
@@ -148,3 +181,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     verify.add_argument("file")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_pdf_verify)
+
+    archive = sub.add_parser("archive", help="long-term archiving of issued documents")
+    archive_sub = archive.add_subparsers(dest="archive_command", required=True)
+    renew = archive_sub.add_parser(
+        "renew", help="add archival timestamps to issued files whose newest one ends soon"
+    )
+    renew.add_argument("--margin-days", type=int, help="default: EOFFICE_ARCHIVE_RENEW_MARGIN_DAYS")
+    renew.set_defaults(func=cmd_archive_renew)

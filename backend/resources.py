@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +26,7 @@ from backend.push.runtime import PushRuntime
 from backend.push.vapid import load_or_create
 from backend.push.worker import Policy
 from backend.settings import Settings
+from backend.signing_flow import archive
 from backend.signing_flow.setup import KeySource, Pkcs11Keys, SigningSetup
 from backend.workflow.reminders import Scheduler, rules_from
 from signing import serve_dev_services
@@ -98,13 +101,6 @@ async def open_resources(
         )  # fmt: skip
         push.start()
         stack.push_async_callback(push.stop)
-        if settings.scheduler:
-            scheduler = Scheduler(
-                db.sessionmaker(engine), client, clock=clock, rules=rules_from(settings),
-                holder=push.worker.consumer,
-            )  # fmt: skip
-            scheduler.start()
-            stack.push_async_callback(scheduler.stop)
         signing_setup = None
         if (keyring.pki_dir(settings) / "certomancer.json").exists():
             pki = keyring.load(settings)
@@ -114,6 +110,24 @@ async def open_resources(
                 settings=settings, services=services, pki=pki,
                 keys=signing_keys or Pkcs11Keys(settings), workers=workers,
             )  # fmt: skip
+        if settings.scheduler:
+            renewal = (
+                functools.partial(
+                    archive.renew_due,
+                    blobs=blobs,
+                    services=signing_setup.services,
+                    clock=clock,
+                    margin=timedelta(days=settings.archive_renew_margin_days),
+                )
+                if signing_setup is not None
+                else None
+            )
+            scheduler = Scheduler(
+                db.sessionmaker(engine), client, clock=clock, rules=rules_from(settings),
+                holder=push.worker.consumer, also=renewal,
+            )  # fmt: skip
+            scheduler.start()
+            stack.push_async_callback(scheduler.stop)
 
         yield Resources(
             settings=settings,

@@ -51,6 +51,7 @@ _POSITIVE_INTS = (
     "push_retry_seconds",
     "push_claim_seconds",
     "escalation_margin_days",
+    "archive_renew_margin_days",
     "signing_timeout_seconds",
 )
 _BOOLS = ("demo", "push_worker", "scheduler")
@@ -111,6 +112,9 @@ class Settings:
     scheduler: bool = True
     digest_hour: int = 7
     escalation_margin_days: int = 1
+    # Issued B-LTA files get a new archival timestamp this many days before the newest one's
+    # TSA certificate ends (scheduler).
+    archive_renew_margin_days: int = 365
     holidays: str = ""
     # The hour a deadline given as a date alone means (HH:MM, Hà Nội): the end of the working day.
     deadline_time: str = "17:00"

@@ -13,6 +13,7 @@ from signing.appearance import (
     format_signing_time,
     seal_box_overlapping,
 )
+from signing.archive import archive_horizon, renew_archive
 from signing.batch import SigningSession, finish_signatures, signing_process_pool
 from signing.decree30 import (
     DATE_FIELD,
@@ -83,6 +84,7 @@ __all__ = [
     "Verdict",
     "VerificationReport",
     "add_issuing_fields",
+    "archive_horizon",
     "control_code",
     "create_softhsm_token",
     "ecdsa_raw_to_der",
@@ -99,6 +101,7 @@ __all__ = [
     "make_signature_png",
     "prepare_seal_signature",
     "prepare_signature",
+    "renew_archive",
     "seal_box_overlapping",
     "serve_dev_services",
     "sign_pdf",

@@ -33,7 +33,7 @@ from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator.errors import PathError, ValidationError
 
 from signing.errors import SigningError, TimestampUnavailableError
-from signing.ltv import _translate, add_archival_timestamp
+from signing.ltv import add_archival_timestamp, translate_validation_error
 from signing.services import SigningServices
 from signing.signature_values import normalise_and_verify
 from signing.state import PadesLevel, SignatureState
@@ -165,7 +165,7 @@ class SigningSession:
         try:
             path = await validator.async_validate_usage(key_usage=set())
         except (TimeoutError, ValidationError, PathError, aiohttp.ClientError, OSError) as exc:
-            raise _translate(exc) from exc
+            raise translate_validation_error(exc) from exc
         return _Revinfo(
             certs=tuple(c.dump() for c in path),
             ocsps=tuple(o.dump() for o in context.ocsps),

@@ -32,7 +32,8 @@ from signing.services import SigningServices
 __all__ = ["add_archival_timestamp", "add_validation_data"]
 
 
-def _translate(exc: Exception) -> SigningError:
+def translate_validation_error(exc: Exception) -> SigningError:
+    """The library error for a pyHanko validation failure while gathering validation data."""
     if isinstance(exc, RevokedError):
         return CertificateRevokedError(f"certificate revoked: {exc}")
     if isinstance(exc, InsufficientRevinfoError):
@@ -63,7 +64,7 @@ async def add_validation_data(
             found[0], services.validation_context(hard_fail=True), in_place=True
         )
     except (TimeoutError, ValidationError, PathError, aiohttp.ClientError, OSError) as exc:
-        raise _translate(exc) from exc
+        raise translate_validation_error(exc) from exc
 
 
 async def add_archival_timestamp(
@@ -87,6 +88,6 @@ async def add_archival_timestamp(
     except (TimestampRequestError, PyHankoSigningError) as exc:
         raise TimestampUnavailableError(f"archival timestamp failed: {exc!r}") from exc
     except (ValidationError, PathError) as exc:
-        raise _translate(exc) from exc
+        raise translate_validation_error(exc) from exc
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise TimestampUnavailableError(f"archival timestamp failed: {exc!r}") from exc

@@ -142,8 +142,20 @@ class FileVersion(Base):
     signature_check: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # B-LTA versions: until when the newest document timestamp proves existence (its TSA
+    # certificate's end); the archival renewal adds a timestamp before then. None otherwise,
+    # and on a version a renewal has superseded.
+    archive_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("file_id", "version", name="file_version"),)
+    __table_args__ = (
+        UniqueConstraint("file_id", "version", name="file_version"),
+        Index(
+            "ix_file_versions_archive_until",
+            "archive_until",
+            postgresql_where=text("archive_until IS NOT NULL"),
+            sqlite_where=text("archive_until IS NOT NULL"),
+        ),
+    )
 
 
 class RegisterCounter(Base):

@@ -31,6 +31,7 @@ from signing import (
     AttachmentStampAppearance,
     PadesLevel,
     SigningError,
+    archive_horizon,
     finish_signature,
     issue_date_line,
     prepare_seal_signature,
@@ -152,7 +153,7 @@ async def issue(
         file_id=main.id, version=base.version + 1, sha256=await blobs.put(sealed),
         size=len(sealed), media_type="application/pdf", page_count=base.page_count,
         reason="cấp số, ngày ban hành và chữ ký cơ quan", derived_from=[base.sha256],
-        created_by_id=clerk.id, created_at=now,
+        created_by_id=clerk.id, created_at=now, archive_until=archive_horizon(pdf=sealed),
     )  # fmt: skip
     checker = SignatureChecker(setup.pki.trust)
     document.signature_check = await checker.check(sealed, has_signatures=True)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -28,6 +29,10 @@ from backend.workflow.tables import Assignment, Part, State
 log = logging.getLogger("eoffice.reminders")
 LOCK = "scheduler:reminders"
 WORKING = (State.ACTIVE.value, State.IN_PROGRESS.value)
+
+
+# Other periodic work run by the scheduler under its lock: takes the session, returns anything.
+Chore = Callable[[AsyncSession], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -177,13 +182,19 @@ async def tick(
     rules: Rules,
     holder: str,
     lease_ms: int = 55_000,
+    also: Chore | None = None,
 ) -> RunReport | None:
-    """One scheduler step; None when another process holds the lock."""
+    """One scheduler step; None when another process holds the lock. ``also`` runs after the
+    reminders, under the same lock, in its own transaction (e.g. archival renewal)."""
     if not await redis.set(LOCK, holder, nx=True, px=lease_ms):
         return None
     try:
         async with sessions() as db, db.begin():
-            return await run_due(db, clock=clock, rules=rules)
+            report = await run_due(db, clock=clock, rules=rules)
+        if also is not None:
+            async with sessions() as db, db.begin():
+                await also(db)
+        return report
     finally:
         # Release only our own lock (it may have expired and been taken meanwhile).
         if await redis.get(LOCK) == holder.encode():
@@ -200,9 +211,10 @@ class Scheduler:
         rules: Rules,
         holder: str,
         every_seconds: float = 60.0,
+        also: Chore | None = None,
     ) -> None:
         self.sessions, self.redis, self.clock, self.rules = sessions, redis, clock, rules
-        self.holder, self.every = holder, every_seconds
+        self.holder, self.every, self.also = holder, every_seconds, also
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._stop = asyncio.Event()
@@ -220,7 +232,7 @@ class Scheduler:
         while not self._stopping:
             try:
                 await tick(self.sessions, self.redis, clock=self.clock, rules=self.rules,
-                           holder=self.holder)  # fmt: skip
+                           holder=self.holder, also=self.also)  # fmt: skip
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from backend.documents.tables import Document
+from backend.audit import AuditEntry
+from backend.documents.tables import Document, FileVersion
 from backend.push.tables import PushOutbox
-from signing import verify_pdf
+from backend.signing_flow import archive
+from backend.workflow.deadlines import aware
+from signing import archive_horizon, verify_pdf
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
@@ -69,8 +73,12 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     leader_sig, seal = report.signatures
     assert leader_sig.signer_name == "Người leader" and leader_sig.certification
     assert leader_sig.docmdp_ok and leader_sig.modification_level == "FORM_FILLING"
-    # B-LT adds its validation data after the seal: the seal covers its whole revision.
-    assert seal.field_name == "chu_ky_co_quan" and seal.ok
+    # B-LTA: validation data and a document timestamp after the seal, allowed by its lock.
+    assert seal.field_name == "chu_ky_co_quan" and seal.ok and seal.pades_level == "B-LTA"
+    assert report.document_timestamps == 1
+    assert found[2].archive_until is not None
+    assert aware(found[2].archive_until) == archive_horizon(pdf=sealed)
+    assert aware(found[2].archive_until) > aware(found[2].created_at) + timedelta(days=365)
     path = res.settings.data_dir / "issued.pdf"
     path.write_bytes(sealed)
     assert await asyncio.to_thread(pdfsig_valid, path) == 2
@@ -81,3 +89,41 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     assert document.number_symbol == "01/KH-VP"
     assert document.recipients == "Các sở, ban, ngành"
     assert document.register_number == 1
+
+    # Archival renewal: nothing is due today…
+    services = res.signing.services
+    async with res.sessions() as db, db.begin():
+        assert await archive.renew_due(db, blobs=res.blobs, services=services, clock=res.clock) == 0
+    # …until the newest timestamp's horizon comes within the margin (as if its TSA certificate
+    # ended next month): a new version with a second document timestamp.
+    soon = datetime.now(UTC) + timedelta(days=30)
+    async with res.sessions() as db, db.begin():
+        (await db.get_one(FileVersion, found[2].id)).archive_until = soon
+    async with res.sessions() as db, db.begin():
+        assert await archive.renew_due(db, blobs=res.blobs, services=services, clock=res.clock) == 1
+    renewed = await versions(app, document_id)
+    assert [v.version for v in renewed] == [1, 2, 3, 4]
+    assert renewed[3].reason.startswith("gia hạn dấu thời gian lưu trữ")
+    assert renewed[2].archive_until is None and renewed[3].archive_until is not None
+    kept = await res.blobs.get(renewed[3].sha256)
+    assert kept.startswith(sealed)  # appended: every earlier byte and signature unchanged
+    report = await verify_pdf(pdf=kept, trust=res.signing.pki.trust,
+                              http_session=services.http_session)  # fmt: skip
+    assert report.ok and report.document_timestamps == 2, report.summary_en
+    # Eight years on, offline, every OCSP response long expired: valid from the file alone.
+    later = await verify_pdf(
+        pdf=kept, trust=res.signing.pki.trust, at=datetime.now(UTC) + timedelta(days=365 * 8)
+    )
+    assert later.ok, later.summary_en
+    assert {s.reason for s in later.signatures} == {"long_term"}
+    # A renewal that cannot push the horizon further (same TSA certificate) is not stored.
+    async with res.sessions() as db, db.begin():
+        done = await archive.renew_due(
+            db, blobs=res.blobs, services=services, clock=res.clock,
+            margin=timedelta(days=365 * 20),
+        )  # fmt: skip
+    assert done == 0 and len(await versions(app, document_id)) == 4
+    async with res.sessions() as db:
+        actions = list(await db.scalars(select(AuditEntry.action)))
+    assert actions.count("archive.renewed") == 1
+    assert actions.count("archive.renewal_ineffective") == 1

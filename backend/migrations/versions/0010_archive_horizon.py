@@ -1,0 +1,33 @@
+"""archive horizon: until when a B-LTA file version's newest document timestamp proves existence
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("file_versions") as batch:
+        batch.add_column(sa.Column("archive_until", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_file_versions_archive_until",
+        "file_versions",
+        ["archive_until"],
+        postgresql_where=sa.text("archive_until IS NOT NULL"),
+        sqlite_where=sa.text("archive_until IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_file_versions_archive_until", table_name="file_versions")
+    with op.batch_alter_table("file_versions") as batch:
+        batch.drop_column("archive_until")
