@@ -1,14 +1,19 @@
 """The Decree 30 issuing sequence, keeping the leader's signature valid (reference §6):
 
 1. :func:`add_issuing_fields` — the draft gets text fields for the number (``so_van_ban``) and the
-   issue date (``ngay_ban_hanh``) and an empty signature field for the agency seal.
+   issue date (``ngay_ban_hanh``) and an empty signature field for the agency seal, which locks
+   the two text fields (FieldMDP) once it is signed.
 2. The leader signs with a *certification* signature allowing form filling
    (``prepare_signature(..., certify=True)``).
-3. :func:`fill_issuing_fields` — the clerk fills number and date (``/V`` plus an ``/AP /N``
-   appearance per widget) in an incremental update.
-4. :func:`prepare_seal_signature` — the agency seal signs the existing empty field.
+3. :func:`prepare_seal_signature` with ``number`` and ``issue_date`` — the clerk's number and
+   date (``/V`` plus an ``/AP /N`` appearance per widget) and the agency seal's signature in the
+   existing field, in one incremental update. Any later change to the number or date makes the
+   seal invalid (:mod:`signing.verify` says so); only validation data and document timestamps
+   may follow (B-LTA, :mod:`signing.archive`).
 
 No new field may be created after the certification signature: pyHanko's diff analysis flags it.
+(:func:`fill_issuing_fields` fills the two fields in a revision of their own, for a document
+issued without a seal.)
 """
 
 from __future__ import annotations

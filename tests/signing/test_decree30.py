@@ -233,3 +233,24 @@ async def test_sequence_errors(pki: DevPki, services: SigningServices, sample_pd
             pdf=leader, page=0, number_box=NUMBER_BOX, date_box=DATE_BOX, seal_box=(1, 1, 2, 2)
         )
     assert isinstance(AgencySealAppearance, type)
+
+
+@pytest.mark.anyio
+async def test_filling_before_the_seal_revision_trips_pyhankos_lock_analysis(
+    pki: DevPki, services: SigningServices
+) -> None:
+    # Why the number and date are filled in the seal's own revision: filled in a revision of
+    # their own, pyHanko 0.38 takes their appearance streams (last changed before the seal) for
+    # "updated" in every later revision, so the seal's own DSS makes it OTHER.
+    leader = await _leader_signed_draft(pki, services)
+    filled = fill_issuing_fields(
+        pdf=leader, number="123/QĐ-UBND", issue_date="Hà Nội, ngày 26 tháng 11 năm 2026"
+    )
+    prepared = await prepare_seal_signature(
+        pdf=filled, seal_cert=pki.seal_cert, chain=pki.chain,
+        seal_image=make_seal_png(agency_name=AGENCY), agency_name=AGENCY, level=PadesLevel.B_LT,
+    )  # fmt: skip
+    value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
+    final = await finish_signature(state=prepared.state, signature_value=value, services=services)
+    seal_status = await pyhanko_status(final, services, 1)
+    assert not seal_status.docmdp_ok and seal_status.modification_level.name == "OTHER"
