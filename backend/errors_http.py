@@ -14,8 +14,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backend import htmx
+from backend.blobs import BlobCorruptError, BlobError, BlobNotFoundError
 from backend.errors import EofficeError, RateLimitedError
+from backend.keyring import KeyringError
 from backend.views.render import language, render
+from signing import (
+    BadPdfError,
+    CertificateRevokedError,
+    KeyProviderError,
+    RevocationUnavailableError,
+    SignatureMismatchError,
+    SigningError,
+    TimestampUnavailableError,
+    UntrustedCertificateError,
+)
+from signing.mss_errors import (
+    MssError,
+    MssInternalError,
+    MssPhoneUnreachableError,
+    MssPollTimeoutError,
+    MssUnavailableError,
+)
 
 log = logging.getLogger("eoffice")
 
@@ -91,6 +110,74 @@ async def overloaded(request: Request, exc: Exception) -> Response:
     return response
 
 
+# Signing errors carry their own Vietnamese and English messages; the class says the status.
+# An outside service that did not answer (TSA, OCSP/CRL, the telco's MSSP) is 503: retry later.
+_SIGNING_STATUS: tuple[tuple[type[SigningError], int], ...] = (
+    (BadPdfError, 422),
+    (SignatureMismatchError, 422),
+    (TimestampUnavailableError, 503),
+    (RevocationUnavailableError, 503),
+    (MssUnavailableError, 503),
+    (MssInternalError, 503),
+    (MssPollTimeoutError, 503),
+    (MssPhoneUnreachableError, 503),
+    (CertificateRevokedError, 409),
+    (UntrustedCertificateError, 409),
+    (MssError, 409),  # the person's SIM or PIN: cancelled, expired, blocked, no certificate…
+    (KeyProviderError, 500),
+)
+
+
+async def signing_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SigningError)
+    status = next((code for cls, code in _SIGNING_STATUS if isinstance(exc, cls)), 500)
+    if status >= 500:
+        log.error("signing failed on %s %s: %r", request.method, request.url.path, exc)
+    response = _respond(request, status, exc.message_vi, exc.message_en)
+    if status == 503:
+        response.headers["Retry-After"] = "30"
+    return response
+
+
+async def keyring_error(request: Request, exc: Exception) -> Response:
+    log.error("signing keys unusable on %s %s: %r", request.method, request.url.path, exc)
+    return _respond(
+        request,
+        500,
+        "Chức năng ký số chưa sẵn sàng: khóa ký hoặc chứng thư số của máy chủ chưa được cấu "
+        "hình hoặc không dùng được. Văn bản không bị thay đổi; vui lòng báo quản trị hệ thống.",
+        "Signing is not available: the server's signing keys or certificates are not set up or "
+        "not usable. No document was changed; please tell the system administrator.",
+    )
+
+
+async def blob_error(request: Request, exc: Exception) -> Response:
+    log.error("blob store error on %s %s: %r", request.method, request.url.path, exc)
+    if isinstance(exc, BlobNotFoundError | BlobCorruptError):
+        what_vi, what_en = (
+            ("không tìm thấy", "missing")
+            if isinstance(exc, BlobNotFoundError)
+            else ("tệp bị hỏng", "damaged")
+        )
+        return _respond(
+            request,
+            500,
+            f"Không đọc được tệp của văn bản trong kho lưu trữ ({what_vi}). Các dữ liệu khác "
+            "không bị ảnh hưởng; vui lòng báo quản trị hệ thống.",
+            f"The document's file could not be read from the store ({what_en}). Nothing else "
+            "is affected; please tell the system administrator.",
+        )
+    response = _respond(
+        request,
+        503,
+        "Kho lưu trữ tệp tạm thời không phản hồi. Không có dữ liệu nào bị mất; vui lòng thử lại "
+        "sau ít phút.",
+        "The file store is briefly unavailable. Nothing was lost; please try again shortly.",
+    )
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, 500, *_HTTP_MESSAGES[500])
@@ -103,5 +190,8 @@ def handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]
         RedisConnectionError: redis_unavailable,
         RedisTimeoutError: redis_unavailable,
         PoolTimeoutError: overloaded,
+        SigningError: signing_error,
+        KeyringError: keyring_error,
+        BlobError: blob_error,
         500: server_error,
     }
