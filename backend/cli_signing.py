@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,8 @@ from backend.models import Agency, Role, User
 from backend.settings import Settings
 from backend.signing_flow import archive
 from signing import (
+    SEAL_FIELD,
+    AgencySealAppearance,
     LeaderAppearance,
     PadesLevel,
     SigningError,
@@ -29,6 +32,7 @@ from signing import (
     sign_pdf,
     verify_pdf,
 )
+from signing.decree30 import has_field, issuing_layout
 
 
 async def _people(session: AsyncSession) -> tuple[list[keyring.Person], str]:
@@ -59,22 +63,39 @@ LEVELS = {level.value: level for level in PadesLevel}
 
 async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> bytes:
     pki = keyring.load(settings)
+    page = args.page - 1
+    # The same places as the app: the leader's box of the page's issuing layout, the seal over
+    # its left third (or the draft's own seal field, which keeps its box).
+    layout = issuing_layout(pdf=pdf, page=page)
+    appearance: LeaderAppearance | AgencySealAppearance
+    field_name = None
     if args.seal:
         username, cert = keyring.SEAL, pki.seal_cert
-        appearance = None
+        appearance = AgencySealAppearance(
+            seal_image=keyring.signature_image(settings, keyring.SEAL),
+            agency_name=_common_name(cert), page=page, box=layout.seal_box,
+        )  # fmt: skip
+        if has_field(pdf=pdf, name=SEAL_FIELD):
+            field_name = SEAL_FIELD
     else:
         username, cert = args.as_user, pki.user_cert(args.as_user)
         appearance = LeaderAppearance(
             signature_image=keyring.signature_image(settings, username),
-            page=args.page - 1,
-            box=(350.0, 60.0, 530.0, 130.0),
+            page=page,
+            box=layout.leader_box,
         )
     async with serve_dev_services(pki=pki) as services:
         signed = await sign_pdf(
             pdf=pdf, key=keyring.server_key(settings, username), signer_cert=cert,
             chain=pki.chain, services=services, appearance=appearance, level=LEVELS[args.level],
+            field_name=field_name,
         )  # fmt: skip
     return signed
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    name = cert.subject.native.get("common_name", "")
+    return str(name[0] if isinstance(name, list) else name)
 
 
 def cmd_pdf_sign(settings: Settings, args: argparse.Namespace) -> int:

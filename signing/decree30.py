@@ -51,6 +51,7 @@ __all__ = [
     "IssuingLayout",
     "add_issuing_fields",
     "fill_issuing_fields",
+    "has_field",
     "issue_date_line",
     "issuing_layout",
     "layout_for_page",
@@ -156,6 +157,16 @@ def issue_date_line(*, place: str, day: date) -> str:
     """
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
     return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def has_field(*, pdf: bytes, name: str) -> bool:
+    """Whether the document has a signature field of that name (signed or not).
+
+    Raises:
+        BadPdfError: for unusable input.
+    """
+    with pdf_errors():
+        return bool(list(fields.enumerate_sig_fields(open_reader(pdf), with_name=name)))
 
 
 def _rect(box: Box) -> generic.ArrayObject:

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 from signing import make_sample_pdf
+from signing.decree30 import issuing_layout
+from tests.support.browser import screenshot_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +36,23 @@ def eoffice(tmp_path: Path, sqlite_url: str) -> object:
     return run
 
 
+def red_pixels(path: Path, box: tuple[float, float, float, float], save_as: str = "") -> int:
+    """Red pixels of page 1 inside ``box`` (PDF points), the page rendered with its forms."""
+    doc = pdfium.PdfDocument(path.read_bytes())
+    try:
+        doc.init_forms()
+        page = doc[0]
+        height = page.get_height()
+        image = page.render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    if save_as:
+        image.save(screenshot_path(save_as))
+    x1, y1, x2, y2 = box
+    crop = image.crop((int(x1), int(height - y2), int(x2), int(height - y1)))
+    return sum(1 for r, g, b in crop.get_flattened_data() if r > 150 and g < 110 and b < 110)
+
+
 def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     eoffice: object, tmp_path: Path
 ) -> None:
@@ -49,6 +69,13 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     assert signed.returncode == 0, signed.stdout + signed.stderr
     sealed = eoffice("pdf", "sign", "leader.pdf", "sealed.pdf", "--seal", "--level", "B-T")
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+
+    # The seal is visible, red, over the left third of the leader's signature (as in the app).
+    layout = issuing_layout(pdf=(tmp_path / "leader.pdf").read_bytes(), page=0)
+    before = red_pixels(tmp_path / "leader.pdf", layout.seal_box)
+    after = red_pixels(tmp_path / "sealed.pdf", layout.seal_box, save_as="cli-seal")
+    assert before < 50 < after, (before, after)
+    assert red_pixels(tmp_path / "leader.pdf", layout.leader_box) == 0  # the leader's is blue
 
     verified = eoffice("pdf", "verify", "sealed.pdf")
     assert verified.returncode == 0, verified.stdout
