@@ -21,6 +21,8 @@ from backend.workflow import assignments
 from backend.workflow.assignments import Actor
 
 PROVINCE_CODE = "000.00.00.H99"
+# Địa danh of the demo province's documents (the date line "Sông Hồng, ngày … tháng … năm …").
+PLACE_NAME = "Sông Hồng"
 
 # (code, name, short name, parent code)
 AGENCIES = [
@@ -113,6 +115,7 @@ async def load(
             name=name,
             short_name=short_name,
             parent=by_code[parent_code] if parent_code else None,
+            place_name=PLACE_NAME,
         )
     office = by_code[OFFICE_CODE]
     units: dict[str, Unit] = {}

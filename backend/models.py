@@ -54,6 +54,8 @@ class Agency(Base):
     name: Mapped[str] = mapped_column(String(255))
     # Used in document symbols: "QĐ-UBND", "STC-BCTC".
     short_name: Mapped[str] = mapped_column(String(32))
+    # Địa danh of the date line of its documents (Decree 30): "Sông Hồng", "Hà Nội".
+    place_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     # 1 = province/ministry level … 4 = the lowest level the directory knows.
     level: Mapped[int] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import date
 
 from asn1crypto import x509
 from pyhanko.pdf_utils import generic, layout
@@ -27,14 +27,16 @@ from pyhanko.sign.fields import SigFieldSpec
 
 from signing.appearance import (
     DEFAULT_FONT,
+    ITALIC_FONT,
     AgencySealAppearance,
     Box,
     int_box,
-    seal_box_overlapping,
+    page_rotation,
+    rotation_matrix,
     text_style,
 )
 from signing.errors import SigningError
-from signing.pdfinput import open_reader, open_writer, pdf_errors
+from signing.pdfinput import open_writer, pdf_errors
 from signing.state import PadesLevel
 from signing.twophase import PreparedSignature, prepare_signature
 
@@ -42,11 +44,10 @@ __all__ = [
     "DATE_FIELD",
     "NUMBER_FIELD",
     "SEAL_FIELD",
-    "IssuingLayout",
     "add_issuing_fields",
+    "decree30_date",
     "fill_issuing_fields",
-    "issuing_layout",
-    "layout_for_page",
+    "page_rotation",
     "prepare_seal_signature",
 ]
 
@@ -54,86 +55,26 @@ NUMBER_FIELD = "so_van_ban"
 DATE_FIELD = "ngay_ban_hanh"
 SEAL_FIELD = "chu_ky_co_quan"
 
-
-A4_WIDTH = 595.0
-
-
-@dataclass(frozen=True)
-class IssuingLayout:
-    """Where the issuing fields and the signatures go on one page (PDF points).
-
-    Attributes:
-        page_box: the page's media box.
-        number_box: the ``Số:`` value, top left.
-        date_box: the place-and-date line, top right.
-        leader_box: the leader's signature, bottom right.
-        seal_box: the agency seal, over the left third of the leader's signature.
-    """
-
-    page_box: Box
-    number_box: Box
-    date_box: Box
-    leader_box: Box
-    seal_box: Box
+# What each field holds (its /TU, the name a reader shows): decided at upload from the draft.
+NUMBER_ONLY = "Số văn bản"
+NUMBER_AND_SYMBOL = "Số và ký hiệu văn bản"
+DATE_ONLY = "Ngày ban hành"
+PLACE_AND_DATE = "Địa danh và ngày ban hành"
 
 
-def layout_for_page(page_box: Box) -> IssuingLayout:
-    """The issuing layout for a page of the given media box, portrait or landscape, any size.
-
-    Each box keeps its distance from the corner it is anchored to (A4 portrait gives the
-    classic positions: number at x 60-280, date at x 300-560, 52 pt from the top; the leader's
-    signature 85 pt from the right and 110 pt from the bottom); pages narrower than A4 shrink
-    the horizontal distances in proportion so that nothing overlaps or leaves the page.
+def decree30_date(day: date) -> str:
+    """The date as Decree 30 writes it: days under 10 and the months 1 and 2 with a leading zero,
+    the others without (``ngày 05 tháng 3 năm 2026``, ``ngày 28 tháng 02 năm 2026``,
+    ``ngày 12 tháng 11 năm 2026``).
 
     Args:
-        page_box: ``(x1, y1, x2, y2)`` of the page's media box.
+        day: the date.
 
     Returns:
-        The :class:`IssuingLayout`.
+        ``ngày DD tháng M năm YYYY``.
     """
-    x1, y1, x2, y2 = page_box
-    k = min(1.0, (x2 - x1) / A4_WIDTH)
-    number = (x1 + 60 * k, y2 - 72, x1 + 280 * k, y2 - 52)
-    date = (x2 - 295 * k, y2 - 72, x2 - 35 * k, y2 - 52)
-    leader = (x2 - 265 * k, y1 + 110, x2 - 85 * k, y1 + 190)
-    seal = seal_box_overlapping(leader_box=leader)
-    return IssuingLayout(
-        page_box=page_box, number_box=number, date_box=date, leader_box=leader, seal_box=seal
-    )
-
-
-def _media_box(page: generic.DictionaryObject) -> Box:
-    node: generic.PdfObject | None = page
-    while isinstance(node, generic.DictionaryObject):
-        if "/MediaBox" in node:
-            a, b, c, d = (float(v) for v in node["/MediaBox"])
-            return (min(a, c), min(b, d), max(a, c), max(b, d))
-        parent = node.get("/Parent")
-        node = parent.get_object() if parent is not None else None
-    raise SigningError("page without a media box", message_vi="Trang PDF không có kích thước.")
-
-
-def issuing_layout(*, pdf: bytes, page: int) -> IssuingLayout:
-    """The issuing layout of one page of a document (see :func:`layout_for_page`).
-
-    The media box decides the size and orientation; a page turned by ``/Rotate`` is laid out
-    by its unrotated media box.
-
-    Args:
-        pdf: the document.
-        page: zero-based page index.
-
-    Returns:
-        The :class:`IssuingLayout` for that page.
-
-    Raises:
-        BadPdfError: for unusable input.
-        SigningError: if the page has no media box.
-    """
-    with pdf_errors():
-        reader = open_reader(pdf)
-        page_obj = reader.find_page_for_modification(page)[0].get_object()
-        return layout_for_page(_media_box(page_obj))
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
 def _rect(box: Box) -> generic.ArrayObject:
@@ -154,22 +95,30 @@ def _acroform(writer: IncrementalPdfFileWriter) -> generic.DictionaryObject:
 def add_issuing_fields(
     *,
     pdf: bytes,
-    page: int,
     number_box: Box,
     date_box: Box,
+    seal_page: int,
     seal_box: Box,
+    text_size: float = 11,
+    number_with_symbol: bool = False,
+    date_with_place: bool = False,
 ) -> bytes:
-    """Add the number and issue-date text fields and the empty seal signature field to a draft.
+    """Add the number and issue-date text fields (page 1) and the empty seal signature field
+    (the signature page) to a draft.
 
-    Must run before the leader's (certification) signature.
+    Must run before the leader's (certification) signature. Boxes are in each page's own PDF
+    coordinates (see :func:`signing.textpos.find_positions`).
 
     Args:
         pdf: the unsigned draft.
-        page: zero-based page for the three fields (usually the first page for the number and
-            date; use the signature page for the seal — call twice is not supported, keep one).
-        number_box: box of the ``Số:`` value.
-        date_box: box of the issue date line.
-        seal_box: box of the seal (see :func:`signing.appearance.seal_box_overlapping`).
+        number_box: the gap of ``Số: …/…`` on page 1.
+        date_box: the placeholders of the date line on page 1.
+        seal_page: zero-based page of the seal (the last page, with the signer block).
+        seal_box: box of the seal.
+        text_size: font size of the filled-in number and date (points).
+        number_with_symbol: the number gap is the whole ``…`` of a ``Số:`` line without ``/``:
+            the field gets number and symbol.
+        date_with_place: the place is left blank too: the date field gets the place.
 
     Returns:
         The draft with the fields, as a new revision.
@@ -185,26 +134,36 @@ def add_issuing_fields(
                 "issuing fields must be added before the first signature",
                 message_vi="Phải tạo ô số/ngày văn bản trước khi lãnh đạo ký.",
             )
-        page_ref = writer.find_page_for_modification(page)[0]
+        page_ref = writer.find_page_for_modification(0)[0]
         page_obj = page_ref.get_object()
         form = _acroform(writer)
         existing = {str(f.get_object().get("/T")) for f in form.get("/Fields", [])}
         if {NUMBER_FIELD, DATE_FIELD, SEAL_FIELD} & existing:
             raise SigningError("issuing fields already present")
         annots = page_obj.get("/Annots", generic.ArrayObject())
-        for name, box in ((NUMBER_FIELD, number_box), (DATE_FIELD, date_box)):
+        kinds = {
+            NUMBER_FIELD: (number_box, NUMBER_AND_SYMBOL if number_with_symbol else NUMBER_ONLY),
+            DATE_FIELD: (date_box, PLACE_AND_DATE if date_with_place else DATE_ONLY),
+        }
+        for name, (box, kind) in kinds.items():
             field = generic.DictionaryObject(
                 {
                     pdf_name("/FT"): pdf_name("/Tx"),
                     pdf_name("/T"): pdf_string(name),
+                    pdf_name("/TU"): pdf_string(kind),
                     pdf_name("/Type"): pdf_name("/Annot"),
                     pdf_name("/Subtype"): pdf_name("/Widget"),
                     pdf_name("/Rect"): _rect(box),
                     pdf_name("/F"): generic.NumberObject(4),
                     pdf_name("/P"): page_ref,
-                    pdf_name("/DA"): pdf_string("/Helv 11 Tf 0 g"),
+                    pdf_name("/DA"): pdf_string(f"/Helv {text_size:.1f} Tf 0 g"),
                 }
             )
+            rotation = page_rotation(page_obj)
+            if rotation:
+                field[pdf_name("/MK")] = generic.DictionaryObject(
+                    {pdf_name("/R"): generic.NumberObject(rotation)}
+                )
             ref = writer.add_object(field)
             annots.append(ref)
             form["/Fields"].append(ref)
@@ -212,7 +171,7 @@ def add_issuing_fields(
         writer.update_container(page_obj)
         writer.update_container(form)
         fields.append_signature_field(
-            writer, SigFieldSpec(SEAL_FIELD, on_page=page, box=int_box(seal_box))
+            writer, SigFieldSpec(SEAL_FIELD, on_page=seal_page, box=int_box(seal_box))
         )
         out = io.BytesIO()
         writer.write(out)
@@ -220,32 +179,82 @@ def add_issuing_fields(
 
 
 def _appearance(
-    writer: IncrementalPdfFileWriter, text: str, rect: Sequence[float], font_path: str
+    writer: IncrementalPdfFileWriter,
+    text: str,
+    field: generic.DictionaryObject,
+    font_path: str,
 ) -> generic.IndirectObject:
-    width, height = float(rect[2]) - float(rect[0]), float(rect[3]) - float(rect[1])
+    rect = [float(v) for v in field["/Rect"]]
+    page = field["/P"].get_object() if "/P" in field else None
+    rotation = page_rotation(page) if isinstance(page, generic.DictionaryObject) else 0
+    width, height = abs(rect[2] - rect[0]), abs(rect[3] - rect[1])
+    if rotation in (90, 270):
+        width, height = height, width
+    size = _field_size(field)
+    # Shrink to fit: the filled-in text never runs out of its gap.
+    length = _text_length(text, size, font_path)
+    if length > width - 2:
+        size = max(5, int(size * (width - 2) / length))
     fit = layout.SimpleBoxLayoutRule(
         x_align=layout.AxisAlignment.ALIGN_MIN,
         y_align=layout.AxisAlignment.ALIGN_MID,
         margins=layout.Margins.uniform(1),
     )
-    style = text_style(font_path, 11, (0.0, 0.0, 0.0), fit)
-    box = TextBox(style, writer, box=layout.BoxConstraints(width=width, height=height))
+    style = text_style(font_path, size, (0.0, 0.0, 0.0), fit)
+    box = _OpaqueTextBox(style, writer, box=layout.BoxConstraints(width=width, height=height))
     box.content = text
-    return writer.add_object(box.as_form_xobject())
+    xobject = box.as_form_xobject()
+    if rotation:
+        xobject[pdf_name("/Matrix")] = rotation_matrix(rotation)
+    return writer.add_object(xobject)
+
+
+class _OpaqueTextBox(TextBox):
+    """A text box on white: the filled-in value hides the dots it replaces."""
+
+    def render(self) -> bytes:
+        w, h = self.box.width, self.box.height
+        return f"q 1 g 0 0 {w:.2f} {h:.2f} re f Q\n".encode() + bytes(super().render())  # type: ignore[no-untyped-call]
+
+
+def _field_size(field: generic.DictionaryObject) -> int:
+    parts = str(field.get("/DA", "")).split()
+    try:
+        return max(6, round(float(parts[parts.index("Tf") - 1])))
+    except (ValueError, IndexError):
+        return 11
+
+
+def _text_length(text: str, size: int, font_path: str) -> float:
+    from PIL import ImageFont
+
+    return float(ImageFont.truetype(font_path, 100).getlength(text)) * size / 100
 
 
 def fill_issuing_fields(
-    *, pdf: bytes, number: str, issue_date: str, font_path: str = DEFAULT_FONT
+    *,
+    pdf: bytes,
+    number: int,
+    symbol: str,
+    issue_date: date,
+    place: str,
+    font_path: str = DEFAULT_FONT,
 ) -> bytes:
     """Fill the number and issue-date fields (after the leader signed), as a new revision.
 
-    Each widget gets ``/V`` and an ``/AP /N`` appearance set in the embedded Noto font, so the
-    change is plain form filling and the leader's certification signature stays valid.
+    Each widget gets ``/V`` and an ``/AP /N`` appearance set in the embedded Noto font (upright
+    on a turned page, shrunk to fit its gap), so the change is plain form filling and the
+    leader's certification signature stays valid. What goes in follows what the draft left
+    blank (the fields' ``/TU``, set by :func:`add_issuing_fields`): the number alone in the gap
+    before the drafted ``/symbol``, or number and symbol; the Decree 30 date
+    (:func:`decree30_date`) after the drafted place, or place and date.
 
     Args:
         pdf: the document signed by the leader.
-        number: number and symbol, e.g. ``"123/QĐ-UBND"``.
-        issue_date: the issue date as displayed, e.g. ``"Hà Nội, ngày 26 tháng 11 năm 2026"``.
+        number: the register number.
+        symbol: the symbol, e.g. ``"QĐ-UBND"``.
+        issue_date: the issue date.
+        place: the place name (địa danh) of the issuing agency.
         font_path: OpenType font for the appearance.
 
     Returns:
@@ -255,8 +264,15 @@ def fill_issuing_fields(
         BadPdfError: for unusable input.
         SigningError: if the fields are missing.
     """
+    when = decree30_date(issue_date)
+    texts = {
+        NUMBER_ONLY: f"{number:02d}",
+        NUMBER_AND_SYMBOL: f"{number:02d}/{symbol}",
+        DATE_ONLY: when,
+        PLACE_AND_DATE: f"{place}, {when}",
+    }
     writer = open_writer(pdf)
-    values = {NUMBER_FIELD: number, DATE_FIELD: issue_date}
+    values = (NUMBER_FIELD, DATE_FIELD)
     with pdf_errors():
         form = writer.root["/AcroForm"] if "/AcroForm" in writer.root else None  # noqa: SIM401
         found: dict[str, generic.DictionaryObject] = {}
@@ -272,8 +288,11 @@ def fill_issuing_fields(
                 message_vi="Văn bản không có ô số/ngày ban hành để điền.",
             )
         for name, field in found.items():
-            field[pdf_name("/V")] = pdf_string(values[name])
-            ap = _appearance(writer, values[name], list(field["/Rect"]), font_path)
+            default = NUMBER_ONLY if name == NUMBER_FIELD else DATE_ONLY
+            text = texts.get(str(field.get("/TU", default)), texts[default])
+            field[pdf_name("/V")] = pdf_string(text)
+            italic = name == DATE_FIELD and font_path == DEFAULT_FONT
+            ap = _appearance(writer, text, field, ITALIC_FONT if italic else font_path)
             field[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): ap})
             writer.update_container(field)
         out = io.BytesIO()

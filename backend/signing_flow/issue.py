@@ -118,16 +118,17 @@ async def issue(
     )
     document.register_year, document.register_series = year, series
     document.register_number = number
-    place = document.issue_place or agency.name
-    date_line = f"{place}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}"
+    place = document.issue_place or agency.place_name or agency.name
+    document.issue_place = place
     main = next(f for f in document.files if f.kind == "main")
     base = main.current
     attachments = [f for f in document.files if f.kind == "attachment"]
     signed_attachments: list[bytes] = []
     try:
         filled = fill_issuing_fields(
-            pdf=await blobs.get(base.sha256), number=document.number_symbol, issue_date=date_line
-        )
+            pdf=await blobs.get(base.sha256), number=number, symbol=document.symbol,
+            issue_date=today, place=place,
+        )  # fmt: skip
         prepared = await prepare_seal_signature(
             pdf=filled, seal_cert=setup.cert(keyring.SEAL), chain=setup.chain,
             seal_image=setup.seal_image(), agency_name=agency.name,
