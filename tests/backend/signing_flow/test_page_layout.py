@@ -9,6 +9,8 @@ tests/.artifacts/layout/ for a person to look at."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import html
 import io
 import subprocess
 from datetime import date
@@ -19,7 +21,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
-from backend.documents.tables import Document
+from backend.documents.tables import Document, FileVersion
 from backend.errors import ValidationError
 from backend.models import Agency
 from backend.signing_flow import drafts
@@ -183,3 +185,62 @@ def test_a_draft_without_number_or_date_line_is_refused_with_what_it_lacks() -> 
 def test_a_stored_box_is_read_back_and_old_drafts_fall_back_to_a4() -> None:
     assert drafts.leader_box(Draft(sign_box="577,110,757,190")) == (577, 110, 757, 190)
     assert drafts.leader_box(Draft(sign_box="")) == drafts.LEADER_BOX
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("blank", "expected"),
+    [
+        ("Số: ………/QĐ-UBND", "«Số: …/…»"),
+        ("Sông Hồng, ngày …… tháng …… năm 2026", "«<địa danh>, ngày … tháng … năm …»"),
+    ],
+)
+async def test_the_app_refuses_a_draft_without_its_number_or_date_line_and_stores_nothing(
+    app: LifespanManager, leader: Leader, blank: str, expected: str
+) -> None:
+    good = make_sample_pdf(pages=1)
+    lacking = blank_out(good, blank)
+    res = resources_of(app)
+    origin = res.settings.origin
+    async with app.client(origin) as http:
+        browser_like(http).headers["Origin"] = origin
+        await sign_in_as(app, http, leader.world.user_ids["specialist"])
+        response = await http.post(
+            "/drafts",
+            data={"type_code": "QD", "subject": "Thiếu dòng", "recipients": "", "urgency": "0",
+                  "signer_id": str(leader.world.user_ids["leader"])},
+            files={"pdf": ("thieu.pdf", lacking, "application/pdf")},
+        )  # fmt: skip
+    assert response.status_code == 422, response.text
+    shown = html.unescape(response.text)
+    assert expected in shown and "Hãy thêm dòng này" in shown
+    async with res.sessions() as db:
+        assert list(await db.scalars(select(Document))) == []
+        assert list(await db.scalars(select(FileVersion))) == []
+    assert not await res.blobs.exists(hashlib.sha256(lacking).hexdigest())
+
+
+def blank_out(pdf: bytes, line: str) -> bytes:
+    """The draft with one line of page 1 removed (its text objects deleted)."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[0]
+        text = page.get_textpage()
+        content = text.get_text_range(0, text.count_chars())
+        start = content.index(line)
+        boxes = [text.get_charbox(i) for i in range(start, start + len(line))]
+        text.close()
+        x1, y1 = min(b[0] for b in boxes) - 1, min(b[1] for b in boxes) - 1
+        x2, y2 = max(b[2] for b in boxes) + 1, max(b[3] for b in boxes) + 1
+        for obj in list(page.get_objects()):
+            left, bottom, right, top = obj.get_bounds()
+            inside = x1 <= left and right <= x2 and y1 <= bottom and top <= y2
+            if obj.type == pdfium.raw.FPDF_PAGEOBJ_TEXT and inside:
+                page.remove_obj(obj)
+        page.gen_content()
+        page.close()
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+    finally:
+        document.close()
