@@ -84,6 +84,10 @@ DEMO_USERS = [
 ]  # fmt: skip
 
 
+# The province's leaders are listed with the office but sign in the province's name (TM. UBND).
+SIGN_FOR_PROVINCE = frozenset({"chutich", "phochutich"})
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     created: bool
@@ -140,6 +144,7 @@ async def load(
             unit=units[person.unit] if person.unit else None,
             phone=person.phone,
             is_demo=True,
+            signs_for=by_code[PROVINCE_CODE] if person.username in SIGN_FOR_PROVINCE else None,
         )
     if blobs is not None and workers is not None:
         await demo_documents.load(

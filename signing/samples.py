@@ -43,6 +43,7 @@ def make_sample_pdf(
     landscape: bool = False,
     rotate: int = 0,
     signer_name: str = SIGNER_NAME,
+    place: str = "Sông Hồng",
 ) -> bytes:
     """Build a Decree 30 draft (Noto Sans, Vietnamese): page 1 has the header (agency, national
     motto), ``Số: …/QĐ-UBND`` with the number left blank and ``Sông Hồng, ngày … tháng … năm
@@ -57,6 +58,7 @@ def make_sample_pdf(
         rotate: ``/Rotate`` of every page (0 or 90): with 90 the pages are stored portrait and
             their content turned so that they show as laid out.
         signer_name: printed name in the signer block.
+        place: the place name of the date line (dots leave it for the issuing agency's).
 
     Returns:
         The PDF bytes.
@@ -93,7 +95,7 @@ def make_sample_pdf(
             pdf.cell(right_col[1], 16, "Độc lập - Tự do - Hạnh phúc", align="C",
                      new_x="LEFT", new_y="NEXT")  # fmt: skip
             pdf.set_font("Noto", "I", 13)
-            pdf.cell(right_col[1], 22, "Sông Hồng, ngày …… tháng …… năm 2026", align="C")
+            pdf.cell(right_col[1], 22, f"{place}, ngày …… tháng …… năm 2026", align="C")
             pdf.set_xy(margin, top + 80)
             pdf.set_font("Noto", "B", 14)
             pdf.cell(width - 2 * margin, 20, "QUYẾT ĐỊNH", align="C", new_x="LMARGIN", new_y="NEXT")

@@ -169,8 +169,8 @@ def _lines(page: pdfium.PdfPage, geo: PageGeometry) -> list[TextLine]:
                 found = [b for b in boxes if b is not None]
                 low, high = min(b[1] for b in found), max(b[3] for b in found)
                 height = max(high - low, box[3] - box[1], 1.0)
-                centre = (box[1] + box[3]) / 2
-                same_line = low - 1 <= centre <= high + 1 or box[1] <= (low + high) / 2 <= box[3]
+                # Overlapping heights: dots and commas sit low, accents stand high.
+                same_line = box[1] < high and low < box[3]
                 near = -height < box[0] - last[2] < 3 * height
                 if not (same_line and near):
                     flush()

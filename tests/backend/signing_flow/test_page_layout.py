@@ -13,7 +13,7 @@ import hashlib
 import html
 import io
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from backend.documents.tables import Document, FileVersion
 from backend.errors import ValidationError
-from backend.models import Agency
+from backend.models import Agency, User
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import Draft
 from signing import DATE_FIELD, NUMBER_FIELD, SEAL_FIELD, make_sample_pdf, verify_pdf
@@ -41,11 +41,12 @@ DRAFTS = {
     "a4-landscape": {"pages": 2, "landscape": True},
     "a4-rotate-90": {"pages": 2, "landscape": True, "rotate": 90},
     "a3": {"pages": 2, "page_format": "A3"},
+    "a4-place-left-blank": {"pages": 1, "place": "………"},
 }
 # What the filled-in fields may cover: the dots of "Số: ………/" and the placeholders of the
 # date line (its words are written again in the field, on white).
 NUMBER_PLACEHOLDERS = set(".…")
-DATE_PLACEHOLDERS = set(".…ngàythángnăm0123456789")
+DATE_PLACEHOLDERS = set(".…,ngàythángnăm0123456789")
 
 
 def intersects(a: Box, b: Box) -> bool:
@@ -122,8 +123,14 @@ async def test_issued_fields_and_stamps_sit_where_decree_30_puts_them(
 ) -> None:
     res = resources_of(app)
     async with res.sessions() as db:
-        agency = await db.get_one(Agency, leader.world.agency_id)
-        agency.place_name = "Sông Hồng"
+        # The leader is listed with the office but signs for the province (TM. UBND).
+        province = Agency(code="000.00.00.H98", name="Ủy ban nhân dân tỉnh Sông Hồng",
+                          short_name="UBND", place_name="Sông Hồng", level=1,
+                          created_at=datetime.now(UTC))  # fmt: skip
+        db.add(province)
+        await db.flush()
+        signer = await db.get_one(User, leader.world.user_ids["leader"])
+        signer.signs_for_agency_id = province.id
         await db.commit()
     draft = make_sample_pdf(**DRAFTS[name])  # type: ignore[arg-type]
     sealed = await issue_through_the_app(app, leader, draft)
@@ -165,8 +172,11 @@ async def test_issued_fields_and_stamps_sit_where_decree_30_puts_them(
     async with res.sessions() as db:
         document = (await db.scalars(select(Document).where(Document.number.is_not(None)))).one()
     assert values[NUMBER_FIELD] == f"{document.number:02d}"
-    assert values[DATE_FIELD] == decree30_date(document.issue_date or date.min)
-    assert document.symbol == "QĐ-VP"
+    when = decree30_date(document.issue_date or date.min)
+    blank_place = "place" in DRAFTS[name]
+    assert values[DATE_FIELD] == (f"Sông Hồng, {when}" if blank_place else when)
+    # Symbol from the agency the leader signs for, not the office's "QĐ-VP".
+    assert document.symbol == "QĐ-UBND" and document.issue_place == "Sông Hồng"
 
 
 def test_a_draft_without_number_or_date_line_is_refused_with_what_it_lacks() -> None:
