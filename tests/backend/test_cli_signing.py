@@ -65,8 +65,8 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
 
     # A changed byte inside the signed range: verification fails with exit status 1.
     data = bytearray((tmp_path / "leader.pdf").read_bytes())
-    at = data.index(b"Line 5")
-    data[at : at + 6] = b"LINE 5"
+    at = data.index(b"/OneColumn")  # the signed catalogue's page layout
+    data[at : at + 10] = b"/TwoColumn"
     (tmp_path / "tampered.pdf").write_bytes(bytes(data))
     tampered = eoffice("pdf", "verify", "tampered.pdf")
     assert tampered.returncode == 1
