@@ -1,8 +1,8 @@
 """Where a Decree 30 draft's own lines are, found from the text of its pages (PDFium character
 boxes), so that the number, the date and the signatures go where the decree puts them:
 
-* page 1, ``Số: …/…``: the gap between ``Số:`` and the first ``/`` (the number; the symbol after
-  ``/`` is the drafter's, approved by the leader with the rest of the text);
+* page 1, ``Số: …/…``: everything after ``Số:`` (number and symbol are written there from the
+  register, so the page shows the issuing agency's symbol even if the drafter typed another);
 * page 1, ``<địa danh>, ngày … tháng … năm …``: from ``ngày`` to the end of the line (or the whole
   line when the place is left blank too);
 * last page, signer block: the lowest line in the right half of the page is the printed name,
@@ -204,9 +204,8 @@ class DraftPositions:
 
     Attributes:
         first: geometry of page 1 (number and date).
-        number_box: the gap of ``Số: …/…`` for the number.
-        number_full: whether that gap is the whole of ``…`` (no ``/`` in the line: the field then
-            gets number and symbol).
+        number_box: the ``…/…`` of ``Số: …/…``, for number and symbol.
+        number_full: whether the field gets number and symbol (always, see ``_number_gap``).
         date_box: the placeholders of the date line, from ``ngày`` on (or the whole line).
         date_with_place: whether the place is left blank too (the field then gets the place).
         sign_page: zero-based index of the last page.
@@ -233,27 +232,33 @@ def _refuse(vi: str, en: str) -> SigningError:
 
 
 def _number_gap(lines: list[TextLine], width: float) -> tuple[Box, bool]:
+    """The whole ``…/…`` after ``Số:``: number and symbol are written there together from the
+    register (the drafted symbol is a placeholder too, so the page always shows what the
+    register holds); widened to the right into blank space for a longer symbol."""
     for line in lines:
         match = _NUMBER.search(line.text)
         if match is None or line.box[0] > width / 2:
             continue
-        rest = line.text[match.end() :]
-        slash = rest.find("/")
-        end = match.end() + (slash if slash >= 0 else len(rest))
         before = line.span(match.start(), match.end())
+        tail = line.span(match.end(), len(line.text))
         assert before is not None  # "Số:" has visible characters
-        after = line.span(end, end + 1) if slash >= 0 else None
         top, bottom = line.box[3], line.box[1]
-        left = before[2] + 1
-        right = after[0] - 0.5 if after is not None else max(left + 90, line.box[2])
-        if right - left < 8:
+        left = before[2] + 3  # a space after "Số:"
+        limit = width * 0.48
+        for other in lines:
+            for box in other.boxes:
+                if box is not None and box[0] >= line.box[2] and box[1] < top and bottom < box[3]:
+                    limit = min(limit, box[0] - 1)
+        needed = left + _text_width("1234/QĐ-UBND", top - bottom) + 4
+        right = min(limit, max(tail[2] if tail is not None else left, needed))
+        if right - left < 30:
             raise _refuse(
-                "Dòng «Số: …/…» ở trang 1 của dự thảo không chừa chỗ trống trước dấu «/» để "
-                "ghi số văn bản. Hãy để trống vài dấu chấm trước «/» rồi tải lên lại.",
-                "The 'Số: …/…' line on page 1 leaves no gap before '/' for the number.",
+                "Dòng «Số: …/…» ở trang 1 của dự thảo không chừa chỗ để ghi số và ký hiệu văn "
+                "bản. Hãy để trống phần sau «Số:» rồi tải lên lại.",
+                "The 'Số: …/…' line on page 1 leaves no room for number and symbol.",
             )
         # A little room above and below: the white under the number hides the whole dots.
-        return (left, bottom - 1.5, right, top + 1.5), slash < 0
+        return (left, bottom - 1.5, right, top + 1.5), True
     raise _refuse(
         "Trang 1 của dự thảo không có dòng «Số: …/…» (số và ký hiệu văn bản theo Nghị định "
         "30/2020/NĐ-CP). Hãy thêm dòng này, để trống phần số, rồi tải lên lại.",

@@ -141,6 +141,8 @@ async def _leader_signed_draft(pki: DevPki, services: SigningServices) -> bytes:
         seal_page=FOUND.sign_page,
         seal_box=FOUND.seal_box,
         text_size=FOUND.text_size,
+        number_with_symbol=FOUND.number_full,
+        date_with_place=FOUND.date_with_place,
     )
     return await sign_pdf(
         pdf=draft,
@@ -164,7 +166,9 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
     filled = fill_issuing_fields(
         pdf=leader, number=123, symbol="QĐ-UBND", issue_date=date(2026, 3, 5), place="Hà Nội"
     )
-    assert render_region(filled, 0, NUMBER_BOX) > before + 20
+    # Written on white over "………/QĐ-UBND": drawn, and not the dots any more.
+    assert render_region(filled, 0, NUMBER_BOX) > 20
+    assert render_region(filled, 0, NUMBER_BOX) != before
     prepared = await prepare_seal_signature(
         pdf=filled,
         seal_cert=pki.seal_cert,
@@ -197,9 +201,9 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
         for f in PdfFileReader(io.BytesIO(final)).root["/AcroForm"]["/Fields"]
         if f.get_object().get("/FT") == "/Tx"
     }
-    # The draft carries "Số: ………/QĐ-UBND" and "Sông Hồng, ngày …… tháng …… năm 2026": the
-    # number goes in the gap before "/", the Decree 30 date after the drafted place.
-    assert values == {"so_van_ban": "123", "ngay_ban_hanh": "ngày 05 tháng 3 năm 2026"}
+    # The draft carries "Số: ………/QĐ-UBND" and "Sông Hồng, ngày …… tháng …… năm 2026": number
+    # and symbol replace "………/QĐ-UBND", the Decree 30 date goes after the drafted place.
+    assert values == {"so_van_ban": "123/QĐ-UBND", "ngay_ban_hanh": "ngày 05 tháng 3 năm 2026"}
 
 
 @pytest.mark.anyio

@@ -43,9 +43,9 @@ DRAFTS = {
     "a3": {"pages": 2, "page_format": "A3"},
     "a4-place-left-blank": {"pages": 1, "place": "………"},
 }
-# What the filled-in fields may cover: the dots of "Số: ………/" and the placeholders of the
-# date line (its words are written again in the field, on white).
-NUMBER_PLACEHOLDERS = set(".…")
+# What the filled-in fields may cover: the "………/QĐ-UBND" after "Số:" (number and symbol come
+# from the register) and the placeholders of the date line (its words written again, on white).
+NUMBER_PLACEHOLDERS = set(".…/QĐ-UBND")  # dots and the drafted symbol, written again
 DATE_PLACEHOLDERS = set(".…,ngàythángnăm0123456789")
 
 
@@ -171,7 +171,7 @@ async def test_issued_fields_and_stamps_sit_where_decree_30_puts_them(
     }
     async with res.sessions() as db:
         document = (await db.scalars(select(Document).where(Document.number.is_not(None)))).one()
-    assert values[NUMBER_FIELD] == f"{document.number:02d}"
+    assert values[NUMBER_FIELD] == document.number_symbol == f"{document.number:02d}/QĐ-UBND"
     when = decree30_date(document.issue_date or date.min)
     blank_place = "place" in DRAFTS[name]
     assert values[DATE_FIELD] == (f"Sông Hồng, {when}" if blank_place else when)
