@@ -111,7 +111,7 @@ async def _admin_create(settings: Settings, args: argparse.Namespace, s: AsyncSe
             raise
         agency = await organisations.create_agency(
             s, clock=clock, code=args.agency, name=args.agency_name,
-            short_name=args.agency_short_name,
+            short_name=args.agency_short_name, place_name=args.agency_place or "",
         )  # fmt: skip
     user = await users.create_user(
         s, clock=clock, agency=agency, username=args.username, full_name=args.name,
@@ -243,6 +243,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--agency", required=True, help="agency code (mã định danh)")
     create.add_argument("--agency-name", help="create the agency with this name if missing")
     create.add_argument("--agency-short-name", help="short name for a new agency, e.g. UBND")
+    create.add_argument(
+        "--agency-place", help="place name (địa danh) of its date lines, e.g. Hà Nội"
+    )
     create.set_defaults(func=cmd_admin_create)
 
     from backend.cli_signing import add_commands

@@ -32,7 +32,8 @@ from signing import (
     sign_pdf,
     verify_pdf,
 )
-from signing.decree30 import has_field, issuing_layout
+from signing.decree30 import has_field
+from signing.textpos import find_signer_block
 
 
 async def _people(session: AsyncSession) -> tuple[list[keyring.Person], str]:
@@ -63,17 +64,16 @@ LEVELS = {level.value: level for level in PadesLevel}
 
 async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> bytes:
     pki = keyring.load(settings)
-    page = args.page - 1
-    # The same places as the app: the leader's box of the page's issuing layout, the seal over
-    # its left third (or the draft's own seal field, which keeps its box).
-    layout = issuing_layout(pdf=pdf, page=page)
+    # The same places as the app: the leader's signature in the signer block of the last page,
+    # the seal over its left third (or the draft's own seal field, which keeps its box).
+    page, leader_box, seal_box = find_signer_block(pdf)
     appearance: LeaderAppearance | AgencySealAppearance
     field_name = None
     if args.seal:
         username, cert = keyring.SEAL, pki.seal_cert
         appearance = AgencySealAppearance(
             seal_image=keyring.signature_image(settings, keyring.SEAL),
-            agency_name=_common_name(cert), page=page, box=layout.seal_box,
+            agency_name=_common_name(cert), page=page, box=seal_box,
         )  # fmt: skip
         if has_field(pdf=pdf, name=SEAL_FIELD):
             field_name = SEAL_FIELD
@@ -82,7 +82,7 @@ async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> byt
         appearance = LeaderAppearance(
             signature_image=keyring.signature_image(settings, username),
             page=page,
-            box=layout.leader_box,
+            box=leader_box,
         )
     async with serve_dev_services(pki=pki) as services:
         signed = await sign_pdf(
@@ -196,7 +196,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     who = sign.add_mutually_exclusive_group(required=True)
     who.add_argument("--as", dest="as_user", metavar="USER", help="a leader's username")
     who.add_argument("--seal", action="store_true", help="the agency seal")
-    sign.add_argument("--page", type=int, default=1, help="page of the visible signature")
     sign.set_defaults(func=cmd_pdf_sign)
     verify = pdf_sub.add_parser("verify", help="verify every signature; exit 1 if any fails")
     verify.add_argument("file")

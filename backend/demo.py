@@ -21,6 +21,8 @@ from backend.workflow import assignments
 from backend.workflow.assignments import Actor
 
 PROVINCE_CODE = "000.00.00.H99"
+# Địa danh of the demo province's documents (the date line "Sông Hồng, ngày … tháng … năm …").
+PLACE_NAME = "Sông Hồng"
 
 # (code, name, short name, parent code)
 AGENCIES = [
@@ -82,6 +84,10 @@ DEMO_USERS = [
 ]  # fmt: skip
 
 
+# The province's leaders are listed with the office but sign in the province's name (TM. UBND).
+SIGN_FOR_PROVINCE = frozenset({"chutich", "phochutich"})
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     created: bool
@@ -113,6 +119,7 @@ async def load(
             name=name,
             short_name=short_name,
             parent=by_code[parent_code] if parent_code else None,
+            place_name=PLACE_NAME,
         )
     office = by_code[OFFICE_CODE]
     units: dict[str, Unit] = {}
@@ -137,6 +144,7 @@ async def load(
             unit=units[person.unit] if person.unit else None,
             phone=person.phone,
             is_demo=True,
+            signs_for=by_code[PROVINCE_CODE] if person.username in SIGN_FOR_PROVINCE else None,
         )
     if blobs is not None and workers is not None:
         await demo_documents.load(

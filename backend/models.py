@@ -54,6 +54,8 @@ class Agency(Base):
     name: Mapped[str] = mapped_column(String(255))
     # Used in document symbols: "QĐ-UBND", "STC-BCTC".
     short_name: Mapped[str] = mapped_column(String(32))
+    # Địa danh of the date line of its documents (Decree 30): "Sông Hồng", "Hà Nội".
+    place_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     # 1 = province/ministry level … 4 = the lowest level the directory knows.
     level: Mapped[int] = mapped_column(Integer)
@@ -96,6 +98,10 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(255))
     # Chức vụ, e.g. "Phó Chủ tịch UBND tỉnh".
     title: Mapped[str] = mapped_column(String(255), default="")
+    # A leader who signs in the name of another agency than the one whose directory lists them
+    # (the Chủ tịch, listed with the office, signs "TM. Ủy ban nhân dân"): documents they sign
+    # take that agency's symbol, seal caption and place name. None: their own agency.
+    signs_for_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     # E.164 (+84…), for SIM-PKI signing.
     phone: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -104,7 +110,7 @@ class User(Base):
     # WebAuthn user handle (base64url of 32 random bytes): never the username, never PII.
     passkey_handle: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
-    agency: Mapped[Agency] = relationship()
+    agency: Mapped[Agency] = relationship(foreign_keys=[agency_id])
     unit: Mapped[Unit | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

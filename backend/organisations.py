@@ -36,6 +36,7 @@ async def create_agency(
     short_name: str,
     parent: Agency | None = None,
     actor_id: int | None = None,
+    place_name: str = "",
 ) -> Agency:
     code = validate_agency_code(code)
     if not name.strip() or not short_name.strip():
@@ -57,6 +58,7 @@ async def create_agency(
         code=code,
         name=name.strip(),
         short_name=short_name.strip(),
+        place_name=place_name.strip(),
         parent_id=parent.id if parent else None,
         level=level,
         created_at=clock.now(),

@@ -49,6 +49,7 @@ async def create_user(
     phone: str | None = None,
     is_demo: bool = False,
     actor_id: int | None = None,
+    signs_for: Agency | None = None,
 ) -> User:
     username = username.strip().lower()
     if not USERNAME.match(username):
@@ -76,6 +77,7 @@ async def create_user(
         title=title.strip(),
         phone=normalise_phone(phone) if phone else None,
         is_demo=is_demo,
+        signs_for_agency_id=signs_for.id if signs_for is not None else None,
         created_at=clock.now(),
         role_rows=[UserRole(role=role.value) for role in sorted(roles)],
     )

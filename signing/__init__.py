@@ -21,7 +21,6 @@ from signing.decree30 import (
     SEAL_FIELD,
     add_issuing_fields,
     fill_issuing_fields,
-    issue_date_line,
     prepare_seal_signature,
 )
 from signing.devpki import DevPki, generate_dev_pki, load_dev_pki, serve_dev_services
@@ -93,7 +92,6 @@ __all__ = [
     "finish_signatures",
     "format_signing_time",
     "generate_dev_pki",
-    "issue_date_line",
     "load_certificates",
     "load_dev_pki",
     "make_sample_pdf",

@@ -19,11 +19,12 @@ from functools import lru_cache
 from typing import Any
 
 from PIL import Image
-from pyhanko.pdf_utils import images, layout
+from pyhanko.pdf_utils import generic, images, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp import TextStamp, TextStampStyle
 
 __all__ = [
     "DEFAULT_FONT",
@@ -34,10 +35,15 @@ __all__ = [
     "Box",
     "LeaderAppearance",
     "format_signing_time",
+    "media_box",
+    "page_rotation",
+    "rotation_matrix",
     "seal_box_overlapping",
 ]
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"
+# The place-and-date line of Decree 30 is set in italics.
+ITALIC_FONT = "/usr/share/fonts/truetype/noto/NotoSans-Italic.ttf"
 VIETNAM_TZ = timezone(timedelta(hours=7))
 
 Box = tuple[float, float, float, float]
@@ -194,10 +200,81 @@ _BOTTOM = layout.SimpleBoxLayoutRule(
 )
 
 
+def _inherited(page: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
+    node: generic.PdfObject | None = page
+    while isinstance(node, generic.DictionaryObject):
+        if key in node:
+            found: generic.PdfObject = node[key]
+            return found
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return None
+
+
+def media_box(page: generic.DictionaryObject) -> Box:
+    """A page's ``/MediaBox`` (inherited from the page tree), normalised to ``(x1, y1, x2, y2)``."""
+    found = _inherited(page, "/MediaBox")
+    if found is None:
+        return (0.0, 0.0, 595.0, 842.0)  # ISO 32000 requires one; A4 for a page that lacks it
+    a, b, c, d = (float(v) for v in found.get_object())
+    return (min(a, c), min(b, d), max(a, c), max(b, d))
+
+
+def page_rotation(page: generic.DictionaryObject) -> int:
+    """A page's ``/Rotate`` (inherited from the page tree), as 0, 90, 180 or 270."""
+    found = _inherited(page, "/Rotate")
+    return int(found.get_object()) % 360 if found is not None else 0
+
+
+def rotation_matrix(rotation: int) -> generic.ArrayObject:
+    """The form XObject ``/Matrix`` that turns an appearance by a page's ``/Rotate`` (clockwise
+    degrees), so that it shows upright on the turned page (the viewer maps the turned box onto
+    the widget's rectangle, ISO 32000-1 § 12.5.5)."""
+    turns = {0: (1, 0, 0, 1), 90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
+    a, b, c, d = turns[rotation % 360]
+    return generic.ArrayObject(generic.NumberObject(v) for v in (a, b, c, d, 0, 0))
+
+
+class _TurnedStamp(TextStamp):
+    rotation: int = 0
+
+    def as_form_xobject(self) -> generic.StreamObject:
+        xobject = super().as_form_xobject()
+        xobject[pdf_name("/Matrix")] = rotation_matrix(self.rotation)
+        return xobject
+
+
+@dataclass(frozen=True)
+class _TurnedStampStyle(TextStampStyle):
+    """A text stamp drawn upright on a page turned by ``/Rotate``."""
+
+    rotation: int = 0
+
+    def create_stamp(
+        self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict[str, Any]
+    ) -> TextStamp:
+        if self.rotation in (90, 270) and box.width_defined and box.height_defined:
+            box = layout.BoxConstraints(width=box.height, height=box.width)
+        stamp = _TurnedStamp(writer=writer, style=self, box=box, text_params=text_params)
+        stamp.rotation = self.rotation
+        return stamp
+
+
 def build_style(
+    appearance: Appearance, *, signer_name: str, signing_time: datetime, rotation: int = 0
+) -> tuple[TextStampStyle, dict[str, str]]:
+    """Build the pyHanko stamp style and text parameters for an appearance (internal); on a page
+    turned by ``/Rotate`` the stamp is turned back so that it shows upright."""
+    style, params = _build_style(appearance, signer_name=signer_name, signing_time=signing_time)
+    if rotation % 360:
+        fields = {f: getattr(style, f) for f in style.__dataclass_fields__}
+        return _TurnedStampStyle(**fields, rotation=rotation % 360), params
+    return style, params
+
+
+def _build_style(
     appearance: Appearance, *, signer_name: str, signing_time: datetime
 ) -> tuple[TextStampStyle, dict[str, str]]:
-    """Build the pyHanko stamp style and text parameters for an appearance (internal)."""
     when = format_signing_time(moment=signing_time)
     if isinstance(appearance, LeaderAppearance):
         text = (appearance.text or "").replace("{time}", when).replace("{name}", signer_name)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 from asn1crypto import cms, x509
@@ -29,6 +29,8 @@ from signing.appearance import (
     attachment_box,
     build_style,
     int_box,
+    media_box,
+    page_rotation,
 )
 from signing.errors import SigningError, TimestampUnavailableError
 from signing.keys import KeyProvider
@@ -37,6 +39,7 @@ from signing.pdfinput import open_writer, pdf_errors
 from signing.services import SigningServices
 from signing.signature_values import control_code, normalise_and_verify
 from signing.state import PadesLevel, SignatureState
+from signing.textpos import PageGeometry, to_user
 
 __all__ = ["PreparedSignature", "finish_signature", "prepare_signature", "sign_pdf"]
 
@@ -79,10 +82,22 @@ def _new_field_spec(
         return SigFieldSpec(field_name)
     if isinstance(appearance, AttachmentStampAppearance):
         page = writer.find_page_for_modification(0)[0].get_object()
-        media = tuple(float(v) for v in page["/MediaBox"])
-        box = attachment_box(appearance, (media[0], media[1], media[2], media[3]))
+        # Top right as the page shows, also on a page turned by /Rotate.
+        geometry = PageGeometry(media=media_box(page), rotation=page_rotation(page))
+        width, height = geometry.display_size
+        box = to_user(attachment_box(appearance, (0, 0, width, height)), geometry)
         return SigFieldSpec(field_name, on_page=0, box=int_box(box))
     return SigFieldSpec(field_name, on_page=appearance.page, box=int_box(appearance.box))
+
+
+def _rotation(writer: IncrementalPdfFileWriter, existing: list[Any], appearance: Appearance) -> int:
+    """``/Rotate`` of the page the visible signature goes on (the stamp is drawn upright)."""
+    if existing:
+        widget = existing[0][2].get_object()
+        page = widget.get("/P")
+        return page_rotation(page.get_object()) if page is not None else 0
+    index = 0 if isinstance(appearance, AttachmentStampAppearance) else appearance.page
+    return page_rotation(writer.find_page_for_modification(index)[0].get_object())
 
 
 def _buffer_bytes(output: IO[bytes]) -> bytes:
@@ -149,8 +164,9 @@ async def prepare_signature(
         style, text_params = (None, None)
         if appearance is not None:
             style, text_params = build_style(
-                appearance, signer_name=_common_name(signer_cert), signing_time=now
-            )
+                appearance, signer_name=_common_name(signer_cert), signing_time=now,
+                rotation=_rotation(writer, existing, appearance),
+            )  # fmt: skip
         placeholder = signers.ExternalSigner(
             signing_cert=signer_cert,
             cert_registry=SimpleCertificateStore.from_certs(list(chain)),

@@ -10,6 +10,7 @@ from datetime import date
 from fpdf import FPDF
 
 from backend.documents.registerbook import FONT_DIR
+from signing.decree30 import decree30_date
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _header(pdf: FPDF, text: SampleText) -> None:
     pdf.set_font("Noto", "", 11)
     pdf.set_x(95)
     day = text.issued
-    when = f"{text.place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+    when = f"{text.place}, {decree30_date(day)}"
     pdf.multi_cell(right, 8, when, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_font("Noto", "B", 13)

@@ -24,10 +24,9 @@ from backend.models import Role, User
 from backend.push import outbox, payloads
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import SigningError, add_issuing_fields
-from signing.decree30 import issuing_layout
+from signing.textpos import find_positions
 
-# The leader's signature on an A4 portrait page; other pages follow their own size and
-# orientation (signing.decree30.issuing_layout), and the draft stores the box it was given.
+# Drafts stored before the box was found from the signer block: the old A4 portrait place.
 LEADER_BOX = (330.0, 110.0, 510.0, 190.0)
 MAX_ATTACHMENTS = 20
 
@@ -103,18 +102,21 @@ async def _checked_pdf(
     return info.page_count
 
 
-def with_issuing_fields(data: bytes, last_page: int) -> tuple[bytes, str]:
-    """The draft with its number, date and seal fields placed for the size and orientation of
-    its last page; and the leader's signature box there, as stored on the draft."""
+def with_issuing_fields(data: bytes) -> tuple[bytes, int, str]:
+    """The draft with its number and date fields over its own ``Số: …/…`` and date line on page
+    1 and the seal field in the signer block of its last page, all found from the page text
+    (signing.textpos); the last page and the leader's signature box there, as stored on the
+    draft. A draft without those lines is refused with what it lacks."""
     try:
-        layout = issuing_layout(pdf=data, page=last_page)
+        found = find_positions(data)
         filled = add_issuing_fields(
-            pdf=data, page=last_page, number_box=layout.number_box, date_box=layout.date_box,
-            seal_box=layout.seal_box,
+            pdf=data, number_box=found.number_box, date_box=found.date_box,
+            seal_page=found.sign_page, seal_box=found.seal_box, text_size=found.text_size,
+            number_with_symbol=found.number_full, date_with_place=found.date_with_place,
         )  # fmt: skip
     except SigningError as exc:
         raise ValidationError(exc.message_vi, exc.message_en) from exc
-    return filled, ",".join(f"{v:g}" for v in layout.leader_box)
+    return filled, found.sign_page, ",".join(f"{v:g}" for v in found.leader_box)
 
 
 async def _version(
@@ -166,8 +168,7 @@ async def create_draft(
             what_en="attachment",
         )  # fmt: skip
         attachment_pages.append(pages)
-    last_page = page_count - 1
-    data, sign_box = with_issuing_fields(pdf.data, last_page)
+    data, last_page, sign_box = with_issuing_fields(pdf.data)
     now = clock.now()
     document = Document(
         agency_id=author.agency_id, direction=catalogue.Direction.OUTGOING,
@@ -362,7 +363,7 @@ async def resubmit_draft(
             workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo",
             what_en="draft",
         )  # fmt: skip
-        data, draft.sign_box = with_issuing_fields(pdf.data, pages - 1)
+        data, draft.sign_page, draft.sign_box = with_issuing_fields(pdf.data)
         main = next(f for f in document.files if f.kind == "main")
         version = await _version(
             blobs, data=data, pages=pages, number=main.current.version + 1,
@@ -371,7 +372,6 @@ async def resubmit_draft(
         version.file_id = main.id
         db.add(version)
         document.page_count = pages
-        draft.sign_page = pages - 1
         # The file keeps its name across versions; the uploaded name goes to the audit trail.
         detail |= {"version": version.version, "sha256": version.sha256, "upload": pdf.name}
     note = note.strip()

@@ -33,7 +33,6 @@ from signing import (
     SigningError,
     archive_horizon,
     finish_signature,
-    issue_date_line,
     prepare_seal_signature,
     prepare_signature,
 )
@@ -83,6 +82,22 @@ async def _sign_attachment(
     )
 
 
+async def issuing_agency(db: AsyncSession, document: Document) -> Agency:
+    """The agency in whose name a document is issued: the one its signer signs for (the Chủ
+    tịch listed with the office signs for the Ủy ban nhân dân), else the document's own. Its
+    short name makes the symbol ("QĐ-UBND"), its name the seal caption, its place the date."""
+    draft = await db.get(Draft, document.id)
+    signer = await db.get(User, draft.signer_id) if draft is not None else None
+    if signer is not None and signer.signs_for_agency_id is not None:
+        return await db.get_one(Agency, signer.signs_for_agency_id)
+    return await db.get_one(Agency, document.agency_id)
+
+
+async def _place_of(db: AsyncSession, document: Document) -> str:
+    own = await db.get_one(Agency, document.agency_id)
+    return own.place_name or own.name
+
+
 def symbol_for(type_code: str, agency: Agency) -> str:
     abbreviation = catalogue.TYPES[type_code].abbreviation
     return f"{abbreviation}-{agency.short_name}" if abbreviation else agency.short_name
@@ -105,13 +120,18 @@ async def issue(
             "Chỉ phát hành được văn bản đã được lãnh đạo ký.",
             "Only documents signed by a leader can be issued.",
         )
-    agency = await db.get_one(Agency, document.agency_id)
+    agency = await issuing_agency(db, document)
     now = clock.now()
     today = now.astimezone(VIETNAM).date()
     series = catalogue.TYPES[document.type_code].series
     year = register_year(now)
     number = await take_number(
-        db, agency_id=agency.id, direction=catalogue.Direction.OUTGOING, year=year, series=series
+        # The register stays the document's own agency's (the office keeps one register book).
+        db,
+        agency_id=document.agency_id,
+        direction=catalogue.Direction.OUTGOING,
+        year=year,
+        series=series,
     )
     document.number, document.symbol, document.issue_date = (
         number,
@@ -120,8 +140,8 @@ async def issue(
     )
     document.register_year, document.register_series = year, series
     document.register_number = number
-    place = document.issue_place or agency.name
-    date_line = issue_date_line(place=place, day=today)
+    place = document.issue_place or agency.place_name or await _place_of(db, document)
+    document.issue_place = place
     main = next(f for f in document.files if f.kind == "main")
     base = main.current
     attachments = [f for f in document.files if f.kind == "attachment"]
@@ -133,7 +153,8 @@ async def issue(
         prepared = await prepare_seal_signature(
             pdf=await blobs.get(base.sha256), seal_cert=setup.cert(keyring.SEAL),
             chain=setup.chain, seal_image=setup.seal_image(), agency_name=agency.name,
-            level=PadesLevel.B_LTA, number=document.number_symbol, issue_date=date_line,
+            level=PadesLevel.B_LTA, number=number, symbol=document.symbol, issue_date=today,
+            place=place,
         )  # fmt: skip
         value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
         sealed = await finish_signature(

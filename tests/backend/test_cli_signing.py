@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from signing import make_sample_pdf
-from signing.decree30 import issuing_layout
+from signing.textpos import find_signer_block
 from tests.support.browser import screenshot_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +36,14 @@ def eoffice(tmp_path: Path, sqlite_url: str) -> object:
     return run
 
 
-def red_pixels(path: Path, box: tuple[float, float, float, float], save_as: str = "") -> int:
-    """Red pixels of page 1 inside ``box`` (PDF points), the page rendered with its forms."""
+def red_pixels(
+    path: Path, index: int, box: tuple[float, float, float, float], save_as: str = ""
+) -> int:
+    """Red pixels of a page inside ``box`` (PDF points), the page rendered with its forms."""
     doc = pdfium.PdfDocument(path.read_bytes())
     try:
         doc.init_forms()
-        page = doc[0]
+        page = doc[index]
         height = page.get_height()
         image = page.render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
     finally:
@@ -71,11 +73,11 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
 
     # The seal is visible, red, over the left third of the leader's signature (as in the app).
-    layout = issuing_layout(pdf=(tmp_path / "leader.pdf").read_bytes(), page=0)
-    before = red_pixels(tmp_path / "leader.pdf", layout.seal_box)
-    after = red_pixels(tmp_path / "sealed.pdf", layout.seal_box, save_as="cli-seal")
+    page, leader_box, seal_box = find_signer_block((tmp_path / "in.pdf").read_bytes())
+    before = red_pixels(tmp_path / "leader.pdf", page, seal_box)
+    after = red_pixels(tmp_path / "sealed.pdf", page, seal_box, save_as="cli-seal")
     assert before < 50 < after, (before, after)
-    assert red_pixels(tmp_path / "leader.pdf", layout.leader_box) == 0  # the leader's is blue
+    assert red_pixels(tmp_path / "leader.pdf", page, leader_box) == 0  # the leader's is blue
 
     verified = eoffice("pdf", "verify", "sealed.pdf")
     assert verified.returncode == 0, verified.stdout
@@ -95,8 +97,8 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
 
     # A changed byte inside the signed range: verification fails with exit status 1.
     data = bytearray((tmp_path / "leader.pdf").read_bytes())
-    at = data.index(b"Line 5")
-    data[at : at + 6] = b"LINE 5"
+    at = data.index(b"/OneColumn")  # the signed catalogue's page layout
+    data[at : at + 10] = b"/TwoColumn"
     (tmp_path / "tampered.pdf").write_bytes(bytes(data))
     tampered = eoffice("pdf", "verify", "tampered.pdf")
     assert tampered.returncode == 1

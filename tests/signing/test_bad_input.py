@@ -5,6 +5,7 @@ The corpus is generated here by code."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from conftest import CLERK, LEADER
@@ -78,8 +79,9 @@ def _broken_xref(pdf: bytes) -> bytes:
 
 
 def _garbled_objects(pdf: bytes) -> bytes:
-    index = pdf.index(b"/Pages 2 0 R")
-    return pdf[:index] + b"/Pages 9 9 R" + pdf[index + 12 :]
+    found = re.search(rb"/Pages \d+ 0 R", pdf)
+    assert found is not None
+    return pdf[: found.start()] + b"/Pages 99 9 R" + pdf[found.end() :]
 
 
 SAMPLE = make_sample_pdf(pages=1)

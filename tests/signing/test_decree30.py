@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -35,17 +35,36 @@ from signing import (
     sign_pdf,
     verify_pdf,
 )
+from signing.decree30 import decree30_date
+from signing.textpos import find_positions
 
 AGENCY = "Ủy ban nhân dân tỉnh Mẫu"
-LEADER_BOX = (330.0, 120.0, 530.0, 200.0)
-NUMBER_BOX = (72.0, 800.0, 250.0, 820.0)
-DATE_BOX = (300.0, 800.0, 540.0, 820.0)
-PDF = make_sample_pdf(pages=2, lines=20)  # text ends well above the signature block
+PDF = make_sample_pdf(pages=2)  # a Decree 30 draft: "Số: …/QĐ-UBND", date line, signer block
+FOUND = find_positions(PDF)
+LEADER_BOX = FOUND.leader_box
+NUMBER_BOX = FOUND.number_box
+DATE_BOX = FOUND.date_box
 
 
 def test_signing_time_format_is_vietnam_time() -> None:
     moment = datetime(2026, 1, 2, 20, 4, 5, tzinfo=UTC)
     assert format_signing_time(moment=moment) == "03/01/2026 03:04:05 +07:00"
+
+
+@pytest.mark.parametrize(
+    ("day", "text"),
+    [
+        (date(2026, 3, 5), "ngày 05 tháng 3 năm 2026"),
+        (date(2026, 2, 28), "ngày 28 tháng 02 năm 2026"),
+        (date(2026, 1, 9), "ngày 09 tháng 01 năm 2026"),
+        (date(2026, 11, 12), "ngày 12 tháng 11 năm 2026"),
+        (date(2026, 10, 10), "ngày 10 tháng 10 năm 2026"),
+    ],
+)
+def test_decree30_date_has_leading_zeros_only_for_days_under_10_and_months_1_2(
+    day: date, text: str
+) -> None:
+    assert decree30_date(day) == text
 
 
 def test_seal_overlaps_a_third_of_the_leader_signature_on_its_left() -> None:
@@ -71,7 +90,7 @@ async def test_leader_and_attachment_appearances_render(
 ) -> None:
     sample_pdf = PDF
     key = InMemoryKey(pki.user_key(LEADER))
-    assert render_region(sample_pdf, 0, LEADER_BOX) == 0
+    assert render_region(sample_pdf, 1, LEADER_BOX) == 0
     leader = await sign_pdf(
         pdf=sample_pdf,
         key=key,
@@ -80,14 +99,14 @@ async def test_leader_and_attachment_appearances_render(
         services=services,
         level=PadesLevel.B_T,
         appearance=LeaderAppearance(
-            signature_image=make_signature_png(), page=0, box=LEADER_BOX, text="{name} {time}"
+            signature_image=make_signature_png(), page=1, box=LEADER_BOX, text="{name} {time}"
         ),
     )
-    assert render_region(leader, 0, LEADER_BOX) > 200
+    assert render_region(leader, 1, LEADER_BOX) > 200
     assert _embedded_noto(leader, tmp_path)  # Vietnamese text in the embedded OpenType font
 
     top_right = (595 - 18 - 220, 842 - 18 - 48, 595 - 18, 842 - 18)
-    assert render_region(sample_pdf, 0, top_right) == 0
+    before = render_region(sample_pdf, 0, top_right)
     stamped = await sign_pdf(
         pdf=sample_pdf,
         key=InMemoryKey(pki.seal_key),
@@ -97,7 +116,7 @@ async def test_leader_and_attachment_appearances_render(
         level=PadesLevel.B_T,
         appearance=AttachmentStampAppearance(reference="123/QĐ-UBND", agency_name=AGENCY),
     )
-    assert render_region(stamped, 0, top_right) > 100
+    assert render_region(stamped, 0, top_right) > before + 100
     report = await verify_pdf(pdf=stamped, trust=pki.trust, http_session=services.http_session)
     assert report.ok
 
@@ -117,10 +136,13 @@ def _embedded_noto(pdf: bytes, tmp_path: Path) -> bool:
 async def _leader_signed_draft(pki: DevPki, services: SigningServices) -> bytes:
     draft = add_issuing_fields(
         pdf=PDF,
-        page=0,
         number_box=NUMBER_BOX,
         date_box=DATE_BOX,
-        seal_box=seal_box_overlapping(leader_box=LEADER_BOX, size=110, text_height=22),
+        seal_page=FOUND.sign_page,
+        seal_box=FOUND.seal_box,
+        text_size=FOUND.text_size,
+        number_with_symbol=FOUND.number_full,
+        date_with_place=FOUND.date_with_place,
     )
     return await sign_pdf(
         pdf=draft,
@@ -129,7 +151,9 @@ async def _leader_signed_draft(pki: DevPki, services: SigningServices) -> bytes:
         chain=pki.chain,
         services=services,
         certify=True,
-        appearance=LeaderAppearance(signature_image=make_signature_png(), page=0, box=LEADER_BOX),
+        appearance=LeaderAppearance(
+            signature_image=make_signature_png(), page=FOUND.sign_page, box=LEADER_BOX
+        ),
     )
 
 
@@ -137,8 +161,8 @@ async def issue(
     pki: DevPki,
     services: SigningServices,
     leader_signed: bytes,
-    number: str = "123/QĐ-UBND",
-    date_line: str = "Hà Nội, ngày 26 tháng 11 năm 2026",
+    number: int = 123,
+    day: date = date(2026, 3, 5),
 ) -> bytes:
     """Number, date and seal in one revision, at B-LTA, as the app issues."""
     prepared = await prepare_seal_signature(
@@ -149,7 +173,9 @@ async def issue(
         agency_name=AGENCY,
         level=PadesLevel.B_LTA,
         number=number,
-        issue_date=date_line,
+        symbol="QĐ-UBND",
+        issue_date=day,
+        place="Hà Nội",
     )
     value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
     return await finish_signature(state=prepared.state, signature_value=value, services=services)
@@ -160,10 +186,13 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
     pki: DevPki, services: SigningServices, tmp_path: Path
 ) -> None:
     leader = await _leader_signed_draft(pki, services)
+    before = render_region(leader, 0, NUMBER_BOX)
     final = await issue(pki, services, leader)
+    # Written on white over "………/QĐ-UBND": drawn, and not the dots any more.
     assert render_region(final, 0, NUMBER_BOX) > 20
+    assert render_region(final, 0, NUMBER_BOX) != before
     filled = fill_issuing_fields(
-        pdf=leader, number="123/QĐ-UBND", issue_date="Hà Nội, ngày 26 tháng 11 năm 2026"
+        pdf=leader, number=123, symbol="QĐ-UBND", issue_date=date(2026, 3, 5), place="Hà Nội"
     )
 
     leader_status = await pyhanko_status(final, services, 0)
@@ -171,8 +200,8 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
     assert leader_status.modification_level.name == "FORM_FILLING"
     seal_status = await pyhanko_status(final, services, 1)
     assert seal_status.bottom_line and seal_status.signer_reported_dt is not None
-    seal_left = seal_box_overlapping(leader_box=LEADER_BOX, size=110, text_height=22)
-    assert render_region(final, 0, seal_left) > render_region(filled, 0, seal_left)
+    seal_left = FOUND.seal_box
+    assert render_region(final, 1, seal_left) > render_region(filled, 1, seal_left)
 
     report = await verify_pdf(pdf=final, trust=pki.trust, http_session=services.http_session)
     assert report.ok, report.summary_en
@@ -189,10 +218,9 @@ async def test_number_date_and_seal_keep_the_leader_signature_valid(
         for f in PdfFileReader(io.BytesIO(final)).root["/AcroForm"]["/Fields"]
         if f.get_object().get("/FT") == "/Tx"
     }
-    assert values == {
-        "so_van_ban": "123/QĐ-UBND",
-        "ngay_ban_hanh": "Hà Nội, ngày 26 tháng 11 năm 2026",
-    }
+    # The draft carries "Số: ………/QĐ-UBND" and "Sông Hồng, ngày …… tháng …… năm 2026": number
+    # and symbol replace "………/QĐ-UBND", the Decree 30 date goes after the drafted place.
+    assert values == {"so_van_ban": "123/QĐ-UBND", "ngay_ban_hanh": "ngày 05 tháng 3 năm 2026"}
 
 
 @pytest.mark.anyio
@@ -219,7 +247,9 @@ async def test_new_field_after_certification_breaks_docmdp(
 @pytest.mark.anyio
 async def test_sequence_errors(pki: DevPki, services: SigningServices, sample_pdf: bytes) -> None:
     with pytest.raises(SigningError):
-        fill_issuing_fields(pdf=sample_pdf, number="1", issue_date="x")
+        fill_issuing_fields(
+            pdf=sample_pdf, number=1, symbol="QĐ", issue_date=date(2026, 1, 1), place="X"
+        )
     with pytest.raises(SigningError):
         await prepare_seal_signature(
             pdf=sample_pdf,
@@ -230,7 +260,7 @@ async def test_sequence_errors(pki: DevPki, services: SigningServices, sample_pd
     leader = await _leader_signed_draft(pki, services)
     with pytest.raises(SigningError):
         add_issuing_fields(
-            pdf=leader, page=0, number_box=NUMBER_BOX, date_box=DATE_BOX, seal_box=(1, 1, 2, 2)
+            pdf=leader, number_box=NUMBER_BOX, date_box=DATE_BOX, seal_page=0, seal_box=(1, 1, 2, 2)
         )
     assert isinstance(AgencySealAppearance, type)
 
@@ -244,7 +274,7 @@ async def test_filling_before_the_seal_revision_trips_pyhankos_lock_analysis(
     # "updated" in every later revision, so the seal's own DSS makes it OTHER.
     leader = await _leader_signed_draft(pki, services)
     filled = fill_issuing_fields(
-        pdf=leader, number="123/QĐ-UBND", issue_date="Hà Nội, ngày 26 tháng 11 năm 2026"
+        pdf=leader, number=123, symbol="QĐ-UBND", issue_date=date(2026, 3, 5), place="Hà Nội"
     )
     prepared = await prepare_seal_signature(
         pdf=filled, seal_cert=pki.seal_cert, chain=pki.chain,

@@ -189,8 +189,8 @@ async def test_verify_reports_tampering(
         services=services,
         level=PadesLevel.B_T,
     )
-    index = signed.index(b"page 1")
-    tampered = signed[:index] + b"PAGE 1" + signed[index + 6 :]
+    index = signed.index(b"/OneColumn")  # the signed catalogue's page layout
+    tampered = signed[:index] + b"/TwoColumn" + signed[index + 10 :]
     report = await verify_pdf(pdf=tampered, trust=pki.trust, http_session=services.http_session)
     assert not report.ok and not report.signatures[0].intact
     assert "KHÔNG hợp lệ" in report.signatures[0].summary_vi

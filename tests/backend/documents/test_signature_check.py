@@ -47,8 +47,8 @@ async def test_a_signed_pdf_is_reported_valid_with_its_signer(
 async def test_a_tampered_pdf_is_reported_invalid(signed_pdf: tuple[bytes, Path]) -> None:
     pdf, pki_dir = signed_pdf
     tampered = bytearray(pdf)
-    at = tampered.index(b"Line 3")
-    tampered[at : at + 6] = b"LINE 3"
+    at = tampered.index(b"/OneColumn")  # the signed catalogue's page layout
+    tampered[at : at + 10] = b"/TwoColumn"
     checker = SignatureChecker(load_trust(roots_file="", dev_pki_dir=pki_dir))
     report = await checker.check(bytes(tampered), has_signatures=True)
     assert report["status"] == "invalid"

@@ -107,6 +107,7 @@ async def make_draft(
     subject: str = "Kế hoạch phòng chống lụt bão 2026",
     urgency: int = 0,
     type_code: str = "KH",
+    pdf: bytes | None = None,
 ) -> int:
     """The specialist drafts an outgoing document for the leader, through the app."""
     origin = resources_of(app).settings.origin
@@ -117,7 +118,7 @@ async def make_draft(
             "/drafts",
             data={"type_code": type_code, "subject": subject, "recipients": "Các sở, ban, ngành",
                   "urgency": str(urgency), "signer_id": str(world.user_ids["leader"])},
-            files={"pdf": ("du-thao.pdf", make_sample_pdf(pages=2), "application/pdf")},
+            files={"pdf": ("du-thao.pdf", pdf or make_sample_pdf(pages=2), "application/pdf")},
         )  # fmt: skip
     assert response.status_code == 303, response.text
     return int(response.headers["location"].split("sent=")[1])

@@ -22,6 +22,8 @@ from backend.push.tables import PushOutbox
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import make_sample_pdf, verify_pdf
+from signing.appearance import media_box
+from signing.textpos import find_positions
 from tests.backend.identity.conftest import World, browser_like, sign_in_as
 from tests.backend.signing_flow.conftest import Leader, resources_of
 from tests.backend.signing_flow.test_issue import pdfsig_valid
@@ -142,7 +144,7 @@ def assert_text_only_stamp_top_right(pdf: bytes) -> None:
     field = embedded.sig_field
     x1, y1, _x2, _y2 = (float(v) for v in field["/Rect"])
     page = reader.root["/Pages"]["/Kids"][0].get_object()
-    _, _, width, height = (float(v) for v in page["/MediaBox"])
+    _, _, width, height = media_box(page)  # inherited from the page tree
     assert x1 > width / 2 and y1 > height * 0.8, (x1, y1, width, height)
     # Text only: fonts in the appearance, and no image anywhere inside it.
     subtypes: list[str] = []
@@ -238,7 +240,10 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
             )
         )
     assert document.status == catalogue.Status.DRAFT and document.page_count == 2
-    assert draft.sign_page == 1 and drafts.leader_box(draft) == drafts.LEADER_BOX  # A4 portrait
+    # The revised draft's own signer block, found again on its new last page.
+    revised = find_positions(make_sample_pdf(pages=2))
+    assert draft.sign_page == 1
+    assert drafts.leader_box(draft) == pytest.approx(revised.leader_box, abs=0.01)
     assert [(v.version, v.page_count) for v in versions] == [(1, 1), (2, 2)]  # the old stays
     assert versions[1].derived_from == [versions[0].sha256]
     assert kinds == ["return", "resubmit"]

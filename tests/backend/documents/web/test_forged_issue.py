@@ -4,6 +4,7 @@ seal, registered as incoming by another agency's clerk, shows the seal as not va
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -24,17 +25,16 @@ from signing import (
     make_seal_png,
     make_signature_png,
     prepare_seal_signature,
-    seal_box_overlapping,
     serve_dev_services,
     sign_pdf,
 )
+from signing.textpos import find_positions
 from tests.backend.documents.web.test_views import FIELDS, register
 from tests.backend.identity.conftest import World, sign_in_as
 from tests.conftest import make_settings, run_async
 from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.anyio
-LEADER_BOX = (330.0, 120.0, 530.0, 200.0)
 
 
 @pytest.fixture
@@ -49,23 +49,25 @@ def forged(tmp_path: Path) -> tuple[bytes, Path]:
     pki = generate_dev_pki(directory=tmp_path / "other-pki", users=[("ct", "Nguyễn Văn An")])
 
     async def make() -> bytes:
+        sample = make_sample_pdf(pages=1)
+        found = find_positions(sample)
         draft = add_issuing_fields(
-            pdf=make_sample_pdf(pages=1, lines=20), page=0,
-            number_box=(72.0, 780.0, 250.0, 800.0), date_box=(300.0, 780.0, 540.0, 800.0),
-            seal_box=seal_box_overlapping(leader_box=LEADER_BOX, size=110, text_height=22),
+            pdf=sample, number_box=found.number_box, date_box=found.date_box,
+            seal_page=found.sign_page, seal_box=found.seal_box, text_size=found.text_size,
+            number_with_symbol=found.number_full, date_with_place=found.date_with_place,
         )  # fmt: skip
         async with serve_dev_services(pki=pki) as services:
             leader = await sign_pdf(
                 pdf=draft, key=InMemoryKey(pki.user_key("ct")), signer_cert=pki.user_cert("ct"),
                 chain=pki.chain, services=services, certify=True,
-                appearance=LeaderAppearance(signature_image=make_signature_png(), page=0,
-                                            box=LEADER_BOX),
+                appearance=LeaderAppearance(signature_image=make_signature_png(),
+                                            page=found.sign_page, box=found.leader_box),
             )  # fmt: skip
             prepared = await prepare_seal_signature(
                 pdf=leader, seal_cert=pki.seal_cert, chain=pki.chain,
                 seal_image=make_seal_png(agency_name="UBND tỉnh Mẫu"), agency_name="UBND tỉnh Mẫu",
-                level=PadesLevel.B_LTA, number="15/QĐ-UBND",
-                issue_date="Tây Ninh, ngày 27 tháng 02 năm 2026",
+                level=PadesLevel.B_LTA, number=15, symbol="QĐ-UBND",
+                issue_date=date(2026, 2, 27), place="Tây Ninh",
             )  # fmt: skip
             value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
             return await finish_signature(
@@ -77,6 +79,7 @@ def forged(tmp_path: Path) -> tuple[bytes, Path]:
     for ref in writer.root["/AcroForm"]["/Fields"]:
         field = ref.get_object()
         if str(field.get("/T")) == "so_van_ban":
+            assert str(field["/V"]) == "15/QĐ-UBND"
             field[pdf_name("/V")] = pdf_string("999/QĐ-UBND")
             writer.update_container(field)
     out = io.BytesIO()
