@@ -248,3 +248,17 @@ def test_start_up_errors_name_the_wrong_setting(
     (certs / "leader.pem").write_bytes(pem.armor("CERTIFICATE", external.pki.seal_cert.dump()))
     with pytest.raises(KeyringError, match="does not match the private key 'leader'"):
         load_production(replace(settings, signing_certs_dir=str(certs)))
+
+
+async def test_an_unreachable_tsa_at_start_is_a_warning_not_a_crash(
+    settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from backend.app import create_app
+
+    down = f"http://127.0.0.1:{free_port()}/tsa"
+    with caplog.at_level("WARNING", logger="eoffice"):
+        async with LifespanManager(create_app(replace(settings, tsa_url=down), clock=clock)) as app:
+            res = resources_of(app)
+            assert res.signing is not None and res.signing.services.tsa_url == down
+    assert any("did not answer at start" in r.getMessage() and down in r.getMessage()
+               for r in caplog.records)  # fmt: skip
