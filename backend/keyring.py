@@ -3,8 +3,9 @@
 Development and demo: a dev PKI made with certomancer (`signing.generate_dev_pki`), each
 leader's key and the agency seal key in their own SoftHSM2 token (PKCS#11), signature and seal
 images drawn by code. Nothing here is committed; `eoffice pki init` makes it all.
-Production points the PKCS#11 settings at a real HSM and the trust roots at the Government
-Cipher Committee's CA instead.
+Production (`EOFFICE_HSM_MODULE` set): `load_production` reads the trust roots and intermediate
+CAs from PEM files, the seal and leaders' certificates from files or from the HSM token, and
+checks at start that each certificate matches the key of the same label on the token.
 """
 
 from __future__ import annotations
