@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiohttp
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,9 +29,9 @@ from backend.push.vapid import load_or_create
 from backend.push.worker import Policy
 from backend.settings import Settings
 from backend.signing_flow import archive
-from backend.signing_flow.setup import KeySource, Pkcs11Keys, SigningSetup
+from backend.signing_flow.setup import KeySource, Pkcs11Keys, ProductionKeys, SigningSetup
 from backend.workflow.reminders import Scheduler, rules_from
-from signing import serve_dev_services
+from signing import SigningServices, serve_dev_services
 
 log = logging.getLogger("eoffice")
 
@@ -102,7 +104,9 @@ async def open_resources(
         push.start()
         stack.push_async_callback(push.stop)
         signing_setup = None
-        if (keyring.pki_dir(settings) / "certomancer.json").exists():
+        if settings.production_signing:
+            signing_setup = await _production_signing(stack, settings, workers, signing_keys)
+        elif (keyring.pki_dir(settings) / "certomancer.json").exists():
             pki = keyring.load(settings)
             # Development: the dev PKI's TSA, OCSP and CRLs served in-process.
             services = await stack.enter_async_context(serve_dev_services(pki=pki))
@@ -151,3 +155,39 @@ async def open_resources(
             signing=signing_setup,
             push=push,
         )
+
+
+async def _production_signing(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    workers: PdfWorkers,
+    keys: KeySource | None,
+) -> SigningSetup:
+    """The agency's PKI: roots and certificates from files or the token, keys on the token, the
+    configured TSA, OCSP and CRLs fetched over HTTP. Wrong settings stop the start with a
+    `KeyringError` saying what to fix; an unreachable TSA is only a warning (see `_probe_tsa`)."""
+    pki = await asyncio.to_thread(keyring.load_production, settings)
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    timeout = float(settings.revocation_timeout_seconds)
+    services = SigningServices(
+        trust=pki.trust, http_session=session, tsa_url=settings.tsa_url,
+        tsa_timeout=timeout, fetch_timeout=timeout,
+    )  # fmt: skip
+    await _probe_tsa(session, settings.tsa_url, timeout)
+    if keys is None:
+        token_keys = ProductionKeys(settings)
+        stack.callback(token_keys.close)
+        keys = token_keys
+    return SigningSetup(settings=settings, services=services, pki=pki, keys=keys, workers=workers)
+
+
+async def _probe_tsa(session: aiohttp.ClientSession, url: str, wait: float) -> None:
+    """Warn, not fail, when the TSA does not answer at start: it is an outside service whose
+    outage is usually brief, and reading, registering and assigning work without it. Signing
+    while it is down fails then with its own clear message."""
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=wait)):
+            pass  # any HTTP answer (a TSA answers GET with 4xx/405) means it is reachable
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("timestamp authority %s did not answer at start (%r); signing will fail "
+                    "until it does", url, exc)  # fmt: skip

@@ -53,6 +53,7 @@ _POSITIVE_INTS = (
     "escalation_margin_days",
     "archive_renew_margin_days",
     "signing_timeout_seconds",
+    "revocation_timeout_seconds",
 )
 _BOOLS = ("demo", "push_worker", "scheduler")
 
@@ -95,6 +96,25 @@ class Settings:
     # PEM bundle of trusted root certificates for checking signatures (the Government Cipher
     # Committee's roots in production). Empty: the dev PKI's root, if `eoffice pki init` ran.
     trust_roots_file: str = ""
+    # Production signing (all empty: the dev PKI made by `eoffice pki init`, the demo default).
+    # Setting the PKCS#11 module turns it on; then the trust roots file and the token label are
+    # required. The module (.so) of the HSM holding the agency seal key and leaders' server keys…
+    hsm_module: str = ""
+    # …the label of the token on it, and its user PIN: from a file (preferred) or the variable.
+    hsm_token_label: str = ""
+    hsm_pin_file: str = ""
+    hsm_pin: str = field(default="", repr=False)
+    # Keys on the token are labelled "seal" (agency seal) and <username> (a leader's key). Their
+    # certificates come from <signing_certs_dir>/<label>.pem when that file exists, otherwise
+    # from the certificate object with the same label on the token.
+    signing_certs_dir: str = ""
+    # PEM bundle of intermediate CA certificates (e.g. the Government CA's issuing CAs).
+    ca_certs_file: str = ""
+    # RFC 3161 timestamp authority; empty in production means signatures at level B-B only
+    # (refused: production requires it). OCSP and CRLs are fetched over HTTP from the URLs in
+    # the certificates, each request waiting at most this many seconds.
+    tsa_url: str = ""
+    revocation_timeout_seconds: int = 10
     # Web Push: send notices from this process (off when `eoffice worker` runs separately)…
     push_worker: bool = True
     # …`sub` claim of the VAPID token, how push services reach the operator (mailto: or https:).
@@ -149,8 +169,25 @@ class Settings:
             raise SettingsError("deadline_time must be HH:MM, e.g. 17:00") from None
         if self.push_contact and not self.push_contact.startswith(("mailto:", "https:")):
             raise SettingsError("push_contact must start with mailto: or https:")
+        if self.hsm_module:
+            missing = [
+                ENV_PREFIX + name.upper()
+                for name in ("trust_roots_file", "hsm_token_label", "tsa_url")
+                if not getattr(self, name)
+            ]
+            if not (self.hsm_pin or self.hsm_pin_file):
+                missing.append("EOFFICE_HSM_PIN_FILE (or EOFFICE_HSM_PIN)")
+            if missing:
+                raise SettingsError(
+                    "production signing (EOFFICE_HSM_MODULE is set) also needs: "
+                    + ", ".join(missing)
+                )
         if self.session_idle_minutes > self.session_absolute_minutes:
             raise SettingsError("session_idle_minutes must not exceed session_absolute_minutes")
+
+    @property
+    def production_signing(self) -> bool:
+        return bool(self.hsm_module)
 
     @property
     def vapid_contact(self) -> str:

@@ -38,7 +38,13 @@ from signing.errors import (
     TimestampUnavailableError,
     UntrustedCertificateError,
 )
-from signing.hsm import SOFTHSM_MODULE, Pkcs11Key, create_softhsm_token, write_softhsm_config
+from signing.hsm import (
+    SOFTHSM_MODULE,
+    Pkcs11Key,
+    create_softhsm_token,
+    token_certificates,
+    write_softhsm_config,
+)
 from signing.keys import InMemoryKey, KeyProvider
 from signing.samples import make_sample_pdf, make_seal_png, make_signature_png
 from signing.services import SigningServices, TrustSettings, load_certificates
@@ -104,6 +110,7 @@ __all__ = [
     "serve_dev_services",
     "sign_pdf",
     "signing_process_pool",
+    "token_certificates",
     "verify_pdf",
     "write_softhsm_config",
 ]

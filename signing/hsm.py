@@ -19,7 +19,13 @@ from signing.errors import KeyProviderError
 from signing.keys import KeyProvider
 from signing.signature_values import ecdsa_raw_to_der
 
-__all__ = ["SOFTHSM_MODULE", "Pkcs11Key", "create_softhsm_token", "write_softhsm_config"]
+__all__ = [
+    "SOFTHSM_MODULE",
+    "Pkcs11Key",
+    "create_softhsm_token",
+    "token_certificates",
+    "write_softhsm_config",
+]
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -219,3 +225,36 @@ def create_softhsm_token(
                 raise KeyProviderError(
                     f"SoftHSM command {command[0]} failed: {done.stderr.strip() or done.stdout}"
                 )
+
+
+def token_certificates(
+    *, module_path: str, token_label: str, pin: str
+) -> dict[str, x509.Certificate]:
+    """Read the X.509 certificates stored on a token, by their label.
+
+    Raises:
+        KeyProviderError: the module cannot be loaded, the token is not there or the PIN is wrong.
+    """
+    with _PKCS11_LOCK:
+        try:
+            token = pkcs11.lib(module_path).get_token(token_label=token_label)
+        except (pkcs11.exceptions.NoSuchToken, pkcs11.exceptions.MultipleTokensReturned) as exc:
+            raise KeyProviderError(f"no single PKCS#11 token labelled {token_label!r}") from exc
+        except (OSError, RuntimeError, pkcs11.exceptions.PKCS11Error) as exc:
+            raise KeyProviderError(f"cannot load PKCS#11 module {module_path}: {exc!r}") from exc
+        try:
+            session = token.open(user_pin=pin)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:
+            session = token.open()
+        except pkcs11.exceptions.PinIncorrect as exc:
+            raise KeyProviderError(f"wrong PIN for PKCS#11 token {token_label!r}") from exc
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise KeyProviderError(f"cannot log in to token {token_label!r}: {exc!r}") from exc
+        try:
+            found = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}))
+            return {
+                str(obj[Attribute.LABEL]): x509.Certificate.load(bytes(obj[Attribute.VALUE]))
+                for obj in found
+            }
+        finally:
+            session.close()

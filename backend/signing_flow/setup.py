@@ -16,11 +16,42 @@ from asn1crypto import x509
 from backend import keyring
 from backend.documents.workers import PdfWorkers
 from backend.settings import Settings
-from signing import DevPki, KeyProvider, SigningServices
+from signing import KeyProvider, Pkcs11Key, SigningServices, TrustSettings
 
 
 class KeySource(Protocol):
     def key(self, username: str) -> KeyProvider: ...
+
+
+class SigningPki(Protocol):
+    """The certificates the signing flow uses: the dev PKI or the agency's configured one."""
+
+    @property
+    def trust(self) -> TrustSettings: ...
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]: ...
+    @property
+    def seal_cert(self) -> x509.Certificate: ...
+    def user_cert(self, username: str) -> x509.Certificate: ...
+
+
+@dataclass
+class ProductionKeys:
+    """Server-held keys on the configured token: labelled "seal" and <username>."""
+
+    settings: Settings
+    _open: dict[str, Pkcs11Key] = field(default_factory=dict)
+
+    def key(self, username: str) -> KeyProvider:
+        if username not in self._open:
+            self._open[username] = keyring.production_key(self.settings, username)
+        return self._open[username]
+
+    def close(self) -> None:
+        """Close the token sessions (the token logs out when its last session closes)."""
+        for key in self._open.values():
+            key.close()
+        self._open.clear()
 
 
 @dataclass
@@ -40,7 +71,7 @@ class Pkcs11Keys:
 class SigningSetup:
     settings: Settings
     services: SigningServices
-    pki: DevPki
+    pki: SigningPki
     keys: KeySource
     # The app's PDF worker processes: a batch's PDF work runs there, on every core.
     workers: PdfWorkers | None = None
@@ -65,4 +96,6 @@ class SigningSetup:
         return keyring.signature_image(self.settings, keyring.SEAL)
 
     def has_key(self, username: str) -> bool:
+        if isinstance(self.pki, keyring.ProductionPki):
+            return username in self.pki.certs
         return (keyring.hsm_dir(self.settings) / "made" / username).exists()
