@@ -8,12 +8,23 @@ hostile or broken packet the clerk should see.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from backend.interchange.errors import MalformedPacketError
 
 DEFAULT_MAX_PACKET_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
+
+# Producers use these prefixes without declaring them (the VPCP kit's `edoc.edxml` has `xlink:href`
+# with no xmlns:xlink). Such a packet is repaired by declaring them on the root element.
+KNOWN_PREFIXES = {
+    "edXML": "http://www.mic.gov.vn/TBT/QCVN_102_2016",
+    "xlink": "http://www.w3.org/1999/xlink",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+}
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 
 
 def _parser() -> etree.XMLParser:
@@ -37,7 +48,7 @@ def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> e
             "Ask the sending agency to make the attachments smaller or to send it another way.",
         )
     try:
-        tree = etree.fromstring(data, _parser()).getroottree()
+        tree = _parse(data)
     except etree.XMLSyntaxError as exc:
         raise MalformedPacketError(
             f"Gói tin không phải XML hợp lệ ({exc.msg}). Hãy đề nghị cơ quan gửi gửi lại.",
@@ -67,6 +78,34 @@ def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> e
             "Tell the sending agency.",
         )
     return root
+
+
+def _parse(data: bytes) -> etree._ElementTree:
+    try:
+        return etree.fromstring(data, _parser()).getroottree()
+    except etree.XMLSyntaxError as exc:
+        if "Namespace prefix" not in str(exc.msg):
+            raise
+        repaired = _declare_known_prefixes(data)
+        if repaired is None:
+            raise
+        return etree.fromstring(repaired, _parser()).getroottree()
+
+
+def _declare_known_prefixes(data: bytes) -> bytes | None:
+    """The packet with the known prefixes it does not declare declared on its root element."""
+    match = _ROOT_START.search(data, data.find(b"?>") + 1 if data.startswith(b"<?xml") else 0)
+    if match is None:
+        return None
+    root_tag = data[match.start() : data.find(b">", match.end())]
+    declarations = b"".join(
+        b' xmlns:%s="%s"' % (prefix.encode(), uri.encode())
+        for prefix, uri in KNOWN_PREFIXES.items()
+        if b"xmlns:" + prefix.encode() + b"=" not in root_tag
+    )
+    if not declarations:
+        return None
+    return data[: match.end()] + declarations + data[match.end() :]
 
 
 def _depth(root: etree._Element) -> int:
