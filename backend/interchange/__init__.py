@@ -1,0 +1,8 @@
+"""Inter-agency exchange over the national document axis (edXML, QCVN 102:2016): the first pieces.
+
+Built so far: the error family (`errors`), the cross-system DocumentId key (`docid`), the hardened
+XML parser every received packet goes through (`safexml`) and the `XroadVnpt-*` request signing of
+the VXP API (`xroad`). Status packets are parsed and built (`status`).
+The document-packet codec, the XML-DSig layer, the VXP client and the axis simulator are not
+built yet.
+"""
