@@ -232,6 +232,14 @@ def token_certificates(
 ) -> dict[str, x509.Certificate]:
     """Read the X.509 certificates stored on a token, by their label.
 
+    Args:
+        module_path: the PKCS#11 module (shared library).
+        token_label: the token's label.
+        pin: the user PIN.
+
+    Returns:
+        The certificates by their ``CKA_LABEL``.
+
     Raises:
         KeyProviderError: the module cannot be loaded, the token is not there or the PIN is wrong.
     """

@@ -16,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("file_versions") as batch:
-        batch.add_column(sa.Column("archive_until", sa.DateTime(timezone=True), nullable=True))
+    # A plain ADD COLUMN (nullable, no constraint), not a batch rebuild: rows elsewhere point
+    # at file versions.
+    op.add_column("file_versions", sa.Column("archive_until", sa.DateTime(timezone=True)))
     op.create_index(
         "ix_file_versions_archive_until",
         "file_versions",
@@ -29,5 +30,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_file_versions_archive_until", table_name="file_versions")
-    with op.batch_alter_table("file_versions") as batch:
-        batch.drop_column("archive_until")
+    op.execute("ALTER TABLE file_versions DROP COLUMN archive_until")
