@@ -38,6 +38,7 @@ from starlette.responses import Response, StreamingResponse
 
 KEEP = 100
 HEARTBEAT_SECONDS = 15.0
+SINCE_MARGIN_MS = 5_000
 # The one event document lists listen to; `kind` in its data says what happened.
 DOCUMENT_EVENT = "document"
 DOCUMENT_KINDS = frozenset(
@@ -97,11 +98,23 @@ def _after(a: str, b: str) -> bool:
     return pa > pb
 
 
+def since_now(now_ms: int) -> str:
+    """The ``since`` a page rendered at ``now_ms`` (Unix ms) asks its stream to replay from.
+
+    Events published between the page's render and its stream's opening would otherwise be
+    lost to it (the stream only carries what is published while it is open). A margin covers
+    a Redis whose clock runs behind the app server's; replaying a few seconds twice is
+    harmless, since every live handler re-reads the state it shows.
+    """
+    return f"{max(0, now_ms - SINCE_MARGIN_MS)}-0"
+
+
 async def stream(
     redis: aioredis.Redis,
     user_id: int,
     *,
     last_event_id: str = "",
+    since: str = "",
     heartbeat: float = HEARTBEAT_SECONDS,
     is_disconnected: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[bytes]:
@@ -109,7 +122,8 @@ async def stream(
     await pubsub.subscribe(channel(user_id))
     try:
         yield b"retry: 3000\n\n"
-        last = last_event_id if _valid_id(last_event_id) else ""
+        # A reconnecting stream goes on after its last event; a new one from its page's render.
+        last = last_event_id if _valid_id(last_event_id) else (since if _valid_id(since) else "")
         if last:
             entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
                 _stream_key(user_id), min=f"({last}"
@@ -148,6 +162,7 @@ def sse_response(request: Request, redis: aioredis.Redis, user_id: int) -> Respo
         redis,
         user_id,
         last_event_id=request.headers.get("last-event-id", ""),
+        since=request.query_params.get("since", ""),
         is_disconnected=request.is_disconnected,
     )
     return StreamingResponse(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backend import live
 from backend.i18n import LANGUAGE_COOKIE, pick_language
 from backend.resources import Resources
 from backend.settings import Settings
@@ -40,6 +42,8 @@ def render(
         "request": request,
         "lang": lang,
         "current_user": getattr(request.state, "user", None),
+        # Where this page's live stream starts (backend.live.since_now).
+        "live_since": live.since_now(int(time.time() * 1000)),
         **(context or {}),
     }
     templates = request.app.state.templates
