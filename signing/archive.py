@@ -9,17 +9,13 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import aiohttp
 from asn1crypto import cms, tsp
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfTimeStamper
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko_certvalidator.errors import PathError, ValidationError
 
 from signing.errors import SigningError, TimestampUnavailableError
-from signing.ltv import translate_validation_error
+from signing.ltv import timestamp_errors
 from signing.pdfinput import open_reader, pdf_errors
 from signing.services import SigningServices
 
@@ -90,16 +86,11 @@ async def renew_archive(*, pdf: bytes, services: SigningServices) -> bytes:
         raise TimestampUnavailableError("archival renewal needs a timestamp authority")
     output = io.BytesIO(pdf)
     try:
-        reader = PdfFileReader(output, strict=True)
-        await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
-            reader, services.validation_context(hard_fail=True), in_place=True
-        )
-    except (TimestampRequestError, PyHankoSigningError) as exc:
-        raise TimestampUnavailableError(f"archival timestamp failed: {exc!r}") from exc
-    except (ValidationError, PathError) as exc:
-        raise translate_validation_error(exc) from exc
-    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        raise TimestampUnavailableError(f"archival timestamp failed: {exc!r}") from exc
+        with timestamp_errors():
+            reader = PdfFileReader(output, strict=True)
+            await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
+                reader, services.validation_context(hard_fail=True), in_place=True
+            )
     except PdfError as exc:
         raise SigningError(f"archival renewal could not read the document: {exc}") from exc
     return output.getvalue()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import IO
 
 import aiohttp
@@ -81,10 +83,17 @@ async def add_archival_timestamp(
         raise TimestampUnavailableError("B-LTA needs a timestamp authority")
     output.seek(0)
     writer = IncrementalPdfFileWriter(output, strict=True)
-    try:
+    with timestamp_errors():
         await PdfTimeStamper(timestamper).async_timestamp_pdf(
             writer, md_algorithm, services.validation_context(hard_fail=True), in_place=True
         )
+
+
+@contextlib.contextmanager
+def timestamp_errors() -> Iterator[None]:
+    """Turn the failures of adding a document timestamp into the library's errors."""
+    try:
+        yield
     except (TimestampRequestError, PyHankoSigningError) as exc:
         raise TimestampUnavailableError(f"archival timestamp failed: {exc!r}") from exc
     except (ValidationError, PathError) as exc:
