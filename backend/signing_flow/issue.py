@@ -1,8 +1,10 @@
 """Issuance (phát hành) of a signed outgoing document by the clerk: the number and issue date
-are taken from the register and filled into the document's form fields, then the agency's seal
-signature (the agency key on PKCS#11) fills the empty seal field — plain form filling and a
-signature in an existing field, both allowed by the leader's certification (FILL_FORMS), so the
-leader's signature stays valid. Each attachment (phụ lục, a separate file) is then signed with
+are taken from the register and filled into the document's form fields, in the same revision as
+the agency's seal signature (the agency key on PKCS#11) in the empty seal field — plain form
+filling and a signature in an existing field, both allowed by the leader's certification
+(FILL_FORMS), so the leader's signature stays valid. The seal locks the number and date and is
+made at B-LTA; the version remembers until when its archival timestamp holds
+(`signing_flow.archive` renews it). Each attachment (phụ lục, a separate file) is then signed with
 the agency key as well, text only (Decree 30: number and symbol and signing time, top right of
 page 1, no seal image), as a new version of that file.
 
