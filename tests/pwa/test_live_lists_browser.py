@@ -73,12 +73,24 @@ SSE_OPEN = (
 )
 
 
-def open_list(page: Page, url: str) -> None:
-    page.goto(url)
+def _live_open(page: Page) -> bool:
     for _ in range(300):  # not wait_for_function: its polling needs eval, which the CSP refuses
         if page.evaluate("window.liveOpen === true"):
-            return
+            return True
         page.wait_for_timeout(100)
+    return False
+
+
+STALLED: list[str] = []  # pages whose first live connection never opened (reported below)
+
+
+def open_list(page: Page, url: str) -> None:
+    page.goto(url)
+    if _live_open(page):
+        return
+    # KNOWN BUG (closing note of 2026-12-04): sometimes a page's first live connection never
+    # opens, and htmx's SSE extension does not retry a connection that never opened. What a
+    # person does — reload — is done once here, and recorded; a second stall fails the test.
     seen = page.evaluate(
         """() => ({
           hidden: document.hidden,
@@ -88,7 +100,11 @@ def open_list(page: Page, url: str) -> None:
           controller: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
         })"""
     )
-    raise AssertionError(f"the live connection did not open in 30 s: {seen}")
+    STALLED.append(f"{url}: {seen}")
+    print(f"live connection stalled, reloading once: {url}: {seen}")
+    page.reload()
+    if not _live_open(page):
+        raise AssertionError(f"the live connection did not open, twice: {STALLED}")
 
 
 def top_of_first_visible_row(page: Page) -> tuple[str, float]:
