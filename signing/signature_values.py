@@ -39,6 +39,26 @@ def _curve_bytes(key: ec.EllipticCurvePublicKey) -> int:
     return (key.curve.key_size + 7) // 8
 
 
+def _ecdsa_readings(key: ec.EllipticCurvePublicKey, value: bytes) -> list[bytes]:
+    """The DER encodings ``value`` may stand for: itself, and, when it has the length of a raw
+    ``r‖s`` for this curve, its conversion. The first byte cannot tell them apart: a raw value
+    starts with 0x30 once in 256 signatures, and a DER value can have the raw length."""
+    readings = [value]
+    if len(value) == 2 * _curve_bytes(key):
+        readings.insert(0, ecdsa_raw_to_der(value=value))
+    return readings
+
+
+def _verify_ecdsa(key: ec.EllipticCurvePublicKey, dtbs: bytes, value: bytes, algo: object) -> bytes:
+    for candidate in _ecdsa_readings(key, value):
+        try:
+            key.verify(candidate, dtbs, ec.ECDSA(algo))  # type: ignore[arg-type]
+        except (InvalidSignature, ValueError):
+            continue
+        return candidate
+    raise InvalidSignature("no reading of the ECDSA value verifies")
+
+
 def normalise_and_verify(
     *, certificate: x509.Certificate, dtbs: bytes, signature_value: bytes, md_algorithm: str
 ) -> bytes:
@@ -65,11 +85,7 @@ def normalise_and_verify(
             public_key.verify(signature_value, dtbs, padding.PKCS1v15(), algo)
             return signature_value
         if isinstance(public_key, ec.EllipticCurvePublicKey):
-            value = signature_value
-            if len(value) == 2 * _curve_bytes(public_key) and value[0] != 0x30:
-                value = ecdsa_raw_to_der(value=value)
-            public_key.verify(value, dtbs, ec.ECDSA(algo))
-            return value
+            return _verify_ecdsa(public_key, dtbs, signature_value, algo)
     except (InvalidSignature, ValueError) as exc:
         raise SignatureMismatchError(
             "signature value does not verify against the certificate and the DTBS"

@@ -107,6 +107,44 @@ def test_raw_ecdsa_is_converted_and_checked() -> None:
             certificate=asn1_cert, dtbs=b"dtbs", signature_value=value, md_algorithm="sha256"
         )
         assert out == der
+
+
+def test_raw_ecdsa_starting_with_the_der_sequence_tag_is_still_read_as_raw() -> None:
+    """A raw r‖s whose r begins with byte 0x30 (1 signature in 256) must not be taken for DER."""
+    from datetime import UTC, datetime, timedelta
+
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(private, hashes.SHA256())
+    )
+    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    for attempt in range(20000):
+        dtbs = b"dtbs-%d" % attempt
+        der = private.sign(dtbs, ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        if raw[0] == 0x30:
+            break
+    else:  # pragma: no cover - probability about e^-78
+        raise AssertionError("no raw value starting with 0x30 in 20000 signatures")
+    out = normalise_and_verify(
+        certificate=asn1_cert, dtbs=dtbs, signature_value=raw, md_algorithm="sha256"
+    )
+    assert out == der
     from signing import SignatureMismatchError
 
     with pytest.raises(SignatureMismatchError):
