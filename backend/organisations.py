@@ -7,10 +7,10 @@ import re
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.clock import Clock
-from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.models import Agency, Unit, User
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import ConflictError, NotFoundError, ValidationError
+from backend.core.models import Agency, Unit, User
 
 # QCVN 102:2016 organisation identifier, e.g. 000.00.01.H53.
 AGENCY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")

@@ -27,9 +27,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend import db, migrate
-from backend.app import create_app
-from backend.embedded_redis import EmbeddedRedis
+from backend.core import db, migrate
+from backend.core.embedded_redis import EmbeddedRedis
+from backend.web.app import create_app
 from tests.backend.identity.conftest import enrol, invite, seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port, make_settings

@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_documents
 from bench_documents import PG, free_port, measure, percentile, prepare_database
 
-from backend import db, users
-from backend.clock import SystemClock
-from backend.embedded_redis import redis_server_binary
-from backend.identity import sessions
+from backend.core import db
+from backend.core.clock import SystemClock
+from backend.core.embedded_redis import redis_server_binary
+from backend.core.models import Agency, Role, Unit, User
+from backend.identity import sessions, users
 from backend.identity.sessions import SessionLimits
-from backend.models import Agency, Role, Unit, User
 from backend.workflow import dashboard
 
 SPECIALISTS_PER_UNIT = 6

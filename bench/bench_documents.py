@@ -33,13 +33,14 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend import db, migrate, organisations, users
-from backend.clock import SystemClock
+from backend import organisations
+from backend.core import db, migrate
+from backend.core.clock import SystemClock
+from backend.core.embedded_redis import redis_server_binary
+from backend.core.models import Role
 from backend.documents.textnorm import fold
-from backend.embedded_redis import redis_server_binary
-from backend.identity import sessions
+from backend.identity import sessions, users
 from backend.identity.sessions import SessionLimits
-from backend.models import Role
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 NAME = "eoffice_bench"

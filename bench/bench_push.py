@@ -23,10 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend import db, migrate, organisations, users
-from backend.clock import SystemClock
-from backend.embedded_redis import redis_server_binary
-from backend.models import Role
+from backend import organisations
+from backend.core import db, migrate
+from backend.core.clock import SystemClock
+from backend.core.embedded_redis import redis_server_binary
+from backend.core.models import Role
+from backend.identity import users
 from backend.push import outbox, payloads, subscriptions
 from backend.push.runtime import PushRuntime
 from backend.push.tables import PushOutbox, PushSubscription

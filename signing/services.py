@@ -8,18 +8,13 @@ Nothing is hard-wired.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aiohttp
 from asn1crypto import x509
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-
-if TYPE_CHECKING:
-    from signing.batch import SigningSession
 
 __all__ = ["SigningServices", "TrustSettings", "load_certificates"]
 
@@ -65,24 +60,6 @@ class SigningServices:
         if self.tsa_url is None:
             return None
         return HTTPTimeStamper(self.tsa_url, timeout=self.tsa_timeout, session=self.http_session)
-
-    def session(
-        self, *, executor: Executor | None = None, revocation_max_age: float = 120.0
-    ) -> SigningSession:
-        """Return a warm :class:`signing.SigningSession` for one batch of signatures.
-
-        Args:
-            executor: optional process pool for the PDF work (:func:`signing.signing_process_pool`).
-            revocation_max_age: seconds a chain's collected revocation data is reused.
-
-        Returns:
-            A new session bound to these services; keep it for the length of one batch.
-        """
-        from signing.batch import SigningSession
-
-        return SigningSession(
-            services=self, executor=executor, revocation_max_age=revocation_max_age
-        )
 
     def validation_context(self, *, hard_fail: bool = True) -> ValidationContext:
         """Return a fresh pyHanko validation context bound to these services.

@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+from PIL import ImageFont
 
-from signing.appearance import Box
+from signing.appearance import DEFAULT_FONT, Box
 from signing.errors import SigningError
 
 __all__ = [
@@ -268,10 +269,6 @@ def _number_gap(lines: list[TextLine], width: float) -> tuple[Box, bool]:
 
 
 def _text_width(text: str, size: float) -> float:
-    from PIL import ImageFont
-
-    from signing.appearance import DEFAULT_FONT
-
     return float(ImageFont.truetype(DEFAULT_FONT, 100).getlength(text)) * size / 100
 
 

@@ -24,9 +24,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from backend import db, migrate
-from backend.embedded_redis import redis_server_binary
-from backend.settings import Settings
+from backend.core import db, migrate
+from backend.core.embedded_redis import redis_server_binary
+from backend.core.settings import Settings
 from tests.support.lifespan import LifespanManager
 
 pytest_plugins = ["tests.support.browser"]
@@ -225,7 +225,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[LifespanManager]:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     async with LifespanManager(create_app(settings)) as manager:
         yield manager

@@ -124,6 +124,19 @@ class Status(enum.StrEnum):
     ISSUED = "issued"
 
 
+# The status names lists and the dashboard show (domain.md §status codes).
+STATUS_LABELS = {
+    Status.REGISTERED: "Đã vào sổ",
+    Status.ASSIGNED: "Đã phân công",
+    Status.IN_PROGRESS: "Đang xử lý",
+    Status.COMPLETED: "Hoàn thành",
+    Status.RETURNED: "Trả lại",
+    Status.DRAFT: "Dự thảo",
+    Status.SIGNED: "Đã ký",
+    Status.ISSUED: "Đã phát hành",
+}
+
+
 # Số và ký hiệu: "123/QĐ-UBND", "2491/STC-BCTC", "15/2025/QĐ-UBND" (legal: number/year/type-body).
 NUMBER_SYMBOL = re.compile(
     r"^(?P<number>\d{1,6})(?:/(?P<year>\d{4}))?/(?P<symbol>[0-9A-Za-zĐđ][0-9A-Za-zĐđ.\-]*)$"

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import ValidationError
+from backend.core.models import User
 from backend.documents import queries, reading
 from backend.documents.tables import Document
-from backend.errors import ValidationError
 from backend.identity import policy
 from backend.identity.policy import Action, Principal
-from backend.models import User
 from backend.signing_flow.tables import DocumentComment, Draft
 from backend.workflow.tables import Assignment
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from backend.core.errors import ValidationError
 from backend.documents import catalogue, textnorm
 from backend.documents.intake_errors import SecretDocumentError
-from backend.errors import ValidationError
 from backend.organisations import AGENCY_CODE
 
 

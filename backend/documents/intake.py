@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.blobs import BlobStore, blob_id
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.blobs import BlobStore, blob_id
+from backend.core.clock import Clock
+from backend.core.errors import ConflictError, ValidationError
+from backend.core.models import User
 from backend.documents import catalogue, textnorm
 from backend.documents.forms import IncomingForm
 from backend.documents.intake_errors import IntakeError, NotPdfError
@@ -17,8 +19,6 @@ from backend.documents.registers import INCOMING_SERIES, register_year, take_num
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
-from backend.errors import ConflictError, ValidationError
-from backend.models import User
 
 MiB = 1024 * 1024
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import EofficeError, ValidationError
+from backend.core.errors import EofficeError, ValidationError
 
 
 class IntakeError(ValidationError):

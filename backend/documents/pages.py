@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from backend.blobs import BlobStore
+from backend.core.blobs import BlobStore
 from backend.documents.render import WIDTHS
 from backend.documents.workers import PdfWorkers
 

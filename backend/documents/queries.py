@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import VIETNAM
+from backend.core.clock import VIETNAM
+from backend.core.models import Role
 from backend.documents import catalogue, textnorm
 from backend.documents.tables import Document
 from backend.identity.policy import AGENCY_WIDE, DocumentRef, Principal
-from backend.models import Role
 from backend.workflow.tables import Assignment, Part, State
 
 PAGE_SIZE = 25

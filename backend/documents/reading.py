@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.errors import NotFoundError
 from backend.documents.queries import start_of
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.errors import NotFoundError
 
 
 def not_found() -> NotFoundError:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from backend.clock import VIETNAM
+from backend.core.clock import VIETNAM
 from backend.documents import catalogue
 from backend.documents.tables import Document
 

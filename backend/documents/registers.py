@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import VIETNAM
+from backend.core.clock import VIETNAM
 from backend.documents.tables import RegisterCounter
 
 INCOMING_SERIES = "den"

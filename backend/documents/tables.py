@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.models import Base
+from backend.core.models import Base
 
 
 class Document(Base):

@@ -1,5 +1,5 @@
 """Who is asking, and may they: passkeys, sessions, invitations, permissions, API tokens.
 
-Domain modules here never see a Request; `backend/views/` and the two middlewares in
+Domain modules here never see a Request; `backend/web/views/` and the two middlewares in
 `identity/csrf.py` and `identity/session_middleware.py` are the edge.
 """

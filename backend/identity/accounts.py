@@ -9,11 +9,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, users
-from backend.clock import Clock
-from backend.errors import NotFoundError, ValidationError
-from backend.identity import invitations, sessions
-from backend.models import (
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import NotFoundError, ValidationError
+from backend.core.models import (
     Agency,
     ApiToken,
     Invitation,
@@ -23,6 +22,7 @@ from backend.models import (
     Unit,
     User,
 )
+from backend.identity import invitations, sessions, users
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 import redis.asyncio as aioredis
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-from backend.errors import EofficeError
+from backend.core.errors import EofficeError
 
 PREFIX = "webauthn-challenge:"
 TTL_SECONDS = 300

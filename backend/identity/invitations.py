@@ -1,6 +1,6 @@
 """Enrolment invitations: open one (it must be unused, unrevoked, unexpired), use it, revoke it.
 
-Issuing lives in `backend.users.invite` (the CLI uses it too).
+Issuing lives in `backend.identity.users.invite` (the CLI uses it too).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from backend import audit
-from backend.audit import utc_naive
-from backend.clock import Clock
-from backend.errors import EofficeError, NotFoundError
-from backend.models import Invitation, User
-from backend.users import hash_token
+from backend.core import audit
+from backend.core.audit import utc_naive
+from backend.core.clock import Clock
+from backend.core.errors import EofficeError, NotFoundError
+from backend.core.models import Invitation, User
+from backend.identity.users import hash_token
 
 
 class InvitationError(EofficeError):

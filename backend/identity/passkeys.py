@@ -40,11 +40,11 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from backend import audit
-from backend.clock import Clock
-from backend.errors import ConflictError, EofficeError, NotFoundError, ValidationError
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import ConflictError, EofficeError, NotFoundError, ValidationError
+from backend.core.models import Passkey, User
 from backend.identity import challenges, ratelimit
-from backend.models import Passkey, User
 
 SIGNIN = "signin"
 TIMEOUT_MS = 120_000

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from backend.models import Role
+from backend.core.models import Role
 
 
 class Action(enum.StrEnum):

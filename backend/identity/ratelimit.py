@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from backend.errors import RateLimitedError
+from backend.core.errors import RateLimitedError
 
 PREFIX = "ratelimit:"
 WINDOW_SECONDS = 60

@@ -17,7 +17,7 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 
-from backend.clock import Clock
+from backend.core.clock import Clock
 
 PREFIX = "session:"
 USER_INDEX = "user-sessions:"

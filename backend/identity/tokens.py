@@ -26,17 +26,17 @@ from jose.exceptions import JOSEError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.audit import utc_naive
-from backend.clock import Clock
-from backend.errors import (
+from backend.core import audit
+from backend.core.audit import utc_naive
+from backend.core.clock import Clock
+from backend.core.errors import (
     ConflictError,
     NotFoundError,
     UnauthenticatedError,
     ValidationError,
 )
+from backend.core.models import Agency, ApiToken, ServiceAccount
 from backend.identity.policy import API_SCOPES, ServicePrincipal
-from backend.models import Agency, ApiToken, ServiceAccount
 
 ALGORITHM = "ES256"
 AUDIENCE = "eoffice-api"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import EofficeError
+from backend.core.errors import EofficeError
 
 
 class InterchangeError(EofficeError):

@@ -1,10 +1,10 @@
-"""Alembic environment. Always driven by backend.migrate with a live connection."""
+"""Alembic environment. Always driven by backend.core.migrate with a live connection."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from backend.schema import include_object, metadata
+from backend.migrations.schema import include_object, metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

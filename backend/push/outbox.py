@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import Clock
+from backend.core.clock import Clock
 from backend.push.payloads import Notice
 from backend.push.tables import PushOutbox
 

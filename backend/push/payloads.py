@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from backend.clock import VIETNAM
+from backend.core.clock import VIETNAM
 from backend.documents import catalogue
 
 # Hỏa tốc / Thượng khẩn: the push service should wake the device now, and a notice that waited

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.clock import Clock
+from backend.core.clock import Clock
 from backend.push.tables import PushOutbox
 
 STREAM = "push:stream"

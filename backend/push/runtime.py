@@ -14,7 +14,7 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.clock import Clock
+from backend.core.clock import Clock
 from backend.push.relay import relay_once
 from backend.push.vapid import VapidKeys
 from backend.push.worker import Policy, Worker

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import Clock
-from backend.errors import NotFoundError, ValidationError
+from backend.core.clock import Clock
+from backend.core.errors import NotFoundError, ValidationError
 from backend.push.tables import PushSubscription
 
 B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")

@@ -27,13 +27,13 @@ from redis.exceptions import ResponseError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.clock import Clock
-from backend.errors import NotFoundError
-from backend.models import User
+from backend.core.clock import Clock
+from backend.core.errors import NotFoundError
+from backend.core.models import User
+from backend.core.settings import Settings
 from backend.push.relay import GROUP, STREAM
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import VapidKeys
-from backend.settings import Settings
 
 log = logging.getLogger("eoffice.push")
 GONE = {404, 410}

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.blobs import BlobStore
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.blobs import BlobStore
+from backend.core.clock import Clock
 from backend.documents.tables import DocumentFile, FileVersion
 from backend.workflow.deadlines import aware
 from signing import SigningError, SigningServices, archive_horizon, renew_archive

@@ -26,11 +26,11 @@ from webauthn.helpers import (
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from backend import audit
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.models import Passkey, User
 from backend.identity import challenges
 from backend.identity.passkeys import RelyingParty
-from backend.models import Passkey, User
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.tables import SigningTransaction
 from backend.signing_flow.transactions import SigningFlowError

@@ -10,17 +10,17 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.blobs import BlobStore
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.blobs import BlobStore
+from backend.core.clock import Clock
+from backend.core.errors import NotFoundError, ValidationError
+from backend.core.models import Role, User
 from backend.documents import catalogue, queries
 from backend.documents.intake import Upload
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.workers import PdfWorkers
-from backend.errors import NotFoundError, ValidationError
 from backend.identity import policy
 from backend.identity.policy import Action, Principal
-from backend.models import Role, User
 from backend.push import outbox, payloads
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import SigningError, add_issuing_fields

@@ -17,16 +17,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, keyring
-from backend.blobs import BlobStore
-from backend.clock import VIETNAM, Clock
+from backend.core import audit
+from backend.core.blobs import BlobStore
+from backend.core.clock import VIETNAM, Clock
+from backend.core.errors import NotFoundError, ValidationError
+from backend.core.models import Agency, User
 from backend.documents import catalogue
 from backend.documents.registers import register_year, take_number
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
-from backend.errors import NotFoundError, ValidationError
-from backend.models import Agency, User
 from backend.push import outbox, payloads
+from backend.signing_flow import keyring
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
 from signing import (

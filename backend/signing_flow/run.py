@@ -17,18 +17,18 @@ import redis.asyncio as aioredis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import audit, live
-from backend.blobs import BlobStore
-from backend.clock import Clock
+from backend.core import audit, live
+from backend.core.blobs import BlobStore
+from backend.core.clock import Clock
+from backend.core.models import Role, User, UserRole
 from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
-from backend.models import Role, User, UserRole
 from backend.push import outbox, payloads
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction
-from signing import KeyProvider, SigningError
+from signing import KeyProvider, SigningError, SigningSession
 
 log = logging.getLogger("eoffice.signing")
 
@@ -76,7 +76,7 @@ async def _finish_items(
             loaded.append((item_id, await blobs.get(item.state_sha256), item.signature_value))
     # A batch's PDF work goes to the worker processes (every core); one document stays here.
     executor = setup.executor if len(loaded) > 1 else None
-    results = await setup.services.session(executor=executor).finish_many(
+    results = await SigningSession(services=setup.services, executor=executor).finish_many(
         items=[(state, value) for _, state, value in loaded]
     )
     checker = SignatureChecker(setup.pki.trust)

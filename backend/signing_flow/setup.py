@@ -13,9 +13,9 @@ from typing import Protocol
 
 from asn1crypto import x509
 
-from backend import keyring
+from backend.core.settings import Settings
 from backend.documents.workers import PdfWorkers
-from backend.settings import Settings
+from backend.signing_flow import keyring
 from signing import KeyProvider, Pkcs11Key, SigningServices, TrustSettings
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,14 +25,14 @@ import redis.asyncio as aioredis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, live
-from backend.clock import Clock
-from backend.errors import EofficeError
-from backend.models import User
-from backend.resources import Resources
-from backend.settings import Settings
+from backend.core import audit, live
+from backend.core.clock import Clock
+from backend.core.errors import EofficeError
+from backend.core.models import User
+from backend.core.settings import Settings
 from backend.signing_flow import run
 from backend.signing_flow import transactions as tx_mod
+from backend.signing_flow.context import SigningContext
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import SigningItem, SigningTransaction
 from signing.mss import MssClient, MssTransaction
@@ -45,6 +46,8 @@ OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
 LEASE = timedelta(seconds=8)
 # Pollers of this process; kept referenced so the event loop does not drop them.
 _POLLERS: set[asyncio.Task[None]] = set()
+# What carries a batch on after one of its transactions ends: called with the batch id.
+OnBatch = Callable[[str], Awaitable[object]]
 
 
 def client_for(settings: Settings) -> MssClient:
@@ -166,8 +169,9 @@ async def _claim(db: AsyncSession, tx_id: str, *, clock: Clock) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def reattach(res: Resources) -> list[str]:
-    """Attach a poller of this process to every awaiting SIM transaction nobody polls."""
+async def reattach(res: SigningContext, *, on_batch: OnBatch | None = None) -> list[str]:
+    """Attach a poller of this process to every awaiting SIM transaction nobody polls
+    (`on_batch` as in `watch`)."""
     if res.signing is None or not res.settings.effective_mssp_url:
         return []
     now = res.clock.now()
@@ -197,19 +201,26 @@ async def reattach(res: Resources) -> list[str]:
                 )  # fmt: skip
         if claimed:
             log.info("SIM poller of %s re-attached in %s", tx_id, OWNER)
-            watch(res, tx_id, fresh=False)
+            watch(res, tx_id, fresh=False, on_batch=on_batch)
             taken.append(tx_id)
     return taken
 
 
-def watch(res: Resources, tx_id: str, *, fresh: bool = True) -> None:
-    """Poll the MSSP for `tx_id` in the background of this process (it holds the lease)."""
-    task = asyncio.create_task(_poll(res, tx_id, fresh=fresh))
+def watch(
+    res: SigningContext, tx_id: str, *, fresh: bool = True, on_batch: OnBatch | None = None
+) -> None:
+    """Poll the MSSP for `tx_id` in the background of this process (it holds the lease).
+
+    `on_batch(batch_id)` runs when the transaction was one step of a batch and has ended, to
+    send the batch's next document (`sim_batch.advance`); a failure there is logged, and the
+    sweeper carries the batch on.
+    """
+    task = asyncio.create_task(_poll(res, tx_id, fresh=fresh, on_batch=on_batch))
     _POLLERS.add(task)
     task.add_done_callback(_POLLERS.discard)
 
 
-async def _load(res: Resources, tx_id: str) -> Watched:
+async def _load(res: SigningContext, tx_id: str) -> Watched:
     assert res.signing is not None
     async with res.sessions() as db:
         tx = await db.get_one(SigningTransaction, tx_id, populate_existing=True)
@@ -227,7 +238,7 @@ async def _load(res: Resources, tx_id: str) -> Watched:
         )  # fmt: skip
 
 
-async def _poll(res: Resources, tx_id: str, *, fresh: bool) -> None:
+async def _poll(res: SigningContext, tx_id: str, *, fresh: bool, on_batch: OnBatch | None) -> None:
     clock, redis, sessions = res.clock, res.redis, res.sessions
     assert res.signing is not None
     client = client_for(res.settings)
@@ -296,11 +307,9 @@ async def _poll(res: Resources, tx_id: str, *, fresh: bool) -> None:
         return
     finally:
         await client.aclose()
-    if watched is not None and watched.batch_id is not None:
-        from backend.signing_flow import sim_batch
-
+    if watched is not None and watched.batch_id is not None and on_batch is not None:
         try:
-            await sim_batch.advance(res, watched.batch_id)
+            await on_batch(watched.batch_id)
         except Exception:  # the sweeper carries the batch on
             log.exception("SIM batch %s did not advance", watched.batch_id)
 

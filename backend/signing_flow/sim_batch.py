@@ -13,6 +13,7 @@ or failed | expired | cancelled.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -22,14 +23,14 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import EofficeError, NotFoundError
+from backend.core.models import User
 from backend.documents.tables import Document
-from backend.errors import EofficeError, NotFoundError
-from backend.models import User
-from backend.resources import Resources
 from backend.signing_flow import sim
 from backend.signing_flow import transactions as tx_mod
+from backend.signing_flow.context import SigningContext
 from backend.signing_flow.tables import (
     OPEN_STATES,
     SigningBatch,
@@ -134,7 +135,7 @@ async def _has_open(db: AsyncSession, batch_id: str) -> bool:
     return found is not None
 
 
-async def advance(res: Resources, batch_id: str) -> str | None:
+async def advance(res: SigningContext, batch_id: str) -> str | None:
     """Send the next queued document to the phone unless one is pending; finish the batch when
     none is left. Returns the id of the transaction this call opened, if any."""
     assert res.signing is not None
@@ -195,7 +196,7 @@ async def advance(res: Resources, batch_id: str) -> str | None:
         finally:
             await client.aclose()
         if error is None:
-            sim.watch(res, tx_id, fresh=True)
+            sim.watch(res, tx_id, fresh=True, on_batch=functools.partial(advance, res))
             return tx_id
         async with res.sessions() as db, db.begin():
             failed = await db.execute(
@@ -216,7 +217,7 @@ async def advance(res: Resources, batch_id: str) -> str | None:
         )  # fmt: skip
 
 
-async def cancel(res: Resources, batch_id: str, *, signer: User) -> None:
+async def cancel(res: SigningContext, batch_id: str, *, signer: User) -> None:
     """Stop the batch: the queued documents are not sent, the pending request is cancelled (a
     document already confirmed on the phone is still signed)."""
     clock = res.clock
@@ -283,7 +284,7 @@ async def rows(db: AsyncSession, batch: SigningBatch) -> list[Row]:
     return found
 
 
-async def sweep(res: Resources) -> list[str]:
+async def sweep(res: SigningContext) -> list[str]:
     """Carry on every running batch whose current document has ended (its process may have
     died between two documents, or the sweeper expired the pending one)."""
     if res.signing is None or not res.settings.effective_mssp_url:

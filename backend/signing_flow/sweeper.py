@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
-from backend.resources import Resources
 from backend.signing_flow import run, sim, sim_batch, transactions
+from backend.signing_flow.context import SigningContext
 from backend.signing_flow.tables import SigningTransaction
 
 log = logging.getLogger("eoffice.signing")
@@ -19,7 +20,7 @@ INTERVAL_SECONDS = 15.0
 FIRST_SECONDS = 2.0
 
 
-async def sweep_once(res: Resources) -> None:
+async def sweep_once(res: SigningContext) -> None:
     async with res.sessions() as db, db.begin():
         expired = await transactions.sweep(db, clock=res.clock)
     await _tell_expired(res, expired)
@@ -27,11 +28,11 @@ async def sweep_once(res: Resources) -> None:
         await run.resume(
             res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=res.signing
         )
-        await sim.reattach(res)
+        await sim.reattach(res, on_batch=functools.partial(sim_batch.advance, res))
         await sim_batch.sweep(res)
 
 
-async def _tell_expired(res: Resources, tx_ids: list[str]) -> None:
+async def _tell_expired(res: SigningContext, tx_ids: list[str]) -> None:
     """The SIM screens hear of a request the sweeper expired (its poller was gone)."""
     for tx_id in tx_ids:
         async with res.sessions() as db:
@@ -44,7 +45,7 @@ async def _tell_expired(res: Resources, tx_ids: list[str]) -> None:
             )  # fmt: skip
 
 
-async def _loop(res: Resources) -> None:
+async def _loop(res: SigningContext) -> None:
     wait = FIRST_SECONDS
     while True:
         await asyncio.sleep(wait)
@@ -56,7 +57,7 @@ async def _loop(res: Resources) -> None:
 
 
 @contextlib.asynccontextmanager
-async def sweeping(res: Resources) -> AsyncIterator[None]:
+async def sweeping(res: SigningContext) -> AsyncIterator[None]:
     task = asyncio.create_task(_loop(res))
     try:
         yield

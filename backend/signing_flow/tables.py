@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.models import Base
+from backend.core.models import Base
 
 # Transaction states that still hold a claim on the documents and on the signer.
 OPEN_STATES = ("prepared", "awaiting", "signing")

@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.blobs import BlobStore
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.blobs import BlobStore
+from backend.core.clock import Clock
+from backend.core.errors import EofficeError, NotFoundError
+from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.errors import EofficeError, NotFoundError
-from backend.models import User
 from backend.signing_flow import drafts
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import OPEN_STATES, Draft, SigningItem, SigningTransaction

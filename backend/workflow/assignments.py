@@ -15,13 +15,13 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
-from backend.clock import Clock
+from backend.core import audit
+from backend.core.clock import Clock
+from backend.core.errors import ForbiddenError, NotFoundError, ValidationError
+from backend.core.models import Role, Unit, User, UserRole
 from backend.documents.catalogue import Direction, Status
 from backend.documents.tables import Document
-from backend.errors import ForbiddenError, NotFoundError, ValidationError
 from backend.identity.policy import ROUTERS
-from backend.models import Role, Unit, User, UserRole
 from backend.push import outbox, payloads
 from backend.workflow import deadlines
 from backend.workflow.tables import (

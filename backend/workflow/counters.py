@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import live
+from backend.core import live
+from backend.core.models import Role, User, UserRole
 from backend.documents.tables import Document
-from backend.models import Role, User, UserRole
 from backend.workflow import dashboard_cache
 from backend.workflow.tables import Assignment, Part, State, TimelineEvent
 

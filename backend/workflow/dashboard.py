@@ -30,9 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.models import Unit, User
 from backend.documents.queries import start_of
 from backend.documents.tables import Document
-from backend.models import Unit, User
 from backend.workflow.tables import OPEN_STATES, Assignment, Part, State
 
 # Indexes the dashboard's aggregates read (migration 0009): the documents of an agency's year with

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.clock import Clock
+from backend.core.clock import Clock
 from backend.workflow.dashboard import Numbers, PersonRow, Scope, numbers
 
 MAX_AGE = timedelta(minutes=10)

@@ -11,9 +11,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from backend.clock import VIETNAM
-from backend.errors import ValidationError
-from backend.settings import SettingsError
+from backend.core.clock import VIETNAM
+from backend.core.errors import ValidationError
+from backend.core.settings import SettingsError
 
 # Office hours of state bodies commonly end at 17:00; a deadline given as a date alone means
 # then (EOFFICE_DEADLINE_TIME changes it for forms; code that passes a bare date gets this).

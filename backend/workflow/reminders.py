@@ -16,12 +16,12 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.clock import VIETNAM, Clock
+from backend.core.clock import VIETNAM, Clock
+from backend.core.models import Role, User, UserRole
+from backend.core.settings import Settings
 from backend.documents.tables import Document
-from backend.models import Role, User, UserRole
 from backend.push import outbox, payloads
 from backend.push.runtime import stop_tasks
-from backend.settings import Settings
 from backend.workflow import deadlines
 from backend.workflow.deadlines import Calendar, parse_holidays
 from backend.workflow.tables import Assignment, Part, State

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.blobs import BlobStore
-from backend.clock import Clock
+from backend.core.blobs import BlobStore
+from backend.core.clock import Clock
+from backend.core.errors import ConflictError, ValidationError
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.errors import ConflictError, ValidationError
 from backend.workflow.assignments import Actor, event, holds, refuse
 from backend.workflow.tables import Assignment, Milestone, Part, ProgressFile, State, TimelineEvent
 

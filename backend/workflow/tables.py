@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models import Base
+from backend.core.models import Base
 
 
 class Part(enum.StrEnum):

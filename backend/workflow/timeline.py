@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.models import Role, Unit, User
+from backend.core.models import Role, Unit, User
 from backend.workflow import deadlines
 from backend.workflow.tables import (
     OPEN_STATES,

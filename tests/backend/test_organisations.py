@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import db, organisations, users
-from backend.clock import FixedClock
-from backend.errors import ConflictError, ValidationError
-from backend.models import Agency, Invitation, Role, Unit, User
+from backend import organisations
+from backend.core import db
+from backend.core.clock import FixedClock
+from backend.core.errors import ConflictError, ValidationError
+from backend.core.models import Agency, Invitation, Role, Unit, User
+from backend.identity import users
 
 pytestmark = pytest.mark.anyio
 CLOCK = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))

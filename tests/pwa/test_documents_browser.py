@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from backend import db, demo
-from backend.clock import SystemClock
+from backend.core import db
+from backend.core.clock import SystemClock
+from backend.demo import province
 from tests.backend.documents import corpus
 from tests.conftest import free_port, make_settings, run_async
 from tests.support.browser import LiveServer, screenshot_path
@@ -33,7 +34,7 @@ def demo_server(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[Liv
         engine = db.create_engine(sqlite_url)
         try:
             async with db.sessionmaker(engine)() as s, s.begin():
-                await demo.load(s, clock=SystemClock())
+                await province.load(s, clock=SystemClock())
         finally:
             await engine.dispose()
 

@@ -12,11 +12,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from backend import users
-from backend.app import create_app
+from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.models import User
+from backend.identity import users
+from backend.web.app import create_app
 from signing import make_sample_pdf
 from tests.backend.identity.conftest import browser_like, seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of

@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 import pytest
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, expect
 
-from backend import db, organisations, users
-from backend.clock import FixedClock, SystemClock
-from backend.models import Role, User
+from backend import organisations
+from backend.core import db
+from backend.core.clock import FixedClock, SystemClock
+from backend.core.models import Role, User
+from backend.identity import users
 from tests.conftest import run_async
 from tests.support.browser import LiveServer, screenshot_path
 

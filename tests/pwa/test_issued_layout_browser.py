@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from backend import keyring, users
-from backend.app import create_app
-from backend.models import User
+from backend.core.models import User
+from backend.identity import users
+from backend.signing_flow import keyring
+from backend.web.app import create_app
 from signing import make_sample_pdf
 from tests.backend.identity.conftest import browser_like, enrol, invite, seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import Leader, MemoryKeys, make_draft, resources_of

@@ -14,10 +14,11 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
-from backend import db, demo
-from backend.clock import SystemClock
+from backend.core import db
+from backend.core.clock import SystemClock
+from backend.core.models import User
+from backend.demo import province
 from backend.documents.tables import Document
-from backend.models import User
 from tests.backend.documents import corpus
 from tests.conftest import free_port, make_settings, run_async
 from tests.support.browser import LiveServer, screenshot_path
@@ -40,7 +41,7 @@ def demo_server(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[Liv
         engine = db.create_engine(sqlite_url)
         try:
             async with db.sessionmaker(engine)() as s, s.begin():
-                await demo.load(s, clock=SystemClock())
+                await province.load(s, clock=SystemClock())
                 leader = (await s.scalars(select(User).where(User.username == "chutich"))).one()
                 # Enough earlier documents that the leader's list scrolls and has "Show more".
                 start = datetime.now(UTC) - timedelta(days=40)

@@ -15,13 +15,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from backend.app import create_app
 from backend.identity import sessions
 from backend.identity.sessions import SessionLimits
+from backend.web.app import create_app
 from backend.workflow.tables import TimelineEvent
+from tests.backend.documents.test_offline_manifest import scene
 from tests.backend.identity.conftest import resources_of, seed_world
 from tests.backend.signing_flow.conftest import make_draft
-from tests.backend.test_offline_manifest import scene
 from tests.conftest import free_port, make_settings, run_async
 from tests.support.browser import LiveServer, screenshot_path
 from tests.support.lifespan import LifespanManager

@@ -16,11 +16,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from backend import keyring, users
-from backend.app import create_app
+from backend.core.models import User
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.models import User
+from backend.identity import users
+from backend.signing_flow import keyring
 from backend.signing_flow.tables import DocumentComment
+from backend.web.app import create_app
 from signing import serve_dev_services, verify_pdf
 from tests.backend.identity.conftest import seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of

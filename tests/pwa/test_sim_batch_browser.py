@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from backend import users
-from backend.app import create_app
-from backend.models import User
-from backend.settings import Settings
+from backend.core.models import User
+from backend.core.settings import Settings
+from backend.identity import users
+from backend.web.app import create_app
 from tests.backend.identity.conftest import World, seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port, make_settings, run_async

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from backend import db, organisations, users
-from backend.blobs import BlobStore
-from backend.clock import SystemClock
+from backend import organisations
+from backend.core import db
+from backend.core.blobs import BlobStore
+from backend.core.clock import SystemClock
+from backend.core.models import Role, User
 from backend.documents.tables import Document
-from backend.identity import sessions
+from backend.identity import sessions, users
 from backend.identity.sessions import SessionLimits
-from backend.models import Role, User
 from backend.workflow import assignments, reports
 from backend.workflow.assignments import Actor, Party, Plan
 from tests.conftest import free_port, make_settings, run_async

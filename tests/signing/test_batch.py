@@ -175,7 +175,7 @@ async def test_revocation_is_collected_once_per_chain(
         return original(self, hard_fail=hard_fail)
 
     monkeypatch.setattr(SigningServices, "validation_context", counting)
-    session = services.session()
+    session = SigningSession(services=services)
     _signed(await session.finish_many(items=await _prepared(pki, LEADER, 5)))
     assert calls == [True, True]  # the signer's chain and the TSA's chain, hard-fail, once each
     _signed(await session.finish_many(items=await _prepared(pki, LEADER, 2)))

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 CHROMIUM = os.environ.get("EOFFICE_TEST_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying to reach Google's services,
@@ -34,7 +34,7 @@ class LiveServer:
     """uvicorn serving `create_app(settings)` in a thread, on http://localhost:<port>."""
 
     def __init__(self, settings: Settings, port: int) -> None:
-        from backend.app import create_app
+        from backend.web.app import create_app
 
         self.settings = settings
         self.url = f"http://localhost:{port}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from backend import keyring
-from backend.settings import Settings
+from backend.core.settings import Settings
+from backend.signing_flow import keyring
 
 PEOPLE = [
     keyring.Person("leader", "Người leader", holds_server_key=True),

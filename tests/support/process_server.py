@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend import db, organisations, users
-from backend.blobs import FileBlobStore
-from backend.clock import FixedClock
+from backend import organisations
+from backend.core import db
+from backend.core.blobs import FileBlobStore
+from backend.core.clock import FixedClock
+from backend.core.models import Role, User
 from backend.documents.workers import PdfWorkers
-from backend.models import Role, User
+from backend.identity import users
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend import db
-from backend.blobs import FileBlobStore
-from backend.clock import FixedClock
+from backend.core import db
+from backend.core.blobs import FileBlobStore
+from backend.core.clock import FixedClock
+from backend.core.models import AuditEntry, User
 from backend.documents import intake_errors
 from backend.documents.forms import FormErrors, parse_incoming
 from backend.documents.intake import (
@@ -22,7 +23,6 @@ from backend.documents.intake import (
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
-from backend.models import AuditEntry, User
 from tests.backend.documents import corpus
 
 pytestmark = pytest.mark.anyio

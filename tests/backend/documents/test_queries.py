@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend import db, organisations
-from backend.clock import FixedClock
+from backend import organisations
+from backend.core import db
+from backend.core.clock import FixedClock
+from backend.core.models import Agency, Role, User
 from backend.documents.queries import Cursor, Filters, document_scope, list_documents, ref
 from backend.documents.tables import Document
 from backend.identity.policy import Action, Principal, may
-from backend.models import Agency, Role, User
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend import db, organisations
-from backend.clock import FixedClock
+from backend import organisations
+from backend.core import db
+from backend.core.clock import FixedClock
 from backend.documents.registers import INCOMING_SERIES, register_year, take_number
 
 pytestmark = pytest.mark.anyio

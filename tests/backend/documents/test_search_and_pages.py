@@ -10,14 +10,14 @@ import redis.asyncio as aioredis
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend import db
-from backend.blobs import FileBlobStore
+from backend.core import db
+from backend.core.blobs import FileBlobStore
+from backend.core.models import User
 from backend.documents.pages import PageRenderer
 from backend.documents.search import search
 from backend.documents.tables import Document
 from backend.documents.textnorm import fold
 from backend.documents.workers import PdfWorkers
-from backend.models import User
 from tests.backend.documents import corpus
 
 pytestmark = pytest.mark.anyio

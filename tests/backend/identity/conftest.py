@@ -11,13 +11,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend import organisations, users
-from backend.clock import Clock, FixedClock
-from backend.identity import sessions
-from backend.models import AuditEntry, Role, User
-from backend.resources import Resources
-from backend.settings import Settings
-from backend.views.auth import session_limits
+from backend import organisations
+from backend.core.clock import Clock, FixedClock
+from backend.core.models import AuditEntry, Role, User
+from backend.core.settings import Settings
+from backend.identity import sessions, users
+from backend.runtime.resources import Resources
+from backend.web.views.auth import session_limits
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.lifespan import LifespanManager
 
@@ -32,7 +32,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[LifespanManager]:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     async with LifespanManager(create_app(settings, clock=clock)) as manager:
         yield manager

@@ -10,8 +10,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from backend.clock import FixedClock
-from backend.models import Invitation, User
+from backend.core.clock import FixedClock
+from backend.core.models import Invitation, User
 from tests.backend.identity.conftest import (
     World,
     audit_actions,
@@ -137,21 +137,21 @@ async def test_create_user_errors_are_shown_in_vietnamese(
 async def test_demo_mode_offers_sign_in_as_each_demo_user(
     tmp_path: Path, sqlite_url: str, redis_url: str
 ) -> None:
-    from backend import demo
-    from backend.app import create_app
-    from backend.clock import SystemClock
+    from backend.core.clock import SystemClock
+    from backend.demo import province
+    from backend.web.app import create_app
 
     settings = make_settings(tmp_path, sqlite_url, redis_url, demo=True)
     manager = LifespanManager(create_app(settings))
     async with manager, manager.client() as http:
         browser_like(http)
         async with resources_of(manager).sessions() as db, db.begin():
-            await demo.load(db, clock=SystemClock())
+            await province.load(db, clock=SystemClock())
         await seed_world(manager, SystemClock())  # a real (non-demo) user too
         page = BeautifulSoup((await http.get("/signin")).text, "html.parser")
         assert page.select_one(".demo-banner") is not None
         buttons = [b.get_text(strip=True) for b in page.select(".demo-signin button")]
-        assert len(buttons) == len(demo.DEMO_USERS)
+        assert len(buttons) == len(province.DEMO_USERS)
         assert "Đăng nhập với tư cách Nguyễn Văn An" in buttons
         response = await http.post("/demo/signin/chutich")
         assert response.status_code == 303

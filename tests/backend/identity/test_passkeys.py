@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend.models import Invitation, Passkey
+from backend.core.models import Invitation, Passkey
 from tests.backend.identity.conftest import (
     World,
     audit_actions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.core.models import Role
 from backend.identity.policy import (
     DEMO,
     PUBLIC,
@@ -15,7 +16,6 @@ from backend.identity.policy import (
     allows_route,
     may,
 )
-from backend.models import Role
 
 
 def person(

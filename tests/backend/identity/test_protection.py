@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.clock import SystemClock
-from backend.settings import Settings
+from backend.core.clock import SystemClock
+from backend.core.settings import Settings
 from tests.backend.identity.conftest import World, seed_world, sign_in_as
 from tests.conftest import make_settings
 from tests.support.lifespan import LifespanManager
@@ -72,7 +72,7 @@ async def test_sign_in_is_rate_limited_per_ip_with_a_vietnamese_message(
 ) -> None:
     from pathlib import Path
 
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     settings: Settings = make_settings(
         Path(str(tmp_path)), sqlite_url, redis_url, rate_limit_per_ip=3
@@ -94,7 +94,7 @@ async def test_enrolment_is_rate_limited_per_link(
 ) -> None:
     from pathlib import Path
 
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     settings = make_settings(Path(str(tmp_path)), sqlite_url, redis_url, rate_limit_per_account=2)
     async with LifespanManager(create_app(settings)) as manager, manager.client() as http:
@@ -109,7 +109,7 @@ async def test_invitations_are_rate_limited_per_admin(
 ) -> None:
     from pathlib import Path
 
-    from backend.app import create_app
+    from backend.web.app import create_app
     from tests.backend.identity.conftest import browser_like
 
     settings = make_settings(Path(str(tmp_path)), sqlite_url, redis_url, rate_limit_per_account=2)

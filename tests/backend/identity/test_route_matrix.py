@@ -1,7 +1,7 @@
 """Every route × every role (and anonymous): the status each one gets.
 
 The table must name every route the app has; a new route without a row fails this test, just as
-a route without an access declaration fails `tests/backend/test_routes.py`.
+a route without an access declaration fails `tests/backend/web/test_routes.py`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from backend import routes
+from backend.core.models import Agency, User
+from backend.core.settings import Settings
 from backend.documents.forms import parse_incoming
 from backend.documents.intake import Limits, Registrar, Upload, register_incoming
 from backend.identity import tokens
-from backend.models import Agency, User
-from backend.settings import Settings
+from backend.web import routes
 from signing import make_sample_pdf
 from tests.backend.identity.conftest import ROLES, World, invite, resources_of, sign_in_as
 from tests.support.lifespan import LifespanManager

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
 from backend.identity import sessions
-from backend.views.auth import session_limits
+from backend.web.views.auth import session_limits
 from tests.backend.identity.conftest import (
     World,
     audit_actions,
@@ -166,7 +166,7 @@ async def test_redis_restart_sends_people_to_sign_in_with_a_clear_message(
 async def test_https_cookie_is_host_prefixed_and_secure(
     tmp_path: Path, sqlite_url: str, redis_url: str, world: World
 ) -> None:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     settings = make_settings(tmp_path, sqlite_url, redis_url, base_url="https://localhost")
     assert settings.session_cookie == "__Host-eoffice_session"

@@ -12,9 +12,9 @@ import pytest
 from jose import jwt
 from sqlalchemy import select
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
+from backend.core.models import Agency, AuditEntry
 from backend.identity import tokens
-from backend.models import Agency, AuditEntry
 from tests.backend.identity.conftest import World, audit_actions, resources_of, sign_in_as
 from tests.support.lifespan import LifespanManager
 
@@ -173,7 +173,7 @@ async def test_admin_creates_a_service_account_and_sees_the_token_once(
     page = await client.get("/admin/service-accounts")
     assert "Trục LGSP tỉnh" in page.text
     async with resources_of(app).sessions() as db:
-        from backend.models import ServiceAccount
+        from backend.core.models import ServiceAccount
 
         account = await db.scalar(select(ServiceAccount))
     assert account is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 from tests.backend.identity.conftest import app, client, resources_of, world  # noqa: F401
 from tests.backend.workflow.conftest import clock  # noqa: F401
 from tests.conftest import make_settings

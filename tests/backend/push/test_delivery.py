@@ -12,8 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from backend.clock import FixedClock
-from backend.models import User
+from backend.core.clock import FixedClock
+from backend.core.models import User
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.workflow import reminders
 from backend.workflow.deadlines import Calendar

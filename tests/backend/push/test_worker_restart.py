@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backend import db, organisations, users
-from backend.clock import SystemClock
-from backend.models import Role
+from backend import organisations
+from backend.core import db
+from backend.core.clock import SystemClock
+from backend.core.models import Role
+from backend.core.settings import Settings
+from backend.identity import users
 from backend.push import outbox, payloads, subscriptions
 from backend.push.tables import PushOutbox
 from backend.push.vapid import load_or_create
-from backend.settings import Settings
 from tests.conftest import make_settings
 from tests.support.push_service import push_service
 

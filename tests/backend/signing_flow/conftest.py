@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend import keyring
-from backend.clock import FixedClock
-from backend.settings import Settings
+from backend.core.clock import FixedClock
+from backend.core.settings import Settings
+from backend.signing_flow import keyring
 from signing import DevPki, InMemoryKey, KeyProvider, make_sample_pdf
 from tests.backend.identity.conftest import (
     World,
@@ -66,7 +66,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str, signing_home: Pa
 
 @pytest.fixture
 async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[LifespanManager]:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     pki = keyring.load(settings)
     async with LifespanManager(

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem
 
-from backend.clock import FixedClock
-from backend.keyring import KeyringError
-from backend.settings import Settings, SettingsError
+from backend.core.clock import FixedClock
+from backend.core.settings import Settings, SettingsError
+from backend.signing_flow.keyring import KeyringError
 from signing import (
     DevPki,
     generate_dev_pki,
@@ -157,7 +157,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str, external: Extern
 
 @pytest.fixture
 async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[LifespanManager]:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     async with LifespanManager(create_app(settings, clock=clock)) as manager:
         yield manager
@@ -233,7 +233,7 @@ def test_incomplete_production_settings_say_what_is_missing(tmp_path: Path) -> N
 def test_start_up_errors_name_the_wrong_setting(
     settings: Settings, external: External, tmp_path: Path
 ) -> None:
-    from backend.keyring import load_production
+    from backend.signing_flow.keyring import load_production
 
     assert load_production(settings).certs.keys() == {"leader"}
     with pytest.raises(KeyringError, match="no such file"):
@@ -253,7 +253,7 @@ def test_start_up_errors_name_the_wrong_setting(
 async def test_an_unreachable_tsa_at_start_is_a_warning_not_a_crash(
     settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from backend.app import create_app
+    from backend.web.app import create_app
 
     down = f"http://127.0.0.1:{free_port()}/tsa"
     with caplog.at_level("WARNING", logger="eoffice"):

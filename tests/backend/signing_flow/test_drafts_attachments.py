@@ -14,10 +14,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from backend import users
+from backend.core.models import Agency, Role, User
 from backend.documents import catalogue, comments
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.models import Agency, Role, User
+from backend.identity import users
 from backend.push.tables import PushOutbox
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import DocumentComment, Draft

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend.audit import AuditEntry
+from backend.core.audit import AuditEntry
 from backend.documents.tables import Document, FileVersion
 from backend.push.tables import PushOutbox
 from backend.signing_flow import archive

@@ -21,9 +21,9 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
+from backend.core.errors import ValidationError
+from backend.core.models import Agency, User
 from backend.documents.tables import Document, FileVersion
-from backend.errors import ValidationError
-from backend.models import Agency, User
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import Draft
 from signing import DATE_FIELD, NUMBER_FIELD, SEAL_FIELD, make_sample_pdf, verify_pdf

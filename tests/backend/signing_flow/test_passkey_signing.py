@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
+from backend.core.models import AuditEntry
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.models import AuditEntry
 from backend.signing_flow import transactions
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningTransaction

@@ -17,12 +17,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend import live
-from backend.app import create_app
+from backend.core import live
+from backend.core.settings import Settings
 from backend.documents.tables import DocumentFile, FileVersion
-from backend.settings import Settings
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningTransaction
+from backend.web.app import create_app
 from tests.backend.identity.conftest import World, enrol, invite, seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port

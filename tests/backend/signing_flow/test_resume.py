@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
+from backend.core.models import AuditEntry, User
 from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.models import AuditEntry, User
 from backend.signing_flow import confirm, run
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningItem, SigningTransaction
-from backend.views.auth import relying_party
+from backend.web.views.auth import relying_party
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import (

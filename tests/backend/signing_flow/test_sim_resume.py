@@ -25,14 +25,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import db as db_mod
-from backend.app import create_app
-from backend.blobs import FileBlobStore
+from backend.core import db as db_mod
+from backend.core.blobs import FileBlobStore
+from backend.core.models import AuditEntry, User
+from backend.core.settings import Settings
 from backend.documents.tables import DocumentFile, FileVersion
-from backend.models import AuditEntry, User
-from backend.settings import Settings
 from backend.signing_flow import sim
 from backend.signing_flow.tables import SigningBatch, SigningBatchItem, SigningTransaction
+from backend.web.app import create_app
 from tests.backend.identity.conftest import seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
 from tests.backend.identity.conftest import app, client, world  # noqa: F401
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from backend import users
+from backend.core.models import Agency, Role, Unit
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.models import Agency, Role, Unit
+from backend.identity import users
 from tests.backend.identity.conftest import resources_of
 from tests.support.lifespan import LifespanManager
 

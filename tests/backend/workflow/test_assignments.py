@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
+from backend.core.models import Role
 from backend.documents.tables import Document
-from backend.models import Role
 from backend.push.tables import PushOutbox
 from backend.workflow import deadlines
 from backend.workflow.tables import Assignment, TimelineEvent

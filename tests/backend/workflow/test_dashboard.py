@@ -13,9 +13,9 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from backend import organisations
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
+from backend.core.models import Agency, Role, User
 from backend.documents.tables import Document
-from backend.models import Agency, Role, User
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
 from backend.workflow.dashboard import percentile

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
 from backend.workflow import dashboard_cache
 from tests.backend.identity.conftest import World, resources_of, sign_in_as
 from tests.backend.workflow.helpers import registered

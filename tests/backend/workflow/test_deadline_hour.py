@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.settings import Settings, SettingsError
+from backend.core.settings import Settings, SettingsError
 from backend.workflow import deadlines
 from backend.workflow.tables import Assignment
 from tests.backend.identity.conftest import World

@@ -8,10 +8,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
-from backend import db, migrate, organisations, users
-from backend.clock import FixedClock
+from backend import organisations
+from backend.core import db, migrate
+from backend.core.clock import FixedClock
+from backend.core.models import Role
 from backend.documents.tables import Document
-from backend.models import Role
+from backend.identity import users
 from backend.workflow.tables import Assignment
 
 pytestmark = pytest.mark.anyio

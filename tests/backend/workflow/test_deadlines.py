@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from backend.errors import ValidationError
-from backend.settings import SettingsError
+from backend.core.errors import ValidationError
+from backend.core.settings import SettingsError
 from backend.workflow import deadlines
 from backend.workflow.deadlines import Calendar, parse_holidays
 

@@ -16,13 +16,14 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from backend import db, organisations, users
-from backend.clock import SystemClock
+from backend import organisations
+from backend.core import db
+from backend.core.clock import SystemClock
+from backend.core.models import Role
+from backend.core.settings import Settings
 from backend.documents.tables import Document
-from backend.identity import sessions
+from backend.identity import sessions, users
 from backend.identity.sessions import SessionLimits
-from backend.models import Role
-from backend.settings import Settings
 from tests.conftest import free_port, make_settings, run_async
 from tests.support.browser import LiveServer
 

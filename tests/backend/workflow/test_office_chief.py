@@ -7,8 +7,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend import demo
-from backend.models import Role, User
+from backend.core.models import Role, User
+from backend.demo import province
 from backend.push.tables import PushOutbox
 from backend.workflow.tables import Assignment, DirectionRequest, TimelineEvent
 from tests.backend.identity.conftest import World, resources_of
@@ -116,7 +116,7 @@ async def test_only_the_office_chief_forwards_and_only_routers_assign(
 async def test_the_demo_agency_has_an_office_chief(app: LifespanManager) -> None:
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
-        await demo.load(db, clock=res.clock)
+        await province.load(db, clock=res.clock)
     async with res.sessions() as db:
         chief = await db.scalar(select(User).where(User.username == "chanhvanphong"))
         assert chief is not None

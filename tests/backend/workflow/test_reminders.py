@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from backend.clock import VIETNAM, FixedClock
+from backend.core.clock import VIETNAM, FixedClock
+from backend.core.models import User
 from backend.documents.tables import Document
-from backend.models import User
 from backend.push.tables import PushOutbox
 from backend.workflow import assignments, reminders
 from backend.workflow.assignments import Actor, Party, Plan

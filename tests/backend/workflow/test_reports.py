@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from backend.models import Role
+from backend.core.models import Role
 from backend.workflow import reports
 from backend.workflow.tables import Assignment, Milestone, ProgressFile, TimelineEvent
 from signing import make_sample_pdf

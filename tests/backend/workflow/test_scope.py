@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from backend.core.models import Role, User
 from backend.documents.queries import document_scope, load_ref
 from backend.documents.tables import Document
 from backend.identity.policy import Action, Principal, may
-from backend.models import Role, User
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
 from tests.backend.identity.conftest import World, resources_of

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 from signing import (
     InMemoryKey,
     LeaderAppearance,

@@ -11,11 +11,11 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
+from backend.core.models import Agency
+from backend.core.settings import Settings
 from backend.documents.tables import Document
 from backend.identity import tokens
-from backend.models import Agency
-from backend.routes import build
-from backend.settings import Settings
+from backend.web.routes import build
 from tests.backend.documents import corpus
 from tests.backend.identity.conftest import World, resources_of, sign_in_as
 from tests.support.lifespan import LifespanManager

@@ -1,0 +1,2 @@
+"""The `eoffice` command: `main` (serve, migrate, demo, worker, admin, users) and
+`signing` (pdf sign/verify, archive renew)."""

@@ -1,0 +1,263 @@
+"""The `eoffice` command: serve, migrate, demo data, administrator bootstrap."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import organisations
+from backend.cli.common import in_transaction
+from backend.cli.signing import add_commands
+from backend.core import db, migrate
+from backend.core.blobs import FileBlobStore
+from backend.core.clock import SystemClock
+from backend.core.errors import EofficeError
+from backend.core.models import Role, User
+from backend.core.settings import Settings, SettingsError
+from backend.demo import province
+from backend.documents.workers import PdfWorkers
+from backend.identity import tokens, users
+from backend.mssp_sim import app as mssp_app
+from backend.push.runtime import PushRuntime
+from backend.push.vapid import load_or_create
+from backend.push.worker import Policy
+from backend.runtime.simulator import sim_config
+from backend.web.app import create_app
+from backend.workflow.reminders import Scheduler, rules_from
+
+
+async def _migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.effective_database_url)
+    try:
+        await migrate.upgrade(engine)
+        print(f"Database at revision {await migrate.current_revision(engine)}.")
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(settings))
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    workers = PdfWorkers(1)
+    try:
+        summary = asyncio.run(
+            in_transaction(
+                settings,
+                lambda s: province.load(
+                    s, clock=SystemClock(), blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    workers=workers,
+                ),
+            )
+        )  # fmt: skip
+    finally:
+        workers.close()
+    verb = "Loaded" if summary.created else "Demo data already present"
+    print(
+        f"{verb}: {summary.agencies} agencies, {summary.units} units "
+        f"({summary.active_units} active after merges), {summary.users} demo users, "
+        f"{summary.documents} documents."
+    )
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    app = create_app(settings)
+    port = args.port or urlsplit(settings.base_url).port or (443 if settings.is_https else 80)
+    print(f"eOffice: open {settings.base_url}/ (Ctrl+C to stop)", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=args.proxy_headers,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:
+    config = asyncio.run(in_transaction(settings, lambda s: sim_config(settings, s)))
+    print(f"MSSP simulator: {len(config.identities)} SIMs, PIN {config.pin}; virtual phones at "
+          f"http://{args.host}:{args.port}/phone/<+84…>")  # fmt: skip
+    for identity in config.identities:
+        print(f"  {identity.msisdn}  {identity.display_name}")
+    mssp_app.run(args.host, args.port, config=config, log_level=settings.log_level)
+    return 0
+
+
+async def _admin_create(settings: Settings, args: argparse.Namespace, s: AsyncSession) -> str:
+    clock = SystemClock()
+    try:
+        agency = await organisations.agency_by_code(s, args.agency)
+    except EofficeError:
+        if not (args.agency_name and args.agency_short_name):
+            raise
+        agency = await organisations.create_agency(
+            s, clock=clock, code=args.agency, name=args.agency_name,
+            short_name=args.agency_short_name, place_name=args.agency_place or "",
+        )  # fmt: skip
+    user = await users.create_user(
+        s, clock=clock, agency=agency, username=args.username, full_name=args.name,
+        title=args.title, roles={Role.ADMIN},
+    )  # fmt: skip
+    issued = await users.invite(s, clock=clock, user=user)
+    return users.invitation_url(settings.base_url, issued.token)
+
+
+async def _user_invite(settings: Settings, args: argparse.Namespace, s: AsyncSession) -> str:
+    user = await users.user_by_username(s, args.username)
+    issued = await users.invite(s, clock=SystemClock(), user=user)
+    return users.invitation_url(settings.base_url, issued.token)
+
+
+def _print_link(link: str) -> None:
+    print("Liên kết đăng ký một lần (hết hạn sau 72 giờ) / one-time enrolment link (72 h):")
+    print(link)
+
+
+def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
+    _print_link(asyncio.run(in_transaction(settings, lambda s: _admin_create(settings, args, s))))
+    return 0
+
+
+def cmd_user_invite(settings: Settings, args: argparse.Namespace) -> int:
+    _print_link(asyncio.run(in_transaction(settings, lambda s: _user_invite(settings, args, s))))
+    return 0
+
+
+def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def fetch(s: AsyncSession) -> list[User]:
+        return list(await s.scalars(select(User).order_by(User.id)))
+
+    for user in asyncio.run(in_transaction(settings, fetch)):
+        roles = ",".join(sorted(r.value for r in user.roles))
+        demo_mark = " [demo]" if user.is_demo else ""
+        print(f"{user.username:16} {user.full_name} — {user.title} ({roles}){demo_mark}")
+    return 0
+
+
+def cmd_api_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    kid = tokens.rotate(settings.data_dir)
+    print(f"New API signing key {kid}; restart the server to sign with it (old keys still verify).")
+    return 0
+
+
+async def _worker(settings: Settings) -> None:
+    engine = db.create_engine(settings.effective_database_url)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    clock = SystemClock()
+    runtime = PushRuntime(
+        sessions=db.sessionmaker(engine), redis=redis, clock=clock,
+        keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+        policy=Policy.from_settings(settings),
+        run_worker=True,
+    )  # fmt: skip
+    scheduler = Scheduler(db.sessionmaker(engine), redis, clock=clock,
+                          rules=rules_from(settings), holder=runtime.worker.consumer)  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime.start()
+    if settings.scheduler:
+        scheduler.start()
+    print(f"eoffice worker {runtime.worker.consumer} running", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await scheduler.stop()
+        await runtime.stop()
+        await redis.aclose()
+        await engine.dispose()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        print("eoffice worker needs EOFFICE_REDIS_URL (a Redis the app processes share).")
+        return 2
+    asyncio.run(_worker(settings))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eoffice", description="eOffice — văn phòng điện tử")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: the port of EOFFICE_BASE_URL")
+    serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-*")
+    serve.set_defaults(func=cmd_serve)
+
+    sim = sub.add_parser("mssp-sim", help="run the SIM-PKI (MSSP) simulator with virtual phones")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8090)
+    sim.set_defaults(func=cmd_mssp_sim)
+
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("demo", help="load the demo province (idempotent)").set_defaults(func=cmd_demo)
+    sub.add_parser(
+        "worker", help="send push notices and run reminders (when the app runs without them)"
+    ).set_defaults(func=cmd_worker)
+
+    admin = sub.add_parser("admin", help="administrator bootstrap")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create an administrator and print an invite")
+    create.add_argument("--username", required=True)
+    create.add_argument("--name", required=True, help="full name, e.g. 'Nguyễn Văn A'")
+    create.add_argument("--title", default="Quản trị hệ thống")
+    create.add_argument("--agency", required=True, help="agency code (mã định danh)")
+    create.add_argument("--agency-name", help="create the agency with this name if missing")
+    create.add_argument("--agency-short-name", help="short name for a new agency, e.g. UBND")
+    create.add_argument(
+        "--agency-place", help="place name (địa danh) of its date lines, e.g. Hà Nội"
+    )
+    create.set_defaults(func=cmd_admin_create)
+
+    add_commands(sub)
+
+    user = sub.add_parser("user", help="people")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    invite = user_sub.add_parser("invite", help="print a new one-time enrolment link")
+    invite.add_argument("username")
+    invite.set_defaults(func=cmd_user_invite)
+    user_sub.add_parser("list", help="list users").set_defaults(func=cmd_user_list)
+
+    api_key = sub.add_parser("api-key", help="keys that sign API tokens")
+    api_key_sub = api_key.add_subparsers(dest="api_key_command", required=True)
+    api_key_sub.add_parser("rotate", help="add a new ES256 signing key").set_defaults(
+        func=cmd_api_key_rotate
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        result: int = args.func(settings, args)
+    except SettingsError as exc:
+        print(f"eoffice: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except EofficeError as exc:
+        print(f"eoffice: {exc.message_vi}\n         {exc.message_en}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

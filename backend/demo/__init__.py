@@ -1,0 +1,1 @@
+"""The demo province: agencies, units, people and sample documents."""

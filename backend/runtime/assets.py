@@ -1,0 +1,67 @@
+"""Static assets with content-hash cache busting.
+
+Only files known at start-up are served (no path traversal possible); `/static/<name>?v=<hash>`
+is immutable for a year, so the service worker and browsers keep it until the content changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+PWA_DIR = Path(__file__).resolve().parents[2] / "pwa"
+STATIC_DIR = PWA_DIR / "static"
+# Third-party assets installed from the npm registry by scripts/bootstrap (pwa/package-lock.json).
+VENDOR = {
+    "vendor/htmx.min.js": PWA_DIR / "node_modules" / "htmx.org" / "dist" / "htmx.min.js",
+    # htmx 4's SSE extension: live counters over /live (loading the script enables it).
+    "vendor/hx-sse.min.js": PWA_DIR
+    / "node_modules"
+    / "htmx.org"
+    / "dist"
+    / "ext"
+    / "hx-sse.min.js",
+}
+
+
+class AssetsMissingError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Asset:
+    path: Path
+    version: str
+    media_type: str
+
+
+class Assets:
+    def __init__(self, static_dir: Path = STATIC_DIR, vendor: dict[str, Path] | None = None):
+        self.files: dict[str, Asset] = {}
+        for path in sorted(static_dir.rglob("*")):
+            if path.is_file():
+                self._add(path.relative_to(static_dir).as_posix(), path)
+        for name, path in (VENDOR if vendor is None else vendor).items():
+            if not path.is_file():
+                raise AssetsMissingError(
+                    f"{path} is missing: run scripts/bootstrap (npm ci in pwa/) first"
+                )
+            self._add(name, path)
+
+    def _add(self, name: str, path: Path) -> None:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if name.endswith(".js"):
+            media_type = "text/javascript"
+        self.files[name] = Asset(path=path, version=digest, media_type=media_type)
+
+    def url(self, name: str) -> str:
+        asset = self.files[name]
+        return f"/static/{name}?v={asset.version}"
+
+    @property
+    def fingerprint(self) -> str:
+        joined = "".join(f"{name}:{a.version}" for name, a in sorted(self.files.items()))
+        return hashlib.sha256(joined.encode()).hexdigest()[:12]

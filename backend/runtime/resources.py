@@ -1,0 +1,193 @@
+"""Everything the lifespan owns, built once per process and handed to handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.core import db, migrate
+from backend.core.blobs import BlobStore, FileBlobStore
+from backend.core.clock import Clock
+from backend.core.embedded_redis import EmbeddedRedis
+from backend.core.i18n import Translations
+from backend.core.settings import Settings
+from backend.documents.pages import PageRenderer
+from backend.documents.verification import SignatureChecker, load_trust
+from backend.documents.workers import PdfWorkers
+from backend.identity.tokens import KeyRing, load_keyring
+from backend.push.runtime import PushRuntime
+from backend.push.vapid import load_or_create
+from backend.push.worker import Policy
+from backend.runtime.assets import Assets
+from backend.signing_flow import archive, keyring
+from backend.signing_flow.setup import KeySource, Pkcs11Keys, ProductionKeys, SigningSetup
+from backend.workflow.reminders import Scheduler, rules_from
+from signing import SigningServices, serve_dev_services
+
+log = logging.getLogger("eoffice")
+
+
+class NotMigratedError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    blobs: BlobStore
+    translations: Translations
+    assets: Assets
+    # ES256 keys that sign API tokens (generated into the data dir).
+    api_keys: KeyRing
+    # PDF work off the event loop, and page images rendered once per rendition.
+    pdf_workers: PdfWorkers
+    pages: PageRenderer
+    # Checks the signatures of incoming PDFs against the configured trust roots.
+    signature_checker: SignatureChecker
+    # Web Push: VAPID keys, outbox relay and (in-process by default) the sending worker.
+    push: PushRuntime
+    # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
+    signing: SigningSetup | None = None
+
+
+@contextlib.asynccontextmanager
+async def open_resources(
+    settings: Settings,
+    *,
+    clock: Clock,
+    translations: Translations,
+    assets: Assets,
+    signing_keys: KeySource | None = None,
+) -> AsyncIterator[Resources]:
+    async with contextlib.AsyncExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = db.create_engine(settings.effective_database_url)
+        stack.push_async_callback(engine.dispose)
+        revision = await migrate.current_revision(engine)
+        if revision != migrate.head_revision():
+            raise NotMigratedError(
+                f"database is at revision {revision!r}, code expects {migrate.head_revision()!r}:"
+                " run `eoffice migrate`"
+            )
+
+        redis_url = settings.redis_url
+        if settings.embedded_redis:
+            embedded = EmbeddedRedis(settings.data_dir / "run")
+            redis_url = await embedded.start()
+            stack.push_async_callback(embedded.stop)
+            log.info("embedded redis-server pid %s at %s", embedded.pid, redis_url)
+        client = aioredis.Redis.from_url(redis_url, decode_responses=False)
+        stack.push_async_callback(client.aclose)
+        blobs = FileBlobStore(settings.data_dir / "blobs")
+        # Worker processes start on first use, not here.
+        workers = PdfWorkers(settings.pdf_workers)
+        stack.callback(workers.close)
+        push = PushRuntime(
+            sessions=db.sessionmaker(engine), redis=client, clock=clock,
+            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+            policy=Policy.from_settings(settings),
+            run_worker=settings.push_worker,
+        )  # fmt: skip
+        push.start()
+        stack.push_async_callback(push.stop)
+        signing_setup = None
+        if settings.production_signing:
+            signing_setup = await _production_signing(stack, settings, workers, signing_keys)
+        elif (keyring.pki_dir(settings) / "certomancer.json").exists():
+            pki = keyring.load(settings)
+            # Development: the dev PKI's TSA, OCSP and CRLs served in-process.
+            services = await stack.enter_async_context(serve_dev_services(pki=pki))
+            signing_setup = SigningSetup(
+                settings=settings, services=services, pki=pki,
+                keys=signing_keys or Pkcs11Keys(settings), workers=workers,
+            )  # fmt: skip
+        if settings.scheduler:
+            renewal = (
+                functools.partial(
+                    archive.renew_due,
+                    blobs=blobs,
+                    services=signing_setup.services,
+                    clock=clock,
+                    margin=timedelta(days=settings.archive_renew_margin_days),
+                )
+                if signing_setup is not None
+                else None
+            )
+            scheduler = Scheduler(
+                db.sessionmaker(engine), client, clock=clock, rules=rules_from(settings),
+                holder=push.worker.consumer, also=renewal,
+            )  # fmt: skip
+            scheduler.start()
+            stack.push_async_callback(scheduler.stop)
+
+        yield Resources(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            sessions=db.sessionmaker(engine),
+            redis=client,
+            blobs=blobs,
+            translations=translations,
+            assets=assets,
+            api_keys=load_keyring(settings.data_dir),
+            pdf_workers=workers,
+            signature_checker=SignatureChecker(
+                load_trust(
+                    roots_file=settings.trust_roots_file, dev_pki_dir=settings.data_dir / "pki"
+                )
+            ),
+            pages=PageRenderer(
+                cache_dir=settings.data_dir / "renders", blobs=blobs, workers=workers, redis=client
+            ),
+            signing=signing_setup,
+            push=push,
+        )
+
+
+async def _production_signing(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    workers: PdfWorkers,
+    keys: KeySource | None,
+) -> SigningSetup:
+    """The agency's PKI: roots and certificates from files or the token, keys on the token, the
+    configured TSA, OCSP and CRLs fetched over HTTP. Wrong settings stop the start with a
+    `KeyringError` saying what to fix; an unreachable TSA is only a warning (see `_probe_tsa`)."""
+    pki = await asyncio.to_thread(keyring.load_production, settings)
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    timeout = float(settings.revocation_timeout_seconds)
+    services = SigningServices(
+        trust=pki.trust, http_session=session, tsa_url=settings.tsa_url,
+        tsa_timeout=timeout, fetch_timeout=timeout,
+    )  # fmt: skip
+    await _probe_tsa(session, settings.tsa_url, timeout)
+    if keys is None:
+        token_keys = ProductionKeys(settings)
+        stack.callback(token_keys.close)
+        keys = token_keys
+    return SigningSetup(settings=settings, services=services, pki=pki, keys=keys, workers=workers)
+
+
+async def _probe_tsa(session: aiohttp.ClientSession, url: str, wait: float) -> None:
+    """Warn, not fail, when the TSA does not answer at start: it is an outside service whose
+    outage is usually brief, and reading, registering and assigning work without it. Signing
+    while it is down fails then with its own clear message."""
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=wait)):
+            pass  # any HTTP answer (a TSA answers GET with 4xx/405) means it is reachable
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("timestamp authority %s did not answer at start (%r); signing will fail "
+                    "until it does", url, exc)  # fmt: skip

@@ -1,0 +1,72 @@
+"""The Starlette application, assembled from routes, middleware and exception handlers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from backend.core.clock import Clock, SystemClock
+from backend.core.i18n import Translations
+from backend.core.settings import Settings
+from backend.identity.csrf import CsrfMiddleware
+from backend.identity.session_middleware import SessionMiddleware
+from backend.runtime.assets import Assets
+from backend.runtime.resources import Resources, open_resources
+from backend.signing_flow.setup import KeySource
+from backend.signing_flow.sweeper import sweeping
+from backend.web import errors_http, routes
+from backend.web.middleware import SecurityHeadersMiddleware
+from backend.web.templating import PWA_LOCALE, make_templates
+from backend.web.views.auth import session_limits
+
+
+class State(TypedDict):
+    resources: Resources
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, signing_keys: KeySource | None = None
+) -> Starlette:
+    translations = Translations(PWA_LOCALE)
+    assets = Assets()
+    templates = make_templates(settings=settings, translations=translations, assets=assets)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with (
+            open_resources(
+                settings,
+                clock=clock or SystemClock(),
+                translations=translations,
+                assets=assets,
+                signing_keys=signing_keys,
+            ) as resources,
+            sweeping(resources),
+        ):
+            yield {"resources": resources}
+
+    app = Starlette(
+        routes=routes.build(settings),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, https=settings.is_https),
+            Middleware(
+                CsrfMiddleware,
+                origin=settings.origin,
+                exempt=("/mssp-sim/rest/",) if settings.demo else (),
+            ),
+            Middleware(
+                SessionMiddleware,
+                cookie_name=settings.session_cookie,
+                limits=session_limits(settings),
+            ),
+        ],
+        exception_handlers=errors_http.handlers(),
+        lifespan=lifespan,
+    )
+    app.state.templates = templates
+    app.state.settings = settings
+    return app

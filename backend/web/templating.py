@@ -1,0 +1,59 @@
+"""Jinja2 templates from pwa/templates, with gettext and asset URLs as globals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from jinja2_fragments.starlette import Jinja2Blocks
+
+from backend.core.clock import VIETNAM
+from backend.core.i18n import Translations
+from backend.core.settings import Settings
+from backend.runtime.assets import PWA_DIR, Assets
+
+PWA_TEMPLATES = PWA_DIR / "templates"
+PWA_LOCALE = PWA_DIR / "locale"
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite gives back naive UTC.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def vn_datetime(at: datetime) -> str:
+    return _aware(at).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+
+
+def isodate(at: datetime) -> str:
+    return _aware(at).isoformat()
+
+
+def make_templates(
+    *,
+    settings: Settings,
+    translations: Translations,
+    assets: Assets,
+    directory: Path = PWA_TEMPLATES,
+) -> Jinja2Blocks:
+    templates = Jinja2Blocks(directory=str(directory))
+    env = templates.env
+    env.autoescape = True
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+    @pass_context
+    def gettext(context: Context, message: str, **params: Any) -> str:
+        return translations.gettext(
+            context.get("lang", settings.default_language), message, **params
+        )
+
+    env.globals["_"] = gettext
+    env.filters["vn_datetime"] = vn_datetime
+    env.filters["isodate"] = isodate
+    env.globals["static"] = assets.url
+    env.globals["demo"] = settings.demo
+    return templates

@@ -1,0 +1,113 @@
+"""The installable shell: home, offline fallback, manifest, service worker, assets, language."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from backend.core.i18n import LANGUAGE_COOKIE, LANGUAGES
+from backend.runtime.assets import Assets
+from backend.web.views.auth import signin_redirect
+from backend.web.views.render import language, render, resources
+
+THEME_COLOUR = "#8f1d1d"
+BACKGROUND_COLOUR = "#fbf7f2"
+
+
+def _assets(request: Request) -> Assets:
+    return resources(request).assets
+
+
+async def home(request: Request) -> Response:
+    if getattr(request.state, "session_status", "none") == "expired":
+        return signin_redirect(request, reason="expired")
+    response = render(request, "home.html")
+    if getattr(request.state, "user", None) is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def offline(request: Request) -> Response:
+    return render(request, "offline.html")
+
+
+async def manifest(request: Request) -> Response:
+    assets = _assets(request)
+    lang = language(request)
+    icons = [
+        {"src": assets.url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": assets.url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": assets.url("icons/maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ]
+    body = {
+        "id": "/",
+        "name": "eOffice — Văn phòng điện tử" if lang == "vi" else "eOffice — Electronic office",
+        "short_name": "eOffice",
+        "description": "Văn phòng điện tử không giấy tờ cho cơ quan nhà nước"
+        if lang == "vi"
+        else "Paperless electronic office for state agencies",
+        "lang": lang,
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "theme_color": THEME_COLOUR,
+        "background_color": BACKGROUND_COLOUR,
+        "icons": icons,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def service_worker(request: Request) -> Response:
+    assets = _assets(request)
+    precache = ["/offline", "/manifest.webmanifest"] + [assets.url(name) for name in assets.files]
+    response = render(
+        request,
+        "sw.js",
+        {"version": assets.fingerprint, "precache_json": json.dumps(precache)},
+    )
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    # The browser must always see a new worker when the assets change.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+async def static(request: Request) -> Response:
+    assets = _assets(request)
+    asset = assets.files.get(request.path_params["path"])
+    if asset is None:
+        return Response(status_code=404)
+    immutable = request.query_params.get("v") == asset.version
+    return FileResponse(
+        asset.path,
+        media_type=asset.media_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"
+        },
+    )
+
+
+async def switch_language(request: Request) -> Response:
+    lang = request.path_params["lang"]
+    target = request.query_params.get("next", "/")
+    # Only local paths: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = RedirectResponse(target, status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=False
+        )
+    return response

@@ -1,0 +1,349 @@
+"""The leader's signing screens: the "Chờ ký" queue, the reader with its sticky action bar, the
+confirmation sheet and its passkey ceremony; drafting an outgoing document; live updates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from backend.core import live
+from backend.core.errors import EofficeError, NotFoundError, ValidationError
+from backend.documents import catalogue
+from backend.documents.intake import Upload
+from backend.documents.render import WIDTHS
+from backend.documents.tables import Document
+from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
+from backend.signing_flow.setup import SigningSetup
+from backend.web import htmx
+from backend.web.views.auth import (
+    client_ip,
+    current_user,
+    json_body,
+    relying_party,
+    settings_of,
+    transaction,
+)
+from backend.web.views.render import language, render, resources
+
+MiB = 1024 * 1024
+
+
+def _setup(request: Request) -> SigningSetup:
+    setup = resources(request).signing
+    if setup is None:
+        raise EofficeError(
+            "Máy chủ chưa được cấu hình ký số. Hãy liên hệ quản trị viên.",
+            "Signing is not configured on this server. Please contact your administrator.",
+        )
+    return setup
+
+
+def _tx_json(tx: Any) -> dict[str, object]:
+    return {
+        "id": tx.id,
+        "status": tx.status,
+        "method": tx.method,
+        "control_code": tx.control_code,
+        "expires_at": transactions.aware(tx.expires_at).isoformat(),
+        "documents": [
+            {"id": i.document_id, "result": i.result, "error": i.error} for i in tx.items
+        ],
+    }
+
+
+async def queue_page(request: Request) -> Response:
+    async with transaction(request) as db:
+        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
+    context = {"rows": rows, "urgencies": catalogue.URGENCY_LABELS}
+    # The live refresh (an SSE event on #live) asks for the list alone.
+    block = "queue" if htmx.is_partial(request) else None
+    return htmx.vary_on_htmx(render(request, "signing/queue.html", context, block=block))
+
+
+async def sign_view(request: Request) -> Response:
+    document_id = request.path_params["document_id"]
+    async with transaction(request) as db:
+        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
+        row = next((r for r in rows if r.document.id == document_id), None)
+    if row is None:
+        raise NotFoundError(
+            "Văn bản này không chờ bạn ký.", "This document does not await your signature."
+        )
+    main = next(f for f in row.document.files if f.kind == "main")
+    context = {"row": row, "document": row.document, "main": main, "widths": WIDTHS,
+               "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
+    return render(request, "signing/view.html", context)
+
+
+async def prepare(request: Request) -> Response:
+    async with request.form() as form:
+        ids = [int(str(v)) for v in form.getlist("document_id") if str(v).isdigit()]
+        method = str(form.get("method", "passkey"))
+    if method == "sim":
+        return await _sim_batch_start(request, ids)
+    if method not in ("passkey",):
+        raise ValidationError("Phương thức ký không hợp lệ.", "Unknown signing method.")
+    res, settings = resources(request), settings_of(request)
+    async with transaction(request) as db:
+        prepared = await transactions.prepare(
+            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+            signer=current_user(request), document_ids=ids, method=method,
+            lifetime=timedelta(seconds=settings.signing_timeout_seconds),
+        )  # fmt: skip
+        tx = prepared.transaction
+        documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
+        context = {"tx": tx, "documents": documents, "lang": language(request)}
+    return render(request, "signing/_sheet.html", context)
+
+
+async def _documents(db: Any, ids: list[int]) -> list[Any]:
+    return [await db.get_one(Document, i) for i in ids]
+
+
+async def passkey_options(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(
+            db, request.path_params["tx_id"], signer_id=current_user(request).id
+        )
+        options = await confirm.passkey_options(
+            db, res.redis, clock=res.clock, rp=relying_party(settings), tx=tx,
+            signer=current_user(request),
+        )  # fmt: skip
+    return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+async def passkey_confirm(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    body = await json_body(request)
+    refusal: EofficeError | None = None
+    async with transaction(request) as db:
+        try:
+            tx = await confirm.verify_passkey(
+                db, res.redis, clock=res.clock, rp=relying_party(settings),
+                tx_id=request.path_params["tx_id"], signer=current_user(request),
+                credential=body.get("credential", body), ip=client_ip(request),
+            )  # fmt: skip
+            tx_id = tx.id
+        except transactions.SigningFlowError as error:
+            refusal = error  # the refusal's audit row commits with this block
+    if refusal is not None:
+        raise refusal
+    done = await run.execute(
+        res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+        tx_id=tx_id,
+    )  # fmt: skip
+    return JSONResponse(_tx_json(done), headers={"Cache-Control": "no-store"})
+
+
+async def transaction_status(request: Request) -> Response:
+    res = resources(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(
+            db, request.path_params["tx_id"], signer_id=current_user(request).id
+        )
+        await transactions.expire_if_due(db, clock=res.clock, tx=tx)
+        await db.refresh(tx)
+        body = _tx_json(tx)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def cancel(request: Request) -> Response:
+    res = resources(request)
+    user = current_user(request)
+    async with transaction(request) as db:
+        tx = await transactions.get(db, request.path_params["tx_id"], signer_id=user.id)
+        await transactions.cancel(db, clock=res.clock, tx=tx, actor_id=user.id)
+        await db.refresh(tx)
+        body = _tx_json(tx)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def return_draft(request: Request) -> Response:
+    res = resources(request)
+    async with request.form() as form:
+        comment = str(form.get("comment", ""))
+    document_id = request.path_params["document_id"]
+    async with transaction(request) as db:
+        await drafts.return_draft(
+            db, clock=res.clock, leader=current_user(request), document_id=document_id,
+            comment=comment,
+        )  # fmt: skip
+        draft = await drafts.draft_of(db, document_id)
+        assert draft is not None
+        author_id = draft.author_id
+    await live.publish(res.redis, author_id, "document-returned", {"document": document_id})
+    return htmx.redirect(RedirectResponse("/sign?returned=1", status_code=303), "/sign?returned=1")
+
+
+async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any]:
+    user = current_user(request)
+    async with transaction(request) as db:
+        leaders = await drafts.leaders_of(db, user.agency_id)
+        reply_to = None
+        if values.get("reply_to", "").isdigit():
+            reply_to = await drafts.reply_target(
+                db, author=user, document_id=int(values["reply_to"])
+            )
+    return {"leaders": leaders, "types": catalogue.TYPES, "urgencies": catalogue.URGENCY_LABELS,
+            "values": values, "reply_to": reply_to, "max_attachments": drafts.MAX_ATTACHMENTS,
+            "error": ""}  # fmt: skip
+
+
+async def draft_new(request: Request) -> Response:
+    values: dict[str, str] = {}
+    reply_to = request.query_params.get("reply_to", "")
+    if reply_to.isdigit():
+        values["reply_to"] = reply_to
+    context = await _draft_form(request, values)
+    if context["reply_to"] is not None:
+        incoming = context["reply_to"]
+        reference = incoming.number_symbol or incoming.subject
+        values["subject"] = f"V/v trả lời văn bản số {reference}"
+        values["recipients"] = incoming.issuer_name
+        values["type_code"] = "CV"  # a reply is usually a công văn
+    return render(request, "signing/draft_new.html", context)
+
+
+async def _uploads(items: list[Any], fallback: str) -> list[Upload]:
+    # A file input left empty still sends a part, with no file name and no bytes.
+    return [
+        Upload(item.filename or fallback, item.content_type or "", await item.read())
+        for item in items
+        if isinstance(item, UploadFile) and item.filename
+    ]
+
+
+async def draft_create(request: Request) -> Response:
+    res, settings = resources(request), settings_of(request)
+    limit = settings.max_upload_mb * MiB
+    async with request.form(
+        max_files=2 + drafts.MAX_ATTACHMENTS, max_part_size=limit + MiB
+    ) as form:
+        fields = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
+        found = await _uploads([form.get("pdf")], "du-thao.pdf")
+        upload = found[0] if found else None
+        attachments = await _uploads(form.getlist("attachments"), "phu-luc.pdf")
+    try:
+        if upload is None or not upload.data:
+            raise ValidationError("Hãy chọn tệp PDF dự thảo.", "Choose the draft PDF.")
+        draft_form = drafts.parse_draft(fields)
+        async with transaction(request) as db:
+            document = await drafts.create_draft(
+                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
+                author=current_user(request), form=draft_form, pdf=upload,
+                attachments=attachments, max_bytes=limit, max_pages=settings.max_pages,
+            )  # fmt: skip
+            document_id = document.id
+    except EofficeError as error:
+        context = await _draft_form(request, fields)
+        context["error"] = error.message(language(request))
+        return render(request, "signing/draft_new.html", context, status_code=error.status_code)
+    await live.publish(res.redis, draft_form.signer_id, "to-sign", {"document": document_id})
+    # The author follows it in "Dự thảo của tôi" (the document page is the signer's now).
+    return RedirectResponse(f"/drafts/new?sent={document_id}", status_code=303)
+
+
+async def sim_start(request: Request) -> Response:
+    async with request.form() as form:
+        ids = [int(str(v)) for v in form.getlist("document_id") if str(v).isdigit()]
+    res, settings = resources(request), settings_of(request)
+    setup, user = _setup(request), current_user(request)
+    client = sim.client_for(settings)
+    try:
+        async with transaction(request) as db:
+            prepared = await transactions.prepare(
+                db, clock=res.clock, blobs=res.blobs, setup=setup, signer=user,
+                document_ids=ids, method="sim",
+                lifetime=timedelta(seconds=settings.signing_timeout_seconds),
+            )  # fmt: skip
+            tx = prepared.transaction
+            if prepared.reused:
+                raise transactions.SigningFlowError(
+                    "Yêu cầu ký qua SIM đã được gửi tới điện thoại của bạn.",
+                    "The SIM signing request was already sent to your phone.",
+                )
+            await sim.start(
+                db, res.redis, clock=res.clock, setup=setup, client=client, tx=tx, signer=user
+            )
+            documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
+            context = {
+                "tx": tx,
+                "documents": documents,
+                "seconds": settings.signing_timeout_seconds,
+            }
+    finally:
+        await client.aclose()
+    # The poller holds the transaction's lease; if this process dies, another takes over.
+    sim.watch(res, tx.id)
+    return render(request, "signing/_sim_sheet.html", context)
+
+
+async def issue_page(request: Request) -> Response:
+    agency_id = current_user(request).agency_id
+    async with transaction(request) as db:
+        documents = await issue.issuable(db, agency_id=agency_id)
+        issued = await issue.recently_issued(db, agency_id=agency_id)
+    context = {"documents": documents, "issued": issued, "urgencies": catalogue.URGENCY_LABELS}
+    return render(request, "signing/issue.html", context)
+
+
+async def issue_document(request: Request) -> Response:
+    res = resources(request)
+    document_id = request.path_params["document_id"]
+    async with transaction(request) as db:
+        document = await issue.issue(
+            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+            clerk=current_user(request), document_id=document_id,
+        )  # fmt: skip
+        told = await run.to_tell(db, document_id, document.agency_id)
+    await live.announce_document(res.redis, told, document_id, "issued")
+    target = f"/documents/{document_id}?issued=1"
+    return htmx.redirect(RedirectResponse(target, status_code=303), target)
+
+
+async def _sim_batch_rows(request: Request, batch_id: str) -> tuple[Any, list[sim_batch.Row]]:
+    async with transaction(request) as db:
+        batch = await sim_batch.get(db, batch_id, signer_id=current_user(request).id)
+        return batch, await sim_batch.rows(db, batch)
+
+
+async def _sim_batch_start(request: Request, ids: list[int]) -> Response:
+    """Queue the selected documents for SIM signing and send the first one to the phone."""
+    res, settings = resources(request), settings_of(request)
+    _setup(request)
+    if not settings.effective_mssp_url:
+        raise EofficeError(
+            "Chưa cấu hình ký số qua SIM trên máy chủ.", "SIM signing is not configured."
+        )
+    async with transaction(request) as db:
+        batch = await sim_batch.create(
+            db, clock=res.clock, signer=current_user(request), document_ids=ids
+        )
+        batch_id = batch.id
+    await sim_batch.advance(res, batch_id)
+    batch, rows = await _sim_batch_rows(request, batch_id)
+    context = {"batch": batch, "rows": rows, "seconds": settings.signing_timeout_seconds}
+    return render(request, "signing/_sim_batch_sheet.html", context)
+
+
+def _row_json(row: sim_batch.Row) -> dict[str, object]:
+    return {"document": row.document.id, "status": row.status, "code": row.code,
+            "error": row.error, "transaction": row.transaction_id}  # fmt: skip
+
+
+async def sim_batch_status(request: Request) -> Response:
+    batch, rows = await _sim_batch_rows(request, request.path_params["batch_id"])
+    body = {"id": batch.id, "status": batch.status, "documents": [_row_json(r) for r in rows]}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def sim_batch_cancel(request: Request) -> Response:
+    await sim_batch.cancel(
+        resources(request), request.path_params["batch_id"], signer=current_user(request)
+    )
+    return await sim_batch_status(request)

@@ -1,0 +1,322 @@
+"""Handling incoming documents on screens: the routing form, re-assignment, progress, completion,
+returns. Each handler parses the form, checks the policy, calls one domain function, redirects."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from backend.core import idempotency
+from backend.core.errors import ForbiddenError, ValidationError
+from backend.core.models import Role, Unit, User, UserRole
+from backend.documents import catalogue, queries, reading
+from backend.documents.tables import Document
+from backend.identity import policy, sessions
+from backend.identity.policy import ROUTERS, Action
+from backend.web.views.auth import (
+    client_ip,
+    current_principal,
+    current_user,
+    settings_of,
+    transaction,
+)
+from backend.web.views.render import attachment, render, resources
+from backend.workflow import assignments, counters, deadlines, reports, timeline
+from backend.workflow.assignments import Actor, Party, Plan
+
+log = logging.getLogger("eoffice")
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(
+        user=current_user(request),
+        device=sessions.describe_device(request.headers.get("user-agent", "")),
+        ip=client_ip(request),
+    )
+
+
+def _end_of_day(request: Request) -> time:
+    return time.fromisoformat(settings_of(request).deadline_time)
+
+
+async def _plan(request: Request) -> Plan:
+    async with request.form() as form:
+        lead = str(form.get("lead", ""))
+        if not lead:
+            raise ValidationError("Hãy chọn chủ trì.", "Choose the lead.")
+        return Plan(
+            lead=Party.parse(lead),
+            deadline=deadlines.parse(
+                str(form.get("deadline", "")),
+                str(form.get("deadline_time", "")),
+                end_of_day=_end_of_day(request),
+            ),
+            direction=str(form.get("direction", "")).strip(),
+            cooperate=[Party.parse(str(v)) for v in form.getlist("cooperate") if v],
+            inform=[Party.parse(str(v)) for v in form.getlist("inform") if v],
+        )
+
+
+async def _field(request: Request, name: str) -> str:
+    async with request.form() as form:
+        return str(form.get(name, ""))
+
+
+async def _done(request: Request, document_id: int) -> Response:
+    """After the commit: relay the notices now, refresh everyone's live counters, go back."""
+    res = resources(request)
+    await res.push.after_commit()
+    try:
+        async with transaction(request) as db:
+            people = await counters.concerned(db, document_id)
+            await counters.announce(db, res.redis, user_ids=people, document_id=document_id)
+    except RedisError:
+        # Counters are hints: screens catch up on their next load.
+        log.warning("live counters not announced for document %s", document_id, exc_info=True)
+    return RedirectResponse(f"/documents/{document_id}#xu-ly", status_code=303)
+
+
+async def work_count(request: Request) -> Response:
+    async with transaction(request) as db:
+        count = await counters.open_work(db, current_user(request))
+    response = Response(str(count) if count else "", media_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _document_in_scope(db: AsyncSession, request: Request, document_id: int) -> Document:
+    document = await reading.get_document(db, document_id)
+    ref = await queries.load_ref(db, document)
+    if not policy.may(current_principal(request), Action.VIEW_DOCUMENT, ref):
+        raise reading.not_found()
+    return document
+
+
+async def assign(request: Request) -> Response:
+    plan = await _plan(request)
+    res = resources(request)
+    async with transaction(request) as db:
+        document = await _document_in_scope(db, request, request.path_params["document_id"])
+        if not current_principal(request).roles & ROUTERS:
+            raise policy_refusal()
+        lead = await assignments.assign(
+            db, clock=res.clock, actor=_actor(request), document=document, plan=plan
+        )
+    return await _done(request, lead.document_id)
+
+
+def policy_refusal() -> ForbiddenError:
+    return ForbiddenError(
+        "Chỉ lãnh đạo hoặc Chánh Văn phòng phân công văn bản đến.",
+        "Only a leader or the office chief routes incoming documents.",
+    )
+
+
+async def forward(request: Request) -> Response:
+    """Trình lãnh đạo: the office chief asks a leader for direction."""
+    async with request.form() as form:
+        leader, note = str(form.get("leader", "")), str(form.get("note", ""))
+    if not leader.isdigit():
+        raise ValidationError("Hãy chọn một lãnh đạo.", "Choose a leader.")
+    res = resources(request)
+    async with transaction(request) as db:
+        document = await _document_in_scope(db, request, request.path_params["document_id"])
+        await assignments.request_direction(db, clock=res.clock, actor=_actor(request),
+                                            document=document, leader_id=int(leader),
+                                            note=note)  # fmt: skip
+    return await _done(request, document.id)
+
+
+async def awaiting_direction(request: Request) -> Response:
+    """The leader's "Chờ cho ý kiến": what the office chief put before them."""
+    async with transaction(request) as db:
+        documents = await assignments.awaiting_direction(db, leader=current_user(request))
+    return render(request, "workflow/awaiting.html", {
+        "documents": documents,
+        "urgencies": catalogue.URGENCY_LABELS,
+        "statuses": catalogue.STATUS_LABELS,
+    })  # fmt: skip
+
+
+async def reassign(request: Request) -> Response:
+    plan = await _plan(request)
+    res = resources(request)
+    async with transaction(request) as db:
+        parent, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
+        await _document_in_scope(db, request, parent.document_id)
+        await assignments.reassign(db, clock=res.clock, actor=_actor(request), parent=parent,
+                                   plan=plan)  # fmt: skip
+    return await _done(request, parent.document_id)
+
+
+def _percent(raw: str) -> int | None:
+    raw = raw.strip().rstrip("%")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError("Tiến độ phải là số phần trăm.", "Progress must be a percentage.")
+    return int(raw)
+
+
+MiB = 1024 * 1024
+
+
+async def _report(request: Request) -> reports.Report:
+    # Refuse an oversized body before reading it (each file is checked again by the domain).
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > reports.MAX_FILES * reports.MAX_FILE_BYTES + MiB:
+        raise reports.too_large()
+    async with request.form(
+        max_files=reports.MAX_FILES + 1, max_part_size=reports.MAX_FILE_BYTES + MiB
+    ) as form:
+        files = []
+        for item in form.getlist("files"):
+            if isinstance(item, UploadFile) and item.filename:
+                data = await item.read()
+                if data:
+                    files.append(reports.Upload(item.filename, data))
+        ticked = [str(v) for v in form.getlist("milestone")]
+        return reports.Report(
+            note=str(form.get("note", "")),
+            percent=_percent(str(form.get("percent", ""))),
+            # The form says it carried the checklist, so that unticking everything counts.
+            milestones_done=frozenset(int(v) for v in ticked if v.isdigit())
+            if form.get("milestones_shown")
+            else None,
+            files=files,
+            client_key=idempotency.parse_key(
+                str(form.get(idempotency.FORM_FIELD, "")), request.headers.get(idempotency.HEADER)
+            )
+            or "",
+        )
+
+
+async def progress(request: Request) -> Response:
+    report = await _report(request)
+    res = resources(request)
+    assignment_id = request.path_params["assignment_id"]
+    try:
+        async with transaction(request) as db:
+            hop, _ = await assignments.get_assignment(db, assignment_id)
+            await _document_in_scope(db, request, hop.document_id)
+            await reports.report_progress(db, clock=res.clock, blobs=res.blobs,
+                                          actor=_actor(request), assignment=hop,
+                                          report=report)  # fmt: skip
+            document_id = hop.document_id
+    except IntegrityError:
+        # Two replays of one offline report raced: the other one recorded it.
+        async with transaction(request) as db:
+            if not report.client_key or not await reports.replayed(
+                db, actor_id=current_user(request).id, client_key=report.client_key.strip()[:64]
+            ):
+                raise
+            hop, _ = await assignments.get_assignment(db, assignment_id)
+            document_id = hop.document_id
+    return await _done(request, document_id)
+
+
+async def milestones(request: Request) -> Response:
+    async with request.form() as form:
+        titles = str(form.get("steps", "")).splitlines()
+    res = resources(request)
+    async with transaction(request) as db:
+        hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
+        await _document_in_scope(db, request, hop.document_id)
+        await reports.set_milestones(db, clock=res.clock, actor=_actor(request), assignment=hop,
+                                     titles=titles)  # fmt: skip
+    return await _done(request, hop.document_id)
+
+
+async def progress_file(request: Request) -> Response:
+    """A file reported with progress: for whoever may view the document."""
+    async with transaction(request) as db:
+        found = await reports.get_file(db, request.path_params["file_id"])
+        if found is None:
+            raise reading.not_found()
+        await _document_in_scope(db, request, found.document_id)
+    data = await resources(request).blobs.get(found.sha256)
+    return attachment(data, filename=found.filename, media_type=found.media_type)
+
+
+async def complete(request: Request) -> Response:
+    result = await _field(request, "result")
+    res = resources(request)
+    async with transaction(request) as db:
+        hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
+        await _document_in_scope(db, request, hop.document_id)
+        await assignments.complete(db, clock=res.clock, actor=_actor(request), assignment=hop,
+                                   result=result)  # fmt: skip
+    return await _done(request, hop.document_id)
+
+
+async def return_(request: Request) -> Response:
+    reason = await _field(request, "reason")
+    res = resources(request)
+    async with transaction(request) as db:
+        hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
+        await _document_in_scope(db, request, hop.document_id)
+        await assignments.return_assignment(db, clock=res.clock, actor=_actor(request),
+                                            assignment=hop, reason=reason)  # fmt: skip
+    return await _done(request, hop.document_id)
+
+
+async def handling_context(
+    db: AsyncSession, request: Request, document: Document
+) -> dict[str, Any]:
+    """What the document page shows about handling, and which forms this viewer gets."""
+    viewer = current_user(request)
+    principal = current_principal(request)
+    found = await timeline.handling(db, document_id=document.id, viewer=viewer)
+    routable = document.direction == "incoming" and document.status in assignments.ASSIGNABLE
+    may_assign = routable and bool(principal.roles & ROUTERS)
+    context: dict[str, Any] = {
+        "handling": found,
+        "may_assign": may_assign,
+        "may_forward": routable and Role.OFFICE_CHIEF in principal.roles and found.waiting is None,
+        "may_draft": policy.may(principal, Action.DRAFT_DOCUMENT),
+        # A fresh idempotency key per rendered form: a double tap, or an offline queue
+        # replaying the post, records the report once.
+        "client_key": secrets.token_urlsafe(16),
+        "end_of_day": _end_of_day(request).strftime("%H:%M"),
+    }
+    if may_assign:
+        units = await db.scalars(
+            select(Unit).where(Unit.agency_id == document.agency_id, Unit.merged_into_id.is_(None))
+            .order_by(Unit.name)
+        )  # fmt: skip
+        people = await db.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(User.agency_id == document.agency_id, User.is_active.is_(True),
+                   UserRole.role.in_([Role.UNIT_HEAD.value, Role.SPECIALIST.value,
+                                      Role.LEADER.value]))
+            .distinct().order_by(User.full_name)
+        )  # fmt: skip
+        context["parties"] = [(f"d:{u.id}", u.name) for u in units] + [
+            (f"u:{p.id}", p.full_name) for p in people if p.id != viewer.id
+        ]
+    if context["may_forward"]:
+        leaders = await db.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(User.agency_id == document.agency_id, User.is_active.is_(True),
+                   UserRole.role == Role.LEADER.value, User.id != viewer.id)
+            .order_by(User.full_name)
+        )  # fmt: skip
+        context["leaders"] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name)
+                              for p in leaders]  # fmt: skip
+    if Role.UNIT_HEAD in principal.roles and any(h.row.unit_id for h in found.mine):
+        members = await db.scalars(
+            select(User).where(User.unit_id == viewer.unit_id, User.is_active.is_(True),
+                               User.id != viewer.id).order_by(User.full_name)
+        )  # fmt: skip
+        context["members"] = [(f"u:{m.id}", m.full_name) for m in members]
+    return context
