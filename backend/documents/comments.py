@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.clock import Clock
 from backend.core.errors import ValidationError
 from backend.core.models import User
 from backend.documents import queries, reading
+from backend.documents.events import CommentAdded
 from backend.documents.tables import Document
 from backend.identity import policy
 from backend.identity.policy import Action, Principal
@@ -108,6 +109,7 @@ async def add_comment(
         db, clock=clock, action="document.commented", actor_id=author.id,
         object_type="document", object_id=document.id, detail={"comment_id": comment.id},
     )  # fmt: skip
+    events.record(db, CommentAdded(document.id, author.id))
     return Added(comment, created=True)
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.blobs import BlobStore, blob_id
 from backend.core.clock import Clock
 from backend.core.errors import ConflictError, ValidationError
 from backend.core.models import User
 from backend.documents import catalogue, textnorm
+from backend.documents.events import DocumentRegistered
 from backend.documents.forms import IncomingForm
 from backend.documents.intake_errors import IntakeError, NotPdfError
 from backend.documents.registers import INCOMING_SERIES, register_year, take_number
@@ -298,4 +299,5 @@ async def register_incoming(
             "files": [f.name for f in files],
         },
     )
+    events.record(db, DocumentRegistered(document.id, document.agency_id, document.unit_id))
     return document

@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import events
 from backend.core.clock import Clock
+from backend.push.events import NoticeQueued
 from backend.push.payloads import Notice
 from backend.push.tables import PushOutbox
 
@@ -34,4 +36,5 @@ async def enqueue(
     )  # fmt: skip
     db.add(row)
     await db.flush()
+    events.record(db, NoticeQueued())
     return row

@@ -27,10 +27,12 @@ from redis.exceptions import ResponseError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.core import events
 from backend.core.clock import Clock
 from backend.core.errors import NotFoundError
 from backend.core.models import User
 from backend.core.settings import Settings
+from backend.push.events import NoticeQueued
 from backend.push.relay import GROUP, STREAM
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import VapidKeys
@@ -255,3 +257,4 @@ async def retry_dead(db: AsyncSession, *, clock: Clock, outbox_id: int, agency_i
     if row is None or row.dead_at is None or owner is None or owner.agency_id != agency_id:
         raise NotFoundError("Không tìm thấy thông báo.", "No such notice.")
     row.dead_at, row.attempts, row.relayed_at, row.not_before = None, 0, None, clock.now()
+    events.record(db, NoticeQueued())

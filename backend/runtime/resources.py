@@ -18,6 +18,7 @@ from backend.core import db, migrate
 from backend.core.blobs import BlobStore, FileBlobStore
 from backend.core.clock import Clock
 from backend.core.embedded_redis import EmbeddedRedis
+from backend.core.events import Bus
 from backend.core.i18n import Translations
 from backend.core.settings import Settings
 from backend.documents.pages import PageRenderer
@@ -27,6 +28,7 @@ from backend.identity.tokens import KeyRing, load_keyring
 from backend.push.runtime import PushRuntime
 from backend.push.vapid import load_or_create
 from backend.push.worker import Policy
+from backend.runtime import subscribers
 from backend.runtime.assets import Assets
 from backend.signing_flow import archive, keyring
 from backend.signing_flow.setup import KeySource, Pkcs11Keys, ProductionKeys, SigningSetup
@@ -59,6 +61,8 @@ class Resources:
     signature_checker: SignatureChecker
     # Web Push: VAPID keys, outbox relay and (in-process by default) the sending worker.
     push: PushRuntime
+    # After-commit effects of domain events (backend.runtime.subscribers).
+    bus: Bus
     # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
     signing: SigningSetup | None = None
 
@@ -154,6 +158,7 @@ async def open_resources(
             ),
             signing=signing_setup,
             push=push,
+            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client, push=push),
         )
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.errors import NotFoundError, ValidationError
@@ -22,6 +22,7 @@ from backend.documents.workers import PdfWorkers
 from backend.identity import policy
 from backend.identity.policy import Action, Principal
 from backend.push import outbox, payloads
+from backend.signing_flow.events import DraftReturned, DraftSubmitted
 from backend.signing_flow.tables import DocumentComment, Draft
 from signing import SigningError, add_issuing_fields
 from signing.textpos import find_positions
@@ -143,8 +144,8 @@ async def create_draft(
     max_bytes: int,
     max_pages: int,
 ) -> Document:
-    """Store a draft for its signer. The caller publishes `"to-sign"` to the signer once the
-    transaction has committed."""
+    """Store a draft for its signer; records `DraftSubmitted` (the signer's queue follows it
+    once the transaction has committed)."""
     signer = await db.get(User, form.signer_id)
     if signer is None or signer.agency_id != author.agency_id or Role.LEADER not in signer.roles:
         raise ValidationError(
@@ -209,6 +210,7 @@ async def create_draft(
         detail={"signer_id": signer.id, "subject": form.subject, "attachments": len(attachments),
                 "reply_to": reply_to.id if reply_to else None},
     )  # fmt: skip
+    events.record(db, DraftSubmitted(document.id, signer.id))
     return document
 
 
@@ -280,6 +282,7 @@ async def return_draft(
         reason=comment,
     )  # fmt: skip
     await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
+    events.record(db, DraftReturned(document.id, draft.author_id))
     return document
 
 
@@ -349,7 +352,7 @@ async def resubmit_draft(
     max_pages: int,
 ) -> MyDraft:
     """Send a returned draft back to its signer, with a revised main file as a new version
-    (the earlier versions stay) or unchanged. The caller publishes `"to-sign"` after commit."""
+    (the earlier versions stay) or unchanged; records `DraftSubmitted`."""
     mine = await author_draft(db, author=author, document_id=document_id)
     document, draft = mine.document, mine.draft
     if document.status != catalogue.Status.RETURNED:
@@ -391,6 +394,7 @@ async def resubmit_draft(
         db, clock=clock, action="document.resubmitted", actor_id=author.id,
         object_type="document", object_id=document_id, detail=detail,
     )  # fmt: skip
+    events.record(db, DraftSubmitted(document_id, draft.signer_id))
     return mine
 
 

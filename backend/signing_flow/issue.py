@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.blobs import BlobStore
 from backend.core.clock import VIETNAM, Clock
 from backend.core.errors import NotFoundError, ValidationError
@@ -28,6 +28,7 @@ from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.push import outbox, payloads
 from backend.signing_flow import keyring
+from backend.signing_flow.events import DocumentIssued
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
 from signing import (
@@ -216,6 +217,7 @@ async def issue(
             number_symbol=document.number_symbol, urgency=document.urgency,
         )  # fmt: skip
         await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
+    events.record(db, DocumentIssued(document.id, document.agency_id))
     return document
 
 

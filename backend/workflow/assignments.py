@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.clock import Clock
 from backend.core.errors import ForbiddenError, NotFoundError, ValidationError
 from backend.core.models import Role, Unit, User, UserRole
@@ -24,6 +24,7 @@ from backend.documents.tables import Document
 from backend.identity.policy import ROUTERS
 from backend.push import outbox, payloads
 from backend.workflow import deadlines
+from backend.workflow.events import HandlingStepRecorded
 from backend.workflow.tables import (
     OPEN_STATES,
     Assignment,
@@ -114,6 +115,7 @@ async def event(
         db, clock=clock, action=f"workflow.{kind}", actor_id=actor.user.id,
         object_type="document", object_id=document.id, detail=detail or {}, ip=actor.ip,
     )  # fmt: skip
+    events.record(db, HandlingStepRecorded(document.id))
     return event
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.errors import ForbiddenError, NotFoundError, ValidationError
 from backend.core.models import User
 from backend.core.settings import Settings
@@ -58,7 +58,9 @@ def client_ip(request: Request) -> str:
 
 @asynccontextmanager
 async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    async with resources(request).sessions() as db, db.begin():
+    """A session in a transaction; the domain events it records are dispatched after COMMIT."""
+    res = resources(request)
+    async with events.unit_of_work(res.sessions, res.bus) as db:
         yield db
 
 

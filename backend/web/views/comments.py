@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from backend.core import idempotency, live
+from backend.core import idempotency
 from backend.documents import catalogue, comments
 from backend.documents.tables import Document
 from backend.identity import policy
@@ -53,9 +53,6 @@ async def comment_add(request: Request) -> Response:
             db, clock=res.clock, author=user, document=document, body=body, client_key=client_key
         )
         comment_id = added.comment.id
-        people = await comments.concerned(db, document) if added.created else set()
-    for person in sorted(people):
-        await live.publish(res.redis, person, "comments", {"document": document_id})
     if htmx.is_htmx(request):
         async with transaction(request) as db:
             rows = await comments.comments_of(db, document_id)

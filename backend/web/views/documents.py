@@ -10,7 +10,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backend.core import live
 from backend.core.clock import VIETNAM
 from backend.core.errors import ValidationError
 from backend.core.models import Agency, Role
@@ -34,7 +33,6 @@ from backend.web.views import workflow
 from backend.web.views.auth import current_principal, current_user, settings_of, transaction
 from backend.web.views.guard import forbidden
 from backend.web.views.render import attachment, language, render, resources
-from backend.workflow import counters, dashboard_cache
 
 MiB = 1024 * 1024
 
@@ -217,7 +215,7 @@ async def document_create(request: Request) -> Response:
                 link_to=int(link_raw) if link_raw.isdigit() else None,
                 checker=res.signature_checker,
             )  # fmt: skip
-            document_id, agency_id, unit_id = document.id, document.agency_id, document.unit_id
+            document_id = document.id
     except (FormErrors, DuplicateFoundError, ValidationError) as error:
         problems = error.problems if isinstance(error, FormErrors) else {}
         duplicate = (
@@ -229,10 +227,6 @@ async def document_create(request: Request) -> Response:
         context = {"values": fields, "error": error.message(language(request)),
                    "problems": problems, "duplicate": duplicate, **_common(request)}  # fmt: skip
         return render(request, "documents/new.html", context, status_code=error.status_code)
-    async with transaction(request) as db:
-        audience = await counters.registered_audience(db, agency_id=agency_id, unit_id=unit_id)
-    await live.announce_document(res.redis, audience, document_id, "registered")
-    await dashboard_cache.changed(res.redis, agency_id)
     return RedirectResponse(f"/documents/{document_id}?registered=1", status_code=303)
 
 

@@ -7,7 +7,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backend.core import live
 from backend.core.errors import EofficeError, ValidationError
 from backend.documents import catalogue
 from backend.documents.intake import Upload
@@ -63,16 +62,14 @@ async def resubmit(request: Request) -> Response:
         if upload is not None and not upload.data:
             raise ValidationError("Tệp dự thảo đã chọn bị rỗng.", "The chosen draft file is empty.")
         async with transaction(request) as db:
-            mine = await drafts.resubmit_draft(
+            await drafts.resubmit_draft(
                 db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
                 author=current_user(request), document_id=document_id, pdf=upload, note=note,
                 max_bytes=limit, max_pages=settings.max_pages,
             )  # fmt: skip
-            signer_id = mine.draft.signer_id
     except EofficeError as error:
         return await _page(request, error=error.message(language(request)),
                            status_code=error.status_code)  # fmt: skip
-    await live.publish(res.redis, signer_id, "to-sign", {"document": document_id})
     target = f"/drafts/{document_id}?resent=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

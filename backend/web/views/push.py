@@ -56,7 +56,6 @@ async def send_test(request: Request) -> Response:
         await outbox.enqueue(
             db, clock=res.clock, user_id=current_user(request).id, notice=payloads.test_notice()
         )
-    await res.push.after_commit()
     return RedirectResponse("/account/notifications?sent=1", status_code=303)
 
 
@@ -73,5 +72,4 @@ async def failure_retry(request: Request) -> Response:
             db, clock=res.clock, outbox_id=request.path_params["outbox_id"],
             agency_id=current_user(request).agency_id,
         )  # fmt: skip
-    await res.push.after_commit()
     return RedirectResponse("/admin/push", status_code=303)

@@ -10,7 +10,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from backend.core import live
 from backend.core.errors import EofficeError, NotFoundError, ValidationError
 from backend.documents import catalogue
 from backend.documents.intake import Upload
@@ -173,10 +172,6 @@ async def return_draft(request: Request) -> Response:
             db, clock=res.clock, leader=current_user(request), document_id=document_id,
             comment=comment,
         )  # fmt: skip
-        draft = await drafts.draft_of(db, document_id)
-        assert draft is not None
-        author_id = draft.author_id
-    await live.publish(res.redis, author_id, "document-returned", {"document": document_id})
     return htmx.redirect(RedirectResponse("/sign?returned=1", status_code=303), "/sign?returned=1")
 
 
@@ -243,7 +238,6 @@ async def draft_create(request: Request) -> Response:
         context = await _draft_form(request, fields)
         context["error"] = error.message(language(request))
         return render(request, "signing/draft_new.html", context, status_code=error.status_code)
-    await live.publish(res.redis, draft_form.signer_id, "to-sign", {"document": document_id})
     # The author follows it in "Dự thảo của tôi" (the document page is the signer's now).
     return RedirectResponse(f"/drafts/new?sent={document_id}", status_code=303)
 
@@ -296,12 +290,10 @@ async def issue_document(request: Request) -> Response:
     res = resources(request)
     document_id = request.path_params["document_id"]
     async with transaction(request) as db:
-        document = await issue.issue(
+        await issue.issue(
             db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
             clerk=current_user(request), document_id=document_id,
         )  # fmt: skip
-        told = await run.to_tell(db, document_id, document.agency_id)
-    await live.announce_document(res.redis, told, document_id, "issued")
     target = f"/documents/{document_id}?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

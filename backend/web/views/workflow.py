@@ -8,7 +8,6 @@ import secrets
 from datetime import time
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,16 +72,7 @@ async def _field(request: Request, name: str) -> str:
 
 
 async def _done(request: Request, document_id: int) -> Response:
-    """After the commit: relay the notices now, refresh everyone's live counters, go back."""
-    res = resources(request)
-    await res.push.after_commit()
-    try:
-        async with transaction(request) as db:
-            people = await counters.concerned(db, document_id)
-            await counters.announce(db, res.redis, user_ids=people, document_id=document_id)
-    except RedisError:
-        # Counters are hints: screens catch up on their next load.
-        log.warning("live counters not announced for document %s", document_id, exc_info=True)
+    """After the commit (its events relay the notices and refresh live counters): go back."""
     return RedirectResponse(f"/documents/{document_id}#xu-ly", status_code=303)
 
 
