@@ -212,7 +212,6 @@ def make_settings(
         "database_url": database_url,
         "redis_url": redis_url,
         "base_url": "http://localhost:8000",
-        "secret_key": "test-secret-" + "x" * 40,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -70,9 +70,6 @@ class Settings:
     base_url: str = "http://localhost:8000"
     # Demo mode: demo banner, "sign in as" shortcuts (identity issue), demo data allowed.
     demo: bool = False
-    # Key for server-side secrets (CSRF-free design: used for token hashing and signing).
-    # Empty in the environment means: read or create `<data_dir>/secrets/secret_key`.
-    secret_key: str = field(default="", repr=False)
     # Default interface language: "vi" (Vietnamese) or "en".
     default_language: str = "vi"
     # Upload size limit in megabytes.
@@ -249,9 +246,6 @@ class Settings:
                 values[f.name] = _parse_int(f.name, raw)
             else:
                 values[f.name] = raw
-        data_dir = Path(str(values.get("data_dir", cls.data_dir)))
-        if not values.get("secret_key"):
-            values["secret_key"] = load_or_create_secret(data_dir, "secret_key")
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -32,7 +32,7 @@ from backend.core.models import Passkey, User
 from backend.identity import challenges
 from backend.identity.passkeys import RelyingParty
 from backend.signing_flow import transactions as tx_mod
-from backend.signing_flow.tables import SigningTransaction
+from backend.signing_flow.tables import SigningTransaction, TxState
 from backend.signing_flow.transactions import SigningFlowError
 
 TIMEOUT_MS = 120_000
@@ -60,7 +60,7 @@ async def passkey_options(
     """Options for `navigator.credentials.get`; moves the transaction to `awaiting`."""
     if await tx_mod.expire_if_due(db, clock=clock, tx=tx):
         raise tx_mod.expired_error()
-    if tx.status not in (tx_mod.PREPARED, tx_mod.AWAITING) or tx.method != "passkey":
+    if tx.status not in (TxState.PREPARED, TxState.AWAITING) or tx.method != "passkey":
         raise SigningFlowError(
             "Giao dịch ký này đã được xử lý.", "This signing transaction was already handled."
         )
@@ -76,9 +76,9 @@ async def passkey_options(
         user_verification=UserVerificationRequirement.REQUIRED,
     )
     await challenges.remember(redis, challenge=challenge, purpose=purpose(tx.id), data={})
-    if tx.status == tx_mod.PREPARED:
+    if tx.status == TxState.PREPARED:
         await tx_mod.move(
-            db, tx.id, clock=clock, from_states=(tx_mod.PREPARED,), to=tx_mod.AWAITING
+            db, tx.id, clock=clock, from_states=(TxState.PREPARED,), to=TxState.AWAITING
         )
         await audit.record(
             db, clock=clock, action="signing.confirmation_requested", actor_id=signer.id,
@@ -154,7 +154,7 @@ async def verify_passkey(
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = clock.now()
     moved = await tx_mod.move(
-        db, tx.id, clock=clock, from_states=(tx_mod.AWAITING, tx_mod.PREPARED), to=tx_mod.SIGNING
+        db, tx.id, clock=clock, from_states=(TxState.AWAITING, TxState.PREPARED), to=TxState.SIGNING
     )
     if not moved:
         raise SigningFlowError(

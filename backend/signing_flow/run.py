@@ -27,7 +27,7 @@ from backend.documents.verification import SignatureChecker
 from backend.push import outbox, payloads
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.setup import SigningSetup
-from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction
+from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction, TxState
 from signing import KeyProvider, SigningError, SigningSession
 
 log = logging.getLogger("eoffice.signing")
@@ -242,8 +242,8 @@ async def _close(
             if item.result == "pending":
                 item.result, item.error = "failed", item.error or "not signed"
         signed = [i for i in tx.items if i.result == "signed"]
-        to = tx_mod.COMPLETED if signed else tx_mod.FAILED
-        if await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.SIGNING,), to=to):
+        to = TxState.COMPLETED if signed else TxState.FAILED
+        if await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.SIGNING,), to=to):
             await audit.record(
                 db, clock=clock, action=f"signing.{to}", actor_id=tx.signer_id,
                 object_type="signing_transaction", object_id=tx_id,
@@ -300,7 +300,7 @@ async def resume(
         stuck = list(
             await db.scalars(
                 select(SigningTransaction.id).where(
-                    SigningTransaction.status == tx_mod.SIGNING,
+                    SigningTransaction.status == TxState.SIGNING,
                     SigningTransaction.expires_at <= clock.now(),
                 )
             )

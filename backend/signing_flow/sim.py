@@ -34,7 +34,7 @@ from backend.signing_flow import run
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.context import SigningContext
 from backend.signing_flow.setup import SigningSetup
-from backend.signing_flow.tables import SigningItem, SigningTransaction
+from backend.signing_flow.tables import SigningItem, SigningTransaction, TxState
 from signing.mss import MssClient, MssTransaction
 from signing.mss_errors import MssError, MssExpiredError
 
@@ -130,7 +130,7 @@ async def start(
         raise EofficeError(exc.message_vi, exc.message_en) from exc
     tx.mss_trans_id = mss_tx.mssp_trans_id
     tx.lease_owner, tx.lease_until = OWNER, clock.now() + LEASE
-    await tx_mod.move(db, tx.id, clock=clock, from_states=(tx_mod.PREPARED,), to=tx_mod.AWAITING)
+    await tx_mod.move(db, tx.id, clock=clock, from_states=(TxState.PREPARED,), to=TxState.AWAITING)
     await audit.record(
         db, clock=clock, action="signing.confirmation_requested", actor_id=signer.id,
         object_type="signing_transaction", object_id=tx.id,
@@ -159,7 +159,7 @@ async def _claim(db: AsyncSession, tx_id: str, *, clock: Clock) -> bool:
         .where(
             SigningTransaction.id == tx_id,
             SigningTransaction.method == "sim",
-            SigningTransaction.status == tx_mod.AWAITING,
+            SigningTransaction.status == TxState.AWAITING,
             SigningTransaction.mss_trans_id != "",
             or_(SigningTransaction.lease_until.is_(None), SigningTransaction.lease_until < now),
         )
@@ -180,7 +180,7 @@ async def reattach(res: SigningContext, *, on_batch: OnBatch | None = None) -> l
             await db.scalars(
                 select(SigningTransaction.id).where(
                     SigningTransaction.method == "sim",
-                    SigningTransaction.status == tx_mod.AWAITING,
+                    SigningTransaction.status == TxState.AWAITING,
                     SigningTransaction.mss_trans_id != "",
                     SigningTransaction.expires_at > now,
                     or_(
@@ -255,21 +255,21 @@ async def _poll(res: SigningContext, tx_id: str, *, fresh: bool, on_batch: OnBat
                 tx = await db.get_one(SigningTransaction, tx_id, populate_existing=True)
                 status = tx.status
                 if await tx_mod.expire_if_due(db, clock=clock, tx=tx):
-                    status = tx_mod.EXPIRED
-                elif status == tx_mod.AWAITING and clock.now() >= renew_at:
+                    status = TxState.EXPIRED
+                elif status == TxState.AWAITING and clock.now() >= renew_at:
                     until = await _renew(db, tx_id, clock=clock)
                     if until is None:
                         return  # another process took the transaction over
                     renew_at = until - LEASE / 2
-            if status != tx_mod.AWAITING:
+            if status != TxState.AWAITING:
                 await _status(redis, watched, status)
                 break
             try:
                 value = await client.poll_signature(watched.mss_tx)
             except MssError as exc:
-                to = tx_mod.EXPIRED if isinstance(exc, MssExpiredError) else tx_mod.FAILED
+                to = TxState.EXPIRED if isinstance(exc, MssExpiredError) else TxState.FAILED
                 async with sessions() as db, db.begin():
-                    if await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.AWAITING,),
+                    if await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.AWAITING,),
                                          to=to, error=exc.message_vi):  # fmt: skip
                         await audit.record(
                             db, clock=clock, action=f"signing.{to}", actor_id=watched.signer_id,
@@ -282,8 +282,8 @@ async def _poll(res: SigningContext, tx_id: str, *, fresh: bool, on_batch: OnBat
                 await asyncio.sleep(client.poll_interval)
                 continue
             async with sessions() as db, db.begin():
-                if not await tx_mod.move(db, tx_id, clock=clock, from_states=(tx_mod.AWAITING,),
-                                         to=tx_mod.SIGNING):  # fmt: skip
+                if not await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.AWAITING,),
+                                         to=TxState.SIGNING):  # fmt: skip
                     return  # cancelled, expired or taken over meanwhile: the value is dropped
                 item = (await db.get_one(SigningTransaction, tx_id)).items[0]
                 await db.get_one(SigningItem, item.id)
@@ -296,7 +296,7 @@ async def _poll(res: SigningContext, tx_id: str, *, fresh: bool, on_batch: OnBat
             done = await run.execute(
                 sessions, redis, clock=clock, blobs=res.blobs, setup=res.signing, tx_id=tx_id
             )
-            message = "" if done.status == tx_mod.COMPLETED else done.items[0].error
+            message = "" if done.status == TxState.COMPLETED else done.items[0].error
             await _status(redis, watched, done.status, message)
             break
     except asyncio.CancelledError:

@@ -37,6 +37,7 @@ from backend.signing_flow.tables import (
     SigningBatchItem,
     SigningItem,
     SigningTransaction,
+    TxState,
 )
 
 log = logging.getLogger("eoffice.signing")
@@ -44,13 +45,13 @@ RUNNING, FINISHED, CANCELLED = "running", "finished", "cancelled"
 QUEUED, STARTED = "queued", "started"
 # What a transaction's state means for its document in the batch view.
 TX_STATUS = {
-    tx_mod.PREPARED: "sent",
-    tx_mod.AWAITING: "waiting_pin",
-    tx_mod.SIGNING: "signing",
-    tx_mod.COMPLETED: "completed",
-    tx_mod.FAILED: "failed",
-    tx_mod.EXPIRED: "expired",
-    tx_mod.CANCELLED: "cancelled",
+    TxState.PREPARED: "sent",
+    TxState.AWAITING: "waiting_pin",
+    TxState.SIGNING: "signing",
+    TxState.COMPLETED: "completed",
+    TxState.FAILED: "failed",
+    TxState.EXPIRED: "expired",
+    TxState.CANCELLED: "cancelled",
 }
 FINAL = ("completed", "failed", "expired", "cancelled")
 
@@ -202,7 +203,7 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
             failed = await db.execute(
                 update(SigningBatchItem)
                 .where(SigningBatchItem.id == item_id, SigningBatchItem.status == QUEUED)
-                .values(status=tx_mod.FAILED, error=error.message_vi[:2000])
+                .values(status=TxState.FAILED, error=error.message_vi[:2000])
                 .execution_options(synchronize_session=False)
             )
             if failed.rowcount == 1:  # type: ignore[attr-defined]
@@ -229,7 +230,7 @@ async def cancel(res: SigningContext, batch_id: str, *, signer: User) -> None:
         batch.status = CANCELLED
         for item in batch.items:
             if item.status == QUEUED:
-                item.status = tx_mod.CANCELLED
+                item.status = TxState.CANCELLED
                 events.append(("", item.document_id))
         open_txs = await db.scalars(
             select(SigningTransaction).where(
@@ -271,7 +272,7 @@ async def rows(db: AsyncSession, batch: SigningBatch) -> list[Row]:
             signed = await db.scalar(
                 select(SigningItem.result).where(SigningItem.transaction_id == tx.id)
             )
-            status, code, tx_id = TX_STATUS[tx.status], tx.control_code, tx.id
+            status, code, tx_id = TX_STATUS[TxState(tx.status)], tx.control_code, tx.id
             if status == "completed" and signed != "signed":
                 status = "failed"
             error = tx.error or (

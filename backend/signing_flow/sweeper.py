@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from backend.signing_flow import run, sim, sim_batch, transactions
 from backend.signing_flow.context import SigningContext
-from backend.signing_flow.tables import SigningTransaction
+from backend.signing_flow.tables import SigningTransaction, TxState
 
 log = logging.getLogger("eoffice.signing")
 INTERVAL_SECONDS = 15.0
@@ -40,7 +40,7 @@ async def _tell_expired(res: SigningContext, tx_ids: list[str]) -> None:
             if tx.method != "sim":
                 continue
             await sim.publish(
-                res.redis, user_id=tx.signer_id, tx_id=tx_id, status=transactions.EXPIRED,
+                res.redis, user_id=tx.signer_id, tx_id=tx_id, status=TxState.EXPIRED,
                 batch_id=tx.batch_id, document_id=tx.items[0].document_id, code=tx.control_code,
             )  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import (
@@ -19,7 +20,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.core.models import Base
 
 # Transaction states that still hold a claim on the documents and on the signer.
-OPEN_STATES = ("prepared", "awaiting", "signing")
+
+
+class TxState(enum.StrEnum):
+    """Where a signing transaction is: prepared (DTBS computed) → awaiting (the signer's
+    confirmation: passkey or SIM PIN) → signing (values being embedded) → one of the ends."""
+
+    PREPARED = "prepared"
+    AWAITING = "awaiting"
+    SIGNING = "signing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = (TxState.PREPARED, TxState.AWAITING, TxState.SIGNING)
 
 
 class Draft(Base):

@@ -29,12 +29,15 @@ from backend.documents import catalogue
 from backend.documents.tables import Document
 from backend.signing_flow import drafts
 from backend.signing_flow.setup import SigningSetup
-from backend.signing_flow.tables import OPEN_STATES, Draft, SigningItem, SigningTransaction
+from backend.signing_flow.tables import (
+    OPEN_STATES,
+    Draft,
+    SigningItem,
+    SigningTransaction,
+    TxState,
+)
 from signing import LeaderAppearance, PadesLevel, SigningError, control_code, prepare_signature
 
-PREPARED, AWAITING, SIGNING = "prepared", "awaiting", "signing"
-COMPLETED, FAILED, EXPIRED, CANCELLED = "completed", "failed", "expired", "cancelled"
-TERMINAL = (COMPLETED, FAILED, EXPIRED, CANCELLED)
 MAX_BATCH = 50
 DOMAIN = b"eoffice/sign/v1\x00"
 
@@ -165,7 +168,7 @@ async def _reusable(
         select(SigningTransaction).where(
             SigningTransaction.signer_id == signer.id,
             SigningTransaction.method == method,
-            SigningTransaction.status.in_((PREPARED, AWAITING)),
+            SigningTransaction.status.in_((TxState.PREPARED, TxState.AWAITING)),
         )
     )
     for tx in candidates:
@@ -265,7 +268,7 @@ async def prepare(
     )
     tx = SigningTransaction(
         id=tx_id, agency_id=signer.agency_id, signer_id=signer.id, method=method,
-        status=PREPARED, dtbs_digest=digest, challenge=challenge.hex(), control_code=code,
+        status=TxState.PREPARED, dtbs_digest=digest, challenge=challenge.hex(), control_code=code,
         created_at=now, expires_at=expires_at, updated_at=now, items=items,
     )  # fmt: skip
     db.add(tx)
@@ -280,7 +283,13 @@ async def prepare(
 
 
 async def cancel(db: AsyncSession, *, clock: Clock, tx: SigningTransaction, actor_id: int) -> bool:
-    moved = await move(db, tx.id, clock=clock, from_states=(PREPARED, AWAITING), to=CANCELLED)
+    moved = await move(
+        db,
+        tx.id,
+        clock=clock,
+        from_states=(TxState.PREPARED, TxState.AWAITING),
+        to=TxState.CANCELLED,
+    )
     if moved:
         await audit.record(
             db, clock=clock, action="signing.cancelled", actor_id=actor_id,
@@ -290,9 +299,9 @@ async def cancel(db: AsyncSession, *, clock: Clock, tx: SigningTransaction, acto
 
 
 async def expire_if_due(db: AsyncSession, *, clock: Clock, tx: SigningTransaction) -> bool:
-    due = tx.status in (PREPARED, AWAITING) and aware(tx.expires_at) <= clock.now()
+    due = tx.status in (TxState.PREPARED, TxState.AWAITING) and aware(tx.expires_at) <= clock.now()
     if not due or not await move(
-        db, tx.id, clock=clock, from_states=(PREPARED, AWAITING), to=EXPIRED
+        db, tx.id, clock=clock, from_states=(TxState.PREPARED, TxState.AWAITING), to=TxState.EXPIRED
     ):
         return False
     await audit.record(
@@ -307,7 +316,7 @@ async def sweep(db: AsyncSession, *, clock: Clock) -> list[str]:
     due = list(
         await db.scalars(
             select(SigningTransaction).where(
-                SigningTransaction.status.in_((PREPARED, AWAITING)),
+                SigningTransaction.status.in_((TxState.PREPARED, TxState.AWAITING)),
                 SigningTransaction.expires_at <= clock.now(),
             )
         )

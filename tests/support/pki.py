@@ -17,7 +17,7 @@ AGENCY = "Văn phòng UBND tỉnh Tây Ninh"
 
 
 def make_signing_home(home: Path) -> Path:
-    keyring.init(Settings(data_dir=home, secret_key="s" * 50), people=PEOPLE, agency_name=AGENCY)
+    keyring.init(Settings(data_dir=home), people=PEOPLE, agency_name=AGENCY)
     return home
 
 

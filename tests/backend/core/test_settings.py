@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.core.settings import Settings, SettingsError
+from backend.core.settings import Settings, SettingsError, load_or_create_secret
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,7 +25,7 @@ def test_env_example_defaults_parse_to_the_dataclass_defaults(tmp_path: Path) ->
     parsed = Settings.from_env(env)
     defaults = Settings()
     for name in Settings.field_names():
-        if name in {"data_dir", "secret_key"}:
+        if name == "data_dir":
             continue
         assert getattr(parsed, name) == getattr(defaults, name), name
 
@@ -37,26 +37,24 @@ def test_from_env_reads_prefixed_variables(tmp_path: Path) -> None:
             "EOFFICE_DEMO": "yes",
             "EOFFICE_BASE_URL": "https://eoffice.example.gov.vn",
             "EOFFICE_MAX_UPLOAD_MB": "80",
-            "EOFFICE_SECRET_KEY": "given",
         }
     )
     assert settings.demo is True
     assert settings.max_upload_mb == 80
     assert settings.rp_id == "eoffice.example.gov.vn"
     assert settings.is_https
-    assert settings.secret_key == "given"
     assert settings.embedded_redis
     assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/eoffice.db"
 
 
-def test_secret_is_generated_once_into_the_data_dir(tmp_path: Path) -> None:
-    first = Settings.from_env({"EOFFICE_DATA_DIR": str(tmp_path)})
-    second = Settings.from_env({"EOFFICE_DATA_DIR": str(tmp_path)})
-    assert len(first.secret_key) >= 48
-    assert first.secret_key == second.secret_key
-    path = tmp_path / "secrets" / "secret_key"
+def test_a_secret_is_generated_once_into_the_data_dir(tmp_path: Path) -> None:
+    first = load_or_create_secret(tmp_path, "hsm_pin")
+    second = load_or_create_secret(tmp_path, "hsm_pin")
+    assert len(first) >= 48
+    assert first == second
+    path = tmp_path / "secrets" / "hsm_pin"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "secret_key=" not in repr(first) or first.secret_key not in repr(first)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
 @pytest.mark.parametrize(
@@ -71,10 +69,10 @@ def test_secret_is_generated_once_into_the_data_dir(tmp_path: Path) -> None:
 )
 def test_bad_values_are_refused_clearly(tmp_path: Path, env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError, match=fragment):
-        Settings.from_env({"EOFFICE_DATA_DIR": str(tmp_path), "EOFFICE_SECRET_KEY": "s", **env})
+        Settings.from_env({"EOFFICE_DATA_DIR": str(tmp_path), **env})
 
 
 def test_settings_are_frozen() -> None:
-    settings = Settings(secret_key="s")
+    settings = Settings()
     with pytest.raises(AttributeError):
         settings.demo = True  # type: ignore[misc]

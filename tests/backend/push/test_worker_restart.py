@@ -36,7 +36,6 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "EOFFICE_DATA_DIR": str(settings.data_dir),
         "EOFFICE_DATABASE_URL": settings.database_url,
         "EOFFICE_REDIS_URL": settings.redis_url,
-        "EOFFICE_SECRET_KEY": settings.secret_key,
         "EOFFICE_SCHEDULER": "0",
         "EOFFICE_PUSH_CLAIM_SECONDS": "2",
     }

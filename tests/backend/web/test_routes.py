@@ -10,7 +10,7 @@ from backend.web.routes import PUBLIC, build, route
 
 def test_every_route_is_named_and_declares_who_may_use_it() -> None:
     for demo in (False, True):
-        for r in build(Settings(secret_key="s", demo=demo)):
+        for r in build(Settings(demo=demo)):
             if isinstance(r, Mount):  # the demo server's MSSP simulator, demo mode only
                 assert demo and r.access == policy.DEMO  # type: ignore[attr-defined]
                 continue
@@ -30,6 +30,6 @@ def test_a_route_without_a_known_declaration_is_refused() -> None:
 
 def test_demo_routes_exist_only_in_demo_mode() -> None:
     def names(demo: bool) -> set[str]:
-        return {r.name for r in build(Settings(secret_key="s", demo=demo)) if isinstance(r, Route)}
+        return {r.name for r in build(Settings(demo=demo)) if isinstance(r, Route)}
 
     assert names(True) - names(False) == {"demo_signin"}

@@ -29,7 +29,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
 
 def test_the_hour_setting_is_checked() -> None:
     with pytest.raises(SettingsError):
-        Settings(secret_key="s", deadline_time="5pm")
+        Settings(deadline_time="5pm")
 
 
 async def test_a_date_alone_means_the_configured_hour_and_nesting_is_to_the_minute(

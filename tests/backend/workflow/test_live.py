@@ -74,7 +74,7 @@ def two_servers(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[tup
     port_a, port_b = free_port(), free_port()
     env = {**os.environ, "EOFFICE_DATA_DIR": str(settings.data_dir),
            "EOFFICE_DATABASE_URL": sqlite_url, "EOFFICE_REDIS_URL": redis_url,
-           "EOFFICE_SECRET_KEY": settings.secret_key, "EOFFICE_BASE_URL": ORIGIN,
+           "EOFFICE_BASE_URL": ORIGIN,
            "EOFFICE_LOG_LEVEL": "warning"}  # fmt: skip
     eoffice = Path(sys.executable).parent / "eoffice"
     other = subprocess.Popen([str(eoffice), "serve", "--port", str(port_b)], env=env,
