@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import backend.core.jobs
 import backend.documents.tables
 import backend.push.tables
 import backend.signing_flow.tables

@@ -1,0 +1,497 @@
+"""Durable background jobs: a row in the `jobs` table, run at least once by whichever worker
+claims it.
+
+API:
+    await enqueue(db, clock=..., kind=..., payload=..., run_at=None, idempotency_key=None)
+        Add a job inside the caller's transaction, so it exists if and only if the change that
+        asked for it commits. A second call with the same `idempotency_key` returns the job the
+        first one made. After the commit, `await kick(redis)` wakes idle workers at once;
+        without it they find the job on their next poll.
+
+    registry = Registry[Ctx]();  @registry.handler("kind") async def run(ctx, job): ...
+        Handlers by kind. `ctx` is whatever the runner was given (sessions, clients …);
+        `job` is a `ClaimedJob`, a snapshot of the row.
+
+    runner = Runner(sessions=..., registry=..., context=..., clock=..., redis=None)
+        `await runner.run_once()` claims the due jobs and runs them (tests, one-shot commands);
+        `await runner.start()` … `await runner.stop()` runs a loop that polls, wakes on a kick,
+        and runs up to `Policy.concurrency` jobs at a time.
+
+How a job runs. A worker claims a due job with one compare-and-set UPDATE (queued and due, or
+running with a lapsed lease), so of any number of processes exactly one wins. Its lease is
+renewed while the handler runs; if the worker dies the lease lapses and another worker takes
+the job over. Success marks it `done`; an exception schedules a retry with exponential backoff,
+and after `max_attempts` claims the job is `dead`, its `last_error` kept. Every attempt counts
+when it is claimed, so a job that kills its worker does not loop for ever.
+
+Handlers must be idempotent. Delivery is at least once: a worker can die (or lose its lease)
+after the handler's effect committed and before the job is marked done, and the job then runs
+again. Make the effect safe to repeat: key what it writes on `job.id` or the idempotency key
+under a unique constraint, or check before acting. A handler whose lease is lost is cancelled,
+and whatever it returns after that is ignored.
+
+Time always comes from the injected Clock (lease expiry, run_at, backoff); only the pauses of
+the loop and of the lease renewal are real-time sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import random
+import socket
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.clock import Clock
+from backend.core.models import Base
+
+__all__ = [
+    "KICK_CHANNEL",
+    "ClaimedJob",
+    "Handler",
+    "Job",
+    "JobStatus",
+    "Policy",
+    "Registry",
+    "Runner",
+    "enqueue",
+    "kick",
+]
+
+log = logging.getLogger("eoffice.jobs")
+KICK_CHANNEL = "jobs:kick"
+Ctx = TypeVar("Ctx")
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Job(Base):
+    """One unit of background work. `attempts` counts claims; `lease_*` name the worker that
+    holds a running job and until when."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8), default=JobStatus.QUEUED)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_jobs_due", "status", "run_at"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'dead')", name="status"),
+        CheckConstraint("max_attempts >= 1", name="max_attempts"),
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a handler sees of its job: a snapshot taken when it was claimed."""
+
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    attempt: int  # 1 on the first run
+    max_attempts: int
+    run_at: datetime
+    idempotency_key: str | None
+    lease_owner: str
+
+
+Handler = Callable[[Ctx, ClaimedJob], Awaitable[None]]
+
+
+def utc(at: datetime) -> datetime:
+    """Aware UTC; SQLite hands back naive datetimes, which are UTC here."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+async def enqueue(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    kind: str,
+    payload: Mapping[str, Any],
+    run_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    max_attempts: int = 5,
+) -> Job:
+    """Add a job in the caller's transaction; with a known `idempotency_key`, the existing job.
+
+    The INSERT comes first (ON CONFLICT DO NOTHING on the key), so concurrent callers with one
+    key are settled by the unique constraint, never by an error that would abort the caller's
+    transaction, and on SQLite the write is not preceded by a read that a writer could outdate.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    now = utc(clock.now())
+    values = {
+        "kind": kind, "payload": dict(payload), "run_at": utc(run_at) if run_at else now,
+        "attempts": 0, "max_attempts": max_attempts, "status": JobStatus.QUEUED.value,
+        "idempotency_key": idempotency_key, "created_at": now,
+    }  # fmt: skip
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Job).values(**values)
+    if idempotency_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+    job_id = await db.scalar(statement.returning(Job.id))
+    if job_id is None:  # the key is taken: by an earlier call, or a transaction since committed
+        job = await db.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
+    else:
+        job = await db.get(Job, job_id)
+    assert job is not None
+    return job
+
+
+async def kick(redis: aioredis.Redis) -> None:
+    """Wake idle runners now (call after the commit). Redis trouble is logged, never raised:
+    the runners' polling finds the job anyway."""
+    try:
+        await redis.publish(KICK_CHANNEL, b"1")
+    except RedisError as error:
+        log.warning("jobs: kick not sent: %s", error)
+
+
+class Registry(Generic[Ctx]):
+    """Handlers by job kind. A runner claims only the kinds its registry knows, so workers of
+    different versions can share one table."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler[Ctx]] = {}
+
+    def register(self, kind: str, handler: Handler[Ctx]) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for job kind {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def handler(self, kind: str) -> Callable[[Handler[Ctx]], Handler[Ctx]]:
+        """Decorator form of `register`."""
+
+        def decorate(fn: Handler[Ctx]) -> Handler[Ctx]:
+            self.register(kind, fn)
+            return fn
+
+        return decorate
+
+    def get(self, kind: str) -> Handler[Ctx]:
+        return self._handlers[kind]
+
+    def kinds(self) -> list[str]:
+        return sorted(self._handlers)
+
+
+@dataclass
+class Policy:
+    # How long a claim holds without renewal; a worker silent this long is presumed dead.
+    lease: timedelta = timedelta(seconds=60)
+    # Real seconds between lease renewals while a handler runs; well under `lease`.
+    heartbeat_seconds: float = 20.0
+    # Real seconds an idle loop waits before looking again (a kick cuts it short).
+    poll_seconds: float = 5.0
+    concurrency: int = 4
+    # run_once claims at most this many.
+    batch: int = 10
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_max: timedelta = timedelta(hours=1)
+    # Each retry delay is stretched by up to this fraction, so failures spread out.
+    jitter: float = 0.1
+
+    def backoff(self, attempt: int, rng: random.Random) -> timedelta:
+        """The pause before the run after failed `attempt` (1-based): base · 2^(attempt-1)."""
+        delay = min(self.retry_max, self.retry_base * (1 << min(attempt - 1, 32)))
+        return delay * (1 + self.jitter * rng.random())
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+@dataclass
+class Runner(Generic[Ctx]):
+    """Claims due jobs and runs their handlers, on any number of processes at once."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    registry: Registry[Ctx]
+    context: Ctx
+    clock: Clock
+    policy: Policy = field(default_factory=Policy)
+    redis: aioredis.Redis | None = None
+    name: str = field(default_factory=default_name)
+    rng: random.Random = field(default_factory=random.Random)
+    _loop_task: asyncio.Task[None] | None = None
+    _listener: asyncio.Task[None] | None = None
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # --- claiming -------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        return or_(
+            and_(Job.status == JobStatus.QUEUED, Job.run_at <= now),
+            and_(Job.status == JobStatus.RUNNING, Job.lease_until < now),
+        )
+
+    async def claim(self, limit: int) -> list[ClaimedJob]:
+        """Take up to `limit` due jobs of known kinds; each claim is its own transaction."""
+        kinds = self.registry.kinds()
+        if limit <= 0 or not kinds:
+            return []
+        now = utc(self.clock.now())
+        async with self.sessions() as db:
+            candidates = list(
+                await db.scalars(
+                    select(Job.id).where(self._due(now), Job.kind.in_(kinds))
+                    .order_by(Job.run_at, Job.id).limit(limit)
+                )
+            )  # fmt: skip
+        claimed = []
+        for job_id in candidates:
+            job = await self.claim_job(job_id)
+            if job is not None:
+                claimed.append(job)
+        return claimed
+
+    async def claim_job(self, job_id: int) -> ClaimedJob | None:
+        """Claim this job if it is due (or its lease lapsed); None if it is not, or if another
+        worker was first."""
+        # The UPDATE is the transaction's first statement: SQLite queues it behind another
+        # writer (busy timeout) and PostgreSQL re-checks the WHERE once the row lock is free, so
+        # of two claimers the second matches no row.
+        now = utc(self.clock.now())
+        token = f"{self.name[:51]}#{uuid.uuid4().hex[:12]}"
+        async with self.sessions() as db, db.begin():
+            row = (
+                await db.execute(
+                    update(Job).where(Job.id == job_id, self._due(now))
+                    .values(status=JobStatus.RUNNING.value, lease_owner=token,
+                            lease_until=now + self.policy.lease, attempts=Job.attempts + 1)
+                    .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts,
+                               Job.run_at, Job.idempotency_key)
+                    .execution_options(synchronize_session=False)
+                )
+            ).one_or_none()  # fmt: skip
+        if row is None:
+            return None
+        job = ClaimedJob(
+            id=row.id, kind=row.kind, payload=row.payload, attempt=row.attempts,
+            max_attempts=row.max_attempts, run_at=utc(row.run_at),
+            idempotency_key=row.idempotency_key, lease_owner=token,
+        )  # fmt: skip
+        if job.attempt > job.max_attempts:
+            # Its last attempt's worker died (lease lapsed): no attempt left to run.
+            await self._finish(job, JobStatus.DEAD, error=_lapsed(job))
+            return None
+        return job
+
+    # --- running --------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim what is due (up to `Policy.batch`), run it all, and return how many ran."""
+        jobs = await self.claim(self.policy.batch)
+        await asyncio.gather(*(self.run(job) for job in jobs))
+        return len(jobs)
+
+    async def run(self, job: ClaimedJob) -> None:
+        """Run one claimed job's handler under a renewed lease and record the outcome."""
+        handler = asyncio.ensure_future(self.registry.get(job.kind)(self.context, job))
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job, handler, lost))
+        try:
+            await handler
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not lost.is_set() or (current is not None and current.cancelling()):
+                raise  # the runner itself is being cancelled: the lease lapses, as on a crash
+            log.warning("jobs: lost the lease of job %s (%s), handler cancelled", job.id, job.kind)
+        except Exception as error:
+            await self._failed(job, error)
+        else:
+            await self._finish(job, JobStatus.DONE)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(
+        self, job: ClaimedJob, handler: asyncio.Future[None], lost: asyncio.Event
+    ) -> None:
+        while True:
+            await asyncio.sleep(self.policy.heartbeat_seconds)
+            try:
+                renewed = await self._renew(job)
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("jobs: lease of job %s not renewed: %s", job.id, error)
+                continue
+            if not renewed:
+                lost.set()
+                handler.cancel()
+                return
+
+    async def _renew(self, job: ClaimedJob) -> bool:
+        now = utc(self.clock.now())
+        async with self.sessions() as db, db.begin():
+            result = await db.execute(
+                update(Job).where(*_held(job)).values(lease_until=now + self.policy.lease)
+                .returning(Job.id).execution_options(synchronize_session=False)
+            )  # fmt: skip
+            return result.one_or_none() is not None
+
+    async def _failed(self, job: ClaimedJob, error: BaseException) -> None:
+        message = "".join(traceback.format_exception(error))[-4000:]
+        if job.attempt >= job.max_attempts:
+            log.warning("jobs: job %s (%s) dead after %s attempts: %s", job.id, job.kind,
+                        job.attempt, error)  # fmt: skip
+            await self._finish(job, JobStatus.DEAD, error=message)
+            return
+        run_at = utc(self.clock.now()) + self.policy.backoff(job.attempt, self.rng)
+        await self._release(job, {"status": JobStatus.QUEUED.value, "run_at": run_at,
+                                  "last_error": message})  # fmt: skip
+
+    async def _finish(
+        self, job: ClaimedJob, status: JobStatus, *, error: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "finished_at": utc(self.clock.now())}
+        if error is not None:
+            values["last_error"] = error
+        await self._release(job, values)
+
+    async def _release(self, job: ClaimedJob, values: dict[str, Any]) -> None:
+        """Record an outcome, if the lease is still ours (else the job's new holder decides)."""
+        async with self.sessions() as db, db.begin():
+            result = await db.execute(
+                update(Job).where(*_held(job))
+                .values(lease_owner=None, lease_until=None, **values)
+                .returning(Job.id).execution_options(synchronize_session=False)
+            )  # fmt: skip
+            if result.one_or_none() is None:
+                log.warning("jobs: job %s changed hands; outcome %s dropped", job.id,
+                            values["status"])  # fmt: skip
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the loop (and the kick listener, with Redis); returns once it is listening."""
+        if self._loop_task is not None:
+            raise RuntimeError("runner already started")
+        self._stopping.clear()
+        if self.redis is not None:
+            self._listener = asyncio.create_task(self._listen(self.redis))
+            try:
+                await asyncio.wait_for(self._subscribed.wait(), timeout=5)
+            except TimeoutError:
+                log.warning("jobs: no kick subscription yet, polling only")
+        self._loop_task = asyncio.create_task(self._loop())
+
+    async def stop(self, *, grace_seconds: float = 30.0) -> None:
+        """Claim nothing more, give running handlers `grace_seconds`, then cancel them (their
+        leases lapse and other workers take the jobs over)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            free = self.policy.concurrency - len(self._running)
+            try:
+                jobs = await self.claim(free)
+            except Exception:
+                # Database trouble: log it and look again at the next poll, never give up.
+                log.exception("jobs: claim failed")
+                jobs = []
+            for job in jobs:
+                task = asyncio.create_task(self._guarded(job))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+            # Either nothing more is due or every slot is busy: wait for a kick, a finished
+            # job (which frees a slot and may have enqueued more), stop(), or the next poll.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
+
+    async def _guarded(self, job: ClaimedJob) -> None:
+        try:
+            await self.run(job)
+        except Exception:
+            # The outcome could not be recorded (database trouble): the lease lapses and the
+            # job is taken over.
+            log.exception("jobs: job %s (%s) left to its lease", job.id, job.kind)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wake.set()
+
+    async def _listen(self, redis: aioredis.Redis) -> None:
+        while True:
+            try:
+                async with redis.pubsub() as pubsub:
+                    await pubsub.subscribe(KICK_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "subscribe":
+                            self._subscribed.set()
+                        elif message["type"] == "message":
+                            self._wake.set()
+            except RedisError as error:
+                self._subscribed.clear()
+                log.warning("jobs: kick listener: %s", error)
+                await asyncio.sleep(self.policy.poll_seconds)
+
+
+def _held(job: ClaimedJob) -> tuple[ColumnElement[bool], ...]:
+    return Job.id == job.id, Job.lease_owner == job.lease_owner, Job.status == JobStatus.RUNNING
+
+
+def _lapsed(job: ClaimedJob) -> str:
+    return f"lease lapsed during attempt {job.max_attempts} of {job.max_attempts}: worker lost"
