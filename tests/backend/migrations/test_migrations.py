@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from alembic.util import CommandError
+from sqlalchemy import Connection, text
 
 from backend.core import db, migrate
 from backend.migrations.schema import include_object, metadata
@@ -49,3 +54,51 @@ async def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         assert fks == 1
     finally:
         await engine.dispose()
+
+
+def _copy_of_migrations(tmp_path: Path) -> Path:
+    """The migrations directory, copied: `revision` writes into it."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(
+        migrate.MIGRATIONS, directory, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    return directory
+
+
+async def test_db_revision_autogenerates_the_next_numbered_migration(
+    database_url: str, tmp_path: Path
+) -> None:
+    directory = _copy_of_migrations(tmp_path)
+    head = migrate.head_revision()
+    assert head is not None
+    engine = db.create_engine(database_url)
+    try:
+        # The database lacks an index the code declares: the new migration must create it.
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP INDEX ix_signing_transactions_status"))
+        path = await migrate.revision(engine, "restore status index", directory=directory)
+    finally:
+        await engine.dispose()
+    expected = f"{int(head) + 1:04d}"
+    assert path == directory / "versions" / f"{expected}_restore_status_index.py"
+    source = path.read_text()
+    assert re.search(rf"^revision[^=]*= ['\"]{expected}['\"]", source, re.M), source
+    assert re.search(rf"^down_revision[^=]*= ['\"]{head}['\"]", source, re.M), source
+    assert "create_index('ix_signing_transactions_status'" in source or (
+        'create_index("ix_signing_transactions_status"' in source
+    ), source
+    assert not list((migrate.MIGRATIONS / "versions").glob(f"{expected}_*"))
+
+
+async def test_db_revision_refuses_a_database_behind_head(
+    database_url: str, tmp_path: Path
+) -> None:
+    directory = _copy_of_migrations(tmp_path)
+    engine = db.create_engine(database_url)
+    try:
+        await migrate.downgrade(engine, "-1")
+        with pytest.raises(CommandError, match="not up to date"):
+            await migrate.revision(engine, "anything", directory=directory)
+    finally:
+        await engine.dispose()
+    assert list((directory / "versions").glob("*anything*")) == []
