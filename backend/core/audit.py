@@ -67,7 +67,8 @@ async def record(
 
 
 def utc_naive(at: datetime) -> datetime:
-    """SQLite gives back naive UTC, PostgreSQL aware datetimes: hash one form on both."""
+    """The form a moment is hashed in (naive UTC), fixed since the first entry: the chain
+    written before the UTC column type must still verify."""
     return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
 
 

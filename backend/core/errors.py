@@ -1,4 +1,5 @@
-"""The app's root error, and the translation of errors into responses at the edge."""
+"""The app's root error and its kinds, each with its HTTP status; `backend.web.errors_http`
+turns them (and the signing library's errors) into responses."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -56,7 +56,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ColumnElement,
-    DateTime,
     Index,
     Integer,
     String,
@@ -72,7 +71,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.clock import Clock
-from backend.core.models import Base
+from backend.core.models import Base, UtcDateTime
 
 __all__ = [
     "KICK_CHANNEL",
@@ -108,16 +107,16 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(8), default=JobStatus.QUEUED)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_jobs_due", "status", "run_at"),
@@ -143,11 +142,6 @@ class ClaimedJob:
 Handler = Callable[[Ctx, ClaimedJob], Awaitable[None]]
 
 
-def utc(at: datetime) -> datetime:
-    """Aware UTC; SQLite hands back naive datetimes, which are UTC here."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 async def enqueue(
     db: AsyncSession,
     *,
@@ -166,9 +160,9 @@ async def enqueue(
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    now = utc(clock.now())
+    now = clock.now()
     values = {
-        "kind": kind, "payload": dict(payload), "run_at": utc(run_at) if run_at else now,
+        "kind": kind, "payload": dict(payload), "run_at": run_at if run_at else now,
         "attempts": 0, "max_attempts": max_attempts, "status": JobStatus.QUEUED.value,
         "idempotency_key": idempotency_key, "created_at": now,
     }  # fmt: skip
@@ -280,7 +274,7 @@ class Runner(Generic[Ctx]):
         kinds = self.registry.kinds()
         if limit <= 0 or not kinds:
             return []
-        now = utc(self.clock.now())
+        now = self.clock.now()
         async with self.sessions() as db:
             candidates = list(
                 await db.scalars(
@@ -301,7 +295,7 @@ class Runner(Generic[Ctx]):
         # The UPDATE is the transaction's first statement: SQLite queues it behind another
         # writer (busy timeout) and PostgreSQL re-checks the WHERE once the row lock is free, so
         # of two claimers the second matches no row.
-        now = utc(self.clock.now())
+        now = self.clock.now()
         token = f"{self.name[:51]}#{uuid.uuid4().hex[:12]}"
         async with self.sessions() as db, db.begin():
             row = (
@@ -318,7 +312,7 @@ class Runner(Generic[Ctx]):
             return None
         job = ClaimedJob(
             id=row.id, kind=row.kind, payload=row.payload, attempt=row.attempts,
-            max_attempts=row.max_attempts, run_at=utc(row.run_at),
+            max_attempts=row.max_attempts, run_at=row.run_at,
             idempotency_key=row.idempotency_key, lease_owner=token,
         )  # fmt: skip
         if job.attempt > job.max_attempts:
@@ -370,7 +364,7 @@ class Runner(Generic[Ctx]):
                 return
 
     async def _renew(self, job: ClaimedJob) -> bool:
-        now = utc(self.clock.now())
+        now = self.clock.now()
         async with self.sessions() as db, db.begin():
             result = await db.execute(
                 update(Job).where(*_held(job)).values(lease_until=now + self.policy.lease)
@@ -385,14 +379,14 @@ class Runner(Generic[Ctx]):
                         job.attempt, error)  # fmt: skip
             await self._finish(job, JobStatus.DEAD, error=message)
             return
-        run_at = utc(self.clock.now()) + self.policy.backoff(job.attempt, self.rng)
+        run_at = self.clock.now() + self.policy.backoff(job.attempt, self.rng)
         await self._release(job, {"status": JobStatus.QUEUED.value, "run_at": run_at,
                                   "last_error": message})  # fmt: skip
 
     async def _finish(
         self, job: ClaimedJob, status: JobStatus, *, error: str | None = None
     ) -> None:
-        values: dict[str, Any] = {"status": status.value, "finished_at": utc(self.clock.now())}
+        values: dict[str, Any] = {"status": status.value, "finished_at": self.clock.now()}
         if error is not None:
             values["last_error"] = error
         await self._release(job, values)

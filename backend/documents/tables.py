@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.core.models import Base
+from backend.core.models import Base, UtcDateTime
 
 
 class Document(Base):
@@ -53,14 +52,14 @@ class Document(Base):
     register_year: Mapped[int | None] = mapped_column(Integer)
     register_series: Mapped[str] = mapped_column(String(32), default="")
     register_number: Mapped[int | None] = mapped_column(Integer)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # A paper copy (or a second arrival) of a document already registered reuses its số đến.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     signature_check: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     files: Mapped[list[DocumentFile]] = relationship(
         back_populates="document", order_by="DocumentFile.position", lazy="selectin"
@@ -141,11 +140,11 @@ class FileVersion(Base):
     # issuance); None when never checked.
     signature_check: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # B-LTA versions: until when the newest document timestamp proves existence (its TSA
     # certificate's end); the archival renewal adds a timestamp before then. None otherwise,
     # and on a version a renewal has superseded.
-    archive_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archive_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         UniqueConstraint("file_id", "version", name="file_version"),

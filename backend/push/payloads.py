@@ -8,7 +8,7 @@ and `tag` (the Topic: a newer notice about the same document replaces the older 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from backend.core.clock import VIETNAM
 from backend.documents import catalogue
@@ -34,8 +34,7 @@ def _day(deadline: datetime | date | None) -> str:
     if deadline is None:
         return "không có hạn"
     if isinstance(deadline, datetime):
-        aware = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
-        return aware.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+        return deadline.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
     return deadline.strftime("%d/%m/%Y")
 
 

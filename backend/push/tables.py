@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.models import Base
+from backend.core.models import Base, UtcDateTime
 
 
 class PushSubscription(Base):
@@ -19,8 +19,8 @@ class PushSubscription(Base):
     p256dh: Mapped[str] = mapped_column(String(128))
     auth: Mapped[str] = mapped_column(String(64))
     device: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class PushOutbox(Base):
@@ -40,14 +40,14 @@ class PushOutbox(Base):
     topic: Mapped[str] = mapped_column(String(32), default="")
     # Scheduled notices (digests, escalations) carry a key so a second scheduler run adds none.
     dedupe_key: Mapped[str | None] = mapped_column(String(96), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    relayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Subscription ids already served, so a retry sends only to the rest.
     delivered_to: Mapped[list[int]] = mapped_column(JSON, default=list)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_push_outbox_pending", "delivered_at", "dead_at", "not_before"),)

@@ -19,7 +19,6 @@ from backend.core import audit
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.documents.tables import DocumentFile, FileVersion
-from backend.workflow.deadlines import aware
 from signing import SigningError, SigningServices, archive_horizon, renew_archive
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ async def renew_one(
 ) -> FileVersion | None:
     """Renew one version; the new version, or None when the renewal would not help."""
     assert version.archive_until is not None
-    old_until = aware(version.archive_until)
+    old_until = version.archive_until
     renewed = await renew_archive(pdf=await blobs.get(version.sha256), services=services)
     new_until = archive_horizon(pdf=renewed)
     file = await db.get_one(DocumentFile, version.file_id)

@@ -6,7 +6,6 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.core.models import Base
+from backend.core.models import Base, UtcDateTime
 
 # Transaction states that still hold a claim on the documents and on the signer.
 
@@ -49,11 +48,11 @@ class Draft(Base):
     # The leader's signature position: zero-based page and box (PDF points), kept for the preview.
     sign_page: Mapped[int] = mapped_column(Integer, default=0)
     sign_box: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # The incoming document this draft answers ("Dự thảo trả lời văn bản số …"), if any.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     # The last time the author sent it (again) to the signer; the author's list sorts by it.
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class DocumentComment(Base):
@@ -67,7 +66,7 @@ class DocumentComment(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16), default="comment")
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Idempotency key from the client (an offline queue's UUID): a replay creates nothing new.
     client_key: Mapped[str | None] = mapped_column(String(64))
 
@@ -97,13 +96,13 @@ class SigningTransaction(Base):
     control_code: Mapped[str] = mapped_column(String(8))
     mss_trans_id: Mapped[str] = mapped_column(String(64), default="")
     error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # The SIM status poller's lease: the process holding it renews it while it polls; once it
     # lapses, any process's sweeper may take the transaction over (the MSSP id is above).
     lease_owner: Mapped[str] = mapped_column(String(64), default="")
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # A SIM batch sends one transaction per document, one after another.
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
@@ -162,8 +161,8 @@ class SigningBatch(Base):
     signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     method: Mapped[str] = mapped_column(String(16))  # sim
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     items: Mapped[list[SigningBatchItem]] = relationship(
         order_by="SigningBatchItem.position", lazy="selectin"

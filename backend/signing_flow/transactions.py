@@ -88,13 +88,6 @@ def expected_challenge(tx: SigningTransaction) -> bytes:
     )
 
 
-def aware(at: datetime) -> datetime:
-    # SQLite returns naive UTC.
-    from datetime import UTC
-
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class Prepared:
     transaction: SigningTransaction
@@ -173,7 +166,7 @@ async def _reusable(
     )
     for tx in candidates:
         have = sorted((i.document_id, i.base_version_id) for i in tx.items)
-        if have == wanted and aware(tx.expires_at) > now:
+        if have == wanted and tx.expires_at > now:
             return tx
     return None
 
@@ -299,7 +292,7 @@ async def cancel(db: AsyncSession, *, clock: Clock, tx: SigningTransaction, acto
 
 
 async def expire_if_due(db: AsyncSession, *, clock: Clock, tx: SigningTransaction) -> bool:
-    due = tx.status in (TxState.PREPARED, TxState.AWAITING) and aware(tx.expires_at) <= clock.now()
+    due = tx.status in (TxState.PREPARED, TxState.AWAITING) and tx.expires_at <= clock.now()
     if not due or not await move(
         db, tx.id, clock=clock, from_states=(TxState.PREPARED, TxState.AWAITING), to=TxState.EXPIRED
     ):

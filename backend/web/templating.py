@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,12 @@ PWA_TEMPLATES = PWA_DIR / "templates"
 PWA_LOCALE = PWA_DIR / "locale"
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite gives back naive UTC.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
-
-
 def vn_datetime(at: datetime) -> str:
-    return _aware(at).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+    return at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
 
 
 def isodate(at: datetime) -> str:
-    return _aware(at).isoformat()
+    return at.isoformat()
 
 
 def make_templates(

@@ -133,7 +133,7 @@ async def _notify(
 def _check_deadline(deadline: datetime | None, *, now: datetime, parent: datetime | None) -> None:
     if deadline is not None and deadline <= now:
         raise ValidationError("Hạn xử lý đã qua.", "The deadline is in the past.")
-    if parent is not None and (deadline is None or deadline > deadlines.aware(parent)):
+    if parent is not None and (deadline is None or deadline > parent):
         when = deadlines.label(parent)
         raise ValidationError(
             f"Hạn xử lý không được muộn hơn hạn của cấp trên ({when}).",

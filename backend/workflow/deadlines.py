@@ -25,13 +25,8 @@ def due_at(day: date, at: time | None = None, *, end_of_day: time = END_OF_DAY) 
     return datetime.combine(day, at or end_of_day, tzinfo=VIETNAM).astimezone(UTC)
 
 
-def aware(moment: datetime) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite hands back naive UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def local(moment: datetime) -> datetime:
-    return aware(moment).astimezone(VIETNAM)
+    return moment.astimezone(VIETNAM)
 
 
 def local_day(moment: datetime) -> date:
@@ -42,8 +37,8 @@ def normalize(deadline: date | datetime | None) -> datetime | None:
     """A deadline as stored: a datetime in UTC; a bare date means END_OF_DAY on that day."""
     if deadline is None:
         return None
-    if isinstance(deadline, datetime):
-        return aware(deadline)
+    if isinstance(deadline, datetime):  # an API's naive value is taken as UTC
+        return deadline.replace(tzinfo=UTC) if deadline.tzinfo is None else deadline.astimezone(UTC)
     return due_at(deadline)
 
 

@@ -96,7 +96,7 @@ async def send_digests(db: AsyncSession, *, clock: Clock, today: date) -> int:
     for user_id, unit_id, holder_unit_id, deadline in rows:
         if deadline is None:
             continue
-        late = deadlines.aware(deadline) < now
+        late = deadline < now
         targets = [personal[user_id]] if user_id is not None else []
         unit_key = unit_id if unit_id is not None else holder_unit_id
         if unit_key is not None:
@@ -142,7 +142,7 @@ async def escalate(db: AsyncSession, *, clock: Clock, today: date, rules: Rules)
     for hop in await overdue(db, now=now):
         if hop.part != Part.LEAD or hop.deadline is None:
             continue
-        deadline = deadlines.aware(hop.deadline)
+        deadline = hop.deadline
         if now < rules.calendar.escalation_due(deadline, rules.escalation_margin_days):
             continue
         late = max(1, rules.calendar.working_days_late(deadlines.local_day(deadline), today))

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.models import Base
+from backend.core.models import Base, UtcDateTime
 
 
 class Part(enum.StrEnum):
@@ -53,13 +52,13 @@ class Assignment(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # A moment (hạn xử lý 17:00 27/11/2026), stored in UTC like every timestamp here.
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())
     direction: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16))
     progress: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_assignments_document", "document_id", "id"),
@@ -82,7 +81,7 @@ class TimelineEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     device: Mapped[str] = mapped_column(String(64), default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     # The idempotency key an offline queue sends with a report: a replay records nothing new.
     client_key: Mapped[str | None] = mapped_column(String(64))
 
@@ -103,8 +102,8 @@ class DirectionRequest(Base):
     leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_direction_requests_leader_open", "leader_id", "closed_at"),
@@ -121,7 +120,7 @@ class Milestone(Base):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_assignment_milestones_assignment", "assignment_id", "position"),)
 

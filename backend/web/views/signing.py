@@ -47,7 +47,7 @@ def _tx_json(tx: Any) -> dict[str, object]:
         "status": tx.status,
         "method": tx.method,
         "control_code": tx.control_code,
-        "expires_at": transactions.aware(tx.expires_at).isoformat(),
+        "expires_at": tx.expires_at.isoformat(),
         "documents": [
             {"id": i.document_id, "result": i.result, "error": i.error} for i in tx.items
         ],

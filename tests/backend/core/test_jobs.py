@@ -28,7 +28,6 @@ from backend.core.jobs import (
     Runner,
     enqueue,
     kick,
-    utc,
 )
 from tests.support import job_worker
 from tests.support.process_server import ROOT
@@ -316,7 +315,7 @@ async def test_a_running_job_keeps_its_lease_and_is_cancelled_when_it_loses_it(
 
     async def renewed() -> bool:
         lease_until = (await load(engine, job_id)).lease_until
-        return lease_until is not None and utc(lease_until) == clock.now() + LEASE
+        return lease_until is not None and lease_until == clock.now() + LEASE
 
     await eventually(renewed)
     assert await b.claim_job(job_id) is None
@@ -371,7 +370,7 @@ async def test_a_worker_killed_with_sigkill_has_its_job_taken_over(
         return await survivor.run_once() == 1
 
     await eventually(taken_over, within=30)
-    assert clock.now() >= utc(held_until)
+    assert clock.now() >= held_until
     job = await load(engine, job_id)
     assert (job.status, job.attempts, job.lease_owner) == (JobStatus.DONE, 2, None)
     assert survivor.context.calls == [(job_id, 2)]
@@ -413,7 +412,7 @@ async def test_failures_are_retried_with_backoff_then_dead_lettered(
     assert await runner.run_once() == 1
     job = await load(engine, job_id)
     assert (job.status, job.attempts, job.lease_owner) == (JobStatus.QUEUED, 1, None)
-    assert utc(job.run_at) == START + timedelta(seconds=30)
+    assert job.run_at == START + timedelta(seconds=30)
     assert job.last_error is not None and "ValueError: service down, attempt 1" in job.last_error
 
     clock.advance(timedelta(seconds=29))
@@ -422,13 +421,13 @@ async def test_failures_are_retried_with_backoff_then_dead_lettered(
     assert await runner.run_once() == 1
     job = await load(engine, job_id)
     assert (job.status, job.attempts) == (JobStatus.QUEUED, 2)
-    assert utc(job.run_at) == clock.now() + timedelta(seconds=60)
+    assert job.run_at == clock.now() + timedelta(seconds=60)
 
     clock.advance(timedelta(seconds=60))
     assert await runner.run_once() == 1
     job = await load(engine, job_id)
     assert (job.status, job.attempts, job.lease_owner) == (JobStatus.DEAD, 3, None)
-    assert job.finished_at is not None and utc(job.finished_at) == clock.now()
+    assert job.finished_at is not None and job.finished_at == clock.now()
     assert job.last_error is not None and "service down, attempt 3" in job.last_error
 
     clock.advance(timedelta(days=1))
