@@ -16,7 +16,6 @@ from backend.core.audit import AuditEntry
 from backend.documents.tables import Document, FileVersion
 from backend.push.tables import PushOutbox
 from backend.signing_flow import archive
-from backend.workflow.deadlines import aware
 from signing import archive_horizon, verify_pdf
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -77,8 +76,8 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     assert seal.field_name == "chu_ky_co_quan" and seal.ok and seal.pades_level == "B-LTA"
     assert report.document_timestamps == 1
     assert found[2].archive_until is not None
-    assert aware(found[2].archive_until) == archive_horizon(pdf=sealed)
-    assert aware(found[2].archive_until) > aware(found[2].created_at) + timedelta(days=365)
+    assert found[2].archive_until == archive_horizon(pdf=sealed)
+    assert found[2].archive_until > found[2].created_at + timedelta(days=365)
     path = res.settings.data_dir / "issued.pdf"
     path.write_bytes(sealed)
     assert await asyncio.to_thread(pdfsig_valid, path) == 2
