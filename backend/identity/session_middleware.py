@@ -1,7 +1,7 @@
 """Pure ASGI middleware: finds the session behind the cookie (Redis) before any handler runs.
 
 It only reads: `scope["eoffice.session"]` gets a `sessions.Lookup`. Handlers that sign in or out
-set or clear the cookie themselves (`views/auth.py`). Static assets skip the lookup.
+set or clear the cookie themselves (`backend/web/views/auth.py`). Static assets skip the lookup.
 """
 
 from __future__ import annotations
