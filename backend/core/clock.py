@@ -32,3 +32,8 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._at = at
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC datetime; a naive one is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

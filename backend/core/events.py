@@ -40,11 +40,6 @@ def record(db: AsyncSession, event: Event) -> None:
     db.info.setdefault(_KEY, []).append(event)
 
 
-def recorded(db: AsyncSession) -> list[Event]:
-    """The events recorded on `db` so far, in order (not removed)."""
-    return list(db.info.get(_KEY, []))
-
-
 def _take(db: AsyncSession) -> list[Event]:
     events: list[Event] = db.info.pop(_KEY, [])
     return events
@@ -83,12 +78,9 @@ async def unit_of_work(
 ) -> AsyncIterator[AsyncSession]:
     """A session in a transaction; its recorded events go to `bus` once it has committed."""
     async with sessions() as db:
-        try:
-            async with db.begin():
-                yield db
-        except BaseException:
-            _take(db)  # rolled back: nobody hears of it
-            raise
+        async with db.begin():
+            yield db
+        # Reached only after COMMIT: a rollback raises, and its events go with the session.
         # One transaction may record the same event more than once (several steps of one
         # document): what follows reads the current state, so once is enough.
         events = list(dict.fromkeys(_take(db)))

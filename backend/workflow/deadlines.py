@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from backend.core.clock import VIETNAM
+from backend.core.clock import VIETNAM, as_utc
 from backend.core.errors import ValidationError
 from backend.core.settings import SettingsError
 
@@ -38,7 +38,7 @@ def normalize(deadline: date | datetime | None) -> datetime | None:
     if deadline is None:
         return None
     if isinstance(deadline, datetime):  # an API's naive value is taken as UTC
-        return deadline.replace(tzinfo=UTC) if deadline.tzinfo is None else deadline.astimezone(UTC)
+        return as_utc(deadline)
     return due_at(deadline)
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from asn1crypto import x509 as asn1_x509
 from conftest import KEY_ID, KEY_LABEL, LEADER, PIN
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from signing import (
     SOFTHSM_MODULE,
@@ -76,14 +81,8 @@ async def test_unknown_key_is_a_key_provider_error(softhsm: str) -> None:
         Pkcs11Key(module_path=SOFTHSM_MODULE, token_label=softhsm, pin=PIN)
 
 
-def test_raw_ecdsa_is_converted_and_checked() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    from cryptography.x509.oid import NameOID
-
+def _ec_key_and_certificate() -> tuple[ec.EllipticCurvePrivateKey, asn1_x509.Certificate]:
+    """A P-256 key and a self-signed certificate of it, valid for a day."""
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
     now = datetime.now(UTC)
@@ -97,7 +96,11 @@ def test_raw_ecdsa_is_converted_and_checked() -> None:
         .not_valid_after(now + timedelta(days=1))
         .sign(private, hashes.SHA256())
     )
-    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    return private, asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def test_raw_ecdsa_is_converted_and_checked() -> None:
+    private, asn1_cert = _ec_key_and_certificate()
     der = private.sign(b"dtbs", ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
@@ -111,27 +114,7 @@ def test_raw_ecdsa_is_converted_and_checked() -> None:
 
 def test_raw_ecdsa_starting_with_the_der_sequence_tag_is_still_read_as_raw() -> None:
     """A raw r‖s whose r begins with byte 0x30 (1 signature in 256) must not be taken for DER."""
-    from datetime import UTC, datetime, timedelta
-
-    from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    from cryptography.x509.oid import NameOID
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(private, hashes.SHA256())
-    )
-    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    private, asn1_cert = _ec_key_and_certificate()
     for attempt in range(20000):
         dtbs = b"dtbs-%d" % attempt
         der = private.sign(dtbs, ec.ECDSA(hashes.SHA256()))
