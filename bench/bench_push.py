@@ -3,11 +3,11 @@
     .venv/bin/python bench/bench_push.py                    # 100 notices/s for 60 s
     .venv/bin/python bench/bench_push.py --rate 200 --seconds 20
 
-A real redis-server, a SQLite database in a temp dir, the app's PushRuntime (relay + worker, as
-in the server process) and the test suite's local push service (VAPID verified, payload
-decrypted). Each notice is written by `outbox.enqueue` in its own transaction, then the relay is
-kicked as the handlers do after commit. Latency = enqueue commit → the push service has
-decrypted it. Baseline in the same run: the raw pywebpush send (encrypt + POST) of the worker,
+A real redis-server, a SQLite database in a temp dir, the app's jobs runner with the push sender
+(as in the server process: `backend.runtime.background`) and the test suite's local push service
+(VAPID verified, payload decrypted). Each notice is written by `outbox.enqueue` (the row and its
+send job) in its own transaction, then the runners are kicked as the handlers' commit does.
+Latency = enqueue commit → the push service has decrypted it. Baseline in the same run: the raw pywebpush send (encrypt + POST) of the worker,
 one at a time, to the same push service. Goal (issue #7): p99 <= 1 s at 100 notices/s.
 """
 
@@ -19,23 +19,39 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend import organisations
-from backend.core import db, migrate
-from backend.core.clock import SystemClock
+from backend.core import db, jobs, migrate
+from backend.core.clock import Clock, SystemClock
 from backend.core.embedded_redis import redis_server_binary
 from backend.core.models import Role
+from backend.core.settings import Settings
 from backend.identity import users
 from backend.push import outbox, payloads, subscriptions
-from backend.push.runtime import PushRuntime
+from backend.push.sender import SEND_JOB, Sender, send_job
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import load_or_create
-from backend.push.worker import Policy
+from backend.runtime import background
 from tests.conftest import free_port
 from tests.support.push_service import push_service
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the push.send jobs need of the process (the server's is its Resources)."""
+
+    settings: Settings
+    clock: Clock
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    push: Sender
 
 
 def pct(values: list[float], p: float) -> float:
@@ -50,8 +66,6 @@ def show(name: str, values: list[float]) -> None:
 
 
 async def main(rate: int, seconds: int) -> None:
-    import redis.asyncio as aioredis
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     port = free_port()
     redis_proc = await asyncio.create_subprocess_exec(
@@ -66,8 +80,15 @@ async def main(rate: int, seconds: int) -> None:
     redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
     keys = load_or_create(tmp, contact="mailto:bench@example.org")
     sessions = db.sessionmaker(engine)
-    runtime = PushRuntime(sessions=sessions, redis=redis, clock=clock, keys=keys,
-                          policy=Policy(), run_worker=True)  # fmt: skip
+    sender = Sender(sessions=sessions, clock=clock, keys=keys)
+    settings = Settings(data_dir=tmp)
+    registry: jobs.Registry[Context] = jobs.Registry()
+    registry.register(SEND_JOB, send_job)
+    runner = jobs.Runner(
+        sessions=sessions, registry=registry, clock=clock, redis=redis,
+        context=Context(settings, clock, sessions, redis, sender),
+        policy=background.runner_policy(settings),
+    )  # fmt: skip
     try:
         async with push_service(keys.public_key) as service:
             device = service.device("phone")
@@ -82,7 +103,7 @@ async def main(rate: int, seconds: int) -> None:
                                                     device="bench")  # fmt: skip
                 user_id, sub_id = person.id, sub.id
 
-            # Baseline: the raw pywebpush send, one at a time (no outbox, stream or database).
+            # Baseline: the raw pywebpush send, one at a time (no outbox, job or database).
             async with sessions() as s:
                 subscription = await s.get_one(PushSubscription, sub_id)
             raw: list[float] = []
@@ -90,11 +111,11 @@ async def main(rate: int, seconds: int) -> None:
                                ttl=60, topic="bench")  # fmt: skip
             for _ in range(200):
                 t0 = time.perf_counter()
-                assert await runtime.worker.send(subscription, probe) == 201
+                assert await sender.send(subscription, probe) == 201
                 raw.append(time.perf_counter() - t0)
             service.received.clear()
 
-            runtime.start()
+            await runner.start()
             sent_at: dict[int, float] = {}
             total = rate * seconds
             t_start = time.perf_counter()
@@ -109,7 +130,7 @@ async def main(rate: int, seconds: int) -> None:
                     assert row is not None
                     oid = row.id
                 sent_at[oid] = time.perf_counter()
-                await runtime.after_commit()
+                await jobs.kick(redis)
             achieved = total / (time.perf_counter() - t_start)
             await service.wait_for(total, seconds=120)
             # The push service's clock is time.time(); convert to perf_counter's timeline.
@@ -122,7 +143,8 @@ async def main(rate: int, seconds: int) -> None:
             show("enqueue -> delivered", latency)
             print(f"goal p99 <= 1000 ms: {'met' if pct(latency, 99) <= 1.0 else 'NOT met'}")
     finally:
-        await runtime.stop()
+        await runner.stop()
+        await sender.close()
         await redis.aclose()
         await engine.dispose()
         redis_proc.terminate()

@@ -89,7 +89,7 @@ async def renew_archive(*, pdf: bytes, services: SigningServices) -> bytes:
         with timestamp_errors():
             reader = PdfFileReader(output, strict=True)
             await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
-                reader, services.validation_context(hard_fail=True), in_place=True
+                reader, services.validation_context(), in_place=True
             )
     except PdfError as exc:
         raise SigningError(f"archival renewal could not read the document: {exc}") from exc

@@ -158,7 +158,7 @@ class SigningSession:
     async def _collect(
         self, cert: x509.Certificate, others: Sequence[x509.Certificate]
     ) -> _Revinfo:
-        context = self.services.validation_context(hard_fail=True)  # one per chain: no mixing
+        context = self.services.validation_context()  # one per chain: no mixing
         validator = CertificateValidator(
             cert, intermediate_certs=list(others), validation_context=context
         )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import algos, keys, x509
+from asn1crypto import algos, keys, pem, x509
 from certomancer import crypto_utils
 from certomancer.integrations.aiohttp_illusionist import AsyncIllusionist
 from certomancer.registry import (
@@ -370,8 +370,6 @@ def generate_dev_pki(
 
 
 def _pem(cert: x509.Certificate) -> bytes:
-    from asn1crypto import pem
-
     return bytes(pem.armor("CERTIFICATE", cert.dump()))
 
 

@@ -62,9 +62,7 @@ async def add_validation_data(
     if not found:
         raise SigningError(f"signature field {field_name!r} not found after embedding")
     try:
-        await async_add_validation_info(
-            found[0], services.validation_context(hard_fail=True), in_place=True
-        )
+        await async_add_validation_info(found[0], services.validation_context(), in_place=True)
     except (TimeoutError, ValidationError, PathError, aiohttp.ClientError, OSError) as exc:
         raise translate_validation_error(exc) from exc
 
@@ -85,7 +83,7 @@ async def add_archival_timestamp(
     writer = IncrementalPdfFileWriter(output, strict=True)
     with timestamp_errors():
         await PdfTimeStamper(timestamper).async_timestamp_pdf(
-            writer, md_algorithm, services.validation_context(hard_fail=True), in_place=True
+            writer, md_algorithm, services.validation_context(), in_place=True
         )
 
 

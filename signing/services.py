@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
-from asn1crypto import x509
+from asn1crypto import pem, x509
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
@@ -61,21 +61,15 @@ class SigningServices:
             return None
         return HTTPTimeStamper(self.tsa_url, timeout=self.tsa_timeout, session=self.http_session)
 
-    def validation_context(self, *, hard_fail: bool = True) -> ValidationContext:
-        """Return a fresh pyHanko validation context bound to these services.
-
-        Args:
-            hard_fail: require revocation information for every certificate (used when embedding
-                validation data for B-LT/B-LTA); ``False`` tolerates missing revocation data.
-
-        Returns:
-            A new :class:`ValidationContext` that fetches OCSP/CRL through :attr:`http_session`.
-        """
+    def validation_context(self) -> ValidationContext:
+        """A fresh pyHanko validation context bound to these services: it fetches OCSP and CRLs
+        through :attr:`http_session` and requires revocation information for every certificate
+        (hard-fail), as embedding validation data for B-LT/B-LTA does."""
         return ValidationContext(
             trust_roots=list(self.trust.trust_roots),
             other_certs=list(self.trust.other_certs),
             allow_fetching=True,
-            revocation_mode="hard-fail" if hard_fail else "soft-fail",
+            revocation_mode="hard-fail",
             fetcher_backend=AIOHttpFetcherBackend(
                 self.http_session, per_request_timeout=self.fetch_timeout
             ),
@@ -94,8 +88,6 @@ def load_certificates(*, data: bytes | Sequence[bytes]) -> tuple[x509.Certificat
     Raises:
         ValueError: if a blob holds no certificate.
     """
-    from asn1crypto import pem
-
     blobs = [data] if isinstance(data, bytes) else list(data)
     certs: list[x509.Certificate] = []
     for blob in blobs:

@@ -8,7 +8,6 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,18 +19,19 @@ from backend.core import db, migrate
 from backend.core.blobs import FileBlobStore
 from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
+from backend.core.i18n import Translations
 from backend.core.models import Role, User
 from backend.core.settings import Settings, SettingsError
 from backend.demo import province
 from backend.documents.workers import PdfWorkers
 from backend.identity import tokens, users
 from backend.mssp_sim import app as mssp_app
-from backend.push.runtime import PushRuntime
-from backend.push.vapid import load_or_create
-from backend.push.worker import Policy
+from backend.runtime import background
+from backend.runtime.assets import Assets
+from backend.runtime.resources import open_resources
 from backend.runtime.simulator import sim_config
 from backend.web.app import create_app
-from backend.workflow.reminders import Scheduler, rules_from
+from backend.web.templating import PWA_LOCALE
 
 
 async def _migrate(settings: Settings) -> None:
@@ -169,32 +169,22 @@ def cmd_api_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings) -> None:
-    engine = db.create_engine(settings.effective_database_url)
-    redis = aioredis.Redis.from_url(settings.redis_url)
-    clock = SystemClock()
-    runtime = PushRuntime(
-        sessions=db.sessionmaker(engine), redis=redis, clock=clock,
-        keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
-        policy=Policy.from_settings(settings),
-        run_worker=True,
-    )  # fmt: skip
-    scheduler = Scheduler(db.sessionmaker(engine), redis, clock=clock,
-                          rules=rules_from(settings), holder=runtime.worker.consumer)  # fmt: skip
+    """Every background job kind (push sends among them), with the server's resources, until
+    SIGTERM or SIGINT; any number of these may run beside the app processes."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runtime.start()
-    if settings.scheduler:
-        scheduler.start()
-    print(f"eoffice worker {runtime.worker.consumer} running", flush=True)
-    try:
+    async with (
+        open_resources(
+            settings, clock=SystemClock(),
+            translations=Translations(PWA_LOCALE), assets=Assets(),
+        ) as res,
+        background.running(res, grace_seconds=30.0) as runner,
+    ):  # fmt: skip
+        print(f"eoffice worker {runner.name} running: {', '.join(runner.registry.kinds())}",
+              flush=True)  # fmt: skip
         await stop.wait()
-    finally:
-        await scheduler.stop()
-        await runtime.stop()
-        await redis.aclose()
-        await engine.dispose()
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -232,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     revision.set_defaults(func=cmd_db_revision)
     sub.add_parser("demo", help="load the demo province (idempotent)").set_defaults(func=cmd_demo)
     sub.add_parser(
-        "worker", help="send push notices and run reminders (when the app runs without them)"
+        "worker", help="send push notices and run background jobs (SIM polls, sweeps, reminders…)"
     ).set_defaults(func=cmd_worker)
 
     admin = sub.add_parser("admin", help="administrator bootstrap")

@@ -12,10 +12,18 @@ API:
         Handlers by kind. `ctx` is whatever the runner was given (sessions, clients …);
         `job` is a `ClaimedJob`, a snapshot of the row.
 
-    runner = Runner(sessions=..., registry=..., context=..., clock=..., redis=None)
+    runner = Runner(sessions=..., registry=..., context=..., clock=..., redis=None,
+                    schedule=[Periodic("kind", every=timedelta(seconds=15))])
         `await runner.run_once()` claims the due jobs and runs them (tests, one-shot commands);
         `await runner.start()` … `await runner.stop()` runs a loop that polls, wakes on a kick,
         and runs up to `Policy.concurrency` jobs at a time.
+
+    Periodic work: every runner given a `schedule` enqueues one job of each `Periodic` per
+    period, keyed on the period's start (`every:<kind>:<slot>`), so any number of processes
+    add it once, and exactly one of them runs it.
+
+    await prune(db, before=...) deletes done jobs and the dead runs of periodic ones; other
+    dead jobs stay for a person to look at.
 
 How a job runs. A worker claims a due job with one compare-and-set UPDATE (queued and due, or
 running with a lapsed lease), so of any number of processes exactly one wins. Its lease is
@@ -45,10 +53,10 @@ import random
 import socket
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -61,6 +69,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    delete,
     or_,
     select,
     update,
@@ -70,24 +79,32 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core import events
 from backend.core.clock import Clock
 from backend.core.models import Base, UtcDateTime
+from backend.core.settings import Settings
 
 __all__ = [
     "KICK_CHANNEL",
     "ClaimedJob",
+    "Context",
     "Handler",
     "Job",
+    "JobQueued",
     "JobStatus",
+    "Periodic",
     "Policy",
     "Registry",
     "Runner",
     "enqueue",
     "kick",
+    "prune",
 ]
 
 log = logging.getLogger("eoffice.jobs")
 KICK_CHANNEL = "jobs:kick"
+# Idempotency keys of periodic jobs: every:<kind>:<period number>.
+PERIODIC_PREFIX = "every:"
 Ctx = TypeVar("Ctx")
 
 
@@ -142,6 +159,46 @@ class ClaimedJob:
 Handler = Callable[[Ctx, ClaimedJob], Awaitable[None]]
 
 
+class Context(Protocol):
+    """What every handler may expect of the runner's context (domains extend it with what
+    their handlers need, e.g. `backend.signing_flow.context.SigningContext`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def redis(self) -> aioredis.Redis: ...
+
+
+@dataclass(frozen=True)
+class JobQueued(events.Event):
+    """A job was added; after the commit the runners are kicked rather than left to poll."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job of `kind` once every `every`, the periods counted from the Unix epoch."""
+
+    kind: str
+    every: timedelta
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    max_attempts: int = 1
+
+    def slot(self, now: datetime) -> tuple[int, datetime]:
+        """The number of the period `now` is in, and when that period began."""
+        seconds = self.every.total_seconds()
+        number = int(now.timestamp() // seconds)
+        return number, datetime.fromtimestamp(number * seconds, tz=now.tzinfo)
+
+
 async def enqueue(
     db: AsyncSession,
     *,
@@ -175,8 +232,24 @@ async def enqueue(
         job = await db.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
     else:
         job = await db.get(Job, job_id)
+        events.record(db, JobQueued(kind))
     assert job is not None
     return job
+
+
+async def prune(db: AsyncSession, *, before: datetime) -> int:
+    """Delete the jobs that finished before `before`: the done ones, and the dead runs of
+    periodic jobs (a later period has run since). Other dead jobs stay for a person to look
+    at. Returns how many went."""
+    finished = or_(
+        Job.status == JobStatus.DONE,
+        and_(Job.status == JobStatus.DEAD, Job.idempotency_key.startswith(PERIODIC_PREFIX)),
+    )
+    result = await db.execute(
+        delete(Job).where(finished, Job.finished_at < before)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def kick(redis: aioredis.Redis) -> None:
@@ -252,14 +325,40 @@ class Runner(Generic[Ctx]):
     clock: Clock
     policy: Policy = field(default_factory=Policy)
     redis: aioredis.Redis | None = None
+    # Periodic jobs this runner enqueues (each once per period, whichever runner is first).
+    schedule: Sequence[Periodic] = ()
     name: str = field(default_factory=default_name)
     rng: random.Random = field(default_factory=random.Random)
+    _scheduled: dict[str, int] = field(default_factory=dict)
     _loop_task: asyncio.Task[None] | None = None
     _listener: asyncio.Task[None] | None = None
     _running: set[asyncio.Task[None]] = field(default_factory=set)
+    _jobs: dict[asyncio.Task[None], ClaimedJob] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # --- periodic work --------------------------------------------------------------------
+
+    async def enqueue_periodic(self) -> int:
+        """Enqueue each periodic job of the current period that this runner has not yet
+        enqueued; returns how many were new to this runner."""
+        now = self.clock.now()
+        due = [(p, *p.slot(now)) for p in self.schedule]
+        due = [(p, number, start) for p, number, start in due
+               if self._scheduled.get(p.kind) != number]  # fmt: skip
+        if not due:
+            return 0
+        async with self.sessions() as db, db.begin():
+            for periodic, number, start in due:
+                await enqueue(
+                    db, clock=self.clock, kind=periodic.kind, payload=periodic.payload,
+                    run_at=start, idempotency_key=f"{PERIODIC_PREFIX}{periodic.kind}:{number}",
+                    max_attempts=periodic.max_attempts,
+                )  # fmt: skip
+        for periodic, number, _ in due:
+            self._scheduled[periodic.kind] = number
+        return len(due)
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -324,7 +423,9 @@ class Runner(Generic[Ctx]):
     # --- running --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim what is due (up to `Policy.batch`), run it all, and return how many ran."""
+        """Enqueue the periodic jobs of this period, claim what is due (up to
+        `Policy.batch`), run it all, and return how many ran."""
+        await self.enqueue_periodic()
         jobs = await self.claim(self.policy.batch)
         await asyncio.gather(*(self.run(job) for job in jobs))
         return len(jobs)
@@ -419,8 +520,9 @@ class Runner(Generic[Ctx]):
         self._loop_task = asyncio.create_task(self._loop())
 
     async def stop(self, *, grace_seconds: float = 30.0) -> None:
-        """Claim nothing more, give running handlers `grace_seconds`, then cancel them (their
-        leases lapse and other workers take the jobs over)."""
+        """Claim nothing more, give running handlers `grace_seconds`, then cancel them and put
+        their jobs back in the queue for any runner (if the database cannot be reached, their
+        leases lapse and other runners take them over all the same)."""
         self._stopping.set()
         self._wake.set()
         if self._loop_task is not None:
@@ -431,6 +533,16 @@ class Runner(Generic[Ctx]):
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+            # Hand what was cut short back to the queue at once, the attempt not counted, so
+            # another runner need not wait out the lease.
+            for task in late:
+                job = self._jobs.pop(task, None)
+                if job is not None:
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await self._release(job, {
+                            "status": JobStatus.QUEUED.value, "run_at": self.clock.now(),
+                            "attempts": Job.attempts - 1,
+                        })  # fmt: skip
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
@@ -441,6 +553,7 @@ class Runner(Generic[Ctx]):
             self._wake.clear()
             free = self.policy.concurrency - len(self._running)
             try:
+                await self.enqueue_periodic()
                 jobs = await self.claim(free)
             except Exception:
                 # Database trouble: log it and look again at the next poll, never give up.
@@ -449,6 +562,7 @@ class Runner(Generic[Ctx]):
             for job in jobs:
                 task = asyncio.create_task(self._guarded(job))
                 self._running.add(task)
+                self._jobs[task] = job
                 task.add_done_callback(self._finished)
             # Either nothing more is due or every slot is busy: wait for a kick, a finished
             # job (which frees a slot and may have enqueued more), stop(), or the next poll.
@@ -465,6 +579,8 @@ class Runner(Generic[Ctx]):
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        if not task.cancelled():
+            self._jobs.pop(task, None)
         self._wake.set()
 
     async def _listen(self, redis: aioredis.Redis) -> None:

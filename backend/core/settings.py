@@ -48,14 +48,15 @@ _POSITIVE_INTS = (
     "pdf_workers",
     "max_pages",
     "push_max_attempts",
-    "push_retry_seconds",
-    "push_claim_seconds",
     "escalation_margin_days",
     "archive_renew_margin_days",
     "signing_timeout_seconds",
     "revocation_timeout_seconds",
+    "jobs_lease_seconds",
+    "jobs_concurrency",
+    "jobs_retry_seconds",
 )
-_BOOLS = ("demo", "push_worker", "scheduler")
+_BOOLS = ("demo", "scheduler", "jobs_worker")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,25 +113,29 @@ class Settings:
     # the certificates, each request waiting at most this many seconds.
     tsa_url: str = ""
     revocation_timeout_seconds: int = 10
-    # Web Push: send notices from this process (off when `eoffice worker` runs separately)…
-    push_worker: bool = True
-    # …`sub` claim of the VAPID token, how push services reach the operator (mailto: or https:).
-    # Empty: mailto:webmaster@<host of base_url>.
+    # Web Push: the `sub` claim of the VAPID token, how push services reach the operator (mailto:
+    # or https:); empty: mailto:webmaster@<host of base_url>. Failed sends of a notice before it
+    # is dead-lettered (the jobs runtime's backoff between them).
     push_contact: str = ""
-    # Attempts before a notice is dead-lettered, and the first retry delay (doubling each time).
     push_max_attempts: int = 5
-    push_retry_seconds: int = 30
-    # A notice a worker took and did not finish within this many seconds (the worker died) is
-    # taken over by another worker; the outbox relays it again after twice as long.
-    push_claim_seconds: int = 30
-    # Reminders and escalation: run the scheduler in this process (one process at a time holds
-    # its lock); the morning digest hour (Hà Nội time); days a lead may be overdue before the
+    # Background jobs (push sends, SIM polls, the signing sweep, reminders, archival renewal,
+    # signature checks after a batch): run them in this process (off when only `eoffice
+    # worker` processes should). A job's holder renews its lease while it runs; a process
+    # silent for `jobs_lease_seconds` is presumed dead and its jobs are taken over. At most
+    # `jobs_concurrency` jobs at once per process (a SIM poll waits on a phone: mostly idle).
+    # A failed job is retried after `jobs_retry_seconds`, doubling each time (up to an hour).
+    jobs_worker: bool = True
+    jobs_lease_seconds: int = 20
+    jobs_concurrency: int = 50
+    jobs_retry_seconds: int = 30
+    # Periodic jobs: this process enqueues them (each once per period, whichever process is
+    # first); the morning digest hour (Hà Nội time); days a lead may be overdue before the
     # assigner is told; public holidays (comma-separated ISO dates) besides weekends.
     scheduler: bool = True
     digest_hour: int = 7
     escalation_margin_days: int = 1
     # Issued B-LTA files get a new archival timestamp this many days before the newest one's
-    # TSA certificate ends (scheduler).
+    # TSA certificate ends (a periodic job).
     archive_renew_margin_days: int = 365
     holidays: str = ""
     # The hour a deadline given as a date alone means (HH:MM, Hà Nội): the end of the working day.

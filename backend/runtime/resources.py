@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -25,14 +23,12 @@ from backend.documents.pages import PageRenderer
 from backend.documents.verification import SignatureChecker, load_trust
 from backend.documents.workers import PdfWorkers
 from backend.identity.tokens import KeyRing, load_keyring
-from backend.push.runtime import PushRuntime
+from backend.push.sender import Sender
 from backend.push.vapid import load_or_create
-from backend.push.worker import Policy
 from backend.runtime import subscribers
 from backend.runtime.assets import Assets
-from backend.signing_flow import archive, keyring
+from backend.signing_flow import keyring
 from backend.signing_flow.setup import KeySource, Pkcs11Keys, ProductionKeys, SigningSetup
-from backend.workflow.reminders import Scheduler, rules_from
 from signing import SigningServices, serve_dev_services
 
 log = logging.getLogger("eoffice")
@@ -59,8 +55,8 @@ class Resources:
     pages: PageRenderer
     # Checks the signatures of incoming PDFs against the configured trust roots.
     signature_checker: SignatureChecker
-    # Web Push: VAPID keys, outbox relay and (in-process by default) the sending worker.
-    push: PushRuntime
+    # Web Push: the VAPID keys and the sender that the `push.send` jobs use.
+    push: Sender
     # After-commit effects of domain events (backend.runtime.subscribers).
     bus: Bus
     # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
@@ -99,14 +95,11 @@ async def open_resources(
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)
-        push = PushRuntime(
-            sessions=db.sessionmaker(engine), redis=client, clock=clock,
+        push = Sender(
+            sessions=db.sessionmaker(engine), clock=clock,
             keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
-            policy=Policy.from_settings(settings),
-            run_worker=settings.push_worker,
         )  # fmt: skip
-        push.start()
-        stack.push_async_callback(push.stop)
+        stack.push_async_callback(push.close)
         signing_setup = None
         if settings.production_signing:
             signing_setup = await _production_signing(stack, settings, workers, signing_keys)
@@ -118,25 +111,6 @@ async def open_resources(
                 settings=settings, services=services, pki=pki,
                 keys=signing_keys or Pkcs11Keys(settings), workers=workers,
             )  # fmt: skip
-        if settings.scheduler:
-            renewal = (
-                functools.partial(
-                    archive.renew_due,
-                    blobs=blobs,
-                    services=signing_setup.services,
-                    clock=clock,
-                    margin=timedelta(days=settings.archive_renew_margin_days),
-                )
-                if signing_setup is not None
-                else None
-            )
-            scheduler = Scheduler(
-                db.sessionmaker(engine), client, clock=clock, rules=rules_from(settings),
-                holder=push.worker.consumer, also=renewal,
-            )  # fmt: skip
-            scheduler.start()
-            stack.push_async_callback(scheduler.stop)
-
         yield Resources(
             settings=settings,
             clock=clock,
@@ -158,7 +132,7 @@ async def open_resources(
             ),
             signing=signing_setup,
             push=push,
-            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client, push=push),
+            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client),
         )
 
 

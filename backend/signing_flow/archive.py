@@ -1,7 +1,7 @@
 """Archival renewal of issued documents (B-LTA): a file version whose newest document
 timestamp stops proving existence within the margin gets a new document timestamp, stored as a
-new immutable version. Runs from the scheduler (one process at a time) or `eoffice archive
-renew`.
+new immutable version. Runs as a periodic job (`RENEW_JOB`, a batch every `EVERY`, in one
+process at a time) or by `eoffice archive renew`.
 
 A renewal that does not push the horizon further (the TSA's certificate ends no later than the
 old one) is not stored: it is audited for the administrator, who must point eoffice at a TSA
@@ -18,20 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import audit
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
+from backend.core.jobs import ClaimedJob
 from backend.documents.tables import DocumentFile, FileVersion
+from backend.signing_flow.context import SigningContext
 from signing import SigningError, SigningServices, archive_horizon, renew_archive
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MARGIN = timedelta(days=365)
 BATCH = 20
+RENEW_JOB = "archive.renew"
+EVERY = timedelta(minutes=10)
 
 
 async def due(db: AsyncSession, *, until: datetime, limit: int = BATCH) -> list[FileVersion]:
     """Versions whose archive horizon is before ``until``.
 
     Only a file's newest version carries a horizon (a renewal clears the one it supersedes),
-    so this is one range scan of the partial index, cheap enough for every scheduler tick.
+    so this is one range scan of the partial index, cheap enough to run often.
     """
     return list(
         await db.scalars(
@@ -117,3 +121,14 @@ async def renew_due(
         except SigningError as exc:
             log.warning("archival renewal of version %s failed: %s", version.id, exc)
     return renewed
+
+
+async def renew_job(res: SigningContext, job: ClaimedJob) -> None:
+    """One batch of what is due (the periodic job); nothing until signing is set up."""
+    if res.signing is None:
+        return
+    margin = timedelta(days=res.settings.archive_renew_margin_days)
+    async with res.sessions() as db, db.begin():
+        await renew_due(
+            db, blobs=res.blobs, services=res.signing.services, clock=res.clock, margin=margin
+        )

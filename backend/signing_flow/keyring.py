@@ -10,6 +10,7 @@ checks at start that each certificate matches the key of the same label on the t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from dataclasses import dataclass
@@ -189,9 +190,8 @@ def production_key(settings: Settings, label: str) -> Pkcs11Key:
 
 
 def _check_key_matches(key: Pkcs11Key, cert: x509.Certificate, label: str) -> None:
-    """Sign a probe on the token and verify it with the certificate's public key."""
-    import asyncio
-
+    """Sign a probe on the token and verify it with the certificate's public key (blocking:
+    it runs the key's coroutine to completion, so call it from a thread)."""
     probe = b"eoffice start-up key check"
     try:
         value = asyncio.run(key.sign(dtbs=probe, md_algorithm="sha256"))
@@ -217,10 +217,10 @@ def _check_key_matches(key: Pkcs11Key, cert: x509.Certificate, label: str) -> No
 def load_production(settings: Settings) -> ProductionPki:
     """Load and check the production signing set-up; raise `KeyringError` saying what is wrong.
 
-    Checks at start: the seal image is there, the module loads, the token is there, the PIN is
-    right, the seal key and
-    each key with a certificate (file or token) signs, and each certificate matches its key.
-    Blocking (PKCS#11): call it in a thread.
+    Checks at start: the module loads, the token is there and the PIN is right, the seal image
+    and the seal's certificate are there, and the key of every certificate (from a file or the
+    token; the seal's among them) signs a probe that its certificate verifies. Blocking
+    (PKCS#11): call it in a thread.
     """
     roots = _pem_file("EOFFICE_TRUST_ROOTS_FILE", settings.trust_roots_file)
     others = (

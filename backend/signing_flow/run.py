@@ -9,7 +9,6 @@ leaves either the old version alone or a complete, signed new version — never 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 
@@ -17,15 +16,17 @@ import redis.asyncio as aioredis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.core import audit, live
+from backend.core import audit, jobs, live
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
+from backend.core.jobs import ClaimedJob
 from backend.core.models import Role, User, UserRole
 from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.push import outbox, payloads
 from backend.signing_flow import transactions as tx_mod
+from backend.signing_flow.context import SigningContext
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft, SigningItem, SigningTransaction, TxState
 from signing import KeyProvider, SigningError, SigningSession
@@ -104,22 +105,24 @@ async def _finish_items(
             ok = stored
         await _notify_item(sessions, redis, item_id=item_id, ok=ok, tx_id=tx_id)
     if later:
-        task = asyncio.create_task(_check_later(sessions, checker, blobs, item_ids))
-        _CHECKS.add(task)
-        task.add_done_callback(_CHECKS.discard)
+        async with sessions() as db, db.begin():
+            await jobs.enqueue(db, clock=clock, kind=CHECK_JOB, payload={"items": item_ids})
+        await jobs.kick(redis)
 
 
 PENDING_CHECK: dict[str, object] = {"status": "not_verified", "reason": "checking"}
-_CHECKS: set[asyncio.Task[None]] = set()
+# The job that checks a batch's new signature panels after the batch: {"items": [ids]}.
+CHECK_JOB = "signing.check_panels"
 
 
-async def _check_later(
-    sessions: async_sessionmaker[AsyncSession],
-    checker: SignatureChecker,
-    blobs: BlobStore,
-    item_ids: list[int],
-) -> None:
-    for item_id in item_ids:
+async def check_job(res: SigningContext, job: ClaimedJob) -> None:
+    """Check the signature panels of the versions a batch made (the document list shows
+    "checking" until then). Repeating it is harmless: each check overwrites the last."""
+    if res.signing is None:
+        return
+    checker = SignatureChecker(res.signing.pki.trust)
+    sessions, blobs = res.sessions, res.blobs
+    for item_id in job.payload["items"]:
         async with sessions() as db, db.begin():
             item = await db.get_one(SigningItem, item_id)
             if item.result_version_id is None:
@@ -324,7 +327,3 @@ async def resume(
             )  # fmt: skip
         await _close(sessions, redis, clock=clock, tx_id=tx_id)
     return stuck
-
-
-def background_tasks() -> list[asyncio.Task[None]]:
-    return list(_CHECKS)

@@ -4,7 +4,7 @@ Telcos allow one pending SIM request per person, so a batch is a queue: each doc
 own transaction, control code and MSS request, sent when the previous one has ended (signed,
 failed, expired or cancelled) — one failure does not stop the rest. The queue is in SQL
 (`signing_batches`, `signing_batch_items`): whichever process ends a document's transaction
-(its poller, or the sweeper of any process) opens the next one with `advance`, which locks the
+(its poll job, or the sweep of any process) opens the next one with `advance`, which locks the
 batch row first so two processes never open two.
 
 Per-document statuses shown to the leader: queued → sent → waiting_pin → signing → completed,
@@ -13,7 +13,6 @@ or failed | expired | cancelled.
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, jobs
 from backend.core.clock import Clock
 from backend.core.errors import EofficeError, NotFoundError
 from backend.core.models import User
@@ -197,7 +196,7 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
         finally:
             await client.aclose()
         if error is None:
-            sim.watch(res, tx_id, fresh=True, on_batch=functools.partial(advance, res))
+            await jobs.kick(res.redis)  # its poll job is queued: start it now
             return tx_id
         async with res.sessions() as db, db.begin():
             failed = await db.execute(

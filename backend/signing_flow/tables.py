@@ -99,10 +99,6 @@ class SigningTransaction(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # The SIM status poller's lease: the process holding it renews it while it polls; once it
-    # lapses, any process's sweeper may take the transaction over (the MSSP id is above).
-    lease_owner: Mapped[str] = mapped_column(String(64), default="")
-    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # A SIM batch sends one transaction per document, one after another.
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
 

@@ -14,10 +14,10 @@ from backend.core.i18n import Translations
 from backend.core.settings import Settings
 from backend.identity.csrf import CsrfMiddleware
 from backend.identity.session_middleware import SessionMiddleware
+from backend.runtime import background
 from backend.runtime.assets import Assets
 from backend.runtime.resources import Resources, open_resources
 from backend.signing_flow.setup import KeySource
-from backend.signing_flow.sweeper import sweeping
 from backend.web import errors_http, routes
 from backend.web.middleware import SecurityHeadersMiddleware
 from backend.web.templating import PWA_LOCALE, make_templates
@@ -45,8 +45,10 @@ def create_app(
                 assets=assets,
                 signing_keys=signing_keys,
             ) as resources,
-            sweeping(resources),
+            contextlib.AsyncExitStack() as stack,
         ):
+            if settings.jobs_worker:
+                await stack.enter_async_context(background.running(resources))
             yield {"resources": resources}
 
     app = Starlette(

@@ -1,38 +1,31 @@
-"""Overdue detection, the morning digest and escalation, run by a scheduler that is safe with
-several processes: a Redis lock lets one process work at a time, and every notice carries a
-dedupe key (unique in SQL), so even two overlapping runs add each notice once."""
+"""Overdue detection, the morning digest and escalation: a periodic job (`REMINDERS_JOB`, every
+`EVERY`), so one process at a time runs it; every notice also carries a dedupe key (unique in
+SQL), so even two overlapping runs add each notice once."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import redis.asyncio as aioredis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import jobs
 from backend.core.clock import VIETNAM, Clock
 from backend.core.models import Role, User, UserRole
 from backend.core.settings import Settings
 from backend.documents.tables import Document
 from backend.push import outbox, payloads
-from backend.push.runtime import stop_tasks
 from backend.workflow import deadlines
 from backend.workflow.deadlines import Calendar, parse_holidays
 from backend.workflow.tables import Assignment, Part, State
 
 log = logging.getLogger("eoffice.reminders")
-LOCK = "scheduler:reminders"
+REMINDERS_JOB = "workflow.reminders"
+EVERY = timedelta(minutes=1)
 WORKING = (State.ACTIVE.value, State.IN_PROGRESS.value)
-
-
-# Other periodic work run by the scheduler under its lock: takes the session, returns anything.
-Chore = Callable[[AsyncSession], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -174,74 +167,10 @@ async def run_due(db: AsyncSession, *, clock: Clock, rules: Rules) -> RunReport:
     return RunReport(digests, escalations)
 
 
-async def tick(
-    sessions: async_sessionmaker[AsyncSession],
-    redis: aioredis.Redis,
-    *,
-    clock: Clock,
-    rules: Rules,
-    holder: str,
-    lease_ms: int = 55_000,
-    also: Chore | None = None,
-) -> RunReport | None:
-    """One scheduler step; None when another process holds the lock. ``also`` runs after the
-    reminders, under the same lock, in its own transaction (e.g. archival renewal)."""
-    if not await redis.set(LOCK, holder, nx=True, px=lease_ms):
-        return None
-    try:
-        async with sessions() as db, db.begin():
-            report = await run_due(db, clock=clock, rules=rules)
-        if also is not None:
-            async with sessions() as db, db.begin():
-                await also(db)
-        return report
-    finally:
-        # Release only our own lock (it may have expired and been taken meanwhile).
-        if await redis.get(LOCK) == holder.encode():
-            await redis.delete(LOCK)
-
-
-class Scheduler:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        redis: aioredis.Redis,
-        *,
-        clock: Clock,
-        rules: Rules,
-        holder: str,
-        every_seconds: float = 60.0,
-        also: Chore | None = None,
-    ) -> None:
-        self.sessions, self.redis, self.clock, self.rules = sessions, redis, clock, rules
-        self.holder, self.every, self.also = holder, every_seconds, also
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._stop = asyncio.Event()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="reminders")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._stop.set()
-        if self._task is not None:
-            await stop_tasks([self._task])
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                await tick(self.sessions, self.redis, clock=self.clock, rules=self.rules,
-                           holder=self.holder, also=self.also)  # fmt: skip
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if self._stopping:
-                    return
-                log.warning("reminder scheduler step failed", exc_info=True)
-            # Not a plain sleep: a database or Redis client may have swallowed the cancellation.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.every)
+async def run_job(ctx: jobs.Context, job: jobs.ClaimedJob) -> None:
+    """The periodic job: what is due now, in one transaction."""
+    async with ctx.sessions() as db, db.begin():
+        await run_due(db, clock=ctx.clock, rules=rules_from(ctx.settings))
 
 
 def rules_from(settings: Settings) -> Rules:

@@ -170,9 +170,11 @@ async def test_revocation_is_collected_once_per_chain(
     calls = []
     original = SigningServices.validation_context
 
-    def counting(self: SigningServices, *, hard_fail: bool = True) -> object:
-        calls.append(hard_fail)
-        return original(self, hard_fail=hard_fail)
+    def counting(self: SigningServices) -> object:
+        context = original(self)
+        # Hard-fail: revocation information is essential for every certificate.
+        calls.append(context.revinfo_policy.revocation_checking_policy.essential)
+        return context
 
     monkeypatch.setattr(SigningServices, "validation_context", counting)
     session = SigningSession(services=services)

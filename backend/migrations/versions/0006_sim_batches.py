@@ -1,4 +1,4 @@
-"""SIM-PKI batches and the SIM poller's lease
+"""SIM-PKI batches and the SIM poller's lease (the lease moved to the jobs table in 0013)
 
 Revision ID: 0006
 Revises: 0005

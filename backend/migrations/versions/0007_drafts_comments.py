@@ -1,7 +1,7 @@
 """drafts: replies, resubmission time; comments: idempotency key; per-version signature check
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-26 06:30:00
 """
 

@@ -2,7 +2,7 @@
 idempotent progress reports
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-26 06:30:00
 """
 

@@ -1,7 +1,7 @@
 """dashboard indexes: the leader's figures aggregated in SQL at a million documents
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations

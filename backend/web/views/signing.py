@@ -272,8 +272,8 @@ async def sim_start(request: Request) -> Response:
             }
     finally:
         await client.aclose()
-    # The poller holds the transaction's lease; if this process dies, another takes over.
-    sim.watch(res, tx.id)
+    # Its poll job was queued with it (the commit kicked the runners); if the process running
+    # the job dies, another process takes the poll over.
     return render(request, "signing/_sim_sheet.html", context)
 
 

@@ -72,7 +72,7 @@ async def _field(request: Request, name: str) -> str:
 
 
 async def _done(request: Request, document_id: int) -> Response:
-    """After the commit (its events relay the notices and refresh live counters): go back."""
+    """After the commit (its events wake the push senders and refresh live counters): go back."""
     return RedirectResponse(f"/documents/{document_id}#xu-ly", status_code=303)
 
 

@@ -18,9 +18,6 @@ from backend.core import events
 from backend.core.clock import SystemClock
 from backend.core.events import Bus, Event, unit_of_work
 from backend.core.models import Agency
-from backend.push.runtime import PushRuntime
-from backend.push.vapid import load_or_create
-from backend.push.worker import Policy
 from backend.runtime import subscribers
 
 pytestmark = pytest.mark.anyio
@@ -156,12 +153,7 @@ async def test_every_domain_event_has_a_subscriber(
     engine = db_mod.create_engine(sqlite_url)
     sessions = db_mod.sessionmaker(engine)
     redis = aioredis.Redis.from_url(redis_url)
-    push = PushRuntime(
-        sessions=sessions, redis=redis, clock=SystemClock(),
-        keys=load_or_create(tmp_path, contact="mailto:vanthu@example.gov.vn"),
-        policy=Policy(), run_worker=False,
-    )  # fmt: skip
-    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis, push=push)
+    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis)
     await redis.aclose()
     await engine.dispose()
     defined = _event_classes()

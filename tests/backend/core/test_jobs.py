@@ -19,15 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.core import db
 from backend.core.clock import Clock, FixedClock, SystemClock
+from backend.core.events import Bus, unit_of_work
 from backend.core.jobs import (
     ClaimedJob,
     Job,
+    JobQueued,
     JobStatus,
+    Periodic,
     Policy,
     Registry,
     Runner,
     enqueue,
     kick,
+    prune,
 )
 from tests.support import job_worker
 from tests.support.process_server import ROOT
@@ -494,3 +498,105 @@ async def test_a_kick_wakes_an_idle_loop_at_once(
         await runner.stop(grace_seconds=5)
         await redis.aclose()
     assert len(runner.context.calls) == 2
+
+
+# --- periodic work, pruning, stopping ---------------------------------------------------------
+
+
+async def test_periodic_work_is_enqueued_once_per_period_by_any_number_of_runners(
+    engine: AsyncEngine, other_engine: AsyncEngine, clock: FixedClock
+) -> None:
+    every = Periodic("work", every=timedelta(minutes=1))
+    a = make_runner(engine, counting_registry(), clock, "a")
+    b = make_runner(other_engine, counting_registry(), clock, "b")
+    a.schedule = b.schedule = [every]
+    # Both runners' turns at once, three times in one minute: one job, run by one of them.
+    for _ in range(3):
+        await asyncio.gather(a.run_once(), b.run_once())
+    assert len(a.context.calls) + len(b.context.calls) == 1
+    clock.advance(timedelta(seconds=59))  # 01:00:59: still the first minute
+    assert await a.run_once() + await b.run_once() == 0
+    clock.advance(timedelta(seconds=1))  # 01:01:00: the next
+    assert await b.run_once() + await a.run_once() == 1
+    async with db.sessionmaker(engine)() as s:
+        jobs = list(await s.scalars(select(Job).order_by(Job.id)))
+    minute = int(START.timestamp() // 60)
+    assert [(j.idempotency_key, j.status, j.run_at) for j in jobs] == [
+        (f"every:work:{minute}", "done", START),
+        (f"every:work:{minute + 1}", "done", START + timedelta(minutes=1)),
+    ]
+
+
+async def test_prune_keeps_what_a_person_must_see(engine: AsyncEngine, clock: FixedClock) -> None:
+    registry = counting_registry()
+
+    @registry.handler("fails")
+    async def fails(ctx: Ctx, job: ClaimedJob) -> None:
+        raise RuntimeError("no")
+
+    runner = make_runner(engine, registry, clock, "a")
+    runner.schedule = [Periodic("fails", every=timedelta(hours=1))]
+    old_done = await add_job(engine, clock)
+    old_dead = await add_job(engine, clock, kind="fails", max_attempts=1)
+    assert await runner.run_once() == 3  # the two, and the periodic one (dead: one attempt)
+    clock.advance(timedelta(days=8))
+    recent_done = await add_job(engine, clock)
+    runner.schedule = []
+    assert await runner.run_once() == 1
+    async with db.sessionmaker(engine)() as s, s.begin():
+        assert await prune(s, before=clock.now() - timedelta(days=7)) == 2
+    async with db.sessionmaker(engine)() as s:
+        left = {j.id: (j.kind, j.status) for j in await s.scalars(select(Job))}
+    assert left == {old_dead: ("fails", "dead"), recent_done: ("work", "done")}
+    assert old_done not in left
+
+
+async def test_a_stopping_runner_hands_its_unfinished_job_back_at_once(
+    engine: AsyncEngine, other_engine: AsyncEngine, clock: FixedClock
+) -> None:
+    registry: Registry[Ctx] = Registry()
+
+    @registry.handler("work")
+    async def wait(ctx: Ctx, job: ClaimedJob) -> None:
+        ctx.calls.append((job.id, job.attempt))
+        ctx.started.set()
+        await ctx.gate.wait()
+
+    a = make_runner(engine, registry, clock, "a")
+    await a.start()
+    job_id = await add_job(engine, clock)
+    await asyncio.wait_for(a.context.started.wait(), 15)
+    await a.stop(grace_seconds=0.1)
+    # Back in the queue, due now, its attempt not counted: no lease to wait out.
+    job = await load(engine, job_id)
+    assert (job.status, job.attempts, job.lease_owner, job.run_at) == ("queued", 0, None, START)
+    b = make_runner(other_engine, registry, clock, "b")
+    b.context.gate.set()
+    assert await b.run_once() == 1
+    assert b.context.calls == [(job_id, 1)]
+    assert (await load(engine, job_id)).status == JobStatus.DONE
+
+
+async def test_a_job_enqueued_in_a_unit_of_work_wakes_the_runners_after_the_commit(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    heard: list[JobQueued] = []
+
+    async def hear(event: JobQueued) -> None:
+        heard.append(event)
+
+    bus = Bus()
+    bus.subscribe(JobQueued, hear)
+    sessions = db.sessionmaker(engine)
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(sessions, bus) as s:
+            await enqueue(s, clock=clock, kind="work", payload={})
+            raise RuntimeError("rolled back")
+    assert heard == []
+    async with unit_of_work(sessions, bus) as s:
+        await enqueue(s, clock=clock, kind="work", payload={}, idempotency_key="k")
+        assert heard == []
+    assert heard == [JobQueued("work")]
+    async with unit_of_work(sessions, bus) as s:
+        await enqueue(s, clock=clock, kind="work", payload={}, idempotency_key="k")
+    assert heard == [JobQueued("work")]  # nothing new was queued

@@ -2,16 +2,26 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from backend import organisations
 from backend.core import db, migrate
+from backend.core.clock import FixedClock
+from backend.core.jobs import Job
+from backend.core.models import Role
+from backend.identity import users
 from backend.migrations.schema import include_object, metadata
+from backend.push.sender import SEND_JOB
+from backend.push.tables import PushOutbox
+from backend.signing_flow import sim
+from backend.signing_flow.tables import SigningTransaction
 
 pytestmark = pytest.mark.anyio
 
@@ -102,3 +112,79 @@ async def test_db_revision_refuses_a_database_behind_head(
     finally:
         await engine.dispose()
     assert list((directory / "versions").glob("*anything*")) == []
+
+
+async def test_work_in_flight_at_the_upgrade_gets_its_jobs(database_url: str) -> None:
+    """0013 moves SIM polls and push sends to the jobs table: a SIM transaction that awaits its
+    PIN while the server is upgraded is polled by a job afterwards, an unsent notice is sent by
+    one; nothing finished gets a job."""
+    engine = db.create_engine(database_url)
+    clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    try:
+        async with db.sessionmaker(engine)() as s, s.begin():
+            agency = await organisations.create_agency(
+                s, clock=clock, code="000.00.01.H53", name="Văn phòng UBND tỉnh", short_name="VP"
+            )
+            # One open transaction per signer: a signer for each.
+            for n, (tx_id, method, status, mss) in enumerate([
+                ("awaiting-sim", "sim", "awaiting", "mssp-1"),
+                ("prepared-sim", "sim", "prepared", ""),
+                ("awaiting-passkey", "passkey", "awaiting", ""),
+                ("done-sim", "sim", "completed", "mssp-2"),
+            ]):  # fmt: skip
+                signer = await users.create_user(
+                    s, clock=clock, agency=agency, username=f"leader{n}", full_name="Lãnh đạo",
+                    roles={Role.LEADER},
+                )  # fmt: skip
+                s.add(SigningTransaction(
+                    id=tx_id, agency_id=agency.id, signer_id=signer.id, method=method,
+                    status=status, dtbs_digest="0" * 64, challenge="0" * 64, control_code="1234",
+                    mss_trans_id=mss, created_at=clock.now(), expires_at=clock.now(),
+                    updated_at=clock.now(),
+                ))  # fmt: skip
+                for delivered, dead in [(None, None), (clock.now(), None), (None, clock.now())]:
+                    s.add(PushOutbox(
+                        user_id=signer.id, payload={}, created_at=clock.now(), attempts=1,
+                        delivered_to=[], last_error="", delivered_at=delivered, dead_at=dead,
+                    ))  # fmt: skip
+        await migrate.downgrade(engine, "0012")
+        async with engine.connect() as connection:
+            leases = await connection.execute(
+                text("SELECT lease_owner, lease_until FROM signing_transactions")
+            )
+            assert set(leases) == {("", None)}
+        await migrate.upgrade(engine)
+        async with db.sessionmaker(engine)() as s:
+            unsent = set(
+                await s.scalars(
+                    select(PushOutbox.id).where(
+                        PushOutbox.delivered_at.is_(None), PushOutbox.dead_at.is_(None)
+                    )
+                )
+            )
+            made = {(j.kind, j.idempotency_key): (j.payload, j.status)
+                    for j in await s.scalars(select(Job))}  # fmt: skip
+        # One poll job, and a send job for each signer's unsent notice (four of twelve).
+        assert made[(sim.POLL_JOB, f"{sim.POLL_JOB}:awaiting-sim")] == (
+            {"transaction": "awaiting-sim"},
+            "queued",
+        )
+        sends = {key: value for key, value in made.items() if key[0] == SEND_JOB}
+        assert len(made) == 1 + len(sends) and len(unsent) == 4
+        assert set(sends) == {(SEND_JOB, f"{SEND_JOB}:{n}") for n in unsent}
+    finally:
+        await engine.dispose()
+
+
+def test_each_migration_header_says_what_it_revises() -> None:
+    """The docstring header (`Revision ID`, `Revises`) and the file name agree with the code."""
+    for path in sorted((migrate.MIGRATIONS / "versions").glob("[0-9]*.py")):
+        source = path.read_text()
+        namespace: dict[str, object] = {}
+        exec(compile(source, str(path), "exec"), namespace)
+        header = str(namespace["__doc__"])
+        said = re.search(r"^Revision ID: (\S+)$", header, re.M)
+        revises = re.search(r"^Revises:[ ]?(\S*)$", header, re.M)
+        assert said and revises, path.name
+        assert said.group(1) == namespace["revision"] == path.name[:4], path.name
+        assert (revises.group(1) or None) == namespace["down_revision"], path.name

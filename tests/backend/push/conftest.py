@@ -1,5 +1,5 @@
 """Push tests: the identity suite's app and people, on a clock the test moves, with the
-reminder scheduler driven by hand and a local push service."""
+background jobs (reminders) driven by hand and a local push service."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def database_url(sqlite_url: str) -> str:
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
     return make_settings(
         tmp_path, database_url, redis_url, scheduler=False, push_max_attempts=2,
-        push_retry_seconds=60, push_claim_seconds=2,
+        jobs_retry_seconds=60, holidays="2026-03-05",
     )  # fmt: skip
 
 

@@ -3,10 +3,15 @@ the documents' DTBS hashes; each document gets its own signature; one failure un
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import time
 
+import pytest
+from sqlalchemy import select
+
+from backend.core.jobs import Job
 from backend.documents.tables import Document
-from backend.signing_flow import transactions
+from backend.signing_flow import run, transactions
 from backend.signing_flow.tables import SigningTransaction
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -49,6 +54,24 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
     report = await verify_pdf(pdf=last, trust=res.signing.pki.trust,
                               http_session=res.signing.services.http_session)  # fmt: skip
     assert report.ok and report.signatures[0].pades_level == "B-LT"
+    # The panels were not checked during the batch: a job of the app's runner checks them.
+    deadline = time.monotonic() + 60
+    while True:
+        async with res.sessions() as db:
+            job = await db.scalar(select(Job).where(Job.kind == run.CHECK_JOB))
+        if job is not None and job.status == "done":
+            break
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.1)
+    assert len(job.payload["items"]) == 10  # every item; the failed one has nothing to check
+    async with res.sessions() as db:
+        checks = {
+            d.id: d.signature_check
+            for d in await db.scalars(select(Document).where(Document.id.in_(ids)))
+        }
+    for document_id, check in checks.items():
+        if document_id != ids[3]:
+            assert check["status"] == "valid", check
 
 
 async def test_more_than_fifty_is_refused(app: LifespanManager, leader: Leader) -> None:

@@ -1,6 +1,6 @@
 """A signed document is announced by Web Push to its drafter and the agency's clerks: the
-notices are outbox rows committed with the signed version, relayed and sent by the worker to a
-real local push service that verifies VAPID and decrypts the payload."""
+notices are outbox rows committed with the signed version, sent by their jobs to a real local
+push service that verifies VAPID and decrypts the payload."""
 
 from __future__ import annotations
 

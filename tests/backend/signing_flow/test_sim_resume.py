@@ -1,9 +1,9 @@
 """The SIM poller survives its process: server A queues a SIM batch of two documents, sends the
 first request to the phone and is killed with SIGKILL before the PIN is entered; the leader
-confirms on the virtual phone; server B's sweeper finds the awaiting transaction whose lease
-lapsed, re-attaches a poller (the MSSP's transaction id is in SQL) and finishes it — exactly one
-signature, valid for pdfsig — then carries the batch on from SQL: the second document's request
-reaches the phone from B and is signed too.
+confirms on the virtual phone; server B's job runner finds the poll job whose lease lapsed,
+takes it over (the MSSP's transaction id is in SQL) and finishes it — exactly one signature,
+valid for pdfsig — then carries the batch on from SQL: the second document's request reaches
+the phone from B and is signed too.
 
 The MSSP simulator runs in its own process (`eoffice mssp-sim`) so that it outlives server A."""
 
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core import db as db_mod
 from backend.core.blobs import FileBlobStore
+from backend.core.jobs import Job
 from backend.core.models import AuditEntry, User
 from backend.core.settings import Settings
 from backend.documents.tables import DocumentFile, FileVersion
@@ -55,7 +56,8 @@ def sim_port() -> int:
 
 @pytest.fixture
 def proc_settings(settings: Settings, sim_port: int) -> Settings:
-    return replace(settings, mssp_url=f"http://127.0.0.1:{sim_port}")
+    # A short job lease, so that B's takeover comes soon after A's death.
+    return replace(settings, mssp_url=f"http://127.0.0.1:{sim_port}", jobs_lease_seconds=4)
 
 
 @pytest.fixture
@@ -100,6 +102,16 @@ async def until_awaiting(
     raise AssertionError("the second document was never sent")
 
 
+async def running_poll(sessions: async_sessionmaker[AsyncSession], tx_id: str) -> Job:
+    for _ in range(120):
+        async with sessions() as db:
+            for job in await db.scalars(select(Job).where(Job.kind == sim.POLL_JOB)):
+                if job.payload["transaction"] == tx_id and job.status == "running":
+                    return job
+        await asyncio.sleep(0.25)
+    raise AssertionError("no runner took the poll job")
+
+
 async def versions_of(sessions: async_sessionmaker[AsyncSession], document_id: int) -> list[int]:
     async with sessions() as db:
         return list(
@@ -115,7 +127,7 @@ async def versions_of(sessions: async_sessionmaker[AsyncSession], document_id: i
 async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
     proc_settings: Settings, simulator: object
 ) -> None:
-    # Seed with an in-process app, then close it: its own sweeper must not be the one to resume.
+    # Seed with an in-process app, then close it: its own runner must not be the one to resume.
     async with LifespanManager(create_app(proc_settings)) as app:
         world = await seed_world(app, resources_of(app).clock)
         res = resources_of(app)
@@ -146,20 +158,24 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
         assert sent.status_code == 200, sent.text
         code = re.search(r'<strong class="code simbatch__code"[^>]*>(\d+)<', sent.text)
         assert code is not None
-        await asyncio.to_thread(a.kill)  # before the PIN is entered
-
         async with sessions() as db:
-            tx = await db.get_one(
-                SigningTransaction,
+            tx_id = str(
                 await db.scalar(
                     select(SigningBatchItem.transaction_id).where(
                         SigningBatchItem.document_id == first
                     )
-                ),
+                )
             )
-            tx_id = tx.id
-        assert tx.status == "awaiting" and tx.mss_trans_id and tx.lease_owner
-        assert tx.lease_until is not None
+        # A's runner has claimed the poll job (it is kicked at the commit): then A dies, before
+        # the PIN is entered.
+        poll = await running_poll(sessions, tx_id)
+        await asyncio.to_thread(a.kill)
+        async with sessions() as db:
+            tx = await db.get_one(SigningTransaction, tx_id)
+            poll = await db.get_one(Job, poll.id, populate_existing=True)
+        assert tx.status == "awaiting" and tx.mss_trans_id
+        assert poll.status == "running" and poll.attempts == 1
+        assert poll.lease_owner and poll.lease_until is not None
 
         # The leader confirms on the phone while no server polls.
         phone = f"{proc_settings.mssp_url}/phone/{PHONE}"
@@ -171,8 +187,8 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
                 data={"transaction": tx.mss_trans_id, "pin": "1234", "action": "confirm"},
             )
             assert answered.status_code in (200, 303), answered.text
-        # Wait out A's lease, then B starts: its first sweep takes the transaction over.
-        lapse = tx.lease_until.replace(tzinfo=UTC) - datetime.now(UTC)
+        # Wait out A's lease, then B starts: its runner takes the poll job over.
+        lapse = poll.lease_until - datetime.now(UTC)
         await asyncio.sleep(max(0.0, lapse.total_seconds()) + 0.2)
         await asyncio.to_thread(b.start)
         status = ""
@@ -217,13 +233,14 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
                     )
                 )
             )
-            owner = await db.scalar(
-                select(SigningTransaction.lease_owner).where(SigningTransaction.id == tx_id)
-            )
+            taken_poll = await db.get_one(Job, poll.id, populate_existing=True)
         assert [v.version for v in versions] == [1, 2]  # exactly one new, signed version
         second_versions = await versions_of(sessions, second)
         assert second_versions == [1, 2]
-        assert len(taken) == 1 and owner != tx.lease_owner and owner != sim.OWNER
+        # Taken over once, by another process than A, and done there on its second attempt.
+        assert len(taken) == 1 and taken[0]["owner"] != poll.lease_owner
+        assert taken[0]["attempt"] == 2
+        assert taken_poll.status == "done" and taken_poll.attempts == 2
         pdf = await FileBlobStore(proc_settings.data_dir / "blobs").get(versions[1].sha256)
         path = Path(proc_settings.data_dir) / "taken-over.pdf"
         path.write_bytes(pdf)

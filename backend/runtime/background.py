@@ -1,0 +1,86 @@
+"""Every kind of background job, and the runner that runs them in this process.
+
+One registry for the whole app, so that the server's lifespan and `eoffice worker` run the same
+kinds; `schedule` is the periodic work. Handlers live in their domains and take the process's
+`Resources` as their context (each asks only for the protocol it needs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from backend.core import jobs
+from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
+from backend.core.settings import Settings
+from backend.runtime.resources import Resources
+from backend.push import sender
+from backend.signing_flow import archive, run, sim, sweeper
+from backend.signing_flow import jobs as signing_jobs
+from backend.workflow import reminders
+
+__all__ = ["PRUNE_JOB", "registry", "runner", "runner_policy", "running", "schedule"]
+
+PRUNE_JOB = "jobs.prune"
+# Finished jobs are kept this long (for a look at what ran), then pruned.
+KEEP = timedelta(days=7)
+
+
+async def prune_job(res: Resources, job: ClaimedJob) -> None:
+    async with res.sessions() as db, db.begin():
+        await jobs.prune(db, before=res.clock.now() - KEEP)
+
+
+def registry() -> Registry[Resources]:
+    kinds: Registry[Resources] = Registry()
+    kinds.register(sender.SEND_JOB, sender.send_job)
+    kinds.register(sim.POLL_JOB, signing_jobs.sim_poll)
+    kinds.register(run.CHECK_JOB, run.check_job)
+    kinds.register(sweeper.SWEEP_JOB, sweeper.sweep_job)
+    kinds.register(archive.RENEW_JOB, archive.renew_job)
+    kinds.register(reminders.REMINDERS_JOB, reminders.run_job)
+    kinds.register(PRUNE_JOB, prune_job)
+    return kinds
+
+
+def schedule() -> list[Periodic]:
+    return [
+        Periodic(sweeper.SWEEP_JOB, every=sweeper.EVERY),
+        Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY),
+        Periodic(archive.RENEW_JOB, every=archive.EVERY),
+        Periodic(PRUNE_JOB, every=timedelta(hours=1)),
+    ]
+
+
+def runner_policy(settings: Settings) -> jobs.Policy:
+    lease = timedelta(seconds=settings.jobs_lease_seconds)
+    return jobs.Policy(
+        lease=lease,
+        heartbeat_seconds=lease.total_seconds() / 4,
+        poll_seconds=min(5.0, lease.total_seconds() / 4),
+        concurrency=settings.jobs_concurrency,
+        retry_base=timedelta(seconds=settings.jobs_retry_seconds),
+    )
+
+
+def runner(res: Resources) -> Runner[Resources]:
+    return Runner(
+        sessions=res.sessions, registry=registry(), context=res, clock=res.clock,
+        policy=runner_policy(res.settings), redis=res.redis,
+        schedule=schedule() if res.settings.scheduler else (),
+    )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def running(
+    res: Resources, *, grace_seconds: float = 5.0
+) -> AsyncIterator[Runner[Resources]]:
+    """The runner of this process, started and, on the way out, stopped: what is still running
+    after `grace_seconds` is cancelled and handed back to the queue."""
+    background = runner(res)
+    await background.start()
+    try:
+        yield background
+    finally:
+        await background.stop(grace_seconds=grace_seconds)
