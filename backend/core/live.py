@@ -19,9 +19,10 @@ API:
         lists refresh on it (pwa/static/livelist.js). Redis trouble is logged, never raised:
         the change is committed and screens catch up on their next load.
 
-The browser side: `new EventSource("/live")` and `addEventListener(<event>, ...)`; htmx's SSE
-extension works as well. Events are hints for the screen ("this changed"), never the record:
-the record is SQL, and a screen that missed events reloads what it shows.
+The browser side: an `EventSource` on the page's `url_for("live")` and
+`addEventListener(<event>, ...)`; htmx's SSE extension works as well. Events are hints for the
+screen ("this changed"), never the record: the record is SQL, and a screen that missed events
+reloads what it shows.
 """
 
 from __future__ import annotations

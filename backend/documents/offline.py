@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.models import Role
+from backend.core.urls import UrlFor
 from backend.documents import queries
 from backend.documents.tables import Document
 from backend.identity.policy import Principal
@@ -51,15 +52,16 @@ class OfflineDocument:
         }  # fmt: skip
 
 
-def page_urls(document: Document) -> tuple[str, tuple[str, ...]]:
+def page_urls(document: Document, url_for: UrlFor) -> tuple[str, tuple[str, ...]]:
     """The main file's current version and the URLs of its page images."""
     main = next((f for f in document.files if f.kind == "main"), None)
     if main is None:
         return "", ()
     version = main.current
-    base = f"/documents/{document.id}/pages/{version.sha256}"
     return version.sha256, tuple(
-        f"{base}/{n}.webp?w={WIDTH}" for n in range(1, version.page_count + 1)
+        url_for("document_page", document_id=document.id, sha=version.sha256, page=n)
+        + f"?w={WIDTH}"
+        for n in range(1, version.page_count + 1)
     )
 
 
@@ -97,22 +99,25 @@ async def _changes(db: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
 
 
 async def offline_set(
-    db: AsyncSession, *, principal: Principal, max_documents: int = MAX_DOCUMENTS
+    db: AsyncSession, *, principal: Principal, url_for: UrlFor, max_documents: int = MAX_DOCUMENTS
 ) -> list[OfflineDocument]:
     chosen: list[tuple[str, str, Document]] = []
     if Role.LEADER in principal.roles:
         queue = await drafts.to_sign(db, signer_id=principal.user_id)
-        chosen += [("to_sign", f"/sign/{row.document.id}", row.document) for row in queue]
+        chosen += [
+            ("to_sign", url_for("sign_document", document_id=row.document.id), row.document)
+            for row in queue
+        ]
     seen = {d.id for _, _, d in chosen}
     for document in await _open_work(db, principal, max_documents):
         if document.id not in seen:
-            chosen.append(("work", f"/documents/{document.id}", document))
+            chosen.append(("work", url_for("document", document_id=document.id), document))
     chosen = chosen[:max_documents]
     changes = await _changes(db, [d.id for _, _, d in chosen])
     result: list[OfflineDocument] = []
     images = 0
     for kind, url, document in chosen:
-        sha, pages = page_urls(document)
+        sha, pages = page_urls(document, url_for)
         if images + len(pages) > MAX_IMAGES:
             break
         images += len(pages)
@@ -127,11 +132,11 @@ async def offline_set(
     return result
 
 
-def lists_for(principal: Principal) -> list[str]:
+def lists_for(principal: Principal, url_for: UrlFor) -> list[str]:
     """The list pages kept with the documents, so that they can be found offline."""
-    lists = ["/"]
+    lists = [url_for("home")]
     if principal.roles & {Role.LEADER, Role.UNIT_HEAD, Role.SPECIALIST}:
-        lists.append("/documents?inbox=viec-cua-toi")
+        lists.append(url_for("documents") + "?inbox=viec-cua-toi")
     if Role.LEADER in principal.roles:
-        lists.append("/sign")
+        lists.append(url_for("sign_queue"))
     return lists

@@ -33,7 +33,6 @@ def create_app(
 ) -> Starlette:
     translations = Translations(PWA_LOCALE)
     assets = Assets()
-    templates = make_templates(settings=settings, translations=translations, assets=assets)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -69,6 +68,8 @@ def create_app(
         exception_handlers=errors_http.handlers(),
         lifespan=lifespan,
     )
-    app.state.templates = templates
+    app.state.templates = make_templates(
+        settings=settings, translations=translations, assets=assets, router=app.router
+    )
     app.state.settings = settings
     return app

@@ -1,4 +1,4 @@
-"""Jinja2 templates from pwa/templates, with gettext and asset URLs as globals."""
+"""Jinja2 templates from pwa/templates, with gettext, asset URLs and route paths as globals."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
+from starlette.routing import Router
 
 from backend.core.clock import VIETNAM
 from backend.core.i18n import Translations
@@ -32,6 +33,7 @@ def make_templates(
     settings: Settings,
     translations: Translations,
     assets: Assets,
+    router: Router,
     directory: Path = PWA_TEMPLATES,
 ) -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=str(directory))
@@ -46,7 +48,15 @@ def make_templates(
             context.get("lang", settings.default_language), message, **params
         )
 
+    # A path, not Starlette's absolute URL: the service worker and its caches key on paths, and
+    # a page must not name the host it happened to be reached by. From the router, not the
+    # request, so that macros imported without the page's context (documents/_item.html) can
+    # use it too.
+    def url_for(name: str, /, **params: Any) -> str:
+        return str(router.url_path_for(name, **params))
+
     env.globals["_"] = gettext
+    env.globals["url_for"] = url_for
     env.filters["vn_datetime"] = vn_datetime
     env.filters["isodate"] = isodate
     env.globals["static"] = assets.url

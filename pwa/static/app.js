@@ -2,9 +2,11 @@
 (function () {
   "use strict";
 
-  if ("serviceWorker" in navigator) {
+  // The worker's URL and scope come from the page (<body data-sw-url data-sw-scope>).
+  if ("serviceWorker" in navigator && document.body.dataset.swUrl) {
     window.addEventListener("load", function () {
-      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function (error) {
+      var body = document.body.dataset;
+      navigator.serviceWorker.register(body.swUrl, { scope: body.swScope }).catch(function (error) {
         console.warn("service worker registration failed", error);
       });
     });
@@ -56,14 +58,14 @@
             return registration.pushManager.subscribe({
               userVisibleOnly: true, applicationServerKey: b64urlToBytes(box.dataset.vapidKey)
             }).then(function (subscription) {
-              return postJSON("/push/subscribe", subscription.toJSON());
+              return postJSON(box.dataset.subscribeUrl, subscription.toJSON());
             }).then(function () { window.location.reload(); });
           });
         });
         disable.addEventListener("click", function () {
           registration.pushManager.getSubscription().then(function (subscription) {
             if (!subscription) return;
-            return postJSON("/push/unsubscribe", { endpoint: subscription.endpoint })
+            return postJSON(box.dataset.unsubscribeUrl, { endpoint: subscription.endpoint })
               .then(function () { return subscription.unsubscribe(); })
               .then(function () { window.location.reload(); });
           });

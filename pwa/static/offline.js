@@ -8,9 +8,8 @@
   var DB = "eoffice-offline";
   var STORE = "outbox";
   var USER_PREFIX = "eoffice-user-";
+  // Not a route: the key the service worker stores its index under in the person's cache.
   var INDEX_URL = "/__offline/index";
-  var QUEUEABLE = /^\/assignments\/\d+\/progress$/;
-  var SIGN_OUT = ["/signout", "/signout/everywhere"];
 
   function strip() { return document.getElementById("offline-strip"); }
   function msg(name) { var s = strip(); return (s && s.dataset[name]) || ""; }
@@ -159,9 +158,11 @@
     return new URL(form.getAttribute("action") || location.href, location.href).pathname;
   }
 
+  // Which forms may wait offline, and which sign out, the templates say (data-offline-queue,
+  // data-sign-out): no paths are known here.
   function queueable(form) {
     if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return false;
-    return form.hasAttribute("data-offline-queue") || QUEUEABLE.test(formPath(form));
+    return form.hasAttribute("data-offline-queue");
   }
 
   function hasFiles(form) {
@@ -174,7 +175,7 @@
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
     var path = formPath(form);
-    if (SIGN_OUT.indexOf(path) >= 0) { event.preventDefault(); signOut(form); return; }
+    if (form.hasAttribute("data-sign-out")) { event.preventDefault(); signOut(form); return; }
     if (!queueable(form) || !userId() || !window.indexedDB) return;
     // Files cannot wait in the queue: online they go the ordinary way, offline they must wait.
     if (hasFiles(form)) {
@@ -271,18 +272,13 @@
     }).catch(function () { return null; });
   }
 
-  function documentIdOf(link) {
-    var match = /^\/(?:documents|sign)\/(\d+)$/.exec(link.getAttribute("href") || "");
-    return match ? match[1] : null;
-  }
-
   // The lists: a mark on what can be read offline; the offline page lists it.
   function markAvailable() {
     return readIndex().then(function (index) {
       var documents = (index && index.documents) || {};
       document.querySelectorAll(".docitem").forEach(function (item) {
         var link = item.querySelector("a.docitem__link");
-        var id = link && documentIdOf(link);
+        var id = link && link.dataset.offlineId;
         var kept = !!(id && documents[id]);
         item.classList.toggle("docitem--offline", kept);
         var mark = item.querySelector(".docitem__offline");

@@ -1,6 +1,7 @@
 // Passkeys: enrolment, adding a passkey, and username-less sign-in (with autofill where the
 // browser offers conditional mediation). Messages come from the page's data-msg-* attributes so
-// they are translated with the templates. No inline scripts anywhere (CSP script-src 'self').
+// they are translated with the templates, URLs from its data-*-url attributes, and where to go
+// afterwards from the server's answer ({redirect}). No inline scripts (CSP script-src 'self').
 (function () {
   "use strict";
 
@@ -53,7 +54,7 @@
           });
         })
         .then(function (result) {
-          window.location.assign(result.redirect || "/");
+          window.location.assign(result.redirect);
         })
         .catch(function (error) {
           setBusy(form, false);
@@ -69,7 +70,7 @@
 
     function finish(credential) {
       return postJSON(form.dataset.verifyUrl, credentialJSON(credential)).then(function (result) {
-        window.location.assign(result.redirect || "/");
+        window.location.assign(result.redirect);
       });
     }
 

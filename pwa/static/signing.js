@@ -1,6 +1,7 @@
 // The leader's signing sheet: open the confirmation sheet the server rendered, confirm with a
 // passkey (the challenge commits to exactly what is signed), show the outcome, cancel. Also the
-// return sheet. No inline scripts (CSP script-src 'self'); messages come from data-msg-*.
+// return sheet. No inline scripts (CSP script-src 'self'); messages come from data-msg-*, the
+// URLs to call from data-*-url on the sheet the server rendered.
 (function () {
   "use strict";
 
@@ -26,19 +27,19 @@
     var source = null;
     if (progress) {
       // Per-document progress of a batch, pushed as each document is signed.
-      source = new EventSource("/live");
+      source = new EventSource(sheet.dataset.liveUrl);
       source.addEventListener("signing-item", function (event) {
         var data = JSON.parse(event.data);
         if (data.transaction === tx) progress.value = progress.value + 1;
       });
     }
-    post("/sign/transactions/" + tx + "/passkey-options")
+    post(sheet.dataset.optionsUrl)
       .then(function (options) {
         return navigator.credentials.get({ publicKey: requestOptions(options) });
       })
       .then(function (credential) {
         status(sheet, sheet.dataset.msgSigning, "busy");
-        return post("/sign/transactions/" + tx + "/passkey", { credential: assertionJSON(credential) });
+        return post(sheet.dataset.confirmUrl, { credential: assertionJSON(credential) });
       })
       .then(function (result) {
         if (source) source.close();
@@ -57,7 +58,7 @@
           });
         } else if (result.status === "completed") {
           status(sheet, sheet.dataset.msgDone, "ok");
-          window.location.assign("/documents/" + result.documents[0].id + "?signed=1");
+          window.location.assign(sheet.dataset.doneUrl);
         } else {
           status(sheet, sheet.dataset.msgFailed + " " + (result.documents[0].error || ""), "error");
         }
@@ -90,7 +91,7 @@
       left = Math.max(0, left - 1);
       countdown.textContent = String(left);
     }, 1000);
-    var source = new EventSource("/live");
+    var source = new EventSource(sheet.dataset.liveUrl);
     function finish() { clearInterval(timer); source.close(); }
     source.addEventListener("signing-status", function (event) {
       var data = JSON.parse(event.data);
@@ -101,8 +102,7 @@
       statusEl.dataset.status = data.status;
       if (data.status === "completed") {
         finish();
-        var id = document.querySelector("[data-document-id]").dataset.documentId;
-        window.location.assign("/documents/" + id + "?signed=1");
+        window.location.assign(sheet.dataset.doneUrl);
       } else if (["failed", "expired", "cancelled"].indexOf(data.status) >= 0) {
         finish();
       }
@@ -119,7 +119,7 @@
   function watchBatch(sheet) {
     var batch = sheet.dataset.batch;
     var progress = sheet.querySelector(".sheet__progress");
-    var source = new EventSource("/live");
+    var source = new EventSource(sheet.dataset.liveUrl);
     function msg(state) {
       return sheet.dataset["msg" + state.charAt(0).toUpperCase() + state.slice(1)] || state;
     }
@@ -150,7 +150,7 @@
       summary();
     }
     function catchUp() {
-      fetch("/sign/sim-batches/" + batch, { credentials: "same-origin",
+      fetch(sheet.dataset.statusUrl, { credentials: "same-origin",
         headers: { Accept: "application/json" } })
         .then(function (response) { return response.json(); })
         .then(function (body) { (body.documents || []).forEach(apply); })
@@ -195,19 +195,19 @@
     if (target.hasAttribute("data-confirm-passkey")) {
       confirmPasskey(sheet, target);
     } else if (target.hasAttribute("data-cancel-tx")) {
-      post("/sign/transactions/" + sheet.dataset.tx + "/cancel").finally(function () { sheet.close(); });
+      post(sheet.dataset.cancelUrl).finally(function () { sheet.close(); });
     } else if (target.hasAttribute("data-cancel-batch")) {
       target.disabled = true;
-      post("/sign/sim-batches/" + sheet.dataset.batch + "/cancel").then(function (body) {
+      post(sheet.dataset.cancelUrl).then(function (body) {
         body.documents.forEach(sheet.eofficeApply);
       }).catch(function () { target.disabled = false; });
     } else if (target.hasAttribute("data-close-batch")) {
       sheet.close();
     } else if (target.hasAttribute("data-sign-sim") && sheet && sheet.id === "confirm-sheet") {
       // Switching to the SIM: the passkey request is withdrawn (the SIM has its own).
-      post("/sign/transactions/" + sheet.dataset.tx + "/cancel").catch(function () {});
+      post(sheet.dataset.cancelUrl).catch(function () {});
     } else if (target.hasAttribute("data-cancel-sim")) {
-      post("/sign/transactions/" + sheet.dataset.tx + "/cancel");
+      post(sheet.dataset.cancelUrl);
     } else if (target.hasAttribute("data-open-sheet")) {
       document.getElementById(target.getAttribute("data-open-sheet")).showModal();
     } else if (target.hasAttribute("data-close-sheet")) {

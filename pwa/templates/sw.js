@@ -1,8 +1,14 @@
-/* eOffice service worker. Rendered by the server: VERSION changes whenever an asset changes. */
+/* eOffice service worker. Rendered by the server: VERSION changes whenever an asset changes,
+   and the app's paths are the routes' own (url_for), never written here. */
 const VERSION = "{{ version }}";
 const SHELL = "eoffice-shell-" + VERSION;
 const PRECACHE = {{ precache_json | safe }};
-const OFFLINE_URL = "/offline";
+const OFFLINE_URL = "{{ url_for('offline') }}";
+const HOME_URL = "{{ url_for('home') }}";
+const SIGNIN_URL = "{{ url_for('signin') }}";
+const STATIC_PREFIX = "{{ url_for('static', path='') }}";
+const OFFLINE_MANIFEST_URL = "{{ url_for('offline_manifest') }}";
+const ICON_URL = "{{ url_for('static', path='icons/icon-192.png') }}";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -43,7 +49,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(networkFirstPage(request));
   } else if (PAGE_IMAGE.test(url.pathname)) {
     event.respondWith(pageImage(request));
-  } else if (url.pathname.startsWith("/static/") && url.searchParams.has("v")) {
+  } else if (url.pathname.startsWith(STATIC_PREFIX) && url.searchParams.has("v")) {
     event.respondWith(cacheFirst(request));
   }
 });
@@ -51,7 +57,7 @@ self.addEventListener("fetch", (event) => {
 async function networkFirstPage(request) {
   try {
     const response = await fetch(request);
-    if (response.status === 200 && new URL(request.url).pathname === "/signin") {
+    if (response.status === 200 && new URL(request.url).pathname === SIGNIN_URL) {
       // The sign-in page is shown only to someone not signed in (an expired or ended session):
       // the documents kept for the last person go. Their unsent queue stays for their return.
       await wipeCaches();
@@ -74,12 +80,12 @@ async function offlineCopy(request) {
   const cache = await userCache();
   if (cache) {
     const own = (await cache.match(request)) ||
-      (url.pathname === "/" ? await cache.match("/") : undefined);
+      (url.pathname === HOME_URL ? await cache.match(HOME_URL) : undefined);
     if (own) return own;
   }
   const shell = await caches.open(SHELL);
   return (await shell.match(request)) ||
-    (url.pathname === "/" ? await shell.match("/", { ignoreSearch: true }) : undefined);
+    (url.pathname === HOME_URL ? await shell.match(HOME_URL, { ignoreSearch: true }) : undefined);
 }
 
 async function pageImage(request) {
@@ -114,9 +120,10 @@ async function cacheFirst(request) {
 // caches of anyone else who used this device. Pages pass `{type: "sync"}` on load, after
 // sign-in and when the device comes back online (iOS has no Background Sync).
 const USER_PREFIX = "eoffice-user-";
+// Not a route: the key the index is stored under in the person's cache (offline.js reads it).
 const INDEX_URL = "/__offline/index";
-const PAGE_IMAGE = /^\/documents\/\d+\/pages\/[0-9a-f]{64}\/\d+\.webp$/;
-const SIGN_OUT = ["/signout", "/signout/everywhere"];
+const PAGE_IMAGE = new RegExp({{ page_image_pattern | tojson }});
+const SIGN_OUT = [{{ url_for('signout') | tojson }}, {{ url_for('signout_everywhere') | tojson }}];
 const QUEUE_DB = "eoffice-offline";
 const MIN_SYNC_INTERVAL_MS = 30 * 1000;
 let syncing = null;
@@ -157,7 +164,7 @@ function sync(force, user) {
 async function runSync() {
   let response;
   try {
-    response = await fetch("/offline/manifest", {
+    response = await fetch(OFFLINE_MANIFEST_URL, {
       credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
     });
   } catch (error) {
@@ -326,9 +333,9 @@ async function showNotice(notice) {
     body: notice.body || "",
     tag,
     renotify: true,
-    icon: "/static/icons/icon-192.png",
-    badge: "/static/icons/icon-192.png",
-    data: { id: notice.id || null, url: notice.url || "/" },
+    icon: ICON_URL,
+    badge: ICON_URL,
+    data: { id: notice.id || null, url: notice.url || HOME_URL },
   });
 }
 
@@ -336,8 +343,10 @@ async function showNotice(notice) {
 // otherwise a new one is opened. Only our own origin's paths are followed.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const path = (event.notification.data && event.notification.data.url) || "/";
-  const target = new URL(path.startsWith("/") && !path.startsWith("//") ? path : "/", self.location.origin).href;
+  const path = (event.notification.data && event.notification.data.url) || HOME_URL;
+  // "/" here is the shape of a local path (not "//host"), not a route.
+  const local = path.startsWith("/") && !path.startsWith("//");
+  const target = new URL(local ? path : HOME_URL, self.location.origin).href;
   event.waitUntil(openWindow(target));
 });
 

@@ -17,6 +17,7 @@ from backend.web.views.auth import (
     relying_party,
     session_limits,
     settings_of,
+    signed_out_url,
     transaction,
 )
 from backend.web.views.render import render, resources
@@ -125,5 +126,5 @@ async def session_end(request: Request) -> Response:
             ip=client_ip(request),
         )
     if ref == current_session(request).ref:
-        return RedirectResponse("/signin?reason=signed_out", status_code=303)
+        return RedirectResponse(signed_out_url(request), status_code=303)
     return RedirectResponse(request.url_for("account_sessions").path, status_code=303)

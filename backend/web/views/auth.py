@@ -82,10 +82,15 @@ def current_session(request: Request) -> SessionInfo:
     return session
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(request: Request, target: str | None) -> str:
+    """`target` if it is a local path (never an open redirect), else the home page."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
+        return request.url_for("home").path
     return target
+
+
+def signed_out_url(request: Request) -> str:
+    return request.url_for("signin").path + "?reason=signed_out"
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -139,7 +144,7 @@ def signin_redirect(request: Request, *, reason: str = "") -> Response:
     query = {"next": request.url.path}
     if reason:
         query["reason"] = reason
-    url = "/signin?" + urlencode(query, quote_via=quote)
+    url = request.url_for("signin").path + "?" + urlencode(query, quote_via=quote)
     settings = settings_of(request)
     if request.url.path.startswith("/api/"):
         response: Response = JSONResponse(
@@ -163,7 +168,9 @@ REASONS = {"expired", "signed_out"}
 
 async def signin_page(request: Request) -> Response:
     if getattr(request.state, "user", None) is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+        return RedirectResponse(
+            safe_next(request, request.query_params.get("next")), status_code=303
+        )
     demo_users: list[User] = []
     if settings_of(request).demo:
         async with transaction(request) as db:
@@ -179,7 +186,7 @@ async def signin_page(request: Request) -> Response:
         "signin/signin.html",
         {
             "reason": reason if reason in REASONS else "",
-            "next": safe_next(request.query_params.get("next")),
+            "next": safe_next(request, request.query_params.get("next")),
             "demo_users": demo_users,
         },
     )
@@ -216,7 +223,7 @@ async def signin_verify(request: Request) -> Response:
     if outcome.refusal is not None:
         raise outcome.refusal
     assert outcome.user is not None
-    response = JSONResponse({"redirect": safe_next(request.query_params.get("next"))})
+    response = JSONResponse({"redirect": safe_next(request, request.query_params.get("next"))})
     await begin_session(request, response, outcome.user)
     return response
 
@@ -241,7 +248,7 @@ async def signout(request: Request) -> Response:
     await _audit_session_end(
         request, user_id=session.user_id, detail={"how": "sign_out", "sessions": 1}
     )
-    response = RedirectResponse("/signin?reason=signed_out", status_code=303)
+    response = RedirectResponse(signed_out_url(request), status_code=303)
     clear_session_cookie(response, settings_of(request))
     return response
 
@@ -252,7 +259,7 @@ async def signout_everywhere(request: Request) -> Response:
     await _audit_session_end(
         request, user_id=user.id, detail={"how": "sign_out_everywhere", "sessions": ended}
     )
-    response = RedirectResponse("/signin?reason=signed_out", status_code=303)
+    response = RedirectResponse(signed_out_url(request), status_code=303)
     clear_session_cookie(response, settings_of(request))
     return response
 
@@ -279,6 +286,6 @@ async def demo_signin(request: Request) -> Response:
             ip=client_ip(request),
         )
     del settings
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(request.url_for("home").path, status_code=303)
     await begin_session(request, response, user)
     return response

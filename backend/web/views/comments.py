@@ -61,7 +61,8 @@ async def comment_add(request: Request) -> Response:
         body_json = {"id": comment_id, "created": added.created}
         return JSONResponse(body_json, status_code=201 if added.created else 200)
     back = request.headers.get("referer", "")
-    target = back if back.startswith(str(request.base_url)) else f"/documents/{document_id}"
+    own = request.url_for("document", document_id=document_id).path
+    target = back if back.startswith(str(request.base_url)) else own
     return RedirectResponse(target, status_code=303)
 
 

@@ -57,9 +57,10 @@ async def _figures(request: Request) -> tuple[int, dashboard_cache.Figures]:
 async def dashboard_page(request: Request) -> Response:
     year, figures = await _figures(request)
     found = figures.numbers
+    listing = request.url_for("dashboard_list").path
     status_chart = charts.bars([
         (catalogue.STATUS_LABELS[code], found.by_status.get(code, 0),
-         f"/dashboard/list?year={year}&metric=status&key={code.value}")
+         f"{listing}?year={year}&metric=status&key={code.value}")
         for code in STATUS_ORDER
     ])  # fmt: skip
     trend = charts.bars(

@@ -227,7 +227,8 @@ async def document_create(request: Request) -> Response:
         context = {"values": fields, "error": error.message(language(request)),
                    "problems": problems, "duplicate": duplicate, **_common(request)}  # fmt: skip
         return render(request, "documents/new.html", context, status_code=error.status_code)
-    return RedirectResponse(f"/documents/{document_id}?registered=1", status_code=303)
+    target = request.url_for("document", document_id=document_id).path + "?registered=1"
+    return RedirectResponse(target, status_code=303)
 
 
 async def duplicate_check(request: Request) -> Response:

@@ -36,8 +36,8 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def document_json(document: Document, *, with_files: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def document_json(document: Document) -> dict[str, Any]:
+    return {
         "id": document.id,
         "direction": document.direction,
         "type": document.type_code,
@@ -57,20 +57,23 @@ def document_json(document: Document, *, with_files: bool = False) -> dict[str, 
         "page_count": document.page_count,
         "received_at": _iso(document.received_at),
     }
-    if with_files:
-        body["files"] = [
-            {
-                "id": file.id,
-                "kind": file.kind,
-                "name": file.name,
-                "versions": [_version_json(document, v) for v in file.versions],
-            }
-            for file in document.files
-        ]
-    return body
 
 
-def _version_json(document: Document, v: FileVersion) -> dict[str, Any]:
+def document_with_files_json(request: Request, document: Document) -> dict[str, Any]:
+    files = [
+        {
+            "id": file.id,
+            "kind": file.kind,
+            "name": file.name,
+            "versions": [_version_json(request, document, v) for v in file.versions],
+        }
+        for file in document.files
+    ]
+    return {**document_json(document), "files": files}
+
+
+def _version_json(request: Request, document: Document, v: FileVersion) -> dict[str, Any]:
+    download = request.url_for("api_document_version", document_id=document.id, version_id=v.id)
     return {
         "id": v.id,
         "version": v.version,
@@ -78,7 +81,7 @@ def _version_json(document: Document, v: FileVersion) -> dict[str, Any]:
         "size": v.size,
         "media_type": v.media_type,
         "reason": v.reason,
-        "download": f"/api/v1/documents/{document.id}/versions/{v.id}",
+        "download": download.path,
     }
 
 
@@ -114,7 +117,7 @@ async def _own(request: Request) -> Document:
 
 
 async def get_document(request: Request) -> Response:
-    return _json(document_json(await _own(request), with_files=True))
+    return _json(document_with_files_json(request, await _own(request)))
 
 
 async def download_version(request: Request) -> Response:
@@ -144,7 +147,7 @@ async def create_incoming(request: Request) -> Response:
                 link_to=int(link_raw) if link_raw.isdigit() else None,
                 checker=res.signature_checker,
             )  # fmt: skip
-            body = document_json(document, with_files=True)
+            body = document_with_files_json(request, document)
     except DuplicateFoundError as duplicate:
         return _json(
             {"error": {"status": 409, "message": duplicate.message_vi,

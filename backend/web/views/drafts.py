@@ -70,7 +70,7 @@ async def resubmit(request: Request) -> Response:
     except EofficeError as error:
         return await _page(request, error=error.message(language(request)),
                            status_code=error.status_code)  # fmt: skip
-    target = f"/drafts/{document_id}?resent=1"
+    target = request.url_for("draft_view", document_id=document_id).path + "?resent=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 
 

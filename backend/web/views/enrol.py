@@ -95,6 +95,6 @@ async def enrol_verify(request: Request) -> Response:
         )
         await invitations.use(db, clock=res.clock, invitation=opened.invitation, ip=ip)
         user = opened.user
-    response = JSONResponse({"redirect": "/"})
+    response = JSONResponse({"redirect": request.url_for("home").path})
     await begin_session(request, response, user)
     return response

@@ -7,16 +7,17 @@ from starlette.responses import JSONResponse, Response
 
 from backend.documents import offline
 from backend.web.views.auth import current_principal, transaction
+from backend.web.views.render import url_builder
 
 
 async def manifest(request: Request) -> Response:
-    principal = current_principal(request)
+    principal, url_for = current_principal(request), url_builder(request)
     async with transaction(request) as db:
-        documents = await offline.offline_set(db, principal=principal)
+        documents = await offline.offline_set(db, principal=principal, url_for=url_for)
     body = {
         "user": principal.user_id,
         "documents": [d.as_json() for d in documents],
-        "lists": offline.lists_for(principal),
+        "lists": offline.lists_for(principal, url_for),
         "budget_bytes": offline.BUDGET_BYTES,
     }
     # Personal: never in the HTTP cache; the worker keeps what it needs in its own cache.

@@ -47,7 +47,7 @@ async def device_remove(request: Request) -> Response:
         await subscriptions.unsubscribe(
             db, user_id=current_user(request).id, id=request.path_params["subscription_id"]
         )
-    return RedirectResponse("/account/notifications", status_code=303)
+    return RedirectResponse(request.url_for("account_notifications").path, status_code=303)
 
 
 async def send_test(request: Request) -> Response:
@@ -56,7 +56,8 @@ async def send_test(request: Request) -> Response:
         await outbox.enqueue(
             db, clock=res.clock, user_id=current_user(request).id, notice=payloads.test_notice()
         )
-    return RedirectResponse("/account/notifications?sent=1", status_code=303)
+    target = request.url_for("account_notifications").path + "?sent=1"
+    return RedirectResponse(target, status_code=303)
 
 
 async def failures_page(request: Request) -> Response:
@@ -72,4 +73,4 @@ async def failure_retry(request: Request) -> Response:
             db, clock=res.clock, outbox_id=request.path_params["outbox_id"],
             agency_id=current_user(request).agency_id,
         )  # fmt: skip
-    return RedirectResponse("/admin/push", status_code=303)
+    return RedirectResponse(request.url_for("admin_push").path, status_code=303)

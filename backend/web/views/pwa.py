@@ -6,10 +6,11 @@ import json
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from backend.core.i18n import LANGUAGE_COOKIE, LANGUAGES
 from backend.runtime.assets import Assets
-from backend.web.views.auth import signin_redirect
+from backend.web.views.auth import safe_next, signin_redirect
 from backend.web.views.render import language, render, resources
 
 THEME_COLOUR = "#8f1d1d"
@@ -36,6 +37,7 @@ async def offline(request: Request) -> Response:
 async def manifest(request: Request) -> Response:
     assets = _assets(request)
     lang = language(request)
+    home = request.url_for("home").path
     icons = [
         {"src": assets.url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
         {"src": assets.url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
@@ -47,15 +49,15 @@ async def manifest(request: Request) -> Response:
         },
     ]
     body = {
-        "id": "/",
+        "id": home,
         "name": "eOffice — Văn phòng điện tử" if lang == "vi" else "eOffice — Electronic office",
         "short_name": "eOffice",
         "description": "Văn phòng điện tử không giấy tờ cho cơ quan nhà nước"
         if lang == "vi"
         else "Paperless electronic office for state agencies",
         "lang": lang,
-        "start_url": "/?source=pwa",
-        "scope": "/",
+        "start_url": home + "?source=pwa",
+        "scope": home,
         "display": "standalone",
         "orientation": "any",
         "theme_color": THEME_COLOUR,
@@ -69,18 +71,26 @@ async def manifest(request: Request) -> Response:
     )
 
 
+def _js_pattern(request: Request, name: str) -> str:
+    """The named route's own path regex, as the source of a JavaScript RegExp."""
+    route = next(r for r in request.app.routes if isinstance(r, Route) and r.name == name)
+    return route.path_regex.pattern.replace("(?P<", "(?<")
+
+
 async def service_worker(request: Request) -> Response:
     assets = _assets(request)
-    precache = ["/offline", "/manifest.webmanifest"] + [assets.url(name) for name in assets.files]
-    response = render(
-        request,
-        "sw.js",
-        {"version": assets.fingerprint, "precache_json": json.dumps(precache)},
-    )
+    shell = [request.url_for("offline").path, request.url_for("manifest").path]
+    precache = shell + [assets.url(name) for name in assets.files]
+    context = {
+        "version": assets.fingerprint,
+        "precache_json": json.dumps(precache),
+        "page_image_pattern": _js_pattern(request, "document_page"),
+    }
+    response = render(request, "sw.js", context)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     # The browser must always see a new worker when the assets change.
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Service-Worker-Allowed"] = request.url_for("home").path
     return response
 
 
@@ -101,10 +111,7 @@ async def static(request: Request) -> Response:
 
 async def switch_language(request: Request) -> Response:
     lang = request.path_params["lang"]
-    target = request.query_params.get("next", "/")
-    # Only local paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
+    target = safe_next(request, request.query_params.get("next"))
     response = RedirectResponse(target, status_code=303)
     if lang in LANGUAGES:
         response.set_cookie(

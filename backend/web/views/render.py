@@ -12,12 +12,22 @@ from starlette.responses import Response
 from backend.core import live
 from backend.core.i18n import LANGUAGE_COOKIE, pick_language
 from backend.core.settings import Settings
+from backend.core.urls import UrlFor
 from backend.runtime.resources import Resources
 
 
 def resources(request: Request) -> Resources:
     res: Resources = request.state.resources
     return res
+
+
+def url_builder(request: Request) -> UrlFor:
+    """Route name and parameters → path, for domain code that must name a page."""
+
+    def url_for(name: str, /, **params: Any) -> str:
+        return request.url_for(name, **params).path
+
+    return url_for
 
 
 def language(request: Request) -> str:

@@ -172,7 +172,8 @@ async def return_draft(request: Request) -> Response:
             db, clock=res.clock, leader=current_user(request), document_id=document_id,
             comment=comment,
         )  # fmt: skip
-    return htmx.redirect(RedirectResponse("/sign?returned=1", status_code=303), "/sign?returned=1")
+    target = request.url_for("sign_queue").path + "?returned=1"
+    return htmx.redirect(RedirectResponse(target, status_code=303), target)
 
 
 async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any]:
@@ -239,7 +240,8 @@ async def draft_create(request: Request) -> Response:
         context["error"] = error.message(language(request))
         return render(request, "signing/draft_new.html", context, status_code=error.status_code)
     # The author follows it in "Dự thảo của tôi" (the document page is the signer's now).
-    return RedirectResponse(f"/drafts/new?sent={document_id}", status_code=303)
+    target = f"{request.url_for('draft_new').path}?sent={document_id}"
+    return RedirectResponse(target, status_code=303)
 
 
 async def sim_start(request: Request) -> Response:
@@ -294,7 +296,7 @@ async def issue_document(request: Request) -> Response:
             db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
             clerk=current_user(request), document_id=document_id,
         )  # fmt: skip
-    target = f"/documents/{document_id}?issued=1"
+    target = request.url_for("document", document_id=document_id).path + "?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 
 

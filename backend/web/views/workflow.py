@@ -73,7 +73,8 @@ async def _field(request: Request, name: str) -> str:
 
 async def _done(request: Request, document_id: int) -> Response:
     """After the commit (its events wake the push senders and refresh live counters): go back."""
-    return RedirectResponse(f"/documents/{document_id}#xu-ly", status_code=303)
+    target = request.url_for("document", document_id=document_id).path + "#xu-ly"
+    return RedirectResponse(target, status_code=303)
 
 
 async def work_count(request: Request) -> Response:

@@ -103,6 +103,19 @@ async def test_service_worker_is_served_at_root_scope_uncached(client: httpx.Asy
         assert (await client.get(url)).status_code == 200, url
 
 
+async def test_the_service_worker_gets_its_paths_from_the_routes(client: httpx.AsyncClient) -> None:
+    text = (await client.get("/sw.js")).text
+    assert 'const OFFLINE_URL = "/offline";' in text
+    assert 'const STATIC_PREFIX = "/static/";' in text
+    assert 'const SIGN_OUT = ["/signout", "/signout/everywhere"];' in text
+    found = re.search(r"const PAGE_IMAGE = new RegExp\((.*)\);", text)
+    assert found is not None
+    # The route's own pattern, its named groups spelt the JavaScript way.
+    pattern = json.loads(found.group(1)).replace("(?<", "(?P<")
+    assert re.fullmatch(pattern, "/documents/7/pages/" + "a" * 64 + "/2.webp")
+    assert not re.fullmatch(pattern, "/documents/7/files/2")
+
+
 async def test_htmx_is_served_from_our_origin_with_cache_busting(
     client: httpx.AsyncClient,
 ) -> None:
