@@ -4,8 +4,8 @@ The job sends the notice to every device of its person with pywebpush and record
 on the row. Per device: 201 → served (kept in `delivered_to`, so a retry sends only to the
 rest); 404/410 → the subscription is gone (deleted); anything else → the job fails and the jobs
 runtime retries it with backoff; the attempt `EOFFICE_PUSH_MAX_ATTEMPTS` dead-letters the row
-(`dead_at`, shown at /admin/push). A send repeated after a crash carries the same `id`, which the service worker uses
-to show it only once.
+(`dead_at`, shown at /admin/push). A send repeated after a crash carries the same `id`, which
+the service worker uses to show it only once.
 """
 
 from __future__ import annotations

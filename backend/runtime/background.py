@@ -14,8 +14,8 @@ from datetime import timedelta
 from backend.core import jobs
 from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
 from backend.core.settings import Settings
-from backend.runtime.resources import Resources
 from backend.push import sender
+from backend.runtime.resources import Resources
 from backend.signing_flow import archive, run, sim, sweeper
 from backend.signing_flow import jobs as signing_jobs
 from backend.workflow import reminders
