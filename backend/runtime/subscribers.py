@@ -3,7 +3,8 @@
 Domain functions record events (`backend.core.events.record`); the web's transactions
 dispatch them after COMMIT to the subscribers wired here. Everything here is a hint to screens
 and caches that also catch up by themselves — live lists and counters over SSE (next load), the
-dashboard's cache generation (its time-to-live), the job runners (their polls) — so a subscriber that fails is logged by the bus and the change stands.
+dashboard's cache generation (its time-to-live), the job runners (their polls) — so a
+subscriber that fails is logged by the bus and the change stands.
 """
 
 from __future__ import annotations
