@@ -24,6 +24,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import Router
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,6 +40,8 @@ from backend.push.sender import SEND_JOB, Sender, send_job
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import load_or_create
 from backend.runtime import background
+from backend.web import routes
+from backend.web.urls import paths
 from tests.conftest import free_port
 from tests.support.push_service import push_service
 
@@ -80,7 +83,9 @@ async def main(rate: int, seconds: int) -> None:
     redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
     keys = load_or_create(tmp, contact="mailto:bench@example.org")
     sessions = db.sessionmaker(engine)
-    sender = Sender(sessions=sessions, clock=clock, keys=keys)
+    sender = Sender(
+        sessions=sessions, clock=clock, keys=keys, urls=paths(Router(routes.build(Settings())))
+    )
     settings = Settings(data_dir=tmp)
     registry: jobs.Registry[Context] = jobs.Registry()
     registry.register(SEND_JOB, send_job)
@@ -107,8 +112,10 @@ async def main(rate: int, seconds: int) -> None:
             async with sessions() as s:
                 subscription = await s.get_one(PushSubscription, sub_id)
             raw: list[float] = []
-            probe = PushOutbox(id=0, payload=payloads.test_notice().__dict__, urgency="high",
-                               ttl=60, topic="bench")  # fmt: skip
+            test = payloads.test_notice()
+            probe = PushOutbox(id=0, urgency="high", ttl=60, topic="bench", payload={
+                "title": test.title, "body": test.body, "page": test.page.as_json(), "tag": "t",
+            })  # fmt: skip
             for _ in range(200):
                 t0 = time.perf_counter()
                 assert await sender.send(subscription, probe) == 201

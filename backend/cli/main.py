@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Router
 
 from backend import organisations
 from backend.cli.common import in_transaction
@@ -30,8 +31,10 @@ from backend.runtime import background
 from backend.runtime.assets import Assets
 from backend.runtime.resources import open_resources
 from backend.runtime.simulator import sim_config
+from backend.web import routes
 from backend.web.app import create_app
 from backend.web.templating import PWA_LOCALE
+from backend.web.urls import paths
 
 
 async def _migrate(settings: Settings) -> None:
@@ -177,8 +180,8 @@ async def _worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with (
         open_resources(
-            settings, clock=SystemClock(),
-            translations=Translations(PWA_LOCALE), assets=Assets(),
+            settings, clock=SystemClock(), translations=Translations(PWA_LOCALE),
+            assets=Assets(), urls=paths(Router(routes.build(settings))),
         ) as res,
         background.running(res, grace_seconds=30.0) as runner,
     ):  # fmt: skip

@@ -39,7 +39,7 @@ async def enqueue(
             return None
     row = PushOutbox(
         user_id=user_id,
-        payload={"title": notice.title, "body": notice.body, "url": notice.url,
+        payload={"title": notice.title, "body": notice.body, "page": notice.page.as_json(),
                  "tag": notice.topic},
         urgency=notice.urgency, ttl=notice.ttl, topic=notice.topic, dedupe_key=dedupe_key,
         created_at=clock.now(), attempts=0, delivered_to=[], last_error="",

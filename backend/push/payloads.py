@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from backend.core.clock import VIETNAM
+from backend.core.urls import Page
 from backend.documents import catalogue
 
 # Hỏa tốc / Thượng khẩn: the push service should wake the device now, and a notice that waited
@@ -23,7 +24,8 @@ NORMAL_TTL = 86400
 class Notice:
     title: str
     body: str
-    url: str
+    # The page the notification opens (made a path when it is sent).
+    page: Page
     topic: str
     urgency: str = "normal"  # RFC 8030 Urgency: very-low | low | normal | high
     ttl: int = NORMAL_TTL
@@ -42,6 +44,10 @@ def _urgent(urgency: int) -> bool:
     return urgency >= catalogue.Urgency.THUONG_KHAN
 
 
+def _document(document_id: int) -> Page:
+    return Page("document", {"document_id": document_id})
+
+
 def document_topic(document_id: int) -> str:
     # RFC 8030: at most 32 characters of the URL-safe base64 alphabet.
     return f"doc{document_id}"
@@ -55,7 +61,7 @@ def assignment(
     return Notice(
         title=f"{prefix}: {_short(subject)}",
         body=f"{role} — hạn xử lý {_day(deadline)}",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
         urgency="high" if _urgent(urgency) else "normal",
         ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
@@ -66,7 +72,7 @@ def returned(*, document_id: int, subject: str, reason: str) -> Notice:
     return Notice(
         title=f"Bị trả lại: {_short(subject)}",
         body=f"Lý do: {_short(reason, 100)}",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
     )
 
@@ -76,7 +82,7 @@ def draft_returned(*, document_id: int, subject: str, leader_name: str, reason: 
     return Notice(
         title=f"Dự thảo bị trả lại: {_short(subject)}",
         body=f"{_short(leader_name, 60)}: {_short(reason, 100)}",
-        url=f"/drafts/{document_id}",
+        page=Page("draft_view", {"document_id": document_id}),
         topic=document_topic(document_id),
     )
 
@@ -86,7 +92,7 @@ def issued(*, document_id: int, subject: str, number_symbol: str, urgency: int) 
     return Notice(
         title=f"Đã phát hành văn bản số {number_symbol}",
         body=_short(subject, 100),
-        url=f"/drafts/{document_id}",
+        page=Page("draft_view", {"document_id": document_id}),
         topic=document_topic(document_id),
         urgency="high" if _urgent(urgency) else "normal",
         ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
@@ -97,7 +103,7 @@ def completed(*, document_id: int, subject: str) -> Notice:
     return Notice(
         title=f"Đã hoàn thành: {_short(subject)}",
         body="Chủ trì đã báo cáo kết quả xử lý.",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
     )
 
@@ -107,7 +113,7 @@ def signed(*, document_id: int, subject: str, urgency: int, signer_name: str) ->
     return Notice(
         title=f"Văn bản đã được ký: {_short(subject)}",
         body=f"{_short(signer_name, 60)} đã ký số. Văn thư cấp số và phát hành.",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
         urgency="high" if _urgent(urgency) else "normal",
         ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
@@ -133,7 +139,7 @@ def digest(
     return Notice(
         title=f"Việc cần xử lý ngày {day.strftime('%d/%m')}",
         body=body,
-        url="/documents?inbox=viec-cua-toi",
+        page=Page("documents", query="inbox=viec-cua-toi"),
         topic=f"digest{day.strftime('%Y%m%d')}",
         urgency="normal",
         ttl=12 * 3600,
@@ -151,7 +157,7 @@ def escalation(
     return Notice(
         title=f"Quá hạn {days_late} ngày: {_short(subject)}",
         body=f"Chủ trì: {assignee} — hạn xử lý {_day(deadline)}",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
         urgency="high",
         ttl=NORMAL_TTL,
@@ -163,7 +169,7 @@ def direction_requested(*, document_id: int, subject: str, urgency: int, by: str
     return Notice(
         title=f"{prefix}: {_short(subject)}",
         body=f"{by} trình, chờ lãnh đạo cho ý kiến và phân công.",
-        url=f"/documents/{document_id}",
+        page=_document(document_id),
         topic=document_topic(document_id),
         urgency="high" if _urgent(urgency) else "normal",
         ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
@@ -174,7 +180,7 @@ def test_notice() -> Notice:
     return Notice(
         title="Thông báo thử",
         body="Thiết bị này đã nhận được thông báo của eOffice.",
-        url="/account/notifications",
+        page=Page("account_notifications"),
         topic="test",
         urgency="high",
         ttl=300,

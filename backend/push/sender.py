@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core import jobs
 from backend.core.clock import Clock
+from backend.core.urls import Page, UrlFor
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import VapidKeys
 
@@ -65,6 +66,8 @@ class Sender:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     keys: VapidKeys
+    # Route name and parameters → path (the app's routes): the page a notice opens.
+    urls: UrlFor
     send_timeout: float = 10.0
     _http: aiohttp.ClientSession | None = None
     _signed: dict[str, _Signed] = field(default_factory=dict)
@@ -93,9 +96,16 @@ class Sender:
             cached = self._signed[aud] = _Signed(headers, now + JWT_REUSE)
         return dict(cached.headers)
 
+    def message(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What the service worker gets: the stored notice, its page made a path (`url`)."""
+        message = {key: value for key, value in payload.items() if key != "page"}
+        if "page" in payload:
+            message["url"] = Page.from_json(payload["page"]).path(self.urls)
+        return message
+
     async def send(self, sub: PushSubscription, row: PushOutbox) -> int:
         """One encrypted POST to the device's push service; returns the HTTP status."""
-        data = json.dumps({"id": row.id, **row.payload}, ensure_ascii=False)
+        data = json.dumps({"id": row.id, **self.message(row.payload)}, ensure_ascii=False)
         headers: dict[str, Any] = self._vapid_headers(sub.endpoint)
         headers["Urgency"] = row.urgency
         if row.topic:

@@ -19,6 +19,7 @@ from backend.core.embedded_redis import EmbeddedRedis
 from backend.core.events import Bus
 from backend.core.i18n import Translations
 from backend.core.settings import Settings
+from backend.core.urls import UrlFor
 from backend.documents.pages import PageRenderer
 from backend.documents.verification import SignatureChecker, load_trust
 from backend.documents.workers import PdfWorkers
@@ -70,8 +71,11 @@ async def open_resources(
     clock: Clock,
     translations: Translations,
     assets: Assets,
+    urls: UrlFor,
     signing_keys: KeySource | None = None,
 ) -> AsyncIterator[Resources]:
+    """Everything the process needs, opened in order and closed in reverse; `urls` makes the
+    app's paths from route names (push notices name the page they open)."""
     async with contextlib.AsyncExitStack() as stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = db.create_engine(settings.effective_database_url)
@@ -97,7 +101,7 @@ async def open_resources(
         stack.callback(workers.close)
         push = Sender(
             sessions=db.sessionmaker(engine), clock=clock,
-            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact), urls=urls,
         )  # fmt: skip
         stack.push_async_callback(push.close)
         signing_setup = None

@@ -21,6 +21,7 @@ from backend.signing_flow.setup import KeySource
 from backend.web import errors_http, routes
 from backend.web.middleware import SecurityHeadersMiddleware
 from backend.web.templating import PWA_LOCALE, make_templates
+from backend.web.urls import paths
 from backend.web.views.auth import session_limits
 
 
@@ -42,6 +43,7 @@ def create_app(
                 clock=clock or SystemClock(),
                 translations=translations,
                 assets=assets,
+                urls=paths(app.router),
                 signing_keys=signing_keys,
             ) as resources,
             contextlib.AsyncExitStack() as stack,

@@ -15,6 +15,7 @@ from backend.core.clock import VIETNAM
 from backend.core.i18n import Translations
 from backend.core.settings import Settings
 from backend.runtime.assets import PWA_DIR, Assets
+from backend.web.urls import paths
 
 PWA_TEMPLATES = PWA_DIR / "templates"
 PWA_LOCALE = PWA_DIR / "locale"
@@ -48,15 +49,10 @@ def make_templates(
             context.get("lang", settings.default_language), message, **params
         )
 
-    # A path, not Starlette's absolute URL: the service worker and its caches key on paths, and
-    # a page must not name the host it happened to be reached by. From the router, not the
-    # request, so that macros imported without the page's context (documents/_item.html) can
-    # use it too.
-    def url_for(name: str, /, **params: Any) -> str:
-        return str(router.url_path_for(name, **params))
-
     env.globals["_"] = gettext
-    env.globals["url_for"] = url_for
+    # From the router, not the request, so that macros imported without the page's context
+    # (documents/_item.html) can use it too.
+    env.globals["url_for"] = paths(router)
     env.filters["vn_datetime"] = vn_datetime
     env.filters["isodate"] = isodate
     env.globals["static"] = assets.url
