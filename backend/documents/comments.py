@@ -23,7 +23,7 @@ from backend.documents import queries, reading
 from backend.documents.events import CommentAdded
 from backend.documents.tables import Document
 from backend.identity import policy
-from backend.identity.policy import Action, Principal
+from backend.identity.policy import Action, DraftRef, Principal
 from backend.signing_flow.tables import DocumentComment, Draft
 from backend.workflow.tables import Assignment
 
@@ -42,7 +42,13 @@ async def may_view(db: AsyncSession, principal: Principal, document: Document) -
     if principal.agency_id != document.agency_id:
         return False
     draft = await db.get(Draft, document.id)
-    if draft is not None and principal.user_id in (draft.author_id, draft.signer_id):
+    if draft is not None and policy.may(
+        principal,
+        Action.VIEW_DRAFT,
+        DraftRef(
+            agency_id=document.agency_id, author_id=draft.author_id, signer_id=draft.signer_id
+        ),
+    ):
         return True
     return policy.may(principal, Action.VIEW_DOCUMENT, await queries.load_ref(db, document))
 

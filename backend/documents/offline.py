@@ -20,7 +20,8 @@ from backend.core.models import Role
 from backend.core.urls import UrlFor
 from backend.documents import queries
 from backend.documents.tables import Document
-from backend.identity.policy import Principal
+from backend.identity import policy
+from backend.identity.policy import Action, Principal
 from backend.signing_flow import drafts
 from backend.signing_flow.tables import DocumentComment
 from backend.workflow.tables import Assignment, TimelineEvent
@@ -68,7 +69,7 @@ def page_urls(document: Document, url_for: UrlFor) -> tuple[str, tuple[str, ...]
 async def _open_work(db: AsyncSession, principal: Principal, limit: int) -> list[Document]:
     if not principal.roles & {Role.LEADER, Role.UNIT_HEAD, Role.SPECIALIST}:
         return []
-    unit = principal.unit_id if Role.UNIT_HEAD in principal.roles else None
+    unit = policy.held_unit(principal)
     page = await queries.list_documents(
         db, principal=principal, filters=queries.Filters(mine_of=principal.user_id,
                                                          mine_unit=unit), limit=limit,
@@ -102,7 +103,7 @@ async def offline_set(
     db: AsyncSession, *, principal: Principal, url_for: UrlFor, max_documents: int = MAX_DOCUMENTS
 ) -> list[OfflineDocument]:
     chosen: list[tuple[str, str, Document]] = []
-    if Role.LEADER in principal.roles:
+    if policy.may(principal, Action.SIGN_DOCUMENT):
         queue = await drafts.to_sign(db, signer_id=principal.user_id)
         chosen += [
             ("to_sign", url_for("sign_document", document_id=row.document.id), row.document)
@@ -137,6 +138,6 @@ def lists_for(principal: Principal, url_for: UrlFor) -> list[str]:
     lists = [url_for("home")]
     if principal.roles & {Role.LEADER, Role.UNIT_HEAD, Role.SPECIALIST}:
         lists.append(url_for("documents") + "?inbox=viec-cua-toi")
-    if Role.LEADER in principal.roles:
+    if policy.may(principal, Action.SIGN_DOCUMENT):
         lists.append(url_for("sign_queue"))
     return lists

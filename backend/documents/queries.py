@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.clock import VIETNAM
-from backend.core.models import Role
 from backend.documents import catalogue, textnorm
 from backend.documents.tables import Document
-from backend.identity.policy import AGENCY_WIDE, DocumentRef, Principal
+from backend.identity import policy
+from backend.identity.policy import WHOLE_AGENCY, Action, DocumentRef, Principal
 from backend.workflow.tables import Assignment, Part, State
 
 PAGE_SIZE = 25
@@ -23,15 +23,15 @@ PAGE_SIZE = 25
 def document_scope(principal: Principal) -> ColumnElement[bool]:
     """Rows `principal` may see; agrees with `policy.may(principal, VIEW_DOCUMENT, ref)`."""
     in_agency = Document.agency_id == principal.agency_id
-    if principal.roles & AGENCY_WIDE:
+    if policy.may(principal, Action.VIEW_DOCUMENT, WHOLE_AGENCY):
         return in_agency
-    if not principal.roles & {Role.UNIT_HEAD, Role.SPECIALIST}:
+    if not policy.may(principal, Action.VIEW_DOCUMENT):
         return false()
     given = select(Assignment.document_id).where(Assignment.user_id == principal.user_id)
     clauses: list[ColumnElement[bool]] = [Document.id.in_(given)]
-    if Role.UNIT_HEAD in principal.roles and principal.unit_id is not None:
-        to_unit = select(Assignment.document_id).where(Assignment.unit_id == principal.unit_id)
-        clauses += [Document.unit_id == principal.unit_id, Document.id.in_(to_unit)]
+    if (unit := policy.held_unit(principal)) is not None:
+        to_unit = select(Assignment.document_id).where(Assignment.unit_id == unit)
+        clauses += [Document.unit_id == unit, Document.id.in_(to_unit)]
     return and_(in_agency, or_(*clauses))
 
 
@@ -112,7 +112,7 @@ class Inbox:
     title_vi: str
     title_en: str
     filters: Filters
-    roles: frozenset[Role] = field(default_factory=frozenset)
+    action: Action  # who gets the tab: whoever may do this
 
 
 INBOXES = {
@@ -120,13 +120,11 @@ INBOXES = {
     for inbox in (
         Inbox("cho-phan-cong", "Chờ phân công", "To assign",
               Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
-              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD})),
+              Action.ASSIGN_DOCUMENT),
         Inbox("viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True),
-              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD, Role.SPECIALIST})),
-        Inbox("van-ban-den", "Văn bản đến", "Incoming",
-              Filters(direction="incoming"),
-              frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.UNIT_HEAD, Role.CLERK,
-                         Role.SPECIALIST})),
+              Action.HANDLE_DOCUMENT),
+        Inbox("van-ban-den", "Văn bản đến", "Incoming", Filters(direction="incoming"),
+              Action.VIEW_DOCUMENT),
     )
 }  # fmt: skip
 

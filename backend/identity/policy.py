@@ -1,9 +1,16 @@
 """The one place that answers "may this person do this to this object".
 
 A route declares what it needs (`routes.route(..., access=...)`); the route guard asks
-`allows_route`. Handlers and domain code ask `may` with the object in hand, which adds the scope
-rules: everything is inside the person's agency; a leader sees the whole agency, a unit head their
-unit, a specialist what is assigned to them.
+`allows_route`. Handlers, domain code and templates ask `may` with the object in hand, which adds
+the scope rules: everything is inside the person's agency; a leader sees the whole agency, a unit
+head their unit, a specialist what is assigned to them; a draft is its author's and its named
+signer's.
+
+The objects are small frozen refs (`DocumentRef`, `HopRef`, `DraftRef`, `WHOLE_AGENCY`) that the
+domain packages build from their rows; the state a step needs (a draft still awaiting its
+signature, a document still awaiting routing) is the domain's to check, not the policy's.
+`documents.queries.document_scope` is the SQL twin of `may(p, VIEW_DOCUMENT, ref)`, and
+`drafts.to_sign` the list twin of `may(p, SIGN_DOCUMENT, ref)`.
 """
 
 from __future__ import annotations
@@ -28,18 +35,26 @@ class Action(enum.StrEnum):
     REGISTER_DOCUMENT = "document:register"
     # The agency's registers (sổ đăng ký) hold every document: clerks and leaders only.
     VIEW_REGISTER = "register:view"
-    # Handling incoming documents: route them (leaders; unit heads within their unit), work on
-    # what one was given, and watch the agency's or unit's numbers.
+    # Handling incoming documents. ASSIGN: route a document (a DocumentRef, or WHOLE_AGENCY for
+    # "any of the agency's": leaders and the office chief) or hand a unit's hop down (a HopRef:
+    # that unit's head). FORWARD: put a document before a leader (the office chief). HANDLE: work
+    # on a hop one holds. VIEW_DASHBOARD: the agency's numbers (WHOLE_AGENCY) or one's unit's.
     ASSIGN_DOCUMENT = "document:assign"
+    FORWARD_DOCUMENT = "document:forward"
     HANDLE_DOCUMENT = "document:handle"
     VIEW_DASHBOARD = "dashboard:view"
     # One's own Web Push subscriptions (devices); the administrator's view of failed deliveries.
     MANAGE_PUSH = "push:manage"
     VIEW_PUSH_FAILURES = "push:failures"
-    # Outgoing documents: draft one for a leader to sign; sign (or return) what waits for one's
-    # signature; number, seal and issue signed documents (clerks).
+    # Outgoing documents: draft one for a leader to sign (with a DocumentRef: a reply to a
+    # document one may view); sign or return a draft (a DraftRef: only the leader it names);
+    # view a draft (its author and signer) and revise it (its author); number, seal and issue
+    # signed documents (clerks).
     DRAFT_DOCUMENT = "document:draft"
     SIGN_DOCUMENT = "document:sign"
+    RETURN_DRAFT = "draft:return"
+    VIEW_DRAFT = "draft:view"
+    REVISE_DRAFT = "draft:revise"
     ISSUE_DOCUMENT = "document:issue"
 
 
@@ -62,25 +77,35 @@ EVERYONE: frozenset[Action] = frozenset(
     {Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT, Action.MANAGE_PUSH}
 )
 HANDLERS = {Action.VIEW_DOCUMENT, Action.HANDLE_DOCUMENT}
+DRAFTERS = {Action.DRAFT_DOCUMENT, Action.VIEW_DRAFT, Action.REVISE_DRAFT}
+SIGNERS = {Action.SIGN_DOCUMENT, Action.RETURN_DRAFT, Action.VIEW_DRAFT}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: EVERYONE
     | {Action.MANAGE_USERS, Action.MANAGE_SERVICE_ACCOUNTS, Action.VIEW_PUSH_FAILURES},
     Role.LEADER: EVERYONE
     | HANDLERS
-    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.SIGN_DOCUMENT},
+    | SIGNERS
+    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
     Role.OFFICE_CHIEF: EVERYONE
     | HANDLERS
-    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
+    | {
+        Action.VIEW_REGISTER,
+        Action.ASSIGN_DOCUMENT,
+        Action.FORWARD_DOCUMENT,
+        Action.VIEW_DASHBOARD,
+    },
     Role.UNIT_HEAD: EVERYONE
     | HANDLERS
-    | {Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD, Action.DRAFT_DOCUMENT},
-    Role.SPECIALIST: EVERYONE | HANDLERS | {Action.DRAFT_DOCUMENT},
+    | DRAFTERS
+    | {Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
+    Role.SPECIALIST: EVERYONE | HANDLERS | DRAFTERS,
     Role.CLERK: EVERYONE
     | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER, Action.ISSUE_DOCUMENT},
 }
 # Roles that see every document of their agency.
 AGENCY_WIDE = frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.CLERK})
-# Roles that route registered incoming documents (phân công) for the whole agency.
+# Roles that route registered incoming documents (phân công) for the whole agency, and so see the
+# agency's dashboard.
 ROUTERS = frozenset({Role.LEADER, Role.OFFICE_CHIEF})
 # API scopes a service account may be given.
 API_SCOPES = {
@@ -110,6 +135,25 @@ class ServicePrincipal:
     jti: str
 
 
+class Person(Protocol):
+    """What `principal_of` reads from a stored user."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def agency_id(self) -> int: ...
+    @property
+    def unit_id(self) -> int | None: ...
+    @property
+    def roles(self) -> frozenset[Role]: ...
+
+
+def principal_of(person: Person) -> Principal:
+    return Principal(
+        user_id=person.id, agency_id=person.agency_id, unit_id=person.unit_id, roles=person.roles
+    )
+
+
 @runtime_checkable
 class AgencyScoped(Protocol):
     agency_id: int
@@ -132,6 +176,32 @@ class DocumentRef:
     assignee_unit_ids: Collection[int] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class HopRef:
+    """One hop of a document's handling (an assignment): given to a person or to a unit."""
+
+    agency_id: int  # the document's
+    user_id: int | None
+    unit_id: int | None
+
+
+@dataclass(frozen=True)
+class DraftRef:
+    """An outgoing draft: who wrote it and the leader it names as signer."""
+
+    agency_id: int
+    author_id: int
+    signer_id: int
+
+
+@dataclass(frozen=True)
+class WholeAgency:
+    """The person's own agency as a whole: "any of its documents", "all of its numbers"."""
+
+
+WHOLE_AGENCY = WholeAgency()
+
+
 def _actions(principal: Principal) -> frozenset[Action]:
     granted: frozenset[Action] = frozenset()
     for role in principal.roles:
@@ -151,6 +221,49 @@ def _document_in_scope(principal: Principal, document: DocumentRef) -> bool:
     return principal.user_id in document.assignee_ids
 
 
+def _on_document(principal: Principal, action: Action, document: DocumentRef) -> bool:
+    if action is Action.ASSIGN_DOCUMENT:
+        return bool(principal.roles & ROUTERS)
+    if action is Action.FORWARD_DOCUMENT:
+        return True  # the office chief, agency-wide
+    return _document_in_scope(principal, document)
+
+
+def holds(principal: Principal, hop: HopRef) -> bool:
+    """Is this hop the person's: given to them, or to the unit they head?"""
+    if hop.user_id is not None:
+        return hop.user_id == principal.user_id
+    unit = held_unit(principal)
+    return unit is not None and unit == hop.unit_id
+
+
+def held_unit(principal: Principal) -> int | None:
+    """The unit whose hops this person holds (a unit head's); the SQL twin's half of `holds`."""
+    return principal.unit_id if Role.UNIT_HEAD in principal.roles else None
+
+
+def _on_hop(principal: Principal, action: Action, hop: HopRef) -> bool:
+    if action is Action.ASSIGN_DOCUMENT:
+        # A unit head hands down what was given to their unit (not what was given to them).
+        return hop.user_id is None and holds(principal, hop)
+    return action is Action.HANDLE_DOCUMENT and holds(principal, hop)
+
+
+def _on_draft(principal: Principal, action: Action, draft: DraftRef) -> bool:
+    me = principal.user_id
+    if action in (Action.SIGN_DOCUMENT, Action.RETURN_DRAFT):
+        return me == draft.signer_id
+    if action is Action.VIEW_DRAFT:
+        return me in (draft.author_id, draft.signer_id)
+    return action is Action.REVISE_DRAFT and me == draft.author_id
+
+
+def _agency_wide(principal: Principal, action: Action) -> bool:
+    if action in (Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD):
+        return bool(principal.roles & ROUTERS)
+    return action is Action.VIEW_DOCUMENT and bool(principal.roles & AGENCY_WIDE)
+
+
 def may(principal: Principal | None, action: Action, obj: object = None) -> bool:
     """May `principal` do `action` (to `obj`, when given)?"""
     if principal is None or action not in _actions(principal):
@@ -161,7 +274,13 @@ def may(principal: Principal | None, action: Action, obj: object = None) -> bool
     if isinstance(obj, AgencyScoped) and obj.agency_id != principal.agency_id:
         return False
     if isinstance(obj, DocumentRef):
-        return _document_in_scope(principal, obj)
+        return _on_document(principal, action, obj)
+    if isinstance(obj, HopRef):
+        return _on_hop(principal, action, obj)
+    if isinstance(obj, DraftRef):
+        return _on_draft(principal, action, obj)
+    if isinstance(obj, WholeAgency):
+        return _agency_wide(principal, action)
     if action is Action.MANAGE_OWN_ACCOUNT:
         owner = getattr(obj, "user_id", None)
         return owner == principal.user_id

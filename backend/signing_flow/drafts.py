@@ -14,13 +14,13 @@ from backend.core import audit, events
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.errors import NotFoundError, ValidationError
-from backend.core.models import Role, User
+from backend.core.models import User
 from backend.documents import catalogue, queries
 from backend.documents.intake import Upload
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.workers import PdfWorkers
 from backend.identity import policy
-from backend.identity.policy import Action, Principal
+from backend.identity.policy import Action, DraftRef, principal_of
 from backend.push import outbox, payloads
 from backend.signing_flow.events import DraftReturned, DraftSubmitted
 from backend.signing_flow.tables import DocumentComment, Draft
@@ -87,7 +87,17 @@ async def leaders_of(db: AsyncSession, agency_id: int) -> list[User]:
     people = await db.scalars(
         select(User).where(User.agency_id == agency_id, User.is_active).order_by(User.full_name)
     )
-    return [p for p in people if Role.LEADER in p.roles]
+    return [p for p in people if _may_sign_drafts(p)]
+
+
+def _may_sign_drafts(person: User) -> bool:
+    return policy.may(principal_of(person), Action.SIGN_DOCUMENT)
+
+
+def ref(document: Document, draft: Draft) -> DraftRef:
+    return DraftRef(
+        agency_id=document.agency_id, author_id=draft.author_id, signer_id=draft.signer_id
+    )
 
 
 async def _checked_pdf(
@@ -147,7 +157,7 @@ async def create_draft(
     """Store a draft for its signer; records `DraftSubmitted` (the signer's queue follows it
     once the transaction has committed)."""
     signer = await db.get(User, form.signer_id)
-    if signer is None or signer.agency_id != author.agency_id or Role.LEADER not in signer.roles:
+    if signer is None or signer.agency_id != author.agency_id or not _may_sign_drafts(signer):
         raise ValidationError(
             "Người ký phải là lãnh đạo của cơ quan.", "The signer must be a leader of the agency."
         )
@@ -259,7 +269,11 @@ async def return_draft(
         raise ValidationError("Hãy ghi lý do trả lại.", "Please write why the draft is returned.")
     document = await db.get(Document, document_id)
     draft = await db.get(Draft, document_id)
-    if document is None or draft is None or draft.signer_id != leader.id:
+    if (
+        document is None
+        or draft is None
+        or not policy.may(principal_of(leader), Action.RETURN_DRAFT, ref(document, draft))
+    ):
         raise NotFoundError("Không tìm thấy dự thảo.", "No such draft.")
     if document.status != catalogue.Status.DRAFT:
         raise ValidationError(
@@ -328,9 +342,13 @@ async def _latest_returns(db: AsyncSession, ids: list[int]) -> dict[int, Documen
 async def author_draft(db: AsyncSession, *, author: User, document_id: int) -> MyDraft:
     """One of the author's own drafts; someone else's is not found."""
     draft = await db.get(Draft, document_id)
-    if draft is None or draft.author_id != author.id:
+    document = await db.get(Document, document_id)
+    if (
+        draft is None
+        or document is None
+        or not policy.may(principal_of(author), Action.REVISE_DRAFT, ref(document, draft))
+    ):
         raise NotFoundError("Không tìm thấy dự thảo.", "No such draft.")
-    document = await db.get_one(Document, document_id)
     signer = await db.get_one(User, draft.signer_id)
     returned = await _latest_returns(db, [document_id])
     return MyDraft(
@@ -398,12 +416,6 @@ async def resubmit_draft(
     return mine
 
 
-def principal(user: User) -> Principal:
-    return Principal(
-        user_id=user.id, agency_id=user.agency_id, unit_id=user.unit_id, roles=user.roles
-    )
-
-
 async def reply_target(db: AsyncSession, *, author: User, document_id: int) -> Document:
     """The incoming document a draft answers: one the author may view."""
     document = await db.get(Document, document_id)
@@ -411,7 +423,7 @@ async def reply_target(db: AsyncSession, *, author: User, document_id: int) -> D
         document is None
         or document.direction != catalogue.Direction.INCOMING
         or not policy.may(
-            principal(author), Action.VIEW_DOCUMENT, await queries.load_ref(db, document)
+            principal_of(author), Action.DRAFT_DOCUMENT, await queries.load_ref(db, document)
         )
     ):
         raise NotFoundError(

@@ -27,6 +27,8 @@ from backend.core.errors import EofficeError, NotFoundError
 from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
+from backend.identity import policy
+from backend.identity.policy import Action, principal_of
 from backend.signing_flow import drafts
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import (
@@ -131,8 +133,9 @@ async def signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) 
         if (
             document is None
             or draft is None
-            or draft.signer_id != signer.id
-            or document.agency_id != signer.agency_id
+            or not policy.may(
+                principal_of(signer), Action.SIGN_DOCUMENT, drafts.ref(document, draft)
+            )
         ):
             raise NotFoundError(
                 "Không tìm thấy văn bản chờ bạn ký.", "No document waiting for your signature."

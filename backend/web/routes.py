@@ -158,7 +158,7 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/sign/{document_id:int}", signing.sign_view, name="sign_document",
               access=Action.SIGN_DOCUMENT),
         route("/sign/{document_id:int}/return", signing.return_draft, name="sign_return",
-              access=Action.SIGN_DOCUMENT, methods=POST),
+              access=Action.RETURN_DRAFT, methods=POST),
         route("/sign/transactions", signing.prepare, name="sign_prepare",
               access=Action.SIGN_DOCUMENT, methods=POST),
         route("/sign/transactions/{tx_id}", signing.transaction_status, name="sign_status",

@@ -1,4 +1,5 @@
-"""Jinja2 templates from pwa/templates, with gettext, asset URLs and route paths as globals."""
+"""Jinja2 templates from pwa/templates, with gettext, asset URLs, route paths and the policy as
+globals."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from starlette.routing import Router
 from backend.core.clock import VIETNAM
 from backend.core.i18n import Translations
 from backend.core.settings import Settings
+from backend.identity import policy
+from backend.identity.policy import Action
 from backend.runtime.assets import PWA_DIR, Assets
 from backend.web.urls import paths
 
@@ -27,6 +30,15 @@ def vn_datetime(at: datetime) -> str:
 
 def isodate(at: datetime) -> str:
     return at.isoformat()
+
+
+@pass_context
+def may(context: Context, action: Action | str, obj: object = None) -> bool:
+    """`policy.may` for the person the page is rendered for (none on public pages). A misspelt
+    action fails the render rather than hiding a button."""
+    request = context.get("request")
+    principal = getattr(request.state, "principal", None) if request is not None else None
+    return policy.may(principal, Action(action), obj)
 
 
 def make_templates(
@@ -57,4 +69,7 @@ def make_templates(
     env.filters["isodate"] = isodate
     env.globals["static"] = assets.url
     env.globals["demo"] = settings.demo
+    env.globals["may"] = may
+    env.globals["Action"] = Action
+    env.globals["WHOLE_AGENCY"] = policy.WHOLE_AGENCY
     return templates

@@ -19,9 +19,11 @@ from backend.core import audit, events
 from backend.core.clock import Clock
 from backend.core.errors import ForbiddenError, NotFoundError, ValidationError
 from backend.core.models import Role, Unit, User, UserRole
+from backend.documents import queries
 from backend.documents.catalogue import Direction, Status
 from backend.documents.tables import Document
-from backend.identity.policy import ROUTERS
+from backend.identity import policy
+from backend.identity.policy import Action, HopRef, principal_of
 from backend.push import outbox, payloads
 from backend.workflow import deadlines
 from backend.workflow.events import HandlingStepRecorded
@@ -162,18 +164,17 @@ async def assign(
 ) -> Assignment:
     """A leader or the office chief routes a registered incoming document. Returns the chủ trì
     hop."""
-    if not actor.user.roles & ROUTERS:
-        raise ForbiddenError(
-            "Chỉ lãnh đạo hoặc Chánh Văn phòng phân công văn bản đến.",
-            "Only a leader or the office chief routes incoming documents.",
-        )
+    if document.agency_id != actor.user.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    if not policy.may(
+        principal_of(actor.user), Action.ASSIGN_DOCUMENT, await queries.load_ref(db, document)
+    ):
+        raise not_a_router()
     if document.direction != Direction.INCOMING or document.status not in ASSIGNABLE:
         raise ValidationError(
             "Văn bản này không ở trạng thái chờ phân công.",
             "This document is not awaiting routing.",
         )
-    if document.agency_id != actor.user.agency_id:
-        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
     open_lead = await db.scalar(
         select(Assignment.id).where(
             Assignment.document_id == document.id,
@@ -222,6 +223,13 @@ async def assign(
     return lead
 
 
+def not_a_router() -> ForbiddenError:
+    return ForbiddenError(
+        "Chỉ lãnh đạo hoặc Chánh Văn phòng phân công văn bản đến.",
+        "Only a leader or the office chief routes incoming documents.",
+    )
+
+
 def _describe(plan: Plan) -> dict[str, object]:
     def key(p: Party) -> str:
         return f"u:{p.user_id}" if p.user_id is not None else f"d:{p.unit_id}"
@@ -241,11 +249,16 @@ async def get_assignment(db: AsyncSession, assignment_id: int) -> tuple[Assignme
     return row, await db.get_one(Document, row.document_id)
 
 
-def holds(actor: User, assignment: Assignment) -> bool:
-    """Is this hop the actor's: given to them, or (for a unit head) to their unit?"""
-    if assignment.user_id is not None:
-        return assignment.user_id == actor.id
-    return assignment.unit_id == actor.unit_id and Role.UNIT_HEAD in actor.roles
+def hop_ref(assignment: Assignment, document: Document) -> HopRef:
+    return HopRef(
+        agency_id=document.agency_id, user_id=assignment.user_id, unit_id=assignment.unit_id
+    )
+
+
+def holds(actor: User, assignment: Assignment, document: Document) -> bool:
+    """Is this hop the actor's to work on: given to them, or (for a unit head) to their unit?"""
+    ref = hop_ref(assignment, document)
+    return policy.may(principal_of(actor), Action.HANDLE_DOCUMENT, ref)
 
 
 def refuse() -> ForbiddenError:
@@ -260,7 +273,7 @@ async def reassign(
     """A unit head hands their unit's hop down to a specialist of the unit."""
     document = await db.get_one(Document, parent.document_id)
     user = actor.user
-    if not holds(user, parent) or Role.UNIT_HEAD not in user.roles:
+    if not policy.may(principal_of(user), Action.ASSIGN_DOCUMENT, hop_ref(parent, document)):
         raise refuse()
     if parent.state != State.ACTIVE or parent.part == Part.INFORM:
         raise ValidationError("Không thể giao tiếp việc này.", "This hop cannot be handed down.")
@@ -289,7 +302,7 @@ async def complete(
 ) -> None:
     """The chủ trì finishes with a result: every hop above closes, the document is done."""
     document = await db.get_one(Document, assignment.document_id)
-    if not holds(actor.user, assignment) or assignment.part != Part.LEAD:
+    if not holds(actor.user, assignment, document) or assignment.part != Part.LEAD:
         raise refuse()
     if assignment.state not in (State.ACTIVE, State.IN_PROGRESS):
         raise ValidationError("Việc này đã đóng.", "This assignment is closed.")
@@ -315,7 +328,7 @@ async def return_assignment(
     """Trả lại, with a reason: the hop above takes the work back; at the top the document goes
     back to the leader (status 02) to be routed again."""
     document = await db.get_one(Document, assignment.document_id)
-    if not holds(actor.user, assignment) or assignment.state not in (
+    if not holds(actor.user, assignment, document) or assignment.state not in (
         State.ACTIVE, State.IN_PROGRESS
     ):  # fmt: skip
         raise refuse()
@@ -351,13 +364,15 @@ async def request_direction(
 ) -> DirectionRequest:  # fmt: skip
     """Trình lãnh đạo: the office chief puts a registered incoming document before a leader, who
     finds it under "Chờ cho ý kiến" and assigns it."""
-    if Role.OFFICE_CHIEF not in actor.user.roles:
+    if document.agency_id != actor.user.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    if not policy.may(
+        principal_of(actor.user), Action.FORWARD_DOCUMENT, await queries.load_ref(db, document)
+    ):
         raise ForbiddenError(
             "Chỉ Chánh Văn phòng trình văn bản xin ý kiến lãnh đạo.",
             "Only the office chief puts documents before a leader.",
         )
-    if document.agency_id != actor.user.agency_id:
-        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
     if document.direction != Direction.INCOMING or document.status not in ASSIGNABLE:
         raise ValidationError(
             "Văn bản này không ở trạng thái chờ phân công.",

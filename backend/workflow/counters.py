@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import live
 from backend.core.models import Role, User, UserRole
 from backend.documents.tables import Document
+from backend.identity import policy
 from backend.workflow import dashboard_cache
 from backend.workflow.tables import Assignment, Part, State, TimelineEvent
 
@@ -22,8 +23,8 @@ async def open_work(db: AsyncSession, user: User) -> int:
     """Documents with a chủ trì or phối hợp hop waiting on this person (or their unit, for a
     unit head)."""
     holder = Assignment.user_id == user.id
-    if Role.UNIT_HEAD in user.roles and user.unit_id is not None:
-        holder = or_(holder, Assignment.unit_id == user.unit_id)
+    if (unit := policy.held_unit(policy.principal_of(user))) is not None:
+        holder = or_(holder, Assignment.unit_id == unit)
     count = await db.scalar(
         select(func.count(func.distinct(Assignment.document_id))).where(
             holder, Assignment.state.in_(WORKING), Assignment.part != Part.INFORM.value

@@ -132,8 +132,9 @@ async def set_milestones(
     db: AsyncSession, *, clock: Clock, actor: Actor, assignment: Assignment, titles: Sequence[str]
 ) -> list[Milestone]:
     """The chủ trì defines (or redefines) the checklist; steps kept by name stay ticked."""
+    document = await db.get_one(Document, assignment.document_id)
     if (
-        not holds(actor.user, assignment) or assignment.part != Part.LEAD
+        not holds(actor.user, assignment, document) or assignment.part != Part.LEAD
         or assignment.state not in WORKING
     ):  # fmt: skip
         raise refuse()
@@ -142,7 +143,6 @@ async def set_milestones(
         raise ValidationError(f"Tối đa {MAX_MILESTONES} bước.", f"At most {MAX_MILESTONES} steps.")
     if len(set(clean)) != len(clean):
         raise ValidationError("Các bước không được trùng nhau.", "Steps must differ.")
-    document = await db.get_one(Document, assignment.document_id)
     old = {m.title: m for m in await milestones_of(db, assignment.id)}
     for m in old.values():
         await db.delete(m)
@@ -179,7 +179,7 @@ async def report_progress(
         return False
     document = await db.get_one(Document, assignment.document_id)
     if (
-        not holds(actor.user, assignment) or assignment.state not in WORKING
+        not holds(actor.user, assignment, document) or assignment.state not in WORKING
         or assignment.part == Part.INFORM
     ):  # fmt: skip
         raise refuse()

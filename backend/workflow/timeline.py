@@ -9,8 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.models import Role, Unit, User
+from backend.core.models import Unit, User
+from backend.documents.tables import Document
+from backend.identity.policy import HopRef
 from backend.workflow import deadlines
+from backend.workflow.assignments import holds, hop_ref
 from backend.workflow.tables import (
     OPEN_STATES,
     Assignment,
@@ -41,6 +44,7 @@ class Hop:
     holder: str
     assigned_by: str
     mine: bool
+    ref: HopRef  # what the policy asks about: may the viewer hand it down?
     milestones: list[Milestone] = field(default_factory=list)
 
     @property
@@ -83,13 +87,8 @@ async def _names(db: AsyncSession, user_ids: set[int], unit_ids: set[int]) -> di
     return names
 
 
-def holds(viewer: User, row: Assignment) -> bool:
-    if row.user_id is not None:
-        return row.user_id == viewer.id
-    return row.unit_id == viewer.unit_id and Role.UNIT_HEAD in viewer.roles
-
-
-async def handling(db: AsyncSession, *, document_id: int, viewer: User) -> Handling:
+async def handling(db: AsyncSession, *, document: Document, viewer: User) -> Handling:
+    document_id = document.id
     events = list(
         await db.scalars(
             select(TimelineEvent).where(TimelineEvent.document_id == document_id)
@@ -136,7 +135,8 @@ async def handling(db: AsyncSession, *, document_id: int, viewer: User) -> Handl
             row=r,
             holder=names.get(f"u:{r.user_id}" if r.user_id else f"d:{r.unit_id}", ""),
             assigned_by=names.get(f"u:{r.assigned_by_id}", ""),
-            mine=holds(viewer, r),
+            mine=holds(viewer, r, document),
+            ref=hop_ref(r, document),
             milestones=steps_of.get(r.id, []),
         )
         for r in rows

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from backend.core import idempotency
-from backend.documents import catalogue, comments
+from backend.documents import catalogue, comments, queries
 from backend.documents.tables import Document
 from backend.identity import policy
 from backend.identity.policy import Action
@@ -75,6 +75,9 @@ async def replies_panel(request: Request) -> Response:
             (reply, await comments.may_view(db, principal, reply))
             for reply in await drafts.replies_to(db, document_id)
         ]
+        may_draft = document.direction == catalogue.Direction.INCOMING and policy.may(
+            principal, Action.DRAFT_DOCUMENT, await queries.load_ref(db, document)
+        )
         draft = await drafts.draft_of(db, document_id)
         answers = None
         if draft is not None and draft.reply_to_id is not None:
@@ -84,8 +87,7 @@ async def replies_panel(request: Request) -> Response:
         "document": document,
         "replies": replies,
         "answers": answers,
-        "may_draft": document.direction == catalogue.Direction.INCOMING
-        and policy.may(principal, Action.DRAFT_DOCUMENT),
+        "may_draft": may_draft,
     }
     response = render(request, "documents/_replies.html", context)
     response.headers["Cache-Control"] = "no-store"

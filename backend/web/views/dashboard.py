@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from backend.core.clock import VIETNAM
-from backend.core.models import Role
 from backend.documents import catalogue
 from backend.documents.catalogue import Status
+from backend.identity import policy
+from backend.identity.policy import WHOLE_AGENCY, Action
 from backend.web import htmx
 from backend.web.views.auth import current_principal, transaction
 from backend.web.views.render import render, resources
@@ -37,8 +38,7 @@ def _period(request: Request) -> tuple[int, date, date, date]:
 
 def _scope(request: Request) -> dashboard.Scope:
     principal = current_principal(request)
-    # Leaders and the office chief (who routes the agency's documents) see the whole agency.
-    if principal.roles & {Role.LEADER, Role.OFFICE_CHIEF}:
+    if policy.may(principal, Action.VIEW_DASHBOARD, WHOLE_AGENCY):
         return dashboard.Scope(principal.agency_id)
     # A unit head without a unit sees nothing rather than the agency.
     return dashboard.Scope(principal.agency_id, unit_id=principal.unit_id or -1)

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from backend.core.clock import VIETNAM
 from backend.core.errors import ValidationError
-from backend.core.models import Agency, Role
+from backend.core.models import Agency
 from backend.documents import catalogue, queries, reading, registerbook, search
 from backend.documents.forms import FormErrors, parse_incoming
 from backend.documents.intake import (
@@ -61,15 +61,13 @@ def _filters(request: Request, inbox: queries.Inbox) -> queries.Filters:
         date_to=_date_param(params.get("to")),
         issuer=params.get("issuer", ""),
         mine_of=principal.user_id if inbox.filters.mine else None,
-        mine_unit=principal.unit_id
-        if inbox.filters.mine and Role.UNIT_HEAD in principal.roles
-        else None,
+        mine_unit=policy.held_unit(principal) if inbox.filters.mine else None,
     )
 
 
 def _inboxes_for(request: Request) -> list[queries.Inbox]:
-    roles = current_principal(request).roles
-    return [inbox for inbox in queries.INBOXES.values() if inbox.roles & roles]
+    principal = current_principal(request)
+    return [inbox for inbox in queries.INBOXES.values() if policy.may(principal, inbox.action)]
 
 
 def _common(request: Request) -> dict[str, Any]:
@@ -78,8 +76,6 @@ def _common(request: Request) -> dict[str, Any]:
         "urgencies": catalogue.URGENCY_LABELS,
         "sources": catalogue.SOURCE_LABELS,
         "statuses": catalogue.STATUS_LABELS,
-        "may_register": policy.may(current_principal(request), Action.REGISTER_DOCUMENT),
-        "may_print": policy.may(current_principal(request), Action.VIEW_REGISTER),
     }
 
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from backend.core.errors import EofficeError, ForbiddenError, UnauthenticatedError
 from backend.core.models import User
 from backend.identity import policy, sessions, tokens
-from backend.identity.policy import Access, ApiScope, Principal
+from backend.identity.policy import Access, ApiScope, principal_of
 from backend.identity.session_middleware import SCOPE_KEY
 from backend.identity.sessions import Lookup
 from backend.web.views.auth import client_ip, settings_of, signin_redirect, transaction
@@ -33,12 +33,6 @@ def forbidden() -> ForbiddenError:
     return ForbiddenError(
         "Bạn không có quyền thực hiện thao tác này. Nếu cần, hãy liên hệ quản trị viên.",
         "You are not allowed to do this. Ask your administrator if you need to.",
-    )
-
-
-def principal_of(user: User) -> Principal:
-    return Principal(
-        user_id=user.id, agency_id=user.agency_id, unit_id=user.unit_id, roles=user.roles
     )
 
 

@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from backend.core import idempotency
-from backend.core.errors import ForbiddenError, ValidationError
+from backend.core.errors import ValidationError
 from backend.core.models import Role, Unit, User, UserRole
 from backend.documents import catalogue, queries, reading
 from backend.documents.tables import Document
 from backend.identity import policy, sessions
-from backend.identity.policy import ROUTERS, Action
+from backend.identity.policy import Action
 from backend.web.views.auth import (
     client_ip,
     current_principal,
@@ -98,19 +98,13 @@ async def assign(request: Request) -> Response:
     res = resources(request)
     async with transaction(request) as db:
         document = await _document_in_scope(db, request, request.path_params["document_id"])
-        if not current_principal(request).roles & ROUTERS:
-            raise policy_refusal()
+        ref = await queries.load_ref(db, document)
+        if not policy.may(current_principal(request), Action.ASSIGN_DOCUMENT, ref):
+            raise assignments.not_a_router()
         lead = await assignments.assign(
             db, clock=res.clock, actor=_actor(request), document=document, plan=plan
         )
     return await _done(request, lead.document_id)
-
-
-def policy_refusal() -> ForbiddenError:
-    return ForbiddenError(
-        "Chỉ lãnh đạo hoặc Chánh Văn phòng phân công văn bản đến.",
-        "Only a leader or the office chief routes incoming documents.",
-    )
 
 
 async def forward(request: Request) -> Response:
@@ -267,14 +261,19 @@ async def handling_context(
     """What the document page shows about handling, and which forms this viewer gets."""
     viewer = current_user(request)
     principal = current_principal(request)
-    found = await timeline.handling(db, document_id=document.id, viewer=viewer)
+    found = await timeline.handling(db, document=document, viewer=viewer)
+    ref = await queries.load_ref(db, document)
+    # Routing is for a registered (or returned) incoming document, forwarding until a leader
+    # has it: workflow state; who may do either is the policy's.
     routable = document.direction == "incoming" and document.status in assignments.ASSIGNABLE
-    may_assign = routable and bool(principal.roles & ROUTERS)
+    may_assign = routable and policy.may(principal, Action.ASSIGN_DOCUMENT, ref)
     context: dict[str, Any] = {
         "handling": found,
+        "document_ref": ref,
         "may_assign": may_assign,
-        "may_forward": routable and Role.OFFICE_CHIEF in principal.roles and found.waiting is None,
-        "may_draft": policy.may(principal, Action.DRAFT_DOCUMENT),
+        "may_forward": routable
+        and found.waiting is None
+        and policy.may(principal, Action.FORWARD_DOCUMENT, ref),
         # A fresh idempotency key per rendered form: a double tap, or an offline queue
         # replaying the post, records the report once.
         "client_key": secrets.token_urlsafe(16),
@@ -304,7 +303,7 @@ async def handling_context(
         )  # fmt: skip
         context["leaders"] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name)
                               for p in leaders]  # fmt: skip
-    if Role.UNIT_HEAD in principal.roles and any(h.row.unit_id for h in found.mine):
+    if any(policy.may(principal, Action.ASSIGN_DOCUMENT, h.ref) for h in found.mine):
         members = await db.scalars(
             select(User).where(User.unit_id == viewer.unit_id, User.is_active.is_(True),
                                User.id != viewer.id).order_by(User.full_name)

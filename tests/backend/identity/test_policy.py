@@ -7,9 +7,12 @@ from backend.identity.policy import (
     DEMO,
     PUBLIC,
     SIGNED_IN,
+    WHOLE_AGENCY,
     Action,
     ApiScope,
     DocumentRef,
+    DraftRef,
+    HopRef,
     Principal,
     ServicePrincipal,
     allows_api,
@@ -66,3 +69,76 @@ def test_route_level_access() -> None:
     )
     assert allows_api(ApiScope("profile:read"), service)
     assert not allows_api(ApiScope("documents:read"), service)
+
+
+def test_only_the_leader_a_draft_names_signs_or_returns_it() -> None:
+    draft = DraftRef(agency_id=10, author_id=3, signer_id=1)
+    named, other = person(Role.LEADER, user_id=1), person(Role.LEADER, user_id=2)
+    for action in (Action.SIGN_DOCUMENT, Action.RETURN_DRAFT):
+        assert may(named, action, draft)
+        assert not may(other, action, draft)
+        # The author, a specialist, signs nothing; nor does a leader of another agency.
+        assert not may(person(Role.SPECIALIST, user_id=3), action, draft)
+        assert not may(person(Role.LEADER, user_id=1, agency_id=11), action, draft)
+    # Signing is a leader's: named but no longer a leader, one may not.
+    assert not may(person(Role.SPECIALIST, user_id=1), Action.SIGN_DOCUMENT, draft)
+
+
+def test_a_draft_is_its_authors_and_its_signers() -> None:
+    draft = DraftRef(agency_id=10, author_id=3, signer_id=1)
+    author, signer = person(Role.SPECIALIST, user_id=3), person(Role.LEADER, user_id=1)
+    colleague = person(Role.SPECIALIST, user_id=4)
+    assert may(author, Action.VIEW_DRAFT, draft) and may(signer, Action.VIEW_DRAFT, draft)
+    assert not may(colleague, Action.VIEW_DRAFT, draft)
+    assert may(author, Action.REVISE_DRAFT, draft)
+    assert not may(signer, Action.REVISE_DRAFT, draft)
+    assert not may(colleague, Action.REVISE_DRAFT, draft)
+
+
+def test_routers_route_the_agency_unit_heads_hand_down_their_units_hops() -> None:
+    document = DocumentRef(agency_id=10, unit_id=5)
+    leader, chief = person(Role.LEADER), person(Role.OFFICE_CHIEF)
+    head, other_head = person(Role.UNIT_HEAD), person(Role.UNIT_HEAD, unit_id=6)
+    for router in (leader, chief):
+        assert may(router, Action.ASSIGN_DOCUMENT, document)
+        assert may(router, Action.ASSIGN_DOCUMENT, WHOLE_AGENCY)
+    assert not may(person(Role.LEADER, agency_id=11), Action.ASSIGN_DOCUMENT, document)
+    # A unit head routes nothing, not even their own unit's document…
+    assert not may(head, Action.ASSIGN_DOCUMENT, document)
+    assert not may(head, Action.ASSIGN_DOCUMENT, WHOLE_AGENCY)
+    # …but hands down what was given to their unit, and works on it.
+    unit_hop = HopRef(agency_id=10, user_id=None, unit_id=5)
+    assert may(head, Action.ASSIGN_DOCUMENT, unit_hop)
+    assert may(head, Action.HANDLE_DOCUMENT, unit_hop)
+    assert not may(other_head, Action.ASSIGN_DOCUMENT, unit_hop)
+    assert not may(other_head, Action.HANDLE_DOCUMENT, unit_hop)
+    assert not may(person(Role.SPECIALIST), Action.HANDLE_DOCUMENT, unit_hop)
+    assert not may(leader, Action.ASSIGN_DOCUMENT, unit_hop)
+    # A hop given to a person is theirs alone, and not handed down.
+    own_hop = HopRef(agency_id=10, user_id=1, unit_id=None)
+    assert may(head, Action.HANDLE_DOCUMENT, own_hop)
+    assert not may(head, Action.ASSIGN_DOCUMENT, own_hop)
+    assert not may(person(Role.SPECIALIST, user_id=2), Action.HANDLE_DOCUMENT, own_hop)
+    assert not may(head, Action.HANDLE_DOCUMENT, HopRef(agency_id=11, user_id=1, unit_id=None))
+
+
+def test_the_office_chief_alone_puts_documents_before_a_leader() -> None:
+    document = DocumentRef(agency_id=10, unit_id=None)
+    assert may(person(Role.OFFICE_CHIEF), Action.FORWARD_DOCUMENT, document)
+    assert not may(person(Role.OFFICE_CHIEF, agency_id=11), Action.FORWARD_DOCUMENT, document)
+    for role in (Role.LEADER, Role.UNIT_HEAD, Role.CLERK):
+        assert not may(person(role), Action.FORWARD_DOCUMENT, document)
+
+
+def test_dashboard_scope_and_replies() -> None:
+    assert may(person(Role.LEADER), Action.VIEW_DASHBOARD, WHOLE_AGENCY)
+    assert may(person(Role.OFFICE_CHIEF), Action.VIEW_DASHBOARD, WHOLE_AGENCY)
+    head = person(Role.UNIT_HEAD)
+    assert may(head, Action.VIEW_DASHBOARD) and not may(head, Action.VIEW_DASHBOARD, WHOLE_AGENCY)
+    # A reply is drafted to a document one may view.
+    given = DocumentRef(agency_id=10, unit_id=6, assignee_ids=[1])
+    elsewhere = DocumentRef(agency_id=10, unit_id=6)
+    specialist = person(Role.SPECIALIST)
+    assert may(specialist, Action.DRAFT_DOCUMENT, given)
+    assert not may(specialist, Action.DRAFT_DOCUMENT, elsewhere)
+    assert not may(person(Role.LEADER), Action.DRAFT_DOCUMENT, given)

@@ -7,19 +7,29 @@ a route without an access declaration fails `tests/backend/web/test_routes.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import select
 from starlette.routing import Route
 
-from backend.core.models import Agency, User
+from backend import organisations
+from backend.core.errors import NotFoundError
+from backend.core.models import Agency, Role, User
 from backend.core.settings import Settings
+from backend.documents.catalogue import Status
 from backend.documents.forms import parse_incoming
 from backend.documents.intake import Limits, Registrar, Upload, register_incoming
+from backend.documents.tables import Document
 from backend.identity import tokens
+from backend.signing_flow import transactions
 from backend.web import routes
+from backend.workflow.tables import Assignment
 from signing import make_sample_pdf
 from tests.backend.identity.conftest import ROLES, World, invite, resources_of, sign_in_as
+from tests.backend.workflow.helpers import add_person, registered
 from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.anyio
@@ -416,3 +426,126 @@ async def test_admins_cannot_reach_people_of_another_agency(
     assert (await client.post(f"/admin/users/{leader}/sessions/end")).status_code == 404
     page = await client.get("/admin/users")
     assert "Người leader" not in page.text
+
+
+# Object-level cases: the route lets the role in, the object's own rules (policy.may) answer.
+
+
+async def add_unit(app: LifespanManager, world: World, name: str) -> int:
+    res = resources_of(app)
+    async with res.sessions() as db, db.begin():
+        agency = await db.get_one(Agency, world.agency_id)
+        unit = await organisations.create_unit(
+            db, clock=res.clock, agency=agency, name=name, short_name=name[:3]
+        )
+        return unit.id
+
+
+async def as_user(app: LifespanManager, client: httpx.AsyncClient, user_id: int) -> None:
+    client.cookies.clear()
+    await sign_in_as(app, client, user_id)
+
+
+def html(response: httpx.Response) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+async def test_unit_heads_neither_route_nor_reach_another_units_document(
+    app: LifespanManager, client: httpx.AsyncClient, world: World
+) -> None:
+    ids = world.user_ids
+    finance = await add_unit(app, world, "Phòng Tài chính")
+    finance_head = await add_person(app, world.agency_id, finance, "truongtc", Role.UNIT_HEAD)
+    await add_person(app, world.agency_id, finance, "chuyenvientc", Role.SPECIALIST)
+    doc = await registered(app, world.agency_id)
+    deadline = (resources_of(app).clock.now() + timedelta(days=10)).date().isoformat()
+    plan = {"lead": f"d:{finance}", "deadline": deadline, "direction": "Phòng TC chủ trì."}
+    await as_user(app, client, ids["leader"])
+    assert (await client.post(f"/documents/{doc}/assign", data=plan)).status_code == 303
+    async with resources_of(app).sessions() as db:
+        hop = await db.scalar(select(Assignment.id).where(Assignment.document_id == doc))
+    hand_down = {"lead": f"u:{ids['specialist']}", "deadline": deadline}
+
+    # The other unit's head: the document does not exist for them, whatever they try.
+    await as_user(app, client, ids["unit_head"])
+    assert (await client.get(f"/documents/{doc}")).status_code == 404
+    assert (await client.post(f"/documents/{doc}/assign", data=plan)).status_code == 404
+    assert (await client.post(f"/assignments/{hop}/reassign", data=hand_down)).status_code == 404
+
+    # Its own unit's head sees it and may hand the unit's hop down, but routes nothing.
+    await as_user(app, client, finance_head)
+    page = html(await client.get(f"/documents/{doc}"))
+    assert page.select_one(f"form[action='/assignments/{hop}/reassign']") is not None
+    assert page.select_one("#assign-form") is None
+    assert (await client.post(f"/documents/{doc}/assign", data=plan)).status_code == 403
+    # …and only to people of that unit (the specialist is in another one).
+    assert (await client.post(f"/assignments/{hop}/reassign", data=hand_down)).status_code == 422
+
+
+async def test_only_the_leader_a_draft_names_may_sign_or_return_it(
+    app: LifespanManager, client: httpx.AsyncClient, world: World
+) -> None:
+    ids = world.user_ids
+    other_leader = await add_person(app, world.agency_id, None, "lanhdaob", Role.LEADER)
+    colleague = await add_person(app, world.agency_id, world.unit_id, "chuyenvienb",
+                                 Role.SPECIALIST)  # fmt: skip
+    await as_user(app, client, ids["specialist"])
+    response = await client.post(
+        "/drafts",
+        data={"type_code": "KH", "subject": "Kế hoạch phòng chống lụt bão 2026",
+              "urgency": "0", "signer_id": str(ids["leader"])},
+        files={"pdf": ("du-thao.pdf", make_sample_pdf(pages=1), "application/pdf")},
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    doc = int(response.headers["location"].split("sent=")[1])
+    give_back = {"comment": "Đề nghị sửa lại."}
+
+    # Another leader of the same agency: not in their queue, not theirs to sign or return.
+    await as_user(app, client, other_leader)
+    assert (await client.get(f"/sign/{doc}")).status_code == 404
+    assert (await client.post(f"/sign/{doc}/return", data=give_back)).status_code == 404
+    res = resources_of(app)
+    async with res.sessions() as db:
+        with pytest.raises(NotFoundError):
+            await transactions.signable(db, await db.get_one(User, other_leader), [doc])
+        assert await transactions.signable(db, await db.get_one(User, ids["leader"]), [doc])
+
+    # Its author may follow it and comment; a colleague of the same unit may not.
+    await as_user(app, client, ids["specialist"])
+    assert (await client.get(f"/sign/{doc}")).status_code == 403
+    assert (await client.post(f"/sign/{doc}/return", data=give_back)).status_code == 403
+    assert (await client.get(f"/drafts/{doc}")).status_code == 200
+    assert (await client.get(f"/documents/{doc}/comments")).status_code == 200
+    await as_user(app, client, colleague)
+    assert (await client.get(f"/drafts/{doc}")).status_code == 404
+    assert (await client.get(f"/documents/{doc}/comments")).status_code == 404
+
+    # The leader it names signs (the reader opens) or returns it.
+    await as_user(app, client, ids["leader"])
+    assert (await client.get(f"/sign/{doc}")).status_code == 200
+    assert (await client.post(f"/sign/{doc}/return", data=give_back)).status_code == 303
+    async with res.sessions() as db:
+        assert (await db.get_one(Document, doc)).status == Status.RETURNED
+
+
+NAV = {
+    "leader": {"/documents", "/sign", "/direction", "/dashboard", "/documents?inbox=viec-cua-toi"},
+    "office_chief": {"/documents", "/direction", "/dashboard", "/documents?inbox=viec-cua-toi"},
+    "unit_head": {"/documents", "/drafts", "/dashboard", "/documents?inbox=viec-cua-toi"},
+    "specialist": {"/documents", "/drafts", "/documents?inbox=viec-cua-toi"},
+    "clerk": {"/documents", "/issue"},
+    "admin": {"/admin/users"},
+}
+EVERYONES_NAV = {"/", "/account/passkeys", "/account/sessions", "/account/notifications"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_navigation_offers_what_the_policy_allows(
+    app: LifespanManager, client: httpx.AsyncClient, world: World, role: str
+) -> None:
+    await as_user(app, client, world.user_ids[role])
+    page = html(await client.get("/"))
+    links = {a["href"] for a in page.select("nav.usernav a[href]")}
+    assert links == NAV[role] | EVERYONES_NAV
+    # The clerk's lists update live without a "My work" counter.
+    assert (page.select_one("#live") is not None) == (role != "admin")
