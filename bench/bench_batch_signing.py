@@ -64,9 +64,11 @@ async def one_run(documents: int, workdir: Path, profile: Path | None = None) ->
     server = ProcessServer(settings, port).start()
     try:
         async with httpx.AsyncClient(
-            base_url=server.url, timeout=120, cookies={settings.session_cookie: str(cookie)},
+            base_url=server.url,
+            timeout=120,
+            cookies={settings.session_cookie: str(cookie)},
             headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"},
-        ) as http:  # fmt: skip
+        ) as http:
             sheet = await http.post(
                 "/sign/transactions", data={"document_id": [str(i) for i in ids]}
             )

@@ -94,22 +94,31 @@ async def add_handling(url: str, agency_id: int, people: dict[str, int]) -> dict
     try:
         async with db.sessionmaker(engine)() as s, s.begin():
             agency = await s.get_one(Agency, agency_id)
-            existing = {name: ident for ident, name in await s.execute(
-                select(User.id, User.username).where(User.username.like("cv-%"))
-            )}  # fmt: skip
-            units = (await s.scalars(
-                select(Unit.id).where(Unit.agency_id == agency_id).order_by(Unit.id)
-            )).all()  # fmt: skip
+            existing = {
+                name: ident
+                for ident, name in await s.execute(
+                    select(User.id, User.username).where(User.username.like("cv-%"))
+                )
+            }
+            units = (
+                await s.scalars(
+                    select(Unit.id).where(Unit.agency_id == agency_id).order_by(Unit.id)
+                )
+            ).all()
             for unit_id in units:
                 unit = await s.get_one(Unit, unit_id)
                 for k in range(SPECIALISTS_PER_UNIT):
                     username = f"cv-{unit_id}-{k}"
                     if username not in existing:  # a rerun with --handling-only keeps them
                         person = await users.create_user(
-                            s, clock=clock, agency=agency, username=username,
+                            s,
+                            clock=clock,
+                            agency=agency,
+                            username=username,
                             full_name=f"Chuyên viên {k + 1} {unit.name}",
-                            roles={Role.SPECIALIST}, unit=unit,
-                        )  # fmt: skip
+                            roles={Role.SPECIALIST},
+                            unit=unit,
+                        )
                         existing[username] = person.id
                     rows.append((unit_id, k, existing[username]))
     finally:
@@ -155,8 +164,11 @@ async def known_people(*, handling: bool = True) -> tuple[dict[str, int], int]:
         documents = await connection.fetchval("SELECT count(*) FROM documents")
     finally:
         await connection.close()
-    return {"leader": found["leader"], "unit_head": found["unithead"],
-            "overdue_specialist": int(overdue)}, int(documents)  # fmt: skip
+    return {
+        "leader": found["leader"],
+        "unit_head": found["unithead"],
+        "overdue_specialist": int(overdue),
+    }, int(documents)
 
 
 async def cold(url: str, people: dict[str, int], repeat: int) -> list[tuple[str, list[float]]]:
@@ -168,14 +180,17 @@ async def cold(url: str, people: dict[str, int], repeat: int) -> list[tuple[str,
             leader = await s.get_one(User, people["leader"])
             head = await s.get_one(User, people["unit_head"])
         today = SystemClock().now().date()
-        for label, scope in (("leader", dashboard.Scope(leader.agency_id)),
-                             ("unit head", dashboard.Scope(head.agency_id, head.unit_id))):  # fmt: skip
+        for label, scope in (
+            ("leader", dashboard.Scope(leader.agency_id)),
+            ("unit head", dashboard.Scope(head.agency_id, head.unit_id)),
+        ):
             timings = []
             for _ in range(repeat):
                 begun = time.perf_counter()
                 async with db.sessionmaker(engine)() as s:
-                    await dashboard.numbers(s, scope=scope, start=date(2025, 1, 1),
-                                            end=date(2025, 12, 31), today=today)  # fmt: skip
+                    await dashboard.numbers(
+                        s, scope=scope, start=date(2025, 1, 1), end=date(2025, 12, 31), today=today
+                    )
                 timings.append((time.perf_counter() - begun) * 1000)
             found.append((f"{label}: figures computed", timings))
     finally:
@@ -188,8 +203,9 @@ async def run(args: argparse.Namespace) -> None:
     if args.handling_only:
         people, documents = await known_people(handling=False)
         connection = await asyncpg.connect(f"{PG}/{NAME}")
-        agency_id = await connection.fetchval("SELECT agency_id FROM users WHERE id = $1",
-                                              people["leader"])  # fmt: skip
+        agency_id = await connection.fetchval(
+            "SELECT agency_id FROM users WHERE id = $1", people["leader"]
+        )
         await connection.close()
         people.update(await add_handling(url, agency_id, people))
     elif args.reuse:
@@ -209,9 +225,15 @@ async def run(args: argparse.Namespace) -> None:
         [redis_server_binary(), "--port", str(redis_port), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
-    env = {**os.environ, "EOFFICE_DATA_DIR": str(work), "EOFFICE_DATABASE_URL": url,
-           "EOFFICE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "EOFFICE_SCHEDULER": "0",
-           "EOFFICE_BASE_URL": f"http://localhost:{http_port}", "EOFFICE_LOG_LEVEL": "warning"}  # fmt: skip
+    env = {
+        **os.environ,
+        "EOFFICE_DATA_DIR": str(work),
+        "EOFFICE_DATABASE_URL": url,
+        "EOFFICE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "EOFFICE_SCHEDULER": "0",
+        "EOFFICE_BASE_URL": f"http://localhost:{http_port}",
+        "EOFFICE_LOG_LEVEL": "warning",
+    }
     server = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "backend", "serve", "--port", str(http_port)], env=env
     )
@@ -228,9 +250,13 @@ async def run(args: argparse.Namespace) -> None:
         cookies = {}
         for role in ("leader", "unit_head"):
             session_id, _ = await sessions.start(
-                client, clock=SystemClock(), limits=limits, user_id=people[role], device="bench",
+                client,
+                clock=SystemClock(),
+                limits=limits,
+                user_id=people[role],
+                device="bench",
                 ip="127.0.0.1",
-            )  # fmt: skip
+            )
             cookies[role] = session_id
         await client.aclose()
         year = "year=2025"
@@ -265,8 +291,10 @@ async def run(args: argparse.Namespace) -> None:
         computed = await cold(url, people, args.cold)
         baseline = percentile(rows[0][1], 50)
         load = os.getloadavg()
-        print(f"\n{documents:,} documents, PostgreSQL, one `eoffice serve` process, year 2025, "
-              f"{args.requests} requests per case, load average {load[0]:.1f} {load[1]:.1f}")  # fmt: skip
+        print(
+            f"\n{documents:,} documents, PostgreSQL, one `eoffice serve` process, year 2025, "
+            f"{args.requests} requests per case, load average {load[0]:.1f} {load[1]:.1f}"
+        )
         print(f"{'case':28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p50 ×hz':>8}")
         for label, timings, failed in rows:
             p50, p95 = percentile(timings, 50), percentile(timings, 95)
@@ -277,8 +305,10 @@ async def run(args: argparse.Namespace) -> None:
             "refresh after a change; inline only when nothing is kept yet)"
         )
         for label, timings in computed:
-            print(f"{label:28} {percentile(timings, 50):8.1f} {percentile(timings, 95):8.1f} "
-                  f"{max(timings):8.1f}")  # fmt: skip
+            print(
+                f"{label:28} {percentile(timings, 50):8.1f} {percentile(timings, 95):8.1f} "
+                f"{max(timings):8.1f}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -296,8 +326,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="per case")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--cold", type=int, default=5, help="in-process computations per scope")
-    parser.add_argument("--handling-only", action="store_true",
-                        help="keep the loaded documents, (re)build their handling")  # fmt: skip
+    parser.add_argument(
+        "--handling-only",
+        action="store_true",
+        help="keep the loaded documents, (re)build their handling",
+    )
     parser.add_argument("--reuse", action="store_true", help="measure the kept database")
     asyncio.run(run(parser.parse_args()))
 

@@ -160,11 +160,30 @@ WORDS = [
     "Nẵng",
 ]
 TYPES = ("QD", "CV", "BC", "KH", "TB", "TTR", "HD", "CT", "GM")
-SYMBOLS = {"QD": "QĐ", "CV": "", "BC": "BC", "KH": "KH", "TB": "TB", "TTR": "TTr", "HD": "HD",
-           "CT": "CT", "GM": "GM"}  # fmt: skip
+SYMBOLS = {
+    "QD": "QĐ",
+    "CV": "",
+    "BC": "BC",
+    "KH": "KH",
+    "TB": "TB",
+    "TTR": "TTr",
+    "HD": "HD",
+    "CT": "CT",
+    "GM": "GM",
+}
 ISSUERS = ("UBND", "STC", "SNV", "SKHĐT", "SGDĐT", "SYT", "SGTVT", "STNMT", "CAT", "BCHQS")
-QUERIES = ("quyet dinh", "ngan sach", "chuyen doi so", "dong nai", "ke hoach nam",
-           "phong chong thien tai", "can bo cong chuc", "123/QĐ", "bao cao quy", "xay dung")  # fmt: skip
+QUERIES = (
+    "quyet dinh",
+    "ngan sach",
+    "chuyen doi so",
+    "dong nai",
+    "ke hoach nam",
+    "phong chong thien tai",
+    "can bo cong chuc",
+    "123/QĐ",
+    "bao cao quy",
+    "xay dung",
+)
 
 
 def free_port() -> int:
@@ -203,13 +222,20 @@ async def prepare_database(count: int) -> tuple[str, dict[str, int], int, int]:
             )
             unit_ids.append(unit.id)
         people = {}
-        for role, unit in ((Role.LEADER, None), (Role.UNIT_HEAD, unit_ids[0]),
-                           (Role.SPECIALIST, unit_ids[0])):  # fmt: skip
+        for role, unit in (
+            (Role.LEADER, None),
+            (Role.UNIT_HEAD, unit_ids[0]),
+            (Role.SPECIALIST, unit_ids[0]),
+        ):
             person = await users.create_user(
-                s, clock=clock, agency=agency, username=f"bench-{role.value}".replace("_", ""),
-                full_name=f"Bench {role.value}", roles={role},
+                s,
+                clock=clock,
+                agency=agency,
+                username=f"bench-{role.value}".replace("_", ""),
+                full_name=f"Bench {role.value}",
+                roles={role},
                 unit=await s.get(organisations.Unit, unit) if unit else None,
-            )  # fmt: skip
+            )
             people[role.value] = person.id
         agency_id = agency.id
     await engine.dispose()
@@ -234,14 +260,36 @@ async def prepare_database(count: int) -> tuple[str, dict[str, int], int, int]:
             number = index + 1  # unique: the register refuses true duplicates
             subject = " ".join(rng.choices(WORDS, k=rng.randint(8, 18))).capitalize()
             created = start + timedelta(seconds=index * 50 + rng.randint(0, 40))
-            batch.append((
-                agency_id, "incoming", kind, number, symbol, created.date() - timedelta(days=2),
-                "", f"Cơ quan {issuer}", "", fold(f"Cơ quan {issuer}"), subject, "", "", "",
-                rng.choice((0, 0, 0, 1, 2, 3)), rng.randint(1, 30), "truc-lien-thong",
-                rng.choice(("03", "04", "05", "06")), "", created.year, "den", index + 1,
-                unit_ids[index % len(unit_ids)], "{}", fold(f"{number}/{symbol} {subject}"),
-                created,
-            ))  # fmt: skip
+            batch.append(
+                (
+                    agency_id,
+                    "incoming",
+                    kind,
+                    number,
+                    symbol,
+                    created.date() - timedelta(days=2),
+                    "",
+                    f"Cơ quan {issuer}",
+                    "",
+                    fold(f"Cơ quan {issuer}"),
+                    subject,
+                    "",
+                    "",
+                    "",
+                    rng.choice((0, 0, 0, 1, 2, 3)),
+                    rng.randint(1, 30),
+                    "truc-lien-thong",
+                    rng.choice(("03", "04", "05", "06")),
+                    "",
+                    created.year,
+                    "den",
+                    index + 1,
+                    unit_ids[index % len(unit_ids)],
+                    "{}",
+                    fold(f"{number}/{symbol} {subject}"),
+                    created,
+                )
+            )
         await connection.copy_records_to_table("documents", records=batch, columns=columns)
         loaded += len(batch)
         print(f"  loaded {loaded:,} documents ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -290,9 +338,14 @@ async def run(args: argparse.Namespace) -> None:
         [redis_server_binary(), "--port", str(redis_port), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
-    env = {**os.environ, "EOFFICE_DATA_DIR": str(work), "EOFFICE_DATABASE_URL": url,
-           "EOFFICE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "EOFFICE_BASE_URL": f"http://localhost:{http_port}", "EOFFICE_LOG_LEVEL": "warning"}  # fmt: skip
+    env = {
+        **os.environ,
+        "EOFFICE_DATA_DIR": str(work),
+        "EOFFICE_DATABASE_URL": url,
+        "EOFFICE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "EOFFICE_BASE_URL": f"http://localhost:{http_port}",
+        "EOFFICE_LOG_LEVEL": "warning",
+    }
     server = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "backend", "serve", "--port", str(http_port)], env=env
     )
@@ -309,9 +362,13 @@ async def run(args: argparse.Namespace) -> None:
         cookies = {}
         for role, user_id in people.items():
             session_id, _ = await sessions.start(
-                client, clock=SystemClock(), limits=limits, user_id=user_id, device="bench",
+                client,
+                clock=SystemClock(),
+                limits=limits,
+                user_id=user_id,
+                device="bench",
                 ip="127.0.0.1",
-            )  # fmt: skip
+            )
             cookies[role] = session_id
         await client.aclose()
 

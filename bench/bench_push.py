@@ -72,9 +72,19 @@ async def main(rate: int, seconds: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     port = free_port()
     redis_proc = await asyncio.create_subprocess_exec(
-        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", str(tmp), stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
     await asyncio.sleep(0.5)
     url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     engine = db.create_engine(url)
@@ -90,10 +100,13 @@ async def main(rate: int, seconds: int) -> None:
     registry: jobs.Registry[Context] = jobs.Registry()
     registry.register(SEND_JOB, send_job)
     runner = jobs.Runner(
-        sessions=sessions, registry=registry, clock=clock, redis=redis,
+        sessions=sessions,
+        registry=registry,
+        clock=clock,
+        redis=redis,
         context=Context(settings, clock, sessions, redis, sender),
         policy=background.runner_policy(settings),
-    )  # fmt: skip
+    )
     try:
         async with push_service(keys.public_key) as service:
             device = service.device("phone")
@@ -101,11 +114,21 @@ async def main(rate: int, seconds: int) -> None:
                 agency = await organisations.create_agency(
                     s, clock=clock, code="000.00.01.H53", name="VP", short_name="VP"
                 )
-                person = await users.create_user(s, clock=clock, agency=agency, username="cv",
-                                                 full_name="Chuyên viên", roles={Role.SPECIALIST})  # fmt: skip
-                sub = await subscriptions.subscribe(s, clock=clock, user_id=person.id,
-                                                    subscription=device.subscription(service.base),
-                                                    device="bench")  # fmt: skip
+                person = await users.create_user(
+                    s,
+                    clock=clock,
+                    agency=agency,
+                    username="cv",
+                    full_name="Chuyên viên",
+                    roles={Role.SPECIALIST},
+                )
+                sub = await subscriptions.subscribe(
+                    s,
+                    clock=clock,
+                    user_id=person.id,
+                    subscription=device.subscription(service.base),
+                    device="bench",
+                )
                 user_id, sub_id = person.id, sub.id
 
             # Baseline: the raw pywebpush send, one at a time (no outbox, job or database).
@@ -113,9 +136,18 @@ async def main(rate: int, seconds: int) -> None:
                 subscription = await s.get_one(PushSubscription, sub_id)
             raw: list[float] = []
             test = payloads.test_notice()
-            probe = PushOutbox(id=0, urgency="high", ttl=60, topic="bench", payload={
-                "title": test.title, "body": test.body, "page": test.page.as_json(), "tag": "t",
-            })  # fmt: skip
+            probe = PushOutbox(
+                id=0,
+                urgency="high",
+                ttl=60,
+                topic="bench",
+                payload={
+                    "title": test.title,
+                    "body": test.body,
+                    "page": test.page.as_json(),
+                    "tag": "t",
+                },
+            )
             for _ in range(200):
                 t0 = time.perf_counter()
                 assert await sender.send(subscription, probe) == 201
@@ -142,10 +174,15 @@ async def main(rate: int, seconds: int) -> None:
             await service.wait_for(total, seconds=120)
             # The push service's clock is time.time(); convert to perf_counter's timeline.
             offset = time.perf_counter() - time.time()
-            latency = [r.at + offset - sent_at[r.payload["id"]] for r in service.received
-                       if r.payload["id"] in sent_at]  # fmt: skip
-            print(f"offered {rate}/s for {seconds} s, achieved {achieved:.1f}/s; "
-                  f"delivered {len(latency)} of {total}")  # fmt: skip
+            latency = [
+                r.at + offset - sent_at[r.payload["id"]]
+                for r in service.received
+                if r.payload["id"] in sent_at
+            ]
+            print(
+                f"offered {rate}/s for {seconds} s, achieved {achieved:.1f}/s; "
+                f"delivered {len(latency)} of {total}"
+            )
             show("raw pywebpush send (baseline)", raw)
             show("enqueue -> delivered", latency)
             print(f"goal p99 <= 1000 ms: {'met' if pct(latency, 99) <= 1.0 else 'NOT met'}")

@@ -141,9 +141,14 @@ def _key(pki: DevPki, kind: str) -> KeyProvider:
 
 
 async def _batch_run(
-    pki: DevPki, svc: SigningServices, key: KeyProvider, pdf: bytes, count: int, mode: str,
+    pki: DevPki,
+    svc: SigningServices,
+    key: KeyProvider,
+    pdf: bytes,
+    count: int,
+    mode: str,
     executor: Executor | None = None,
-) -> tuple[float, float]:  # fmt: skip
+) -> tuple[float, float]:
     """Sign ``count`` copies of ``pdf`` at B-LT; return (prepare seconds, sign+finish seconds)."""
     t0 = time.perf_counter()
     preps = [
@@ -190,8 +195,12 @@ def _two_processes(directory: Path, size: int, mode: str, kind: str) -> float:
     with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("forkserver")) as pool:
         start_at = time.time() + 8.0  # after both workers are set up and warm
         halves = [size // 2, size - size // 2]
-        ends = list(pool.map(_batch_worker, *zip(*[(str(directory), n, mode, kind, start_at)
-                                                  for n in halves], strict=True)))  # fmt: skip
+        ends = list(
+            pool.map(
+                _batch_worker,
+                *zip(*[(str(directory), n, mode, kind, start_at) for n in halves], strict=True),
+            )
+        )
     return max(ends) - start_at
 
 
@@ -245,10 +254,14 @@ def main() -> None:
         if "softhsm" in kinds:  # before any PKCS#11 module is loaded; workers inherit the env
             os.environ["SOFTHSM2_CONF"] = str(write_softhsm_config(directory=Path(tmp) / "hsm"))
             create_softhsm_token(
-                token_label=TOKEN, pin=PIN, so_pin="5678",
-                key_pem=pki.user_key_path(USER).read_bytes(), certificate=pki.user_cert(USER),
-                key_label=USER, key_id=b"\x01",
-            )  # fmt: skip
+                token_label=TOKEN,
+                pin=PIN,
+                so_pin="5678",
+                key_pem=pki.user_key_path(USER).read_bytes(),
+                certificate=pki.user_cert(USER),
+                key_label=USER,
+                key_id=b"\x01",
+            )
         if args.runs:
             asyncio.run(per_signature(pki, args.runs))
         if args.batch:

@@ -243,9 +243,13 @@ class SigningSession:
             if st.level.rank >= PadesLevel.B_LT.rank:
                 dss = await self._dss_for(signature_cms)
             job = _EmbedJob(
-                st.pdf, st.document_digest, st.reserved_start, st.reserved_end,
-                signature_cms.dump(), dss,
-            )  # fmt: skip
+                st.pdf,
+                st.document_digest,
+                st.reserved_start,
+                st.reserved_end,
+                signature_cms.dump(),
+                dss,
+            )
         pdf = await self._run(job)
         if st.level is PadesLevel.B_LTA:
             output = io.BytesIO(pdf)

@@ -285,9 +285,13 @@ def fill_issuing_fields(
     writer = open_writer(pdf)
     with pdf_errors():
         _fill(
-            writer, number=number, symbol=symbol, issue_date=issue_date, place=place,
+            writer,
+            number=number,
+            symbol=symbol,
+            issue_date=issue_date,
+            place=place,
             font_path=font_path,
-        )  # fmt: skip
+        )
         out = io.BytesIO()
         writer.write(out)
     return out.getvalue()
@@ -401,9 +405,13 @@ async def prepare_seal_signature(
     def fill(writer: IncrementalPdfFileWriter) -> None:
         assert number is not None and issue_date is not None
         _fill(
-            writer, number=number, symbol=symbol, issue_date=issue_date, place=place,
+            writer,
+            number=number,
+            symbol=symbol,
+            issue_date=issue_date,
+            place=place,
             font_path=font_path,
-        )  # fmt: skip
+        )
 
     return await prepare_signature(
         pdf=pdf,

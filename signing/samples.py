@@ -90,18 +90,29 @@ def make_sample_pdf(
             pdf.cell(left_col[1], 22, "Số: ………/QĐ-UBND", align="C")
             pdf.set_xy(right_col[0], top)
             pdf.set_font("Noto", "B", 12)
-            pdf.cell(right_col[1], 16, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C",
-                     new_x="LEFT", new_y="NEXT")  # fmt: skip
-            pdf.cell(right_col[1], 16, "Độc lập - Tự do - Hạnh phúc", align="C",
-                     new_x="LEFT", new_y="NEXT")  # fmt: skip
+            pdf.cell(
+                right_col[1],
+                16,
+                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                align="C",
+                new_x="LEFT",
+                new_y="NEXT",
+            )
+            pdf.cell(
+                right_col[1],
+                16,
+                "Độc lập - Tự do - Hạnh phúc",
+                align="C",
+                new_x="LEFT",
+                new_y="NEXT",
+            )
             pdf.set_font("Noto", "I", 13)
             pdf.cell(right_col[1], 22, f"{place}, ngày …… tháng …… năm 2026", align="C")
             pdf.set_xy(margin, top + 80)
             pdf.set_font("Noto", "B", 14)
             pdf.cell(width - 2 * margin, 20, "QUYẾT ĐỊNH", align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Noto", "B", 13)
-            pdf.multi_cell(width - 2 * margin, 18, title, align="C", new_x="LMARGIN",
-                           new_y="NEXT")  # fmt: skip
+            pdf.multi_cell(width - 2 * margin, 18, title, align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(12)
         else:
             pdf.set_xy(margin, 43)
@@ -117,8 +128,7 @@ def make_sample_pdf(
             )
             if pdf.get_y() + needed > limit or (written >= 3 and number == pages - 1):
                 break
-            pdf.multi_cell(width - 2 * margin, 19, text, align="J", new_x="LMARGIN",
-                           new_y="NEXT")  # fmt: skip
+            pdf.multi_cell(width - 2 * margin, 19, text, align="J", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(4)
             paragraph += 1
             written += 1

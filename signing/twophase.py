@@ -164,9 +164,11 @@ async def prepare_signature(
         style, text_params = (None, None)
         if appearance is not None:
             style, text_params = build_style(
-                appearance, signer_name=_common_name(signer_cert), signing_time=now,
+                appearance,
+                signer_name=_common_name(signer_cert),
+                signing_time=now,
                 rotation=_rotation(writer, existing, appearance),
-            )  # fmt: skip
+            )
         placeholder = signers.ExternalSigner(
             signing_cert=signer_cert,
             cert_registry=SimpleCertificateStore.from_certs(list(chain)),

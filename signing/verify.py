@@ -305,9 +305,14 @@ async def _one(
         # Only the certificate's (or the timestamp's) status stands in the way: judge it over
         # time against the proofs of existence in the document.
         over_time = await judge_over_time(
-            sig, trust=trust, session=session, at=at, lta=lta, revoked_at=revoked_at,
+            sig,
+            trust=trust,
+            session=session,
+            at=at,
+            lta=lta,
+            revoked_at=revoked_at,
             signed_at=signed_at,
-        )  # fmt: skip
+        )
         judged = over_time.finding
         revoked_at = over_time.revoked_at or revoked_at
         if judged.reason == Reason.REVOKED_AFTER_SIGNING:

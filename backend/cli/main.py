@@ -73,11 +73,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             in_transaction(
                 settings,
                 lambda s: province.load(
-                    s, clock=SystemClock(), blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    s,
+                    clock=SystemClock(),
+                    blobs=FileBlobStore(settings.data_dir / "blobs"),
                     workers=workers,
                 ),
             )
-        )  # fmt: skip
+        )
     finally:
         workers.close()
     verb = "Loaded" if summary.created else "Demo data already present"
@@ -106,8 +108,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:
     config = asyncio.run(in_transaction(settings, lambda s: sim_config(settings, s)))
-    print(f"MSSP simulator: {len(config.identities)} SIMs, PIN {config.pin}; virtual phones at "
-          f"http://{args.host}:{args.port}/phone/<+84…>")  # fmt: skip
+    print(
+        f"MSSP simulator: {len(config.identities)} SIMs, PIN {config.pin}; virtual phones at "
+        f"http://{args.host}:{args.port}/phone/<+84…>"
+    )
     for identity in config.identities:
         print(f"  {identity.msisdn}  {identity.display_name}")
     mssp_app.run(args.host, args.port, config=config, log_level=settings.log_level)
@@ -122,13 +126,22 @@ async def _admin_create(settings: Settings, args: argparse.Namespace, s: AsyncSe
         if not (args.agency_name and args.agency_short_name):
             raise
         agency = await organisations.create_agency(
-            s, clock=clock, code=args.agency, name=args.agency_name,
-            short_name=args.agency_short_name, place_name=args.agency_place or "",
-        )  # fmt: skip
+            s,
+            clock=clock,
+            code=args.agency,
+            name=args.agency_name,
+            short_name=args.agency_short_name,
+            place_name=args.agency_place or "",
+        )
     user = await users.create_user(
-        s, clock=clock, agency=agency, username=args.username, full_name=args.name,
-        title=args.title, roles={Role.ADMIN},
-    )  # fmt: skip
+        s,
+        clock=clock,
+        agency=agency,
+        username=args.username,
+        full_name=args.name,
+        title=args.title,
+        roles={Role.ADMIN},
+    )
     issued = await users.invite(s, clock=clock, user=user)
     return users.invitation_url(settings.base_url, issued.token)
 
@@ -180,13 +193,18 @@ async def _worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with (
         open_resources(
-            settings, clock=SystemClock(), translations=Translations(PWA_LOCALE),
-            assets=Assets(), urls=paths(Router(routes.build(settings))),
+            settings,
+            clock=SystemClock(),
+            translations=Translations(PWA_LOCALE),
+            assets=Assets(),
+            urls=paths(Router(routes.build(settings))),
         ) as res,
         background.running(res, grace_seconds=30.0) as runner,
-    ):  # fmt: skip
-        print(f"eoffice worker {runner.name} running: {', '.join(runner.registry.kinds())}",
-              flush=True)  # fmt: skip
+    ):
+        print(
+            f"eoffice worker {runner.name} running: {', '.join(runner.registry.kinds())}",
+            flush=True,
+        )
         await stop.wait()
 
 

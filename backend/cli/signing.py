@@ -72,8 +72,10 @@ async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> byt
         username, cert = keyring.SEAL, pki.seal_cert
         appearance = AgencySealAppearance(
             seal_image=keyring.signature_image(settings, keyring.SEAL),
-            agency_name=_common_name(cert), page=page, box=seal_box,
-        )  # fmt: skip
+            agency_name=_common_name(cert),
+            page=page,
+            box=seal_box,
+        )
         if has_field(pdf=pdf, name=SEAL_FIELD):
             field_name = SEAL_FIELD
     else:
@@ -85,10 +87,15 @@ async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> byt
         )
     async with serve_dev_services(pki=pki) as services:
         signed = await sign_pdf(
-            pdf=pdf, key=keyring.server_key(settings, username), signer_cert=cert,
-            chain=pki.chain, services=services, appearance=appearance, level=LEVELS[args.level],
+            pdf=pdf,
+            key=keyring.server_key(settings, username),
+            signer_cert=cert,
+            chain=pki.chain,
+            services=services,
+            appearance=appearance,
+            level=LEVELS[args.level],
             field_name=field_name,
-        )  # fmt: skip
+        )
     return signed
 
 
@@ -144,8 +151,10 @@ def cmd_pdf_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(report.summary_en)
         for sig in report.signatures:
             when = sig.timestamp_time or sig.signing_time
-            print(f"- {sig.field_name}: {sig.signer_name} — {VERDICT_WORDS[sig.verdict]}; "
-                  f"{sig.pades_level}; {when.isoformat() if when else '-'}")  # fmt: skip
+            print(
+                f"- {sig.field_name}: {sig.signer_name} — {VERDICT_WORDS[sig.verdict]}; "
+                f"{sig.pades_level}; {when.isoformat() if when else '-'}"
+            )
             print(f"    {sig.summary_vi}")
             print(f"    {sig.summary_en}")
     return 0 if report.ok else 1
@@ -160,10 +169,12 @@ async def _renew(settings: Settings, margin_days: int) -> int:
             while True:
                 async with db.sessionmaker(engine)() as session, session.begin():
                     done = await archive.renew_due(
-                        session, blobs=FileBlobStore(settings.data_dir / "blobs"),
-                        services=services, clock=SystemClock(),
+                        session,
+                        blobs=FileBlobStore(settings.data_dir / "blobs"),
+                        services=services,
+                        clock=SystemClock(),
                         margin=timedelta(days=margin_days),
-                    )  # fmt: skip
+                    )
                 total += done
                 if done == 0:
                     return total
@@ -183,8 +194,9 @@ def cmd_archive_renew(settings: Settings, args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pki = sub.add_parser("pki", help="development PKI and signing keys")
     pki_sub = pki.add_subparsers(dest="pki_command", required=True)
-    pki_sub.add_parser("init", help="create the dev PKI, SoftHSM tokens and signature images") \
-        .set_defaults(func=cmd_pki_init)  # fmt: skip
+    pki_sub.add_parser(
+        "init", help="create the dev PKI, SoftHSM tokens and signature images"
+    ).set_defaults(func=cmd_pki_init)
 
     pdf = sub.add_parser("pdf", help="sign or verify a PDF")
     pdf_sub = pdf.add_subparsers(dest="pdf_command", required=True)

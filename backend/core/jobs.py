@@ -246,9 +246,10 @@ async def prune(db: AsyncSession, *, before: datetime) -> int:
         and_(Job.status == JobStatus.DEAD, Job.idempotency_key.startswith(PERIODIC_PREFIX)),
     )
     result = await db.execute(
-        delete(Job).where(finished, Job.finished_at < before)
+        delete(Job)
+        .where(finished, Job.finished_at < before)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -345,17 +346,22 @@ class Runner(Generic[Ctx]):
         enqueued; returns how many were new to this runner."""
         now = self.clock.now()
         due = [(p, *p.slot(now)) for p in self.schedule]
-        due = [(p, number, start) for p, number, start in due
-               if self._scheduled.get(p.kind) != number]  # fmt: skip
+        due = [
+            (p, number, start) for p, number, start in due if self._scheduled.get(p.kind) != number
+        ]
         if not due:
             return 0
         async with self.sessions() as db, db.begin():
             for periodic, number, start in due:
                 await enqueue(
-                    db, clock=self.clock, kind=periodic.kind, payload=periodic.payload,
-                    run_at=start, idempotency_key=f"{PERIODIC_PREFIX}{periodic.kind}:{number}",
+                    db,
+                    clock=self.clock,
+                    kind=periodic.kind,
+                    payload=periodic.payload,
+                    run_at=start,
+                    idempotency_key=f"{PERIODIC_PREFIX}{periodic.kind}:{number}",
                     max_attempts=periodic.max_attempts,
-                )  # fmt: skip
+                )
         for periodic, number, _ in due:
             self._scheduled[periodic.kind] = number
         return len(due)
@@ -377,10 +383,12 @@ class Runner(Generic[Ctx]):
         async with self.sessions() as db:
             candidates = list(
                 await db.scalars(
-                    select(Job.id).where(self._due(now), Job.kind.in_(kinds))
-                    .order_by(Job.run_at, Job.id).limit(limit)
+                    select(Job.id)
+                    .where(self._due(now), Job.kind.in_(kinds))
+                    .order_by(Job.run_at, Job.id)
+                    .limit(limit)
                 )
-            )  # fmt: skip
+            )
         claimed = []
         for job_id in candidates:
             job = await self.claim_job(job_id)
@@ -399,21 +407,38 @@ class Runner(Generic[Ctx]):
         async with self.sessions() as db, db.begin():
             row = (
                 await db.execute(
-                    update(Job).where(Job.id == job_id, self._due(now))
-                    .values(status=JobStatus.RUNNING.value, lease_owner=token,
-                            lease_until=now + self.policy.lease, attempts=Job.attempts + 1)
-                    .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts,
-                               Job.run_at, Job.idempotency_key)
+                    update(Job)
+                    .where(Job.id == job_id, self._due(now))
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        lease_owner=token,
+                        lease_until=now + self.policy.lease,
+                        attempts=Job.attempts + 1,
+                    )
+                    .returning(
+                        Job.id,
+                        Job.kind,
+                        Job.payload,
+                        Job.attempts,
+                        Job.max_attempts,
+                        Job.run_at,
+                        Job.idempotency_key,
+                    )
                     .execution_options(synchronize_session=False)
                 )
-            ).one_or_none()  # fmt: skip
+            ).one_or_none()
         if row is None:
             return None
         job = ClaimedJob(
-            id=row.id, kind=row.kind, payload=row.payload, attempt=row.attempts,
-            max_attempts=row.max_attempts, run_at=row.run_at,
-            idempotency_key=row.idempotency_key, lease_owner=token,
-        )  # fmt: skip
+            id=row.id,
+            kind=row.kind,
+            payload=row.payload,
+            attempt=row.attempts,
+            max_attempts=row.max_attempts,
+            run_at=row.run_at,
+            idempotency_key=row.idempotency_key,
+            lease_owner=token,
+        )
         if job.attempt > job.max_attempts:
             # Its last attempt's worker died (lease lapsed): no attempt left to run.
             await self._finish(job, JobStatus.DEAD, error=_lapsed(job))
@@ -468,21 +493,26 @@ class Runner(Generic[Ctx]):
         now = self.clock.now()
         async with self.sessions() as db, db.begin():
             result = await db.execute(
-                update(Job).where(*_held(job)).values(lease_until=now + self.policy.lease)
-                .returning(Job.id).execution_options(synchronize_session=False)
-            )  # fmt: skip
+                update(Job)
+                .where(*_held(job))
+                .values(lease_until=now + self.policy.lease)
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
             return result.one_or_none() is not None
 
     async def _failed(self, job: ClaimedJob, error: BaseException) -> None:
         message = "".join(traceback.format_exception(error))[-4000:]
         if job.attempt >= job.max_attempts:
-            log.warning("jobs: job %s (%s) dead after %s attempts: %s", job.id, job.kind,
-                        job.attempt, error)  # fmt: skip
+            log.warning(
+                "jobs: job %s (%s) dead after %s attempts: %s", job.id, job.kind, job.attempt, error
+            )
             await self._finish(job, JobStatus.DEAD, error=message)
             return
         run_at = self.clock.now() + self.policy.backoff(job.attempt, self.rng)
-        await self._release(job, {"status": JobStatus.QUEUED.value, "run_at": run_at,
-                                  "last_error": message})  # fmt: skip
+        await self._release(
+            job, {"status": JobStatus.QUEUED.value, "run_at": run_at, "last_error": message}
+        )
 
     async def _finish(
         self, job: ClaimedJob, status: JobStatus, *, error: str | None = None
@@ -496,13 +526,16 @@ class Runner(Generic[Ctx]):
         """Record an outcome, if the lease is still ours (else the job's new holder decides)."""
         async with self.sessions() as db, db.begin():
             result = await db.execute(
-                update(Job).where(*_held(job))
+                update(Job)
+                .where(*_held(job))
                 .values(lease_owner=None, lease_until=None, **values)
-                .returning(Job.id).execution_options(synchronize_session=False)
-            )  # fmt: skip
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
             if result.one_or_none() is None:
-                log.warning("jobs: job %s changed hands; outcome %s dropped", job.id,
-                            values["status"])  # fmt: skip
+                log.warning(
+                    "jobs: job %s changed hands; outcome %s dropped", job.id, values["status"]
+                )
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -539,10 +572,14 @@ class Runner(Generic[Ctx]):
                 job = self._jobs.pop(task, None)
                 if job is not None:
                     with contextlib.suppress(SQLAlchemyError, OSError):
-                        await self._release(job, {
-                            "status": JobStatus.QUEUED.value, "run_at": self.clock.now(),
-                            "attempts": Job.attempts - 1,
-                        })  # fmt: skip
+                        await self._release(
+                            job,
+                            {
+                                "status": JobStatus.QUEUED.value,
+                                "run_at": self.clock.now(),
+                                "attempts": Job.attempts - 1,
+                            },
+                        )
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

@@ -40,9 +40,19 @@ SINCE_MARGIN_MS = 5_000
 # The one event document lists listen to; `kind` in its data says what happened.
 DOCUMENT_EVENT = "document"
 DOCUMENT_KINDS = frozenset(
-    {"registered", "assigned", "reassigned", "progress", "input", "returned", "completed",
-     "signed", "issued", "changed"}
-)  # fmt: skip
+    {
+        "registered",
+        "assigned",
+        "reassigned",
+        "progress",
+        "input",
+        "returned",
+        "completed",
+        "signed",
+        "issued",
+        "changed",
+    }
+)
 
 log = logging.getLogger("eoffice")
 

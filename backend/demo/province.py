@@ -154,16 +154,21 @@ async def load(
         )
         # The office chief has put the Hỏa tốc công điện before the chairman ("Chờ cho ý kiến").
         urgent = await db.scalar(
-            select(Document).where(Document.agency_id == office.id, Document.urgency >= 3)
-            .order_by(Document.id).limit(1)
-        )  # fmt: skip
+            select(Document)
+            .where(Document.agency_id == office.id, Document.urgency >= 3)
+            .order_by(Document.id)
+            .limit(1)
+        )
         if urgent is not None:
             await assignments.request_direction(
-                db, clock=clock, actor=Actor(created["chanhvanphong"], device="eOffice (demo)"),
-                document=urgent, leader_id=created["chutich"].id,
+                db,
+                clock=clock,
+                actor=Actor(created["chanhvanphong"], device="eOffice (demo)"),
+                document=urgent,
+                leader_id=created["chutich"].id,
                 note="Đề nghị đồng chí Chủ tịch cho ý kiến chỉ đạo; đề xuất giao Phòng Nội chính "
                 "chủ trì.",
-            )  # fmt: skip
+            )
     return await _summary(db, created=True)
 
 

@@ -67,18 +67,32 @@ async def load(
                   "deadline": (today + timedelta(days=3 + 2 * index)).isoformat()}  # fmt: skip
         pdf = render_sample(
             SampleText(
-                issuer_parent=parent, issuer=fields["issuer_name"].replace(" (DEMO)", ""),
-                number_symbol=fields["number_symbol"], place="Sông Hồng", issued=issued,
-                title=title, subject=fields["subject"], paragraphs=PARAGRAPHS,
-                signer_competence=competence, signer_title=signer_title, signer_name=signer,
+                issuer_parent=parent,
+                issuer=fields["issuer_name"].replace(" (DEMO)", ""),
+                number_symbol=fields["number_symbol"],
+                place="Sông Hồng",
+                issued=issued,
+                title=title,
+                subject=fields["subject"],
+                paragraphs=PARAGRAPHS,
+                signer_competence=competence,
+                signer_title=signer_title,
+                signer_name=signer,
             ),
             pages=pages,
-        )  # fmt: skip
+        )
         await register_incoming(
-            db, clock=clock, blobs=blobs, workers=workers, registrar=Registrar.clerk(clerk),
+            db,
+            clock=clock,
+            blobs=blobs,
+            workers=workers,
+            registrar=Registrar.clerk(clerk),
             form=parse_incoming(fields, today=today),
-            pdfs=[Upload(f"{fields['number_symbol'].replace('/', '-')}.pdf", "application/pdf",
-                         pdf)],
-            scans=[], limits=Limits(max_bytes=50 * 1024 * 1024), checker=SignatureChecker(None),
-        )  # fmt: skip
+            pdfs=[
+                Upload(f"{fields['number_symbol'].replace('/', '-')}.pdf", "application/pdf", pdf)
+            ],
+            scans=[],
+            limits=Limits(max_bytes=50 * 1024 * 1024),
+            checker=SignatureChecker(None),
+        )
     return len(DOCUMENTS)

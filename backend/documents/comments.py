@@ -99,9 +99,13 @@ async def add_comment(
     if not body:
         raise ValidationError("Hãy viết nội dung ý kiến.", "Please write the comment.")
     comment = DocumentComment(
-        document_id=document.id, author_id=author.id, kind="comment", body=body[:MAX_BODY],
-        created_at=clock.now(), client_key=client_key or None,
-    )  # fmt: skip
+        document_id=document.id,
+        author_id=author.id,
+        kind="comment",
+        body=body[:MAX_BODY],
+        created_at=clock.now(),
+        client_key=client_key or None,
+    )
     try:
         async with db.begin_nested():
             db.add(comment)
@@ -112,9 +116,14 @@ async def add_comment(
             raise
         return Added(earlier, created=False)
     await audit.record(
-        db, clock=clock, action="document.commented", actor_id=author.id,
-        object_type="document", object_id=document.id, detail={"comment_id": comment.id},
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="document.commented",
+        actor_id=author.id,
+        object_type="document",
+        object_id=document.id,
+        detail={"comment_id": comment.id},
+    )
     events.record(db, CommentAdded(document.id, author.id))
     return Added(comment, created=True)
 

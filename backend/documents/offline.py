@@ -71,9 +71,11 @@ async def _open_work(db: AsyncSession, principal: Principal, limit: int) -> list
         return []
     unit = policy.held_unit(principal)
     page = await queries.list_documents(
-        db, principal=principal, filters=queries.Filters(mine_of=principal.user_id,
-                                                         mine_unit=unit), limit=limit,
-    )  # fmt: skip
+        db,
+        principal=principal,
+        filters=queries.Filters(mine_of=principal.user_id, mine_unit=unit),
+        limit=limit,
+    )
     # Most urgent first, then the nearest deadline, then the newest.
     return sorted(
         page.items,
@@ -125,11 +127,15 @@ async def offline_set(
         tag = f"{sha}|{document.status}|{document.deadline}|{changes[document.id]}"
         result.append(
             OfflineDocument(
-                id=document.id, kind=kind, url=url, subject=document.subject,
-                urgency=document.urgency, pages=pages,
+                id=document.id,
+                kind=kind,
+                url=url,
+                subject=document.subject,
+                urgency=document.urgency,
+                pages=pages,
                 version=hashlib.sha256(tag.encode()).hexdigest()[:16],
             )
-        )  # fmt: skip
+        )
     return result
 
 

@@ -118,15 +118,25 @@ class Inbox:
 INBOXES = {
     inbox.slug: inbox
     for inbox in (
-        Inbox("cho-phan-cong", "Chờ phân công", "To assign",
-              Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
-              Action.ASSIGN_DOCUMENT),
-        Inbox("viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True),
-              Action.HANDLE_DOCUMENT),
-        Inbox("van-ban-den", "Văn bản đến", "Incoming", Filters(direction="incoming"),
-              Action.VIEW_DOCUMENT),
+        Inbox(
+            "cho-phan-cong",
+            "Chờ phân công",
+            "To assign",
+            Filters(direction="incoming", statuses=(catalogue.Status.REGISTERED,)),
+            Action.ASSIGN_DOCUMENT,
+        ),
+        Inbox(
+            "viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True), Action.HANDLE_DOCUMENT
+        ),
+        Inbox(
+            "van-ban-den",
+            "Văn bản đến",
+            "Incoming",
+            Filters(direction="incoming"),
+            Action.VIEW_DOCUMENT,
+        ),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)

@@ -39,17 +39,31 @@ async def enqueue(
             return None
     row = PushOutbox(
         user_id=user_id,
-        payload={"title": notice.title, "body": notice.body, "page": notice.page.as_json(),
-                 "tag": notice.topic},
-        urgency=notice.urgency, ttl=notice.ttl, topic=notice.topic, dedupe_key=dedupe_key,
-        created_at=clock.now(), attempts=0, delivered_to=[], last_error="",
-    )  # fmt: skip
+        payload={
+            "title": notice.title,
+            "body": notice.body,
+            "page": notice.page.as_json(),
+            "tag": notice.topic,
+        },
+        urgency=notice.urgency,
+        ttl=notice.ttl,
+        topic=notice.topic,
+        dedupe_key=dedupe_key,
+        created_at=clock.now(),
+        attempts=0,
+        delivered_to=[],
+        last_error="",
+    )
     db.add(row)
     await db.flush()
     await jobs.enqueue(
-        db, clock=clock, kind=SEND_JOB, payload={"notice": row.id},
-        idempotency_key=f"{SEND_JOB}:{row.id}", max_attempts=JOB_ATTEMPTS,
-    )  # fmt: skip
+        db,
+        clock=clock,
+        kind=SEND_JOB,
+        payload={"notice": row.id},
+        idempotency_key=f"{SEND_JOB}:{row.id}",
+        max_attempts=JOB_ATTEMPTS,
+    )
     return row
 
 
@@ -58,11 +72,13 @@ async def dead_letters(
 ) -> Sequence[PushOutbox]:
     return list(
         await db.scalars(
-            select(PushOutbox).join(User, User.id == PushOutbox.user_id)
+            select(PushOutbox)
+            .join(User, User.id == PushOutbox.user_id)
             .where(PushOutbox.dead_at.is_not(None), User.agency_id == agency_id)
-            .order_by(PushOutbox.dead_at.desc()).limit(limit)
+            .order_by(PushOutbox.dead_at.desc())
+            .limit(limit)
         )
-    )  # fmt: skip
+    )
 
 
 async def retry_dead(db: AsyncSession, *, clock: Clock, outbox_id: int, agency_id: int) -> None:

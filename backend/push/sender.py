@@ -113,9 +113,12 @@ class Sender:
         info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
         pusher = WebPusher(info, aiohttp_session=self._session())
         response = await pusher.send_async(
-            data, headers, ttl=row.ttl, content_encoding="aes128gcm",
+            data,
+            headers,
+            ttl=row.ttl,
+            content_encoding="aes128gcm",
             timeout=aiohttp.ClientTimeout(total=self.send_timeout),
-        )  # fmt: skip
+        )
         status: int = response.status
         return status
 
@@ -134,8 +137,9 @@ class Sender:
             )
         # Nothing of the database is held while the push services answer.
         work = [sub for sub in subs if sub.id not in row.delivered_to]
-        results = await asyncio.gather(*(self.send(sub, row) for sub in work),
-                                       return_exceptions=True)  # fmt: skip
+        results = await asyncio.gather(
+            *(self.send(sub, row) for sub in work), return_exceptions=True
+        )
         outcome = _Outcome(set(row.delivered_to))
         for sub, result in zip(work, results, strict=True):
             if isinstance(result, BaseException):
@@ -172,8 +176,9 @@ class Sender:
             row.last_error = "; ".join(outcome.errors)[:2000]
             if last:
                 row.dead_at = now
-                log.warning("push notice %s dead after %s attempts: %s", notice_id, attempt,
-                            row.last_error)  # fmt: skip
+                log.warning(
+                    "push notice %s dead after %s attempts: %s", notice_id, attempt, row.last_error
+                )
 
 
 class PushContext(jobs.Context, Protocol):

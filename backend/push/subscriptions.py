@@ -32,11 +32,16 @@ async def subscribe(
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     parts = urlsplit(endpoint)
     if (
-        parts.scheme not in {"https", "http"} or not parts.hostname or len(endpoint) > 2048
-        or not isinstance(p256dh, str) or not isinstance(auth, str)
-        or not B64URL.match(p256dh) or not B64URL.match(auth) or len(p256dh) > 128
+        parts.scheme not in {"https", "http"}
+        or not parts.hostname
+        or len(endpoint) > 2048
+        or not isinstance(p256dh, str)
+        or not isinstance(auth, str)
+        or not B64URL.match(p256dh)
+        or not B64URL.match(auth)
+        or len(p256dh) > 128
         or len(auth) > 64
-    ):  # fmt: skip
+    ):
         raise _invalid()
     row = await db.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if row is None:
@@ -60,7 +65,8 @@ async def unsubscribe(db: AsyncSession, *, user_id: int, endpoint: str = "", id:
 async def of_user(db: AsyncSession, user_id: int) -> Sequence[PushSubscription]:
     return list(
         await db.scalars(
-            select(PushSubscription).where(PushSubscription.user_id == user_id)
+            select(PushSubscription)
+            .where(PushSubscription.user_id == user_id)
             .order_by(PushSubscription.id)
         )
-    )  # fmt: skip
+    )

@@ -66,10 +66,14 @@ def runner_policy(settings: Settings) -> jobs.Policy:
 
 def runner(res: Resources) -> Runner[Resources]:
     return Runner(
-        sessions=res.sessions, registry=registry(), context=res, clock=res.clock,
-        policy=runner_policy(res.settings), redis=res.redis,
+        sessions=res.sessions,
+        registry=registry(),
+        context=res,
+        clock=res.clock,
+        policy=runner_policy(res.settings),
+        redis=res.redis,
         schedule=schedule() if res.settings.scheduler else (),
-    )  # fmt: skip
+    )
 
 
 @contextlib.asynccontextmanager

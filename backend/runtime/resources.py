@@ -100,9 +100,11 @@ async def open_resources(
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)
         push = Sender(
-            sessions=db.sessionmaker(engine), clock=clock,
-            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact), urls=urls,
-        )  # fmt: skip
+            sessions=db.sessionmaker(engine),
+            clock=clock,
+            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
+            urls=urls,
+        )
         stack.push_async_callback(push.close)
         signing_setup = None
         if settings.production_signing:
@@ -112,9 +114,12 @@ async def open_resources(
             # Development: the dev PKI's TSA, OCSP and CRLs served in-process.
             services = await stack.enter_async_context(serve_dev_services(pki=pki))
             signing_setup = SigningSetup(
-                settings=settings, services=services, pki=pki,
-                keys=signing_keys or Pkcs11Keys(settings), workers=workers,
-            )  # fmt: skip
+                settings=settings,
+                services=services,
+                pki=pki,
+                keys=signing_keys or Pkcs11Keys(settings),
+                workers=workers,
+            )
         yield Resources(
             settings=settings,
             clock=clock,
@@ -153,9 +158,12 @@ async def _production_signing(
     session = await stack.enter_async_context(aiohttp.ClientSession())
     timeout = float(settings.revocation_timeout_seconds)
     services = SigningServices(
-        trust=pki.trust, http_session=session, tsa_url=settings.tsa_url,
-        tsa_timeout=timeout, fetch_timeout=timeout,
-    )  # fmt: skip
+        trust=pki.trust,
+        http_session=session,
+        tsa_url=settings.tsa_url,
+        tsa_timeout=timeout,
+        fetch_timeout=timeout,
+    )
     await _probe_tsa(session, settings.tsa_url, timeout)
     if keys is None:
         token_keys = ProductionKeys(settings)
@@ -172,5 +180,8 @@ async def _probe_tsa(session: aiohttp.ClientSession, url: str, wait: float) -> N
         async with session.get(url, timeout=aiohttp.ClientTimeout(total=wait)):
             pass  # any HTTP answer (a TSA answers GET with 4xx/405) means it is reachable
     except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("timestamp authority %s did not answer at start (%r); signing will fail "
-                    "until it does", url, exc)  # fmt: skip
+        log.warning(
+            "timestamp authority %s did not answer at start (%r); signing will fail until it does",
+            url,
+            exc,
+        )

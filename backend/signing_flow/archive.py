@@ -64,35 +64,59 @@ async def renew_one(
     if new_until is None or new_until <= old_until:
         version.archive_until = None  # nothing to gain until the TSA changes
         await audit.record(
-            db, clock=clock, action="archive.renewal_ineffective", actor_id=None,
-            object_type="document", object_id=file.document_id,
-            detail={"file_id": file.id, "version": version.version,
-                    "archive_until": old_until.isoformat(),
-                    "tsa_until": new_until.isoformat() if new_until else None},
-        )  # fmt: skip
+            db,
+            clock=clock,
+            action="archive.renewal_ineffective",
+            actor_id=None,
+            object_type="document",
+            object_id=file.document_id,
+            detail={
+                "file_id": file.id,
+                "version": version.version,
+                "archive_until": old_until.isoformat(),
+                "tsa_until": new_until.isoformat() if new_until else None,
+            },
+        )
         log.warning(
             "archival renewal of file %s v%s would not extend %s: configure a TSA with a newer "
             "certificate",
-            file.id, version.version, old_until.isoformat(),
-        )  # fmt: skip
+            file.id,
+            version.version,
+            old_until.isoformat(),
+        )
         return None
     now = clock.now()
     new = FileVersion(
-        file_id=version.file_id, version=version.version + 1, sha256=await blobs.put(renewed),
-        size=len(renewed), media_type=version.media_type, page_count=version.page_count,
-        reason="gia hạn dấu thời gian lưu trữ (lưu trữ dài hạn)", derived_from=[version.sha256],
-        signature_check=version.signature_check, created_by_id=None, created_at=now,
+        file_id=version.file_id,
+        version=version.version + 1,
+        sha256=await blobs.put(renewed),
+        size=len(renewed),
+        media_type=version.media_type,
+        page_count=version.page_count,
+        reason="gia hạn dấu thời gian lưu trữ (lưu trữ dài hạn)",
+        derived_from=[version.sha256],
+        signature_check=version.signature_check,
+        created_by_id=None,
+        created_at=now,
         archive_until=new_until,
-    )  # fmt: skip
+    )
     version.archive_until = None
     db.add(new)
     await db.flush()
     await audit.record(
-        db, clock=clock, action="archive.renewed", actor_id=None, object_type="document",
+        db,
+        clock=clock,
+        action="archive.renewed",
+        actor_id=None,
+        object_type="document",
         object_id=file.document_id,
-        detail={"file_id": file.id, "version": new.version, "sha256": new.sha256,
-                "archive_until": new_until.isoformat()},
-    )  # fmt: skip
+        detail={
+            "file_id": file.id,
+            "version": new.version,
+            "sha256": new.sha256,
+            "archive_until": new_until.isoformat(),
+        },
+    )
     return new
 
 

@@ -81,9 +81,14 @@ async def passkey_options(
             db, tx.id, clock=clock, from_states=(TxState.PREPARED,), to=TxState.AWAITING
         )
         await audit.record(
-            db, clock=clock, action="signing.confirmation_requested", actor_id=signer.id,
-            object_type="signing_transaction", object_id=tx.id, detail={"method": "passkey"},
-        )  # fmt: skip
+            db,
+            clock=clock,
+            action="signing.confirmation_requested",
+            actor_id=signer.id,
+            object_type="signing_transaction",
+            object_id=tx.id,
+            detail={"method": "passkey"},
+        )
     return options_to_json(options)
 
 
@@ -161,11 +166,15 @@ async def verify_passkey(
             "Giao dịch ký này đã được xử lý.", "This signing transaction was already handled."
         )
     await audit.record(
-        db, clock=clock, action="signing.confirmed", actor_id=signer.id,
-        object_type="signing_transaction", object_id=tx.id,
+        db,
+        clock=clock,
+        action="signing.confirmed",
+        actor_id=signer.id,
+        object_type="signing_transaction",
+        object_id=tx.id,
         detail={"method": "passkey", "passkey_id": passkey.id, "dtbs_digest": tx.dtbs_digest},
         ip=ip,
-    )  # fmt: skip
+    )
     return tx
 
 
@@ -173,6 +182,12 @@ async def _audit_refusal(
     db: AsyncSession, clock: Clock, tx: SigningTransaction, signer: User, ip: str, reason: str
 ) -> None:
     await audit.record(
-        db, clock=clock, action="signing.confirmation_refused", actor_id=signer.id,
-        object_type="signing_transaction", object_id=tx.id, detail={"reason": reason}, ip=ip,
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="signing.confirmation_refused",
+        actor_id=signer.id,
+        object_type="signing_transaction",
+        object_id=tx.id,
+        detail={"reason": reason},
+        ip=ip,
+    )

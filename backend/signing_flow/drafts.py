@@ -77,10 +77,14 @@ def parse_draft(fields: dict[str, str]) -> DraftForm:
             "Missing or invalid fields.",
         )
     return DraftForm(
-        type_code=type_code, subject=subject, recipients=fields.get("recipients", "").strip(),
-        urgency=int(urgency), deadline=deadline, signer_id=int(signer),
+        type_code=type_code,
+        subject=subject,
+        recipients=fields.get("recipients", "").strip(),
+        urgency=int(urgency),
+        deadline=deadline,
+        signer_id=int(signer),
         reply_to_id=int(reply_to) if reply_to else None,
-    )  # fmt: skip
+    )
 
 
 async def leaders_of(db: AsyncSession, agency_id: int) -> list[User]:
@@ -121,24 +125,42 @@ def with_issuing_fields(data: bytes) -> tuple[bytes, int, str]:
     try:
         found = find_positions(data)
         filled = add_issuing_fields(
-            pdf=data, number_box=found.number_box, date_box=found.date_box,
-            seal_page=found.sign_page, seal_box=found.seal_box, text_size=found.text_size,
-            number_with_symbol=found.number_full, date_with_place=found.date_with_place,
-        )  # fmt: skip
+            pdf=data,
+            number_box=found.number_box,
+            date_box=found.date_box,
+            seal_page=found.sign_page,
+            seal_box=found.seal_box,
+            text_size=found.text_size,
+            number_with_symbol=found.number_full,
+            date_with_place=found.date_with_place,
+        )
     except SigningError as exc:
         raise ValidationError(exc.message_vi, exc.message_en) from exc
     return filled, found.sign_page, ",".join(f"{v:g}" for v in found.leader_box)
 
 
 async def _version(
-    blobs: BlobStore, *, data: bytes, pages: int, number: int, reason: str, author: User,
-    now: datetime, derived_from: list[str],
-) -> FileVersion:  # fmt: skip
+    blobs: BlobStore,
+    *,
+    data: bytes,
+    pages: int,
+    number: int,
+    reason: str,
+    author: User,
+    now: datetime,
+    derived_from: list[str],
+) -> FileVersion:
     return FileVersion(
-        version=number, sha256=await blobs.put(data), size=len(data),
-        media_type="application/pdf", page_count=pages, reason=reason,
-        derived_from=derived_from, created_by_id=author.id, created_at=now,
-    )  # fmt: skip
+        version=number,
+        sha256=await blobs.put(data),
+        size=len(data),
+        media_type="application/pdf",
+        page_count=pages,
+        reason=reason,
+        derived_from=derived_from,
+        created_by_id=author.id,
+        created_at=now,
+    )
 
 
 async def create_draft(
@@ -175,30 +197,55 @@ async def create_draft(
     attachment_pages: list[int] = []
     for upload in attachments:
         pages = await _checked_pdf(
-            workers, upload, max_bytes=max_bytes, max_pages=max_pages, what_vi="Phụ lục",
+            workers,
+            upload,
+            max_bytes=max_bytes,
+            max_pages=max_pages,
+            what_vi="Phụ lục",
             what_en="attachment",
-        )  # fmt: skip
+        )
         attachment_pages.append(pages)
     data, last_page, sign_box = with_issuing_fields(pdf.data)
     now = clock.now()
     document = Document(
-        agency_id=author.agency_id, direction=catalogue.Direction.OUTGOING,
-        type_code=form.type_code, subject=form.subject, urgency=form.urgency,
-        page_count=page_count, deadline=form.deadline, status=catalogue.Status.DRAFT,
-        recipients=form.recipients, signer_name=signer.full_name, signer_title=signer.title,
-        unit_id=author.unit_id, registered_by_id=author.id, search_text=form.subject.lower(),
+        agency_id=author.agency_id,
+        direction=catalogue.Direction.OUTGOING,
+        type_code=form.type_code,
+        subject=form.subject,
+        urgency=form.urgency,
+        page_count=page_count,
+        deadline=form.deadline,
+        status=catalogue.Status.DRAFT,
+        recipients=form.recipients,
+        signer_name=signer.full_name,
+        signer_title=signer.title,
+        unit_id=author.unit_id,
+        registered_by_id=author.id,
+        search_text=form.subject.lower(),
         created_at=now,
-    )  # fmt: skip
+    )
     main = await _version(
-        blobs, data=data, pages=page_count, number=1, reason="dự thảo", author=author, now=now,
+        blobs,
+        data=data,
+        pages=page_count,
+        number=1,
+        reason="dự thảo",
+        author=author,
+        now=now,
         derived_from=[],
-    )  # fmt: skip
+    )
     files = [DocumentFile(kind="main", name=pdf.name, position=0, versions=[main])]
     for position, (upload, pages) in enumerate(zip(attachments, attachment_pages, strict=True)):
         version = await _version(
-            blobs, data=upload.data, pages=pages, number=1, reason="phụ lục dự thảo",
-            author=author, now=now, derived_from=[],
-        )  # fmt: skip
+            blobs,
+            data=upload.data,
+            pages=pages,
+            number=1,
+            reason="phụ lục dự thảo",
+            author=author,
+            now=now,
+            derived_from=[],
+        )
         files.append(
             DocumentFile(
                 kind="attachment", name=upload.name, position=position + 1, versions=[version]
@@ -209,17 +256,30 @@ async def create_draft(
     await db.flush()
     db.add(
         Draft(
-            document_id=document.id, author_id=author.id, signer_id=signer.id,
-            sign_page=last_page, sign_box=sign_box, created_at=now,
-            reply_to_id=reply_to.id if reply_to else None, submitted_at=now,
+            document_id=document.id,
+            author_id=author.id,
+            signer_id=signer.id,
+            sign_page=last_page,
+            sign_box=sign_box,
+            created_at=now,
+            reply_to_id=reply_to.id if reply_to else None,
+            submitted_at=now,
         )
-    )  # fmt: skip
+    )
     await audit.record(
-        db, clock=clock, action="document.drafted", actor_id=author.id, object_type="document",
+        db,
+        clock=clock,
+        action="document.drafted",
+        actor_id=author.id,
+        object_type="document",
         object_id=document.id,
-        detail={"signer_id": signer.id, "subject": form.subject, "attachments": len(attachments),
-                "reply_to": reply_to.id if reply_to else None},
-    )  # fmt: skip
+        detail={
+            "signer_id": signer.id,
+            "subject": form.subject,
+            "attachments": len(attachments),
+            "reply_to": reply_to.id if reply_to else None,
+        },
+    )
     events.record(db, DraftSubmitted(document.id, signer.id))
     return document
 
@@ -282,19 +342,29 @@ async def return_draft(
     document.status = catalogue.Status.RETURNED
     db.add(
         DocumentComment(
-            document_id=document_id, author_id=leader.id, kind="return", body=comment[:4000],
+            document_id=document_id,
+            author_id=leader.id,
+            kind="return",
+            body=comment[:4000],
             created_at=clock.now(),
         )
-    )  # fmt: skip
+    )
     await audit.record(
-        db, clock=clock, action="document.returned", actor_id=leader.id, object_type="document",
-        object_id=document_id, detail={"comment": comment[:500]},
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="document.returned",
+        actor_id=leader.id,
+        object_type="document",
+        object_id=document_id,
+        detail={"comment": comment[:500]},
+    )
     # The author hears it on their phone too, committed with the return.
     notice = payloads.draft_returned(
-        document_id=document_id, subject=document.subject, leader_name=leader.full_name,
+        document_id=document_id,
+        subject=document.subject,
+        leader_name=leader.full_name,
         reason=comment,
-    )  # fmt: skip
+    )
     await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
     events.record(db, DraftReturned(document.id, draft.author_id))
     return document
@@ -381,15 +451,25 @@ async def resubmit_draft(
     detail: dict[str, object] = {"signer_id": draft.signer_id}
     if pdf is not None:
         pages = await _checked_pdf(
-            workers, pdf, max_bytes=max_bytes, max_pages=max_pages, what_vi="Dự thảo",
+            workers,
+            pdf,
+            max_bytes=max_bytes,
+            max_pages=max_pages,
+            what_vi="Dự thảo",
             what_en="draft",
-        )  # fmt: skip
+        )
         data, draft.sign_page, draft.sign_box = with_issuing_fields(pdf.data)
         main = next(f for f in document.files if f.kind == "main")
         version = await _version(
-            blobs, data=data, pages=pages, number=main.current.version + 1,
-            reason="dự thảo sửa lại", author=author, now=now, derived_from=[main.current.sha256],
-        )  # fmt: skip
+            blobs,
+            data=data,
+            pages=pages,
+            number=main.current.version + 1,
+            reason="dự thảo sửa lại",
+            author=author,
+            now=now,
+            derived_from=[main.current.sha256],
+        )
         version.file_id = main.id
         db.add(version)
         document.page_count = pages
@@ -399,19 +479,27 @@ async def resubmit_draft(
     if note:
         db.add(
             DocumentComment(
-                document_id=document_id, author_id=author.id, kind="resubmit", body=note[:4000],
+                document_id=document_id,
+                author_id=author.id,
+                kind="resubmit",
+                body=note[:4000],
                 created_at=now,
             )
-        )  # fmt: skip
+        )
     document.status = catalogue.Status.DRAFT
     draft.submitted_at = now
     await db.flush()
     for file in document.files:
         await db.refresh(file, ["versions"])
     await audit.record(
-        db, clock=clock, action="document.resubmitted", actor_id=author.id,
-        object_type="document", object_id=document_id, detail=detail,
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="document.resubmitted",
+        actor_id=author.id,
+        object_type="document",
+        object_id=document_id,
+        detail=detail,
+    )
     events.record(db, DraftSubmitted(document_id, draft.signer_id))
     return mine
 

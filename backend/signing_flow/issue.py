@@ -77,9 +77,11 @@ async def _sign_attachment(
     *, pdf: bytes, setup: SigningSetup, reference: str, agency_name: str
 ) -> bytes:
     prepared = await prepare_signature(
-        pdf=pdf, signer_cert=setup.cert(keyring.SEAL), chain=setup.chain,
+        pdf=pdf,
+        signer_cert=setup.cert(keyring.SEAL),
+        chain=setup.chain,
         appearance=AttachmentStampAppearance(reference=reference, agency_name=agency_name),
-    )  # fmt: skip
+    )
     value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
     return await finish_signature(
         state=prepared.state, signature_value=value, services=setup.services
@@ -155,31 +157,46 @@ async def issue(
         # B-LTA (a document timestamp after the seal) keeps the issued file verifiable for
         # years (renewed by signing_flow.archive).
         prepared = await prepare_seal_signature(
-            pdf=await blobs.get(base.sha256), seal_cert=setup.cert(keyring.SEAL),
-            chain=setup.chain, seal_image=setup.seal_image(), agency_name=agency.name,
-            level=PadesLevel.B_LTA, number=number, symbol=document.symbol, issue_date=today,
+            pdf=await blobs.get(base.sha256),
+            seal_cert=setup.cert(keyring.SEAL),
+            chain=setup.chain,
+            seal_image=setup.seal_image(),
+            agency_name=agency.name,
+            level=PadesLevel.B_LTA,
+            number=number,
+            symbol=document.symbol,
+            issue_date=today,
             place=place,
-        )  # fmt: skip
+        )
         value = await setup.keys.key(keyring.SEAL).sign(dtbs=prepared.dtbs)
         sealed = await finish_signature(
             state=prepared.state, signature_value=value, services=setup.services
         )
         for attachment in attachments:
             signed = await _sign_attachment(
-                pdf=await blobs.get(attachment.current.sha256), setup=setup,
-                reference=document.number_symbol, agency_name=agency.name,
-            )  # fmt: skip
+                pdf=await blobs.get(attachment.current.sha256),
+                setup=setup,
+                reference=document.number_symbol,
+                agency_name=agency.name,
+            )
             signed_attachments.append(signed)
     except SigningError as exc:
         raise ValidationError(
             f"Không đóng dấu được: {exc.message_vi}", f"Sealing failed: {exc.message_en}"
         ) from exc
     version = FileVersion(
-        file_id=main.id, version=base.version + 1, sha256=await blobs.put(sealed),
-        size=len(sealed), media_type="application/pdf", page_count=base.page_count,
-        reason="cấp số, ngày ban hành và chữ ký cơ quan", derived_from=[base.sha256],
-        created_by_id=clerk.id, created_at=now, archive_until=archive_horizon(pdf=sealed),
-    )  # fmt: skip
+        file_id=main.id,
+        version=base.version + 1,
+        sha256=await blobs.put(sealed),
+        size=len(sealed),
+        media_type="application/pdf",
+        page_count=base.page_count,
+        reason="cấp số, ngày ban hành và chữ ký cơ quan",
+        derived_from=[base.sha256],
+        created_by_id=clerk.id,
+        created_at=now,
+        archive_until=archive_horizon(pdf=sealed),
+    )
     checker = SignatureChecker(setup.pki.trust)
     document.signature_check = await checker.check(sealed, has_signatures=True)
     version.signature_check = document.signature_check
@@ -188,34 +205,54 @@ async def issue(
     for attachment, signed in zip(attachments, signed_attachments, strict=True):
         previous = attachment.current
         signed_version = FileVersion(
-            file_id=attachment.id, version=previous.version + 1, sha256=await blobs.put(signed),
-            size=len(signed), media_type="application/pdf", page_count=previous.page_count,
-            reason="chữ ký số của cơ quan trên phụ lục", derived_from=[previous.sha256],
-            created_by_id=clerk.id, created_at=now,
+            file_id=attachment.id,
+            version=previous.version + 1,
+            sha256=await blobs.put(signed),
+            size=len(signed),
+            media_type="application/pdf",
+            page_count=previous.page_count,
+            reason="chữ ký số của cơ quan trên phụ lục",
+            derived_from=[previous.sha256],
+            created_by_id=clerk.id,
+            created_at=now,
             signature_check=await checker.check(signed, has_signatures=True),
-        )  # fmt: skip
+        )
         db.add(signed_version)
         attachment_versions.append(
-            {"file_id": attachment.id, "version": signed_version.version,
-             "sha256": signed_version.sha256}
-        )  # fmt: skip
+            {
+                "file_id": attachment.id,
+                "version": signed_version.version,
+                "sha256": signed_version.sha256,
+            }
+        )
     document.status = catalogue.Status.ISSUED
     await db.flush()
     for file in document.files:
         await db.refresh(file, ["versions"])
     await audit.record(
-        db, clock=clock, action="document.issued", actor_id=clerk.id, object_type="document",
+        db,
+        clock=clock,
+        action="document.issued",
+        actor_id=clerk.id,
+        object_type="document",
         object_id=document.id,
-        detail={"number_symbol": document.number_symbol, "issue_date": today.isoformat(),
-                "version": version.version, "sha256": version.sha256,
-                "recipients": document.recipients, "attachments": attachment_versions},
-    )  # fmt: skip
+        detail={
+            "number_symbol": document.number_symbol,
+            "issue_date": today.isoformat(),
+            "version": version.version,
+            "sha256": version.sha256,
+            "recipients": document.recipients,
+            "attachments": attachment_versions,
+        },
+    )
     draft = await db.get(Draft, document.id)
     if draft is not None:
         notice = payloads.issued(
-            document_id=document.id, subject=document.subject,
-            number_symbol=document.number_symbol, urgency=document.urgency,
-        )  # fmt: skip
+            document_id=document.id,
+            subject=document.subject,
+            number_symbol=document.number_symbol,
+            urgency=document.urgency,
+        )
         await outbox.enqueue(db, clock=clock, user_id=draft.author_id, notice=notice)
     events.record(db, DocumentIssued(document.id, document.agency_id))
     return document

@@ -23,10 +23,13 @@ async def sim_poll(res: SigningContext, job: ClaimedJob) -> None:
     if job.attempt > 1:
         async with res.sessions() as db, db.begin():
             await audit.record(
-                db, clock=res.clock, action="signing.poller_reattached",
-                object_type="signing_transaction", object_id=tx_id,
+                db,
+                clock=res.clock,
+                action="signing.poller_reattached",
+                object_type="signing_transaction",
+                object_id=tx_id,
                 detail={"owner": job.lease_owner, "attempt": job.attempt},
-            )  # fmt: skip
+            )
         log.info("SIM poll of %s taken over by %s", tx_id, job.lease_owner)
     batch_id = await sim.poll(res, tx_id, fresh=job.attempt == 1)
     if batch_id is not None:

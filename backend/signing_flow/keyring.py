@@ -98,19 +98,27 @@ def init(settings: Settings, *, people: list[Person], agency_name: str) -> DevPk
             image.write_bytes(make_signature_png(seed=seed))
         if person.holds_server_key and not (tokens / person.username).exists():
             create_softhsm_token(
-                token_label=token_label(person.username), pin=pin, so_pin=pin + "-so",
+                token_label=token_label(person.username),
+                pin=pin,
+                so_pin=pin + "-so",
                 key_pem=pki.user_key_path(person.username).read_bytes(),
-                certificate=pki.user_cert(person.username), key_label="sign", key_id=b"\x01",
-            )  # fmt: skip
+                certificate=pki.user_cert(person.username),
+                key_label="sign",
+                key_id=b"\x01",
+            )
             (tokens / person.username).touch()
     if not (images / "seal.png").exists():
         (images / "seal.png").write_bytes(make_seal_png(agency_name=agency_name))
     if not (tokens / SEAL).exists():
         create_softhsm_token(
-            token_label=token_label(SEAL), pin=pin, so_pin=pin + "-so",
-            key_pem=pki.seal_key_path.read_bytes(), certificate=pki.seal_cert,
-            key_label="sign", key_id=b"\x01",
-        )  # fmt: skip
+            token_label=token_label(SEAL),
+            pin=pin,
+            so_pin=pin + "-so",
+            key_pem=pki.seal_key_path.read_bytes(),
+            certificate=pki.seal_cert,
+            key_label="sign",
+            key_id=b"\x01",
+        )
         (tokens / SEAL).touch()
     return pki
 
@@ -126,9 +134,11 @@ def server_key(settings: Settings, username: str) -> Pkcs11Key:
     if not (hsm_dir(settings) / "made" / username).exists():
         raise KeyringError(f"{username} has no server-held signing key")
     return Pkcs11Key(
-        module_path=SOFTHSM_MODULE, token_label=token_label(username), pin=hsm_pin(settings),
+        module_path=SOFTHSM_MODULE,
+        token_label=token_label(username),
+        pin=hsm_pin(settings),
         key_label="sign",
-    )  # fmt: skip
+    )
 
 
 def images_dir(settings: Settings) -> Path:
@@ -184,9 +194,11 @@ def _pem_file(name: str, path: str) -> tuple[x509.Certificate, ...]:
 
 def production_key(settings: Settings, label: str) -> Pkcs11Key:
     return Pkcs11Key(
-        module_path=settings.hsm_module, token_label=settings.hsm_token_label,
-        pin=production_pin(settings), key_label=label,
-    )  # fmt: skip
+        module_path=settings.hsm_module,
+        token_label=settings.hsm_token_label,
+        pin=production_pin(settings),
+        key_label=label,
+    )
 
 
 def _check_key_matches(key: Pkcs11Key, cert: x509.Certificate, label: str) -> None:
@@ -230,9 +242,10 @@ def load_production(settings: Settings) -> ProductionPki:
         raise KeyringError(f"EOFFICE_HSM_MODULE {settings.hsm_module}: no such file")
     try:
         certs = token_certificates(
-            module_path=settings.hsm_module, token_label=settings.hsm_token_label,
+            module_path=settings.hsm_module,
+            token_label=settings.hsm_token_label,
             pin=production_pin(settings),
-        )  # fmt: skip
+        )
     except KeyProviderError as exc:
         raise KeyringError(str(exc)) from exc
     if settings.signing_certs_dir:
@@ -252,5 +265,7 @@ def load_production(settings: Settings) -> ProductionPki:
     seal = certs.pop(SEAL)
     return ProductionPki(
         trust=TrustSettings(trust_roots=roots, other_certs=others),
-        chain=others, seal_cert=seal, certs=certs,
-    )  # fmt: skip
+        chain=others,
+        seal_cert=seal,
+        certs=certs,
+    )

@@ -97,9 +97,14 @@ async def _finish_items(
         else:
             check = PENDING_CHECK if later else await checker.check(result, has_signatures=True)
             stored = await _store(
-                sessions, clock=clock, blobs=blobs, item_id=item_id, signer_id=signer_id,
-                signed=result, check=check,
-            )  # fmt: skip
+                sessions,
+                clock=clock,
+                blobs=blobs,
+                item_id=item_id,
+                signer_id=signer_id,
+                signed=result,
+                check=check,
+            )
             if stored is None:
                 continue  # finished by another process, which also told everyone
             ok = stored
@@ -166,11 +171,17 @@ async def _store(
             item.result, item.error = "failed", "the document changed while it was being signed"
             return False
         version = FileVersion(
-            file_id=file.id, version=base.version + 1, sha256=sha, size=len(signed),
-            media_type="application/pdf", page_count=base.page_count,
-            reason="lãnh đạo ký số", derived_from=[base.sha256], created_by_id=signer_id,
+            file_id=file.id,
+            version=base.version + 1,
+            sha256=sha,
+            size=len(signed),
+            media_type="application/pdf",
+            page_count=base.page_count,
+            reason="lãnh đạo ký số",
+            derived_from=[base.sha256],
+            created_by_id=signer_id,
             created_at=clock.now(),
-        )  # fmt: skip
+        )
         db.add(version)
         await db.flush()
         item.result, item.result_version_id = "signed", version.id
@@ -180,20 +191,33 @@ async def _store(
         # Push notices to the drafter and the clerks, committed with the signed version.
         signer = await db.get_one(User, signer_id)
         notice = payloads.signed(
-            document_id=document.id, subject=document.subject, urgency=document.urgency,
+            document_id=document.id,
+            subject=document.subject,
+            urgency=document.urgency,
             signer_name=signer.full_name,
-        )  # fmt: skip
+        )
         for user_id in sorted(await to_tell(db, document.id, document.agency_id)):
             await outbox.enqueue(
-                db, clock=clock, user_id=user_id, notice=notice,
+                db,
+                clock=clock,
+                user_id=user_id,
+                notice=notice,
                 dedupe_key=f"signed:{version.id}:{user_id}",
-            )  # fmt: skip
+            )
         await audit.record(
-            db, clock=clock, action="document.signed", actor_id=signer_id,
-            object_type="document", object_id=document.id,
-            detail={"transaction": item.transaction_id, "version": version.version,
-                    "sha256": sha, "dtbs_hash": item.dtbs_hash},
-        )  # fmt: skip
+            db,
+            clock=clock,
+            action="document.signed",
+            actor_id=signer_id,
+            object_type="document",
+            object_id=document.id,
+            detail={
+                "transaction": item.transaction_id,
+                "version": version.version,
+                "sha256": sha,
+                "dtbs_hash": item.dtbs_hash,
+            },
+        )
     return True
 
 
@@ -229,9 +253,15 @@ async def execute(
         )
     if pending:
         await _finish_items(
-            sessions, redis, clock=clock, blobs=blobs, setup=setup, item_ids=pending,
-            signer_id=signer.id, tx_id=tx_id,
-        )  # fmt: skip
+            sessions,
+            redis,
+            clock=clock,
+            blobs=blobs,
+            setup=setup,
+            item_ids=pending,
+            signer_id=signer.id,
+            tx_id=tx_id,
+        )
     return await _close(sessions, redis, clock=clock, tx_id=tx_id)
 
 
@@ -248,11 +278,17 @@ async def _close(
         to = TxState.COMPLETED if signed else TxState.FAILED
         if await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.SIGNING,), to=to):
             await audit.record(
-                db, clock=clock, action=f"signing.{to}", actor_id=tx.signer_id,
-                object_type="signing_transaction", object_id=tx_id,
-                detail={"signed": [i.document_id for i in signed],
-                        "failed": [i.document_id for i in tx.items if i.result == "failed"]},
-            )  # fmt: skip
+                db,
+                clock=clock,
+                action=f"signing.{to}",
+                actor_id=tx.signer_id,
+                object_type="signing_transaction",
+                object_id=tx_id,
+                detail={
+                    "signed": [i.document_id for i in signed],
+                    "failed": [i.document_id for i in tx.items if i.result == "failed"],
+                },
+            )
         await db.refresh(tx)
     await live.publish(redis, tx.signer_id, "signing", {"transaction": tx_id, "status": tx.status})
     return tx
@@ -322,8 +358,14 @@ async def resume(
             tx = await db.get_one(SigningTransaction, tx_id)
         if pending:
             await _finish_items(
-                sessions, redis, clock=clock, blobs=blobs, setup=setup, item_ids=pending,
-                signer_id=tx.signer_id, tx_id=tx_id,
-            )  # fmt: skip
+                sessions,
+                redis,
+                clock=clock,
+                blobs=blobs,
+                setup=setup,
+                item_ids=pending,
+                signer_id=tx.signer_id,
+                tx_id=tx_id,
+            )
         await _close(sessions, redis, clock=clock, tx_id=tx_id)
     return stuck

@@ -45,10 +45,14 @@ def client_for(settings: Settings) -> MssClient:
             "Chưa cấu hình ký số qua SIM trên máy chủ.", "SIM signing is not configured."
         )
     return MssClient(
-        settings.effective_mssp_url, settings.mssp_ap_id, settings.mssp_ap_password,
-        time_out=settings.signing_timeout_seconds, poll_initial_wait=1.0, poll_interval=1.0,
+        settings.effective_mssp_url,
+        settings.mssp_ap_id,
+        settings.mssp_ap_password,
+        time_out=settings.signing_timeout_seconds,
+        poll_initial_wait=1.0,
+        poll_interval=1.0,
         poll_timeout=float(settings.signing_timeout_seconds),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,16 @@ class Watched:
 
 
 async def publish(
-    redis: aioredis.Redis, *, user_id: int, tx_id: str, status: str, message: str = "",
-    batch_id: str | None = None, document_id: int | None = None, code: str = "",
-) -> None:  # fmt: skip
+    redis: aioredis.Redis,
+    *,
+    user_id: int,
+    tx_id: str,
+    status: str,
+    message: str = "",
+    batch_id: str | None = None,
+    document_id: int | None = None,
+    code: str = "",
+) -> None:
     """One status of a SIM transaction (or of a batch's document that has none yet)."""
     data: dict[str, object] = {"transaction": tx_id, "status": status, "message": message}
     if batch_id is not None:
@@ -76,9 +87,15 @@ async def publish(
 
 async def _status(redis: aioredis.Redis, watched: Watched, status: str, message: str = "") -> None:
     await publish(
-        redis, user_id=watched.signer_id, tx_id=watched.tx_id, status=status, message=message,
-        batch_id=watched.batch_id, document_id=watched.document_id, code=watched.control_code,
-    )  # fmt: skip
+        redis,
+        user_id=watched.signer_id,
+        tx_id=watched.tx_id,
+        status=status,
+        message=message,
+        batch_id=watched.batch_id,
+        document_id=watched.document_id,
+        code=watched.control_code,
+    )
 
 
 async def start(
@@ -111,23 +128,32 @@ async def start(
                 "The SIM's certificate is not the one registered for you.",
             )
         mss_tx = await client.start_signature(
-            msisdn=signer.phone, certificate_der=certificate,
-            dtbs_hash=bytes.fromhex(item.dtbs_hash), event_id=tx.control_code,
+            msisdn=signer.phone,
+            certificate_der=certificate,
+            dtbs_hash=bytes.fromhex(item.dtbs_hash),
+            event_id=tx.control_code,
             display_text=f"eOffice: ký văn bản mã {tx.control_code}",
-        )  # fmt: skip
+        )
     except MssError as exc:
         raise EofficeError(exc.message_vi, exc.message_en) from exc
     tx.mss_trans_id = mss_tx.mssp_trans_id
     await tx_mod.move(db, tx.id, clock=clock, from_states=(TxState.PREPARED,), to=TxState.AWAITING)
     await jobs.enqueue(
-        db, clock=clock, kind=POLL_JOB, payload={"transaction": tx.id},
+        db,
+        clock=clock,
+        kind=POLL_JOB,
+        payload={"transaction": tx.id},
         idempotency_key=f"{POLL_JOB}:{tx.id}",
-    )  # fmt: skip
+    )
     await audit.record(
-        db, clock=clock, action="signing.confirmation_requested", actor_id=signer.id,
-        object_type="signing_transaction", object_id=tx.id,
+        db,
+        clock=clock,
+        action="signing.confirmation_requested",
+        actor_id=signer.id,
+        object_type="signing_transaction",
+        object_id=tx.id,
         detail={"method": "sim", "mssp_trans_id": mss_tx.mssp_trans_id},
-    )  # fmt: skip
+    )
     return mss_tx
 
 
@@ -138,15 +164,21 @@ async def _load(res: SigningContext, tx_id: str) -> Watched:
         signer = await db.get_one(User, tx.signer_id)
         item = tx.items[0]
         return Watched(
-            tx_id=tx.id, signer_id=signer.id, batch_id=tx.batch_id,
-            document_id=item.document_id, control_code=tx.control_code,
+            tx_id=tx.id,
+            signer_id=signer.id,
+            batch_id=tx.batch_id,
+            document_id=item.document_id,
+            control_code=tx.control_code,
             mss_tx=MssTransaction(
-                ap_trans_id="", mssp_trans_id=tx.mss_trans_id, msisdn=signer.phone or "",
+                ap_trans_id="",
+                mssp_trans_id=tx.mss_trans_id,
+                msisdn=signer.phone or "",
                 dtbs_hash=bytes.fromhex(item.dtbs_hash),
                 certificate_der=res.signing.cert(signer.username).dump(),
-                event_id=tx.control_code, started_at=0.0,
+                event_id=tx.control_code,
+                started_at=0.0,
             ),
-        )  # fmt: skip
+        )
 
 
 async def poll(res: SigningContext, tx_id: str, *, fresh: bool) -> str | None:
@@ -180,30 +212,46 @@ async def poll(res: SigningContext, tx_id: str, *, fresh: bool) -> str | None:
             except MssError as exc:
                 to = TxState.EXPIRED if isinstance(exc, MssExpiredError) else TxState.FAILED
                 async with sessions() as db, db.begin():
-                    if await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.AWAITING,),
-                                         to=to, error=exc.message_vi):  # fmt: skip
+                    if await tx_mod.move(
+                        db,
+                        tx_id,
+                        clock=clock,
+                        from_states=(TxState.AWAITING,),
+                        to=to,
+                        error=exc.message_vi,
+                    ):
                         await audit.record(
-                            db, clock=clock, action=f"signing.{to}", actor_id=watched.signer_id,
-                            object_type="signing_transaction", object_id=tx_id,
+                            db,
+                            clock=clock,
+                            action=f"signing.{to}",
+                            actor_id=watched.signer_id,
+                            object_type="signing_transaction",
+                            object_id=tx_id,
                             detail={"method": "sim", "mss_error": type(exc).__name__},
-                        )  # fmt: skip
+                        )
                 await _status(redis, watched, to, exc.message_vi)
                 break
             if value is None:
                 await asyncio.sleep(client.poll_interval)
                 continue
             async with sessions() as db, db.begin():
-                if not await tx_mod.move(db, tx_id, clock=clock, from_states=(TxState.AWAITING,),
-                                         to=TxState.SIGNING):  # fmt: skip
+                if not await tx_mod.move(
+                    db, tx_id, clock=clock, from_states=(TxState.AWAITING,), to=TxState.SIGNING
+                ):
                     # Cancelled or expired meanwhile: the value is dropped.
                     return watched.batch_id
                 item = (await db.get_one(SigningTransaction, tx_id)).items[0]
                 await db.get_one(SigningItem, item.id)
                 item.signature_value = value
                 await audit.record(
-                    db, clock=clock, action="signing.confirmed", actor_id=watched.signer_id,
-                    object_type="signing_transaction", object_id=tx_id, detail={"method": "sim"},
-                )  # fmt: skip
+                    db,
+                    clock=clock,
+                    action="signing.confirmed",
+                    actor_id=watched.signer_id,
+                    object_type="signing_transaction",
+                    object_id=tx_id,
+                    detail={"method": "sim"},
+                )
             await _status(redis, watched, "signing")
             done = await run.execute(
                 sessions, redis, clock=clock, blobs=res.blobs, setup=res.signing, tx_id=tx_id

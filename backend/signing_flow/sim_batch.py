@@ -94,17 +94,29 @@ async def create(
         )
     now = clock.now()
     batch = SigningBatch(
-        id=secrets.token_hex(16), agency_id=signer.agency_id, signer_id=signer.id, method="sim",
-        status=RUNNING, created_at=now, updated_at=now,
-        items=[SigningBatchItem(position=n, document_id=d, status=QUEUED, error="")
-               for n, d in enumerate(ids)],
-    )  # fmt: skip
+        id=secrets.token_hex(16),
+        agency_id=signer.agency_id,
+        signer_id=signer.id,
+        method="sim",
+        status=RUNNING,
+        created_at=now,
+        updated_at=now,
+        items=[
+            SigningBatchItem(position=n, document_id=d, status=QUEUED, error="")
+            for n, d in enumerate(ids)
+        ],
+    )
     db.add(batch)
     await db.flush()
     await audit.record(
-        db, clock=clock, action="signing.batch_created", actor_id=signer.id,
-        object_type="signing_batch", object_id=batch.id, detail={"method": "sim", "documents": ids},
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="signing.batch_created",
+        actor_id=signer.id,
+        object_type="signing_batch",
+        object_id=batch.id,
+        detail={"method": "sim", "documents": ids},
+    )
     return batch
 
 
@@ -155,9 +167,13 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
             if item is None:
                 batch.status = FINISHED
                 await audit.record(
-                    db, clock=clock, action="signing.batch_finished", actor_id=signer_id,
-                    object_type="signing_batch", object_id=batch_id,
-                )  # fmt: skip
+                    db,
+                    clock=clock,
+                    action="signing.batch_finished",
+                    actor_id=signer_id,
+                    object_type="signing_batch",
+                    object_id=batch_id,
+                )
                 return None
             item_id, document_id = item.id, item.document_id
         # Opening the transaction and sending the request is one SQL transaction: if the MSSP
@@ -174,10 +190,15 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
                     continue
                 signer = await db.get_one(User, signer_id)
                 prepared = await tx_mod.prepare(
-                    db, clock=clock, blobs=res.blobs, setup=res.signing, signer=signer,
-                    document_ids=[document_id], method="sim",
+                    db,
+                    clock=clock,
+                    blobs=res.blobs,
+                    setup=res.signing,
+                    signer=signer,
+                    document_ids=[document_id],
+                    method="sim",
                     lifetime=timedelta(seconds=settings.signing_timeout_seconds),
-                )  # fmt: skip
+                )
                 if prepared.reused:
                     raise tx_mod.SigningFlowError(
                         "Văn bản này đang chờ xác nhận qua SIM ở một yêu cầu khác.",
@@ -188,9 +209,14 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
                 item.status, item.transaction_id = STARTED, tx.id
                 tx_id = tx.id
                 await sim.start(
-                    db, res.redis, clock=clock, setup=res.signing, client=client, tx=tx,
+                    db,
+                    res.redis,
+                    clock=clock,
+                    setup=res.signing,
+                    client=client,
+                    tx=tx,
                     signer=signer,
-                )  # fmt: skip
+                )
         except EofficeError as exc:
             error = exc
         finally:
@@ -207,14 +233,23 @@ async def advance(res: SigningContext, batch_id: str) -> str | None:
             )
             if failed.rowcount == 1:  # type: ignore[attr-defined]
                 await audit.record(
-                    db, clock=clock, action="signing.batch_item_failed", actor_id=signer_id,
-                    object_type="signing_batch", object_id=batch_id,
+                    db,
+                    clock=clock,
+                    action="signing.batch_item_failed",
+                    actor_id=signer_id,
+                    object_type="signing_batch",
+                    object_id=batch_id,
                     detail={"document": document_id, "error": error.message_en[:500]},
-                )  # fmt: skip
+                )
         await sim.publish(
-            res.redis, user_id=signer_id, tx_id="", status="failed", batch_id=batch_id,
-            document_id=document_id, message=error.message_vi,
-        )  # fmt: skip
+            res.redis,
+            user_id=signer_id,
+            tx_id="",
+            status="failed",
+            batch_id=batch_id,
+            document_id=document_id,
+            message=error.message_vi,
+        )
 
 
 async def cancel(res: SigningContext, batch_id: str, *, signer: User) -> None:
@@ -241,14 +276,22 @@ async def cancel(res: SigningContext, batch_id: str, *, signer: User) -> None:
             if await tx_mod.cancel(db, clock=clock, tx=tx, actor_id=signer.id):
                 events.append((tx.id, tx.items[0].document_id))
         await audit.record(
-            db, clock=clock, action="signing.batch_cancelled", actor_id=signer.id,
-            object_type="signing_batch", object_id=batch_id,
-        )  # fmt: skip
+            db,
+            clock=clock,
+            action="signing.batch_cancelled",
+            actor_id=signer.id,
+            object_type="signing_batch",
+            object_id=batch_id,
+        )
     for tx_id, document_id in events:
         await sim.publish(
-            res.redis, user_id=signer.id, tx_id=tx_id, status="cancelled", batch_id=batch_id,
+            res.redis,
+            user_id=signer.id,
+            tx_id=tx_id,
+            status="cancelled",
+            batch_id=batch_id,
             document_id=document_id,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,11 @@ async def _tell_expired(res: SigningContext, tx_ids: list[str]) -> None:
             if tx.method != "sim":
                 continue
             await sim.publish(
-                res.redis, user_id=tx.signer_id, tx_id=tx_id, status=TxState.EXPIRED,
-                batch_id=tx.batch_id, document_id=tx.items[0].document_id, code=tx.control_code,
-            )  # fmt: skip
+                res.redis,
+                user_id=tx.signer_id,
+                tx_id=tx_id,
+                status=TxState.EXPIRED,
+                batch_id=tx.batch_id,
+                document_id=tx.items[0].document_id,
+                code=tx.control_code,
+            )

@@ -263,18 +263,35 @@ async def prepare(
         items[0].control_code if len(items) == 1 else control_code(dtbs_hash=bytes.fromhex(digest))
     )
     tx = SigningTransaction(
-        id=tx_id, agency_id=signer.agency_id, signer_id=signer.id, method=method,
-        status=TxState.PREPARED, dtbs_digest=digest, challenge=challenge.hex(), control_code=code,
-        created_at=now, expires_at=expires_at, updated_at=now, items=items,
-    )  # fmt: skip
+        id=tx_id,
+        agency_id=signer.agency_id,
+        signer_id=signer.id,
+        method=method,
+        status=TxState.PREPARED,
+        dtbs_digest=digest,
+        challenge=challenge.hex(),
+        control_code=code,
+        created_at=now,
+        expires_at=expires_at,
+        updated_at=now,
+        items=items,
+    )
     db.add(tx)
     await db.flush()
     await audit.record(
-        db, clock=clock, action="signing.prepared", actor_id=signer.id,
-        object_type="signing_transaction", object_id=tx_id,
-        detail={"method": method, "documents": [i.document_id for i in items],
-                "dtbs_digest": digest, "expires_at": expires_at.isoformat()},
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="signing.prepared",
+        actor_id=signer.id,
+        object_type="signing_transaction",
+        object_id=tx_id,
+        detail={
+            "method": method,
+            "documents": [i.document_id for i in items],
+            "dtbs_digest": digest,
+            "expires_at": expires_at.isoformat(),
+        },
+    )
     return Prepared(tx, reused=False)
 
 
@@ -288,9 +305,13 @@ async def cancel(db: AsyncSession, *, clock: Clock, tx: SigningTransaction, acto
     )
     if moved:
         await audit.record(
-            db, clock=clock, action="signing.cancelled", actor_id=actor_id,
-            object_type="signing_transaction", object_id=tx.id,
-        )  # fmt: skip
+            db,
+            clock=clock,
+            action="signing.cancelled",
+            actor_id=actor_id,
+            object_type="signing_transaction",
+            object_id=tx.id,
+        )
     return moved
 
 
@@ -301,9 +322,13 @@ async def expire_if_due(db: AsyncSession, *, clock: Clock, tx: SigningTransactio
     ):
         return False
     await audit.record(
-        db, clock=clock, action="signing.expired", actor_id=tx.signer_id,
-        object_type="signing_transaction", object_id=tx.id,
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action="signing.expired",
+        actor_id=tx.signer_id,
+        object_type="signing_transaction",
+        object_id=tx.id,
+    )
     return True
 
 

@@ -89,17 +89,26 @@ async def recipients(db: AsyncSession, assignment: Assignment) -> list[int]:
     rows = await db.scalars(
         select(User.id)
         .join(UserRole, UserRole.user_id == User.id)
-        .where(User.unit_id == assignment.unit_id, UserRole.role == Role.UNIT_HEAD.value,
-               User.is_active.is_(True))
-    )  # fmt: skip
+        .where(
+            User.unit_id == assignment.unit_id,
+            UserRole.role == Role.UNIT_HEAD.value,
+            User.is_active.is_(True),
+        )
+    )
     return list(rows)
 
 
 async def event(
-    db: AsyncSession, clock: Clock, actor: Actor, document: Document, kind: str,
-    assignment: Assignment | None = None, note: str = "", detail: dict[str, object] | None = None,
+    db: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    document: Document,
+    kind: str,
+    assignment: Assignment | None = None,
+    note: str = "",
+    detail: dict[str, object] | None = None,
     client_key: str | None = None,
-) -> TimelineEvent:  # fmt: skip
+) -> TimelineEvent:
     event = TimelineEvent(
         document_id=document.id,
         assignment_id=assignment.id if assignment else None,
@@ -114,9 +123,15 @@ async def event(
     db.add(event)
     await db.flush()
     await audit.record(
-        db, clock=clock, action=f"workflow.{kind}", actor_id=actor.user.id,
-        object_type="document", object_id=document.id, detail=detail or {}, ip=actor.ip,
-    )  # fmt: skip
+        db,
+        clock=clock,
+        action=f"workflow.{kind}",
+        actor_id=actor.user.id,
+        object_type="document",
+        object_id=document.id,
+        detail=detail or {},
+        ip=actor.ip,
+    )
     events.record(db, HandlingStepRecorded(document.id))
     return event
 
@@ -125,9 +140,12 @@ async def _notify(
     db: AsyncSession, clock: Clock, document: Document, assignment: Assignment
 ) -> None:
     notice = payloads.assignment(
-        document_id=document.id, subject=document.subject, urgency=document.urgency,
-        part=assignment.part, deadline=assignment.deadline,
-    )  # fmt: skip
+        document_id=document.id,
+        subject=document.subject,
+        urgency=document.urgency,
+        part=assignment.part,
+        deadline=assignment.deadline,
+    )
     for user_id in await recipients(db, assignment):
         await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
 
@@ -144,15 +162,31 @@ def _check_deadline(deadline: datetime | None, *, now: datetime, parent: datetim
 
 
 async def _add(
-    db: AsyncSession, clock: Clock, *, document: Document, by: User, part: Part, party: Party,
-    deadline: datetime | None, direction: str, parent: Assignment | None = None,
-) -> Assignment:  # fmt: skip
+    db: AsyncSession,
+    clock: Clock,
+    *,
+    document: Document,
+    by: User,
+    part: Part,
+    party: Party,
+    deadline: datetime | None,
+    direction: str,
+    parent: Assignment | None = None,
+) -> Assignment:
     row = Assignment(
-        document_id=document.id, parent_id=parent.id if parent else None, part=part.value,
-        unit_id=party.unit_id, user_id=party.user_id, assigned_by_id=by.id, deadline=deadline,
-        direction=direction, state=State.ACTIVE.value, progress=0, result="",
+        document_id=document.id,
+        parent_id=parent.id if parent else None,
+        part=part.value,
+        unit_id=party.unit_id,
+        user_id=party.user_id,
+        assigned_by_id=by.id,
+        deadline=deadline,
+        direction=direction,
+        state=State.ACTIVE.value,
+        progress=0,
+        result="",
         created_at=clock.now(),
-    )  # fmt: skip
+    )
     db.add(row)
     await db.flush()
     await _notify(db, clock, document, row)
@@ -195,14 +229,27 @@ async def assign(
     deadline = deadlines.normalize(plan.deadline)
     _check_deadline(deadline, now=clock.now(), parent=None)
     lead = await _add(
-        db, clock, document=document, by=actor.user, part=Part.LEAD, party=plan.lead,
-        deadline=deadline, direction=plan.direction,
-    )  # fmt: skip
+        db,
+        clock,
+        document=document,
+        by=actor.user,
+        part=Part.LEAD,
+        party=plan.lead,
+        deadline=deadline,
+        direction=plan.direction,
+    )
     for part, parties in ((Part.COOPERATE, plan.cooperate), (Part.INFORM, plan.inform)):
         for party in parties:
-            await _add(db, clock, document=document, by=actor.user, part=part, party=party,
-                       deadline=deadline if part is Part.COOPERATE else None,
-                       direction=plan.direction)  # fmt: skip
+            await _add(
+                db,
+                clock,
+                document=document,
+                by=actor.user,
+                part=part,
+                party=party,
+                deadline=deadline if part is Part.COOPERATE else None,
+                direction=plan.direction,
+            )
     # The leader has given the direction: requests for it are answered.
     for request in await db.scalars(
         select(DirectionRequest).where(
@@ -218,8 +265,9 @@ async def assign(
     else:
         lead_user = await db.get_one(User, plan.lead.user_id)
         document.unit_id = lead_user.unit_id
-    await event(db, clock, actor, document, "assigned", lead, note=plan.direction,
-                 detail=_describe(plan))  # fmt: skip
+    await event(
+        db, clock, actor, document, "assigned", lead, note=plan.direction, detail=_describe(plan)
+    )
     return lead
 
 
@@ -286,14 +334,40 @@ async def reassign(
     deadline = deadlines.normalize(plan.deadline)
     _check_deadline(deadline, now=clock.now(), parent=parent.deadline)
     part = Part(parent.part)
-    child = await _add(db, clock, document=document, by=user, part=part, party=plan.lead,
-                       deadline=deadline, direction=plan.direction, parent=parent)  # fmt: skip
+    child = await _add(
+        db,
+        clock,
+        document=document,
+        by=user,
+        part=part,
+        party=plan.lead,
+        deadline=deadline,
+        direction=plan.direction,
+        parent=parent,
+    )
     for party in plan.cooperate:
-        await _add(db, clock, document=document, by=user, part=Part.COOPERATE, party=party,
-                   deadline=deadline, direction=plan.direction, parent=parent)  # fmt: skip
+        await _add(
+            db,
+            clock,
+            document=document,
+            by=user,
+            part=Part.COOPERATE,
+            party=party,
+            deadline=deadline,
+            direction=plan.direction,
+            parent=parent,
+        )
     parent.state = State.DELEGATED.value
-    await event(db, clock, actor, document, "reassigned", child, note=plan.direction,
-                 detail=_describe(plan) | {"parent": parent.id})  # fmt: skip
+    await event(
+        db,
+        clock,
+        actor,
+        document,
+        "reassigned",
+        child,
+        note=plan.direction,
+        detail=_describe(plan) | {"parent": parent.id},
+    )
     return child
 
 
@@ -317,9 +391,11 @@ async def complete(
     document.status = Status.COMPLETED.value
     await event(db, clock, actor, document, "completed", assignment, note=result.strip())
     await outbox.enqueue(
-        db, clock=clock, user_id=assignment.assigned_by_id,
+        db,
+        clock=clock,
+        user_id=assignment.assigned_by_id,
         notice=payloads.completed(document_id=document.id, subject=document.subject),
-    )  # fmt: skip
+    )
 
 
 async def return_assignment(
@@ -329,8 +405,9 @@ async def return_assignment(
     back to the leader (status 02) to be routed again."""
     document = await db.get_one(Document, assignment.document_id)
     if not holds(actor.user, assignment, document) or assignment.state not in (
-        State.ACTIVE, State.IN_PROGRESS
-    ):  # fmt: skip
+        State.ACTIVE,
+        State.IN_PROGRESS,
+    ):
         raise refuse()
     if len(reason.strip()) < 3:
         raise ValidationError("Hãy ghi lý do trả lại.", "Give the reason for returning.")
@@ -352,16 +429,24 @@ async def return_assignment(
                 other.state, other.closed_at = State.RETURNED.value, clock.now()
     await event(db, clock, actor, document, "returned", assignment, note=reason.strip())
     await outbox.enqueue(
-        db, clock=clock, user_id=assignment.assigned_by_id,
-        notice=payloads.returned(document_id=document.id, subject=document.subject,
-                                 reason=reason.strip()),
-    )  # fmt: skip
+        db,
+        clock=clock,
+        user_id=assignment.assigned_by_id,
+        notice=payloads.returned(
+            document_id=document.id, subject=document.subject, reason=reason.strip()
+        ),
+    )
 
 
 async def request_direction(
-    db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, leader_id: int,
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    actor: Actor,
+    document: Document,
+    leader_id: int,
     note: str,
-) -> DirectionRequest:  # fmt: skip
+) -> DirectionRequest:
     """Trình lãnh đạo: the office chief puts a registered incoming document before a leader, who
     finds it under "Chờ cho ý kiến" and assigns it."""
     if document.agency_id != actor.user.agency_id:
@@ -380,9 +465,11 @@ async def request_direction(
         )
     leader = await db.get(User, leader_id)
     if (
-        leader is None or leader.agency_id != document.agency_id or not leader.is_active
+        leader is None
+        or leader.agency_id != document.agency_id
+        or not leader.is_active
         or Role.LEADER not in leader.roles
-    ):  # fmt: skip
+    ):
         raise ValidationError("Hãy chọn một lãnh đạo.", "Choose a leader.")
     waiting = await db.scalar(
         select(DirectionRequest.id).where(
@@ -395,19 +482,33 @@ async def request_direction(
             "The document is already waiting for a leader's direction.",
         )
     row = DirectionRequest(
-        document_id=document.id, leader_id=leader.id, requested_by_id=actor.user.id,
-        note=note.strip(), created_at=clock.now(),
-    )  # fmt: skip
+        document_id=document.id,
+        leader_id=leader.id,
+        requested_by_id=actor.user.id,
+        note=note.strip(),
+        created_at=clock.now(),
+    )
     db.add(row)
-    await event(db, clock, actor, document, "forwarded", note=note.strip(),
-                detail={"leader": f"u:{leader.id}"})  # fmt: skip
+    await event(
+        db,
+        clock,
+        actor,
+        document,
+        "forwarded",
+        note=note.strip(),
+        detail={"leader": f"u:{leader.id}"},
+    )
     await outbox.enqueue(
-        db, clock=clock, user_id=leader.id,
+        db,
+        clock=clock,
+        user_id=leader.id,
         notice=payloads.direction_requested(
-            document_id=document.id, subject=document.subject, urgency=document.urgency,
+            document_id=document.id,
+            subject=document.subject,
+            urgency=document.urgency,
             by=actor.user.full_name,
         ),
-    )  # fmt: skip
+    )
     return row
 
 
@@ -418,10 +519,14 @@ async def awaiting_direction(db: AsyncSession, *, leader: User) -> list[Document
         await db.scalars(
             select(Document)
             .join(DirectionRequest, DirectionRequest.document_id == Document.id)
-            .where(or_(DirectionRequest.leader_id == leader.id,
-                       DirectionRequest.requested_by_id == leader.id),
-                   DirectionRequest.closed_at.is_(None),
-                   Document.agency_id == leader.agency_id)
+            .where(
+                or_(
+                    DirectionRequest.leader_id == leader.id,
+                    DirectionRequest.requested_by_id == leader.id,
+                ),
+                DirectionRequest.closed_at.is_(None),
+                Document.agency_id == leader.agency_id,
+            )
             .order_by(Document.urgency.desc(), DirectionRequest.id)
         )
-    )  # fmt: skip
+    )

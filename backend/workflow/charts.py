@@ -37,7 +37,14 @@ def bars(
     for index, (label, value, href) in enumerate(items):
         h = usable * value / peak
         found.append(
-            Bar(x=index * slot + slot * gap / 2, y=top + usable - h, width=slot * (1 - gap),
-                height=h, label=label, value=value, href=href)
-        )  # fmt: skip
+            Bar(
+                x=index * slot + slot * gap / 2,
+                y=top + usable - h,
+                width=slot * (1 - gap),
+                height=h,
+                label=label,
+                value=value,
+                href=href,
+            )
+        )
     return Chart(width=width, height=height, bars=found, baseline=top + usable)

@@ -35,17 +35,21 @@ async def open_work(db: AsyncSession, user: User) -> int:
 
 async def concerned(db: AsyncSession, document_id: int) -> set[int]:
     """Everyone whose lists a change to this document may alter."""
-    hops = list(await db.execute(
-        select(Assignment.user_id, Assignment.unit_id, Assignment.assigned_by_id)
-        .where(Assignment.document_id == document_id)
-    ))  # fmt: skip
+    hops = list(
+        await db.execute(
+            select(Assignment.user_id, Assignment.unit_id, Assignment.assigned_by_id).where(
+                Assignment.document_id == document_id
+            )
+        )
+    )
     people = {u for u, _, _ in hops if u} | {b for _, _, b in hops}
     units = {d for _, d, _ in hops if d}
     if units:
         heads = await db.scalars(
-            select(User.id).join(UserRole, UserRole.user_id == User.id)
+            select(User.id)
+            .join(UserRole, UserRole.user_id == User.id)
             .where(User.unit_id.in_(units), UserRole.role == Role.UNIT_HEAD.value)
-        )  # fmt: skip
+        )
         people |= set(heads)
     return people
 
@@ -56,20 +60,24 @@ async def registered_audience(db: AsyncSession, *, agency_id: int, unit_id: int 
     roles = [Role.LEADER.value, Role.CLERK.value]
     in_scope: ColumnElement[bool] = UserRole.role.in_(roles)
     if unit_id is not None:
-        in_scope = or_(in_scope, and_(UserRole.role == Role.UNIT_HEAD.value,
-                                      User.unit_id == unit_id))  # fmt: skip
+        in_scope = or_(
+            in_scope, and_(UserRole.role == Role.UNIT_HEAD.value, User.unit_id == unit_id)
+        )
     found = await db.scalars(
-        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
         .where(User.agency_id == agency_id, in_scope)
-    )  # fmt: skip
+    )
     return set(found)
 
 
 async def _last_step(db: AsyncSession, document_id: int) -> str:
     kind = await db.scalar(
-        select(TimelineEvent.kind).where(TimelineEvent.document_id == document_id)
-        .order_by(TimelineEvent.id.desc()).limit(1)
-    )  # fmt: skip
+        select(TimelineEvent.kind)
+        .where(TimelineEvent.document_id == document_id)
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )
     return kind if kind in live.DOCUMENT_KINDS else "changed"
 
 

@@ -39,14 +39,26 @@ from backend.workflow.tables import OPEN_STATES, Assignment, Part, State
 # the two columns grouped on and the join key, and the chủ trì hops with every column the figures
 # need, so both sides of the join can be read from indexes alone.
 DOCUMENTS_INDEX = Index(
-    "ix_documents_dashboard", Document.agency_id, Document.direction, Document.created_at,
-    Document.unit_id, Document.status, Document.id,
-)  # fmt: skip
+    "ix_documents_dashboard",
+    Document.agency_id,
+    Document.direction,
+    Document.created_at,
+    Document.unit_id,
+    Document.status,
+    Document.id,
+)
 LEAD_HOPS_INDEX = Index(
-    "ix_assignments_lead", Assignment.document_id, Assignment.parent_id, Assignment.user_id,
-    Assignment.state, Assignment.deadline, Assignment.created_at, Assignment.closed_at,
-    postgresql_where=text("part = 'lead'"), sqlite_where=text("part = 'lead'"),
-)  # fmt: skip
+    "ix_assignments_lead",
+    Assignment.document_id,
+    Assignment.parent_id,
+    Assignment.user_id,
+    Assignment.state,
+    Assignment.deadline,
+    Assignment.created_at,
+    Assignment.closed_at,
+    postgresql_where=text("part = 'lead'"),
+    sqlite_where=text("part = 'lead'"),
+)
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,7 @@ class _Sql:
         if self.postgres:
             columns = [func.percentile_disc(p / 100).within_group(days) for p in pcts]
             rows = await db.execute(query.with_only_columns(key, *columns).group_by(key))
-            return {k: [None if v is None else float(v) for v in values]
-                    for k, *values in rows}  # fmt: skip
+            return {k: [None if v is None else float(v) for v in values] for k, *values in rows}
         # SQLite has no ordered-set aggregates: one narrow column per row, ranked here.
         found: dict[Any, list[float]] = defaultdict(list)
         for k, value in await db.execute(query.with_only_columns(key, days)):
@@ -171,17 +182,21 @@ async def numbers(
     on_time = and_(
         done, or_(Assignment.deadline.is_(None), Assignment.closed_at <= Assignment.deadline)
     )
-    overdue = and_(Assignment.state.in_([s.value for s in OPEN_STATES]),
-                   Assignment.deadline < start_of(today))  # fmt: skip
+    overdue = and_(
+        Assignment.state.in_([s.value for s in OPEN_STATES]), Assignment.deadline < start_of(today)
+    )
     top = (
         select(Assignment.id)
         .join(Document, Document.id == Assignment.document_id)
         .where(in_period, Assignment.parent_id.is_(None), Assignment.part == Part.LEAD.value)
     )
-    by_unit = list(await db.execute(
-        top.with_only_columns(Document.unit_id, _count(overdue), _count(done), _count(on_time))
-        .group_by(Document.unit_id)
-    ))  # fmt: skip
+    by_unit = list(
+        await db.execute(
+            top.with_only_columns(
+                Document.unit_id, _count(overdue), _count(done), _count(on_time)
+            ).group_by(Document.unit_id)
+        )
+    )
     days = sql.days(Assignment.created_at, Assignment.closed_at)
     spread = (await sql.percentiles(db, top.where(done), days, literal(1), (50, 90))).get(1)
     median_days, p90_days = spread if spread else (None, None)
@@ -193,17 +208,19 @@ async def numbers(
         sql.as_date(monday): int(n)
         for monday, n in await db.execute(
             top.where(done, Assignment.closed_at >= since)
-            .with_only_columns(done_monday, func.count()).group_by(done_monday)
+            .with_only_columns(done_monday, func.count())
+            .group_by(done_monday)
         )
-    }  # fmt: skip
+    }
     received_monday = sql.local_monday(Document.created_at)
     received = {
         sql.as_date(monday): int(n)
         for monday, n in await db.execute(
             select(received_monday, func.count())
-            .where(in_period, Document.created_at >= since).group_by(received_monday)
+            .where(in_period, Document.created_at >= since)
+            .group_by(received_monday)
         )
-    }  # fmt: skip
+    }
     people = await _people(db, sql, in_period=in_period, today=today)
     unit_names = dict(
         (uid, name)
@@ -223,10 +240,11 @@ async def numbers(
         ),
         completed=sum(int(c) for _, _, c, _ in by_unit),
         on_time=sum(int(o) for _, _, _, o in by_unit),
-        median_days=median_days, p90_days=p90_days,
+        median_days=median_days,
+        p90_days=p90_days,
         weeks=[(w, received.get(w, 0), done_weeks.get(w, 0)) for w in week_list],
         people=people,
-    )  # fmt: skip
+    )
 
 
 async def _people(
@@ -245,22 +263,30 @@ async def _people(
         .where(in_period, Assignment.part == Part.LEAD.value, Assignment.user_id.is_not(None))
     )
     days = sql.days(Assignment.created_at, Assignment.closed_at)
-    counts = [func.count(), _count(done), _count(and_(done, ok)), _count(and_(done, ~ok)),
-              _count(working)]  # fmt: skip
+    counts = [
+        func.count(),
+        _count(done),
+        _count(and_(done, ok)),
+        _count(and_(done, ~ok)),
+        _count(working),
+    ]
     if sql.postgres:
         # One pass: the median of the completed hops beside the counts.
         median: Any = func.percentile_disc(0.5).within_group(days).filter(done)
     else:
         median = literal(None)
     tallies = (
-        held.with_only_columns(Assignment.user_id, *counts, median.label("median"))
-        .group_by(Assignment.user_id)
-    ).subquery()  # fmt: skip
-    rows = list(await db.execute(
-        select(tallies, User.full_name, Unit.name)
-        .join(User, User.id == tallies.c.user_id)
-        .outerjoin(Unit, Unit.id == User.unit_id)
-    ))  # fmt: skip
+        held.with_only_columns(Assignment.user_id, *counts, median.label("median")).group_by(
+            Assignment.user_id
+        )
+    ).subquery()
+    rows = list(
+        await db.execute(
+            select(tallies, User.full_name, Unit.name)
+            .join(User, User.id == tallies.c.user_id)
+            .outerjoin(Unit, Unit.id == User.unit_id)
+        )
+    )
     if sql.postgres:
         medians = {row[0]: [None if row[6] is None else float(row[6])] for row in rows}
     else:
@@ -268,20 +294,32 @@ async def _people(
     return sorted(
         (
             PersonRow(
-                user_id=uid, name=name, unit=unit or "", assigned=int(assigned),
-                completed=int(completed), on_time=int(on_time), late=int(late),
-                overdue_open=int(overdue), median_days=medians.get(uid, [None])[0],
+                user_id=uid,
+                name=name,
+                unit=unit or "",
+                assigned=int(assigned),
+                completed=int(completed),
+                on_time=int(on_time),
+                late=int(late),
+                overdue_open=int(overdue),
+                median_days=medians.get(uid, [None])[0],
             )
             for uid, assigned, completed, on_time, late, overdue, _, name, unit in rows
         ),
         key=lambda p: (p.unit, p.name),
-    )  # fmt: skip
+    )
 
 
 async def drill_down(
-    db: AsyncSession, *, scope: Scope, start: date, end: date, today: date, metric: str,
+    db: AsyncSession,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    today: date,
+    metric: str,
     key: str = "",
-) -> list[Row[tuple[int, str, str, date | None]]]:  # fmt: skip
+) -> list[Row[tuple[int, str, str, date | None]]]:
     """The documents behind one number of the dashboard (id, subject, status, deadline)."""
     in_period = and_(
         scope.documents(),
@@ -293,9 +331,10 @@ async def drill_down(
         in_period
     )
     overdue = and_(
-        Assignment.state.in_(OPEN_STATES), Assignment.deadline < start_of(today),
+        Assignment.state.in_(OPEN_STATES),
+        Assignment.deadline < start_of(today),
         Assignment.part == Part.LEAD.value,
-    )  # fmt: skip
+    )
     if metric == "status":
         query = query.where(Document.status == key)
     elif metric == "overdue-unit":

@@ -68,8 +68,14 @@ async def changed(redis: aioredis.Redis, agency_id: int) -> None:
 def _encode(found: Numbers, *, generation: int, at: datetime, today: date) -> str:
     body = asdict(found)
     body["weeks"] = [(w.isoformat(), r, c) for w, r, c in found.weeks]
-    return json.dumps({"generation": generation, "at": at.isoformat(), "today": today.isoformat(),
-                       "numbers": body})  # fmt: skip
+    return json.dumps(
+        {
+            "generation": generation,
+            "at": at.isoformat(),
+            "today": today.isoformat(),
+            "numbers": body,
+        }
+    )
 
 
 def _decode(raw: bytes | str) -> tuple[Numbers, tuple[int, str], datetime]:
@@ -79,11 +85,13 @@ def _decode(raw: bytes | str) -> tuple[Numbers, tuple[int, str], datetime]:
         by_status=body["by_status"],
         overdue_by_unit=[tuple(row) for row in body["overdue_by_unit"]],
         overdue_by_person=[tuple(row) for row in body["overdue_by_person"]],
-        completed=body["completed"], on_time=body["on_time"],
-        median_days=body["median_days"], p90_days=body["p90_days"],
+        completed=body["completed"],
+        on_time=body["on_time"],
+        median_days=body["median_days"],
+        p90_days=body["p90_days"],
         weeks=[(date.fromisoformat(w), r, c) for w, r, c in body["weeks"]],
         people=[PersonRow(**row) for row in body["people"]],
-    )  # fmt: skip
+    )
     return found, (int(entry["generation"]), entry["today"]), datetime.fromisoformat(entry["at"])
 
 

@@ -104,9 +104,12 @@ async def send_digests(db: AsyncSession, *, clock: Clock, today: date) -> int:
         for head_id, unit_id in await db.execute(
             select(User.id, User.unit_id)
             .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == Role.UNIT_HEAD.value, User.is_active.is_(True),
-                   User.unit_id.in_(list(units)))
-        ):  # fmt: skip
+            .where(
+                UserRole.role == Role.UNIT_HEAD.value,
+                User.is_active.is_(True),
+                User.unit_id.in_(list(units)),
+            )
+        ):
             if unit_id is not None:
                 heads[head_id] = unit_id
     sent = 0
@@ -116,9 +119,12 @@ async def send_digests(db: AsyncSession, *, clock: Clock, today: date) -> int:
         if not (mine.due_today or mine.overdue or unit.due_today or unit.overdue):
             continue
         notice = payloads.digest(
-            day=today, due_today=mine.due_today, overdue=mine.overdue,
-            unit_due_today=unit.due_today, unit_overdue=unit.overdue,
-        )  # fmt: skip
+            day=today,
+            due_today=mine.due_today,
+            overdue=mine.overdue,
+            unit_due_today=unit.due_today,
+            unit_overdue=unit.overdue,
+        )
         key = f"digest:{today.isoformat()}:{user_id}"
         if await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice, dedupe_key=key):
             sent += 1
@@ -142,9 +148,12 @@ async def escalate(db: AsyncSession, *, clock: Clock, today: date, rules: Rules)
         document = await db.get_one(Document, hop.document_id)
         holder = await db.get_one(User, hop.user_id)
         notice = payloads.escalation(
-            document_id=document.id, subject=document.subject, assignee=holder.full_name,
-            deadline=deadline, days_late=late,
-        )  # fmt: skip
+            document_id=document.id,
+            subject=document.subject,
+            assignee=holder.full_name,
+            deadline=deadline,
+            days_late=late,
+        )
         # Once per hop, deadline and working day.
         key = f"escalate:{hop.id}:{deadline:%Y%m%d%H%M}:{today.isoformat()}"
         if await outbox.enqueue(

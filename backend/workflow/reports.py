@@ -134,9 +134,10 @@ async def set_milestones(
     """The chủ trì defines (or redefines) the checklist; steps kept by name stay ticked."""
     document = await db.get_one(Document, assignment.document_id)
     if (
-        not holds(actor.user, assignment, document) or assignment.part != Part.LEAD
+        not holds(actor.user, assignment, document)
+        or assignment.part != Part.LEAD
         or assignment.state not in WORKING
-    ):  # fmt: skip
+    ):
         raise refuse()
     clean = [" ".join(t.split())[:200] for t in titles if t.strip()]
     if len(clean) > MAX_MILESTONES:
@@ -148,10 +149,14 @@ async def set_milestones(
         await db.delete(m)
     await db.flush()
     steps = [
-        Milestone(assignment_id=assignment.id, position=i, title=title,
-                  done_at=old[title].done_at if title in old else None)
+        Milestone(
+            assignment_id=assignment.id,
+            position=i,
+            title=title,
+            done_at=old[title].done_at if title in old else None,
+        )
         for i, title in enumerate(clean)
-    ]  # fmt: skip
+    ]
     db.add_all(steps)
     if steps:
         assignment.progress = _percent_of(steps)
@@ -161,9 +166,14 @@ async def set_milestones(
 
 
 async def report_progress(
-    db: AsyncSession, *, clock: Clock, blobs: BlobStore, actor: Actor, assignment: Assignment,
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    actor: Actor,
+    assignment: Assignment,
     report: Report,
-) -> bool:  # fmt: skip
+) -> bool:
     """Record one report. False when it is a replay of one already recorded (same person, same
     client key): nothing new is written."""
     key = report.client_key.strip()[:64]
@@ -179,9 +189,10 @@ async def report_progress(
         return False
     document = await db.get_one(Document, assignment.document_id)
     if (
-        not holds(actor.user, assignment, document) or assignment.state not in WORKING
+        not holds(actor.user, assignment, document)
+        or assignment.state not in WORKING
         or assignment.part == Part.INFORM
-    ):  # fmt: skip
+    ):
         raise refuse()
     if report.percent is not None and not 0 <= report.percent <= 100:
         raise ValidationError("Tiến độ phải từ 0 đến 100%.", "Progress must be 0–100%.")
@@ -213,17 +224,29 @@ async def report_progress(
         detail["milestones"] = ticked
     if checked:
         detail["files"] = len(checked)
-    step_event = await event(db, clock, actor, document, kind, assignment, note=note,
-                             detail=detail, client_key=key or None)  # fmt: skip
+    step_event = await event(
+        db,
+        clock,
+        actor,
+        document,
+        kind,
+        assignment,
+        note=note,
+        detail=detail,
+        client_key=key or None,
+    )
     for upload, media_type in checked:
         sha256 = await blobs.put(upload.data)
         db.add(
             ProgressFile(
-                event_id=step_event.id, document_id=document.id, sha256=sha256,
-                filename=_safe_name(upload.filename, media_type), media_type=media_type,
+                event_id=step_event.id,
+                document_id=document.id,
+                sha256=sha256,
+                filename=_safe_name(upload.filename, media_type),
+                media_type=media_type,
                 size=len(upload.data),
             )
-        )  # fmt: skip
+        )
     return True
 
 

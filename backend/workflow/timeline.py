@@ -91,10 +91,11 @@ async def handling(db: AsyncSession, *, document: Document, viewer: User) -> Han
     document_id = document.id
     events = list(
         await db.scalars(
-            select(TimelineEvent).where(TimelineEvent.document_id == document_id)
+            select(TimelineEvent)
+            .where(TimelineEvent.document_id == document_id)
             .order_by(TimelineEvent.id)
         )
-    )  # fmt: skip
+    )
     rows = list(
         await db.scalars(
             select(Assignment).where(Assignment.document_id == document_id).order_by(Assignment.id)
@@ -107,29 +108,42 @@ async def handling(db: AsyncSession, *, document: Document, viewer: User) -> Han
     )
     files: defaultdict[int, list[ProgressFile]] = defaultdict(list)
     for found in await db.scalars(
-        select(ProgressFile).where(ProgressFile.document_id == document_id)
+        select(ProgressFile)
+        .where(ProgressFile.document_id == document_id)
         .order_by(ProgressFile.id)
-    ):  # fmt: skip
+    ):
         files[found.event_id].append(found)
     steps_of: defaultdict[int, list[Milestone]] = defaultdict(list)
     if rows:
         for step in await db.scalars(
-            select(Milestone).where(Milestone.assignment_id.in_([r.id for r in rows]))
+            select(Milestone)
+            .where(Milestone.assignment_id.in_([r.id for r in rows]))
             .order_by(Milestone.assignment_id, Milestone.position)
-        ):  # fmt: skip
+        ):
             steps_of[step.assignment_id].append(step)
     user_ids = {e.actor_id for e in events if e.actor_id} | {r.assigned_by_id for r in rows}
-    user_ids |= {int(str(e.detail["leader"])[2:]) for e in events if e.kind == "forwarded"
-                 and str(e.detail.get("leader", "")).startswith("u:")}  # fmt: skip
+    user_ids |= {
+        int(str(e.detail["leader"])[2:])
+        for e in events
+        if e.kind == "forwarded" and str(e.detail.get("leader", "")).startswith("u:")
+    }
     user_ids |= {r.user_id for r in rows if r.user_id}
     if request is not None:
         user_ids |= {request.leader_id, request.requested_by_id}
     names = await _names(db, user_ids, {r.unit_id for r in rows if r.unit_id})
     steps = [
-        Step(e.at, e.kind, names.get(f"u:{e.actor_id}", ""), e.note, e.device, e.detail,
-             files.get(e.id, []), names.get(str(e.detail.get("leader", "")), ""))
+        Step(
+            e.at,
+            e.kind,
+            names.get(f"u:{e.actor_id}", ""),
+            e.note,
+            e.device,
+            e.detail,
+            files.get(e.id, []),
+            names.get(str(e.detail.get("leader", "")), ""),
+        )
         for e in events
-    ]  # fmt: skip
+    ]
     hops = [
         Hop(
             row=r,

@@ -78,9 +78,14 @@ async def test_merging_units_moves_people_and_keeps_history(session: AsyncSessio
         session, clock=CLOCK, agency=agency, name="Phòng Kinh tế ngành", short_name="KTN"
     )
     person = await users.create_user(
-        session, clock=CLOCK, agency=agency, username="cv.ktn", full_name="Ngô Văn Bình",
-        roles={Role.SPECIALIST}, unit=ktn,
-    )  # fmt: skip
+        session,
+        clock=CLOCK,
+        agency=agency,
+        username="cv.ktn",
+        full_name="Ngô Văn Bình",
+        roles={Role.SPECIALIST},
+        unit=ktn,
+    )
     await organisations.merge_units(session, clock=CLOCK, sources=[ktn], target=kt)
     await session.refresh(person)
     assert person.unit_id == kt.id
@@ -97,9 +102,15 @@ async def test_merging_units_moves_people_and_keeps_history(session: AsyncSessio
 async def test_user_roles_phone_and_validation(session: AsyncSession) -> None:
     agency = await province(session)
     user = await users.create_user(
-        session, clock=CLOCK, agency=agency, username="PCT.Hung", full_name="Trần Văn Hùng",
-        title="Phó Chủ tịch", roles={Role.LEADER, Role.UNIT_HEAD}, phone="0912 345 678",
-    )  # fmt: skip
+        session,
+        clock=CLOCK,
+        agency=agency,
+        username="PCT.Hung",
+        full_name="Trần Văn Hùng",
+        title="Phó Chủ tịch",
+        roles={Role.LEADER, Role.UNIT_HEAD},
+        phone="0912 345 678",
+    )
     await session.commit()
     loaded = await session.scalar(select(User).where(User.username == "pct.hung"))
     assert loaded is not None
@@ -108,8 +119,11 @@ async def test_user_roles_phone_and_validation(session: AsyncSession) -> None:
     assert user.id == loaded.id
     for bad in ({"username": "có dấu"}, {"full_name": " "}, {"roles": set()}, {"phone": "12345"}):
         kwargs: dict[str, object] = {
-            "username": "ok.user", "full_name": "Tên", "roles": {Role.CLERK}, **bad
-        }  # fmt: skip
+            "username": "ok.user",
+            "full_name": "Tên",
+            "roles": {Role.CLERK},
+            **bad,
+        }
         with pytest.raises(ValidationError):
             await users.create_user(session, clock=CLOCK, agency=agency, **kwargs)  # type: ignore[arg-type]
 
@@ -119,9 +133,13 @@ async def test_invitation_stores_only_a_hash_and_expires_after_72_hours(
 ) -> None:
     agency = await province(session)
     user = await users.create_user(
-        session, clock=CLOCK, agency=agency, username="admin1", full_name="Quản trị",
+        session,
+        clock=CLOCK,
+        agency=agency,
+        username="admin1",
+        full_name="Quản trị",
         roles={Role.ADMIN},
-    )  # fmt: skip
+    )
     issued = await users.invite(session, clock=CLOCK, user=user)
     await session.commit()
     row = await session.get(Invitation, issued.invitation_id)

@@ -187,12 +187,18 @@ def test_issue_screen_lists_attachments_with_their_signature_status(
                 await sign_in_as(app, http, world.user_ids["specialist"])
                 created = await http.post(
                     "/drafts",
-                    data={"type_code": "QD", "subject": "Quyết định phê duyệt kế hoạch",
-                          "urgency": "0", "signer_id": str(world.user_ids["leader"])},
-                    files=[("pdf", ("qd.pdf", make_sample_pdf(pages=1), "application/pdf")),
-                           ("attachments", ("phu-luc-1.pdf", make_sample_pdf(), PDF)),
-                           ("attachments", ("phu-luc-2.pdf", make_sample_pdf(), PDF))],
-                )  # fmt: skip
+                    data={
+                        "type_code": "QD",
+                        "subject": "Quyết định phê duyệt kế hoạch",
+                        "urgency": "0",
+                        "signer_id": str(world.user_ids["leader"]),
+                    },
+                    files=[
+                        ("pdf", ("qd.pdf", make_sample_pdf(pages=1), "application/pdf")),
+                        ("attachments", ("phu-luc-1.pdf", make_sample_pdf(), PDF)),
+                        ("attachments", ("phu-luc-2.pdf", make_sample_pdf(), PDF)),
+                    ],
+                )
             document_id = int(created.headers["location"].split("sent=")[1])
             async with res.sessions() as db, db.begin():
                 # The leader's signature has its own browser tests: here the screen after it.

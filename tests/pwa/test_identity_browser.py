@@ -38,20 +38,34 @@ def seed(server: LiveServer) -> Seeded:
         try:
             async with db.sessionmaker(engine)() as s, s.begin():
                 agency = await organisations.create_agency(
-                    s, clock=clock, code="000.00.01.H53", short_name="VP",
+                    s,
+                    clock=clock,
+                    code="000.00.01.H53",
+                    short_name="VP",
                     name="Văn phòng Ủy ban nhân dân tỉnh Tây Ninh",
-                )  # fmt: skip
+                )
                 unit = await organisations.create_unit(
                     s, clock=clock, agency=agency, name="Phòng Kinh tế", short_name="KT"
                 )
                 leader = await users.create_user(
-                    s, clock=clock, agency=agency, username="ntmai", full_name="Nguyễn Thị Mai",
-                    title="Phó Chủ tịch UBND tỉnh", roles={Role.LEADER, Role.UNIT_HEAD}, unit=unit,
-                )  # fmt: skip
+                    s,
+                    clock=clock,
+                    agency=agency,
+                    username="ntmai",
+                    full_name="Nguyễn Thị Mai",
+                    title="Phó Chủ tịch UBND tỉnh",
+                    roles={Role.LEADER, Role.UNIT_HEAD},
+                    unit=unit,
+                )
                 admin = await users.create_user(
-                    s, clock=clock, agency=agency, username="qtri", full_name="Lê Văn Quản",
-                    title="Quản trị hệ thống", roles={Role.ADMIN},
-                )  # fmt: skip
+                    s,
+                    clock=clock,
+                    agency=agency,
+                    username="qtri",
+                    full_name="Lê Văn Quản",
+                    title="Quản trị hệ thống",
+                    roles={Role.ADMIN},
+                )
                 return Seeded(user_ids={"leader": leader.id, "admin": admin.id})
         finally:
             await engine.dispose()

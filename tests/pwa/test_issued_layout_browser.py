@@ -40,9 +40,14 @@ def signing_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("size", ["phone", "ipad"])
 @pytest.mark.parametrize("kind", list(DRAFTS))
 def test_the_issued_pages_show_number_date_signature_and_seal_in_place(
-    browser: Browser, tmp_path: Path, sqlite_url: str, redis_url: str, signing_home: Path,
-    size: str, kind: str,
-) -> None:  # fmt: skip
+    browser: Browser,
+    tmp_path: Path,
+    sqlite_url: str,
+    redis_url: str,
+    signing_home: Path,
+    size: str,
+    kind: str,
+) -> None:
     port = free_port()
     settings = make_settings(tmp_path, sqlite_url, redis_url, base_url=f"http://localhost:{port}")
     install_pki(signing_home, settings.data_dir)

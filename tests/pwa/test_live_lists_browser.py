@@ -46,12 +46,20 @@ def demo_server(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[Liv
                 # Enough earlier documents that the leader's list scrolls and has "Show more".
                 start = datetime.now(UTC) - timedelta(days=40)
                 for n in range(30):
-                    s.add(Document(
-                        agency_id=leader.agency_id, direction="incoming", type_code="CV",
-                        status="03", subject=f"Công văn cũ số {n + 1}", number=n + 1,
-                        symbol="UBND-VP", issuer_name="UBND huyện Hòa Thành",
-                        created_at=start + timedelta(days=n), signature_check={},
-                    ))  # fmt: skip
+                    s.add(
+                        Document(
+                            agency_id=leader.agency_id,
+                            direction="incoming",
+                            type_code="CV",
+                            status="03",
+                            subject=f"Công văn cũ số {n + 1}",
+                            number=n + 1,
+                            symbol="UBND-VP",
+                            issuer_name="UBND huyện Hòa Thành",
+                            created_at=start + timedelta(days=n),
+                            signature_check={},
+                        )
+                    )
         finally:
             await engine.dispose()
 

@@ -56,10 +56,13 @@ def offline(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[Offline
             found = {}
             for role in ("specialist", "leader"):
                 session_id, _ = await sessions.start(
-                    res.redis, clock=res.clock, user_id=world.user_ids[role], device="iPad",
+                    res.redis,
+                    clock=res.clock,
+                    user_id=world.user_ids[role],
+                    device="iPad",
                     ip="127.0.0.1",
                     limits=SessionLimits(idle=timedelta(hours=1), absolute=timedelta(hours=2)),
-                )  # fmt: skip
+                )
                 found[role] = session_id
         ids = {"doc": s.lead_doc, "other": s.other_doc, "hop": s.hop, "draft": draft}
         return ids, found
@@ -73,8 +76,9 @@ def signed_in(browser: Browser, o: Offline, role: str, size: dict[str, int]) -> 
     context = browser.new_context(
         viewport=size, device_scale_factor=2, is_mobile=size is PHONE, has_touch=True
     )  # type: ignore[arg-type]
-    context.add_cookies([{"name": o.server.settings.session_cookie, "value": o.sessions[role],
-                          "url": o.server.url}])  # fmt: skip
+    context.add_cookies(
+        [{"name": o.server.settings.session_cookie, "value": o.sessions[role], "url": o.server.url}]
+    )
     return context
 
 
@@ -84,8 +88,9 @@ def synced(page: Page, o: Offline) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=10_000)
-    page.wait_for_function("() => document.documentElement.dataset.offlineSync === 'done'",
-                           timeout=30_000)  # fmt: skip
+    page.wait_for_function(
+        "() => document.documentElement.dataset.offlineSync === 'done'", timeout=30_000
+    )
 
 
 def kept(page: Page) -> list[str]:

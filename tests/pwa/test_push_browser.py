@@ -60,10 +60,14 @@ def test_push_message_shows_the_notice_once_and_a_click_opens_the_document(
     assert registrations, "no service worker registration reported"
 
     def deliver(notice: dict[str, Any]) -> None:
-        cdp.send("ServiceWorker.deliverPushMessage", {
-            "origin": live_server.url, "registrationId": registrations[-1],
-            "data": json.dumps(notice, ensure_ascii=False),
-        })  # fmt: skip
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live_server.url,
+                "registrationId": registrations[-1],
+                "data": json.dumps(notice, ensure_ascii=False),
+            },
+        )
 
     first = {
         "id": 41, "title": "Văn bản Hỏa tốc: Về việc ứng phó bão số 3",
@@ -71,8 +75,12 @@ def test_push_message_shows_the_notice_once_and_a_click_opens_the_document(
     }  # fmt: skip
     deliver(first)
     [shown] = shown_when(page, lambda n: len(n) == 1)
-    assert shown == {"title": first["title"], "body": first["body"], "tag": "doc42",
-                     "data": {"id": 41, "url": "/documents/42"}}  # fmt: skip
+    assert shown == {
+        "title": first["title"],
+        "body": first["body"],
+        "tag": "doc42",
+        "data": {"id": 41, "url": "/documents/42"},
+    }
 
     # A newer notice about the same document (same Topic/tag) replaces the older one…
     deliver({**first, "id": 43, "body": "Phối hợp — hạn xử lý 03/03/2026"})

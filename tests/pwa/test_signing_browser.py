@@ -198,9 +198,13 @@ def sim_scene_for(
     """A demo server (the MSSP simulator mounted at /mssp-sim) whose leader has a SIM."""
     port = free_port()
     settings = make_settings(
-        tmp_path, sqlite_url, redis_url, base_url=f"http://localhost:{port}", demo=True,
+        tmp_path,
+        sqlite_url,
+        redis_url,
+        base_url=f"http://localhost:{port}",
+        demo=True,
         signing_timeout_seconds=timeout,
-    )  # fmt: skip
+    )
     install_pki(signing_home, settings.data_dir)
 
     async def seed() -> tuple[dict[str, int], str]:
@@ -218,8 +222,9 @@ def sim_scene_for(
     return ProcessServer(settings, port).start(), ids, link
 
 
-def open_sim_sheet(browser: Browser, server: ProcessServer, ids: dict[str, int], link: str,
-                   size: str) -> tuple[Page, object]:  # fmt: skip
+def open_sim_sheet(
+    browser: Browser, server: ProcessServer, ids: dict[str, int], link: str, size: str
+) -> tuple[Page, object]:
     context = browser.new_context(viewport=SIZES[size], device_scale_factor=2, has_touch=True)  # type: ignore[arg-type]
     page = context.new_page()
     Authenticator(context, page)
@@ -238,9 +243,13 @@ def open_sim_sheet(browser: Browser, server: ProcessServer, ids: dict[str, int],
 
 @pytest.mark.parametrize("size", ["phone", "ipad"])
 def test_leader_signs_by_sim_confirmed_on_the_virtual_phone(
-    browser: Browser, tmp_path: Path, sqlite_url: str, redis_url: str, signing_home: Path,
+    browser: Browser,
+    tmp_path: Path,
+    sqlite_url: str,
+    redis_url: str,
+    signing_home: Path,
     size: str,
-) -> None:  # fmt: skip
+) -> None:
     server, ids, link = sim_scene_for(tmp_path, sqlite_url, redis_url, signing_home, 120)
     try:
         page, context = open_sim_sheet(browser, server, ids, link, size)
@@ -297,9 +306,13 @@ def enrolled_page(browser: Browser, link: str, server: ProcessServer, size: str)
 
 @pytest.mark.parametrize("size", ["phone", "ipad"])
 def test_batch_of_ten_with_one_confirmation_then_the_clerk_issues_with_seal(
-    browser: Browser, tmp_path: Path, sqlite_url: str, redis_url: str, signing_home: Path,
+    browser: Browser,
+    tmp_path: Path,
+    sqlite_url: str,
+    redis_url: str,
+    signing_home: Path,
     size: str,
-) -> None:  # fmt: skip
+) -> None:
     port = free_port()
     settings = make_settings(tmp_path, sqlite_url, redis_url, base_url=f"http://localhost:{port}")
     install_pki(signing_home, settings.data_dir)

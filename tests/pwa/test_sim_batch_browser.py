@@ -82,10 +82,11 @@ def test_sim_batch_one_confirmation_per_document_on_the_virtual_phone(
         async with LifespanManager(create_app(settings)) as app:
             world = await seed_world(app, resources_of(app).clock)
             ids = [
-                await make_draft(app, world, subject=f"Thông báo lịch công tác tuần {n}",
-                                 type_code="TB")
+                await make_draft(
+                    app, world, subject=f"Thông báo lịch công tác tuần {n}", type_code="TB"
+                )
                 for n in range(1, 5)
-            ]  # fmt: skip
+            ]
             res = resources_of(app)
             async with res.sessions() as db, db.begin():
                 leader = await db.get_one(User, world.user_ids["leader"])

@@ -62,57 +62,100 @@ async def seed(url: str, redis_url: str) -> tuple[int, dict[str, str]]:
                 s, clock=clock, agency=agency, name="Phòng Kinh tế", short_name="KT"
             )
             leader = await users.create_user(
-                s, clock=clock, agency=agency, username="lanhdao", full_name="Nguyễn Văn An",
+                s,
+                clock=clock,
+                agency=agency,
+                username="lanhdao",
+                full_name="Nguyễn Văn An",
                 roles={Role.LEADER},
-            )  # fmt: skip
+            )
             specialist = await users.create_user(
-                s, clock=clock, agency=agency, username="cv", full_name="Trần Thị Bình",
-                roles={Role.SPECIALIST}, unit=unit,
-            )  # fmt: skip
+                s,
+                clock=clock,
+                agency=agency,
+                username="cv",
+                full_name="Trần Thị Bình",
+                roles={Role.SPECIALIST},
+                unit=unit,
+            )
             chief = await users.create_user(
-                s, clock=clock, agency=agency, username="cvp", full_name="Lê Hoàng Cường",
-                title="Chánh Văn phòng", roles={Role.OFFICE_CHIEF},
-            )  # fmt: skip
+                s,
+                clock=clock,
+                agency=agency,
+                username="cvp",
+                full_name="Lê Hoàng Cường",
+                title="Chánh Văn phòng",
+                roles={Role.OFFICE_CHIEF},
+            )
             first = 0
-            for n, subject in enumerate(("Về việc triển khai Đề án 06 năm 2026",
-                                         "Báo cáo tình hình kinh tế - xã hội quý I",
-                                         "Kế hoạch kiểm tra công vụ")):  # fmt: skip
-                document = Document(agency_id=agency.id, direction="incoming", type_code="CV",
-                                    status="03", subject=subject, urgency=3 - n,
-                                    created_at=clock.now(), signature_check={})  # fmt: skip
+            for n, subject in enumerate(
+                (
+                    "Về việc triển khai Đề án 06 năm 2026",
+                    "Báo cáo tình hình kinh tế - xã hội quý I",
+                    "Kế hoạch kiểm tra công vụ",
+                )
+            ):
+                document = Document(
+                    agency_id=agency.id,
+                    direction="incoming",
+                    type_code="CV",
+                    status="03",
+                    subject=subject,
+                    urgency=3 - n,
+                    created_at=clock.now(),
+                    signature_check={},
+                )
                 s.add(document)
                 await s.flush()
                 first = first or document.id
                 if n < 2:
                     await assignments.assign(
-                        s, clock=clock, actor=Actor(leader, device="iPad · Safari"),
-                        document=document, plan=Plan(
+                        s,
+                        clock=clock,
+                        actor=Actor(leader, device="iPad · Safari"),
+                        document=document,
+                        plan=Plan(
                             lead=Party(user_id=specialist.id),
                             deadline=date.today() + timedelta(days=3),
                             direction="Chủ trì, tham mưu văn bản trả lời.",
                         ),
-                    )  # fmt: skip
+                    )
             people = {"leader": leader.id, "specialist": specialist.id, "chief": chief.id}
         async with db.sessionmaker(engine)() as s, s.begin():
             hop = (await assignments.get_assignment(s, 1))[0]
             person = await s.get_one(User, hop.user_id)
             actor = Actor(person, device="iPhone · Safari")
             await reports.report_progress(
-                s, clock=clock, blobs=NoFiles(), actor=actor, assignment=hop,
+                s,
+                clock=clock,
+                blobs=NoFiles(),
+                actor=actor,
+                assignment=hop,
                 report=reports.Report(note="Đã xin ý kiến Sở Tài chính", percent=40),
-            )  # fmt: skip
+            )
             await reports.set_milestones(
-                s, clock=clock, actor=actor, assignment=hop,
-                titles=["Xin ý kiến Sở Tài chính", "Dự thảo văn bản trả lời",
-                        "Trình lãnh đạo phòng", "Trình ký"],
-            )  # fmt: skip
+                s,
+                clock=clock,
+                actor=actor,
+                assignment=hop,
+                titles=[
+                    "Xin ý kiến Sở Tài chính",
+                    "Dự thảo văn bản trả lời",
+                    "Trình lãnh đạo phòng",
+                    "Trình ký",
+                ],
+            )
         client = aioredis.Redis.from_url(redis_url)
         found = {}
         for who, user_id in people.items():
             found[who], _ = await sessions.start(
-                client, clock=clock, user_id=user_id, device="browser", ip="127.0.0.1",
+                client,
+                clock=clock,
+                user_id=user_id,
+                device="browser",
+                ip="127.0.0.1",
                 limits=SessionLimits(idle=timedelta(hours=1), absolute=timedelta(hours=2)),
-            )  # fmt: skip
+            )
         await client.aclose()
         return first, found
     finally:
@@ -142,8 +185,9 @@ def signed_in(
     browser: Browser, server: LiveServer, session_id: str, viewport: dict[str, int]
 ) -> BrowserContext:
     context = browser.new_context(viewport=viewport, is_mobile=True, has_touch=True)  # type: ignore[arg-type]
-    context.add_cookies([{"name": server.settings.session_cookie, "value": session_id,
-                          "url": server.url}])  # fmt: skip
+    context.add_cookies(
+        [{"name": server.settings.session_cookie, "value": session_id, "url": server.url}]
+    )
     return context
 
 

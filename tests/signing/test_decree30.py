@@ -277,9 +277,13 @@ async def test_filling_before_the_seal_revision_trips_pyhankos_lock_analysis(
         pdf=leader, number=123, symbol="QĐ-UBND", issue_date=date(2026, 3, 5), place="Hà Nội"
     )
     prepared = await prepare_seal_signature(
-        pdf=filled, seal_cert=pki.seal_cert, chain=pki.chain,
-        seal_image=make_seal_png(agency_name=AGENCY), agency_name=AGENCY, level=PadesLevel.B_LT,
-    )  # fmt: skip
+        pdf=filled,
+        seal_cert=pki.seal_cert,
+        chain=pki.chain,
+        seal_image=make_seal_png(agency_name=AGENCY),
+        agency_name=AGENCY,
+        level=PadesLevel.B_LT,
+    )
     value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
     final = await finish_signature(state=prepared.state, signature_value=value, services=services)
     seal_status = await pyhanko_status(final, services, 1)

@@ -53,10 +53,13 @@ def refill(name: str, value: str) -> Callable[[IncrementalPdfFileWriter], None]:
         field[pdf_name("/V")] = pdf_string(value)
         text = value.encode("ascii", "replace")
         stream = generic.StreamObject(
-            {pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
-             pdf_name("/BBox"): field["/Rect"]},
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Form"),
+                pdf_name("/BBox"): field["/Rect"],
+            },
             stream_data=b"BT /Helv 11 Tf 2 5 Td (" + text + b") Tj ET",
-        )  # fmt: skip
+        )
         field[pdf_name("/AP")] = generic.DictionaryObject(
             {pdf_name("/N"): writer.add_object(stream)}
         )
@@ -68,12 +71,19 @@ def refill(name: str, value: str) -> Callable[[IncrementalPdfFileWriter], None]:
 def add_annotation(writer: IncrementalPdfFileWriter) -> None:
     page_ref = writer.find_page_for_modification(0)[0]
     page = page_ref.get_object()
-    annot = writer.add_object(generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/FreeText"),
-        pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in (60, 700, 300, 730)),
-        pdf_name("/Contents"): pdf_string("ĐÃ HỦY"),
-        pdf_name("/DA"): pdf_string("/Helv 14 Tf 1 0 0 rg"),
-    }))  # fmt: skip
+    annot = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/FreeText"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    generic.FloatObject(v) for v in (60, 700, 300, 730)
+                ),
+                pdf_name("/Contents"): pdf_string("ĐÃ HỦY"),
+                pdf_name("/DA"): pdf_string("/Helv 14 Tf 1 0 0 rg"),
+            }
+        )
+    )
     annots = page.get("/Annots", generic.ArrayObject())
     annots.append(annot)
     page[pdf_name("/Annots")] = annots
@@ -84,13 +94,15 @@ def add_page(writer: IncrementalPdfFileWriter) -> None:
     content = writer.add_object(
         generic.StreamObject(stream_data=b"BT /F1 12 Tf 72 700 Td (x) Tj ET")
     )
-    page = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Page"),
-        pdf_name("/MediaBox"): generic.ArrayObject(
-            generic.NumberObject(v) for v in (0, 0, 595, 842)
-        ),
-        pdf_name("/Contents"): content,
-    })  # fmt: skip
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject(
+                generic.NumberObject(v) for v in (0, 0, 595, 842)
+            ),
+            pdf_name("/Contents"): content,
+        }
+    )
     writer.insert_page(page)
 
 
@@ -110,10 +122,15 @@ def replace_seal_appearance(writer: IncrementalPdfFileWriter) -> None:
             seal = field
     assert seal is not None
     stream = generic.StreamObject(
-        {pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
-         pdf_name("/BBox"): generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 100, 100))},
+        {
+            pdf_name("/Type"): pdf_name("/XObject"),
+            pdf_name("/Subtype"): pdf_name("/Form"),
+            pdf_name("/BBox"): generic.ArrayObject(
+                generic.NumberObject(v) for v in (0, 0, 100, 100)
+            ),
+        },
         stream_data=b"0 0 1 rg 0 0 100 100 re f",
-    )  # fmt: skip
+    )
     seal[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): writer.add_object(stream)})
     writer.update_container(seal)
 
@@ -121,12 +138,21 @@ def replace_seal_appearance(writer: IncrementalPdfFileWriter) -> None:
 def new_field(writer: IncrementalPdfFileWriter) -> None:
     page_ref = writer.find_page_for_modification(0)[0]
     form = writer.root["/AcroForm"]
-    field = writer.add_object(generic.DictionaryObject({
-        pdf_name("/FT"): pdf_name("/Tx"), pdf_name("/T"): pdf_string("ghi_chu"),
-        pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
-        pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in (60, 60, 200, 80)),
-        pdf_name("/P"): page_ref, pdf_name("/V"): pdf_string("thêm"),
-    }))  # fmt: skip
+    field = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/FT"): pdf_name("/Tx"),
+                pdf_name("/T"): pdf_string("ghi_chu"),
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Widget"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    generic.FloatObject(v) for v in (60, 60, 200, 80)
+                ),
+                pdf_name("/P"): page_ref,
+                pdf_name("/V"): pdf_string("thêm"),
+            }
+        )
+    )
     form["/Fields"].append(field)
     writer.update_container(form)
 

@@ -50,15 +50,21 @@ def signed(pki: DevPki) -> dict[str, bytes]:
         async with serve_dev_services(pki=pki) as svc:
             for level in PadesLevel:
                 out[level.value] = await sign_pdf(
-                    pdf=make_sample_pdf(pages=1), key=InMemoryKey(pki.user_key("roi-chuc")),
-                    signer_cert=pki.user_cert("roi-chuc"), chain=pki.chain, services=svc,
+                    pdf=make_sample_pdf(pages=1),
+                    key=InMemoryKey(pki.user_key("roi-chuc")),
+                    signer_cert=pki.user_cert("roi-chuc"),
+                    chain=pki.chain,
+                    services=svc,
                     level=level,
-                )  # fmt: skip
+                )
             out["revoked-before"] = await sign_pdf(
-                pdf=make_sample_pdf(pages=1), key=InMemoryKey(pki.user_key("mat-sim")),
-                signer_cert=pki.user_cert("mat-sim"), chain=pki.chain, services=svc,
+                pdf=make_sample_pdf(pages=1),
+                key=InMemoryKey(pki.user_key("mat-sim")),
+                signer_cert=pki.user_cert("mat-sim"),
+                chain=pki.chain,
+                services=svc,
                 level=PadesLevel.B_T,
-            )  # fmt: skip
+            )
         return out
 
     return run_async(make())

@@ -30,16 +30,25 @@ class SoftAuthenticator:
 
     def _client_data(self, kind: str, challenge: str, origin: str | None = None) -> bytes:
         return json.dumps(
-            {"type": kind, "challenge": challenge, "origin": origin or self.origin,
-             "crossOrigin": False}
-        ).encode()  # fmt: skip
+            {
+                "type": kind,
+                "challenge": challenge,
+                "origin": origin or self.origin,
+                "crossOrigin": False,
+            }
+        ).encode()
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
         return cbor2.dumps(
-            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
-             -3: numbers.y.to_bytes(32, "big")}
-        )  # fmt: skip
+            {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+        )
 
     def create(self, options: dict[str, Any], *, user_verified: bool = True) -> dict[str, Any]:
         """Answer `navigator.credentials.create` for the options JSON the server sent."""

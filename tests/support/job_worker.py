@@ -52,9 +52,13 @@ async def main(url: str, lease_seconds: float) -> None:
         poll_seconds=0.05,
     )
     runner = Runner(
-        sessions=sessions, registry=registry, context=sessions, clock=SystemClock(),
-        policy=policy, name=WORKER_NAME,
-    )  # fmt: skip
+        sessions=sessions,
+        registry=registry,
+        context=sessions,
+        clock=SystemClock(),
+        policy=policy,
+        name=WORKER_NAME,
+    )
     await runner.start()
     await asyncio.Event().wait()
 

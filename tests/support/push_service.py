@@ -41,8 +41,10 @@ class FakeDevice:
         public = self.key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        return {"endpoint": f"{base}/push/{self.name}",
-                "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)}}  # fmt: skip
+        return {
+            "endpoint": f"{base}/push/{self.name}",
+            "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)},
+        }
 
 
 @dataclass
@@ -104,8 +106,9 @@ class PushService:
         status = self.answer.get(name, 201)
         if status >= 300:
             return web.Response(status=status)
-        plain = http_ece.decrypt(body, private_key=device.key, auth_secret=device.auth,
-                                 version="aes128gcm")  # fmt: skip
+        plain = http_ece.decrypt(
+            body, private_key=device.key, auth_secret=device.auth, version="aes128gcm"
+        )
         headers = {k.lower(): v for k, v in request.headers.items()}
         self.received.append(Received(name, json.loads(plain), headers, now))
         self.arrived.set()

@@ -27,8 +27,9 @@ def _roles(check: str) -> None:
         batch_op.create_check_constraint(op.f("ck_user_roles_known_role"), check)
 
 
-def _sqlite_retype(old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object],
-                   update: str) -> None:  # fmt: skip
+def _sqlite_retype(
+    old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object], update: str
+) -> None:
     # A batch type change copies with CAST(... AS DATE|DATETIME), which SQLite's numeric affinity
     # turns into 2026: copy through a new column instead.
     with op.batch_alter_table("assignments", schema=None) as batch_op:
@@ -76,18 +77,20 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["document_id"], ["documents.id"],
+            ["document_id"],
+            ["documents.id"],
             name=op.f("fk_direction_requests_document_id_documents"),
         ),
         sa.ForeignKeyConstraint(
             ["leader_id"], ["users.id"], name=op.f("fk_direction_requests_leader_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["requested_by_id"], ["users.id"],
+            ["requested_by_id"],
+            ["users.id"],
             name=op.f("fk_direction_requests_requested_by_id_users"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_direction_requests")),
-    )  # fmt: skip
+    )
     with op.batch_alter_table("direction_requests", schema=None) as batch_op:
         batch_op.create_index("ix_direction_requests_document", ["document_id"], unique=False)
         batch_op.create_index(
@@ -102,11 +105,12 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["assignment_id"], ["assignments.id"],
+            ["assignment_id"],
+            ["assignments.id"],
             name=op.f("fk_assignment_milestones_assignment_id_assignments"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignment_milestones")),
-    )  # fmt: skip
+    )
     with op.batch_alter_table("assignment_milestones", schema=None) as batch_op:
         batch_op.create_index(
             "ix_assignment_milestones_assignment", ["assignment_id", "position"], unique=False
@@ -125,11 +129,12 @@ def upgrade() -> None:
             ["document_id"], ["documents.id"], name=op.f("fk_progress_files_document_id_documents")
         ),
         sa.ForeignKeyConstraint(
-            ["event_id"], ["timeline_events.id"],
+            ["event_id"],
+            ["timeline_events.id"],
             name=op.f("fk_progress_files_event_id_timeline_events"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_progress_files")),
-    )  # fmt: skip
+    )
     with op.batch_alter_table("progress_files", schema=None) as batch_op:
         batch_op.create_index("ix_progress_files_event", ["event_id"], unique=False)
 

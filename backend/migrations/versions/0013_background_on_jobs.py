@@ -40,22 +40,35 @@ def upgrade() -> None:
     ).scalars()
     jobs = sa.table(
         "jobs",
-        sa.column("kind", sa.String), sa.column("payload", sa.JSON),
-        sa.column("run_at", sa.DateTime(timezone=True)), sa.column("attempts", sa.Integer),
-        sa.column("max_attempts", sa.Integer), sa.column("status", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("payload", sa.JSON),
+        sa.column("run_at", sa.DateTime(timezone=True)),
+        sa.column("attempts", sa.Integer),
+        sa.column("max_attempts", sa.Integer),
+        sa.column("status", sa.String),
         sa.column("idempotency_key", sa.String),
         sa.column("created_at", sa.DateTime(timezone=True)),
-    )  # fmt: skip
+    )
     common = {"run_at": now, "attempts": 0, "status": "queued", "created_at": now}
     rows = [
-        {**common, "kind": POLL_JOB, "payload": {"transaction": tx_id}, "max_attempts": 5,
-         "idempotency_key": f"{POLL_JOB}:{tx_id}"}
+        {
+            **common,
+            "kind": POLL_JOB,
+            "payload": {"transaction": tx_id},
+            "max_attempts": 5,
+            "idempotency_key": f"{POLL_JOB}:{tx_id}",
+        }
         for tx_id in awaiting
     ] + [
-        {**common, "kind": SEND_JOB, "payload": {"notice": notice_id}, "max_attempts": 50,
-         "idempotency_key": f"{SEND_JOB}:{notice_id}"}
+        {
+            **common,
+            "kind": SEND_JOB,
+            "payload": {"notice": notice_id},
+            "max_attempts": 50,
+            "idempotency_key": f"{SEND_JOB}:{notice_id}",
+        }
         for notice_id in unsent
-    ]  # fmt: skip
+    ]
     if rows:
         op.bulk_insert(jobs, rows)
     with op.batch_alter_table("signing_transactions") as batch_op:

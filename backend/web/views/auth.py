@@ -176,10 +176,11 @@ async def signin_page(request: Request) -> Response:
         async with transaction(request) as db:
             demo_users = list(
                 await db.scalars(
-                    select(User).where(User.is_demo.is_(True), User.is_active.is_(True))
+                    select(User)
+                    .where(User.is_demo.is_(True), User.is_active.is_(True))
                     .order_by(User.id)
                 )
-            )  # fmt: skip
+            )
     reason = request.query_params.get("reason", "")
     response = render(
         request,

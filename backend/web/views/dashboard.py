@@ -48,9 +48,14 @@ async def _figures(request: Request) -> tuple[int, dashboard_cache.Figures]:
     year, start, end, today = _period(request)
     res = resources(request)
     figures = await dashboard_cache.figures(
-        res.sessions, res.redis, clock=res.clock, scope=_scope(request), start=start, end=end,
+        res.sessions,
+        res.redis,
+        clock=res.clock,
+        scope=_scope(request),
+        start=start,
+        end=end,
         today=today,
-    )  # fmt: skip
+    )
     return year, figures
 
 
@@ -58,11 +63,16 @@ async def dashboard_page(request: Request) -> Response:
     year, figures = await _figures(request)
     found = figures.numbers
     listing = request.url_for("dashboard_list").path
-    status_chart = charts.bars([
-        (catalogue.STATUS_LABELS[code], found.by_status.get(code, 0),
-         f"{listing}?year={year}&metric=status&key={code.value}")
-        for code in STATUS_ORDER
-    ])  # fmt: skip
+    status_chart = charts.bars(
+        [
+            (
+                catalogue.STATUS_LABELS[code],
+                found.by_status.get(code, 0),
+                f"{listing}?year={year}&metric=status&key={code.value}",
+            )
+            for code in STATUS_ORDER
+        ]
+    )
     trend = charts.bars(
         [(f"{w:%d/%m}", received, "") for w, received, _ in found.weeks], height=180
     )
@@ -82,10 +92,16 @@ async def dashboard_list(request: Request) -> Response:
     metric = request.query_params.get("metric", "")
     key = request.query_params.get("key", "")
     async with transaction(request) as db:
-        documents = await dashboard.drill_down(db, scope=_scope(request), start=start, end=end,
-                                               today=today, metric=metric, key=key)  # fmt: skip
-    context = {"documents": documents, "year": year, "metric": metric, "key": key,
-               "statuses": catalogue.STATUS_LABELS}  # fmt: skip
+        documents = await dashboard.drill_down(
+            db, scope=_scope(request), start=start, end=end, today=today, metric=metric, key=key
+        )
+    context = {
+        "documents": documents,
+        "year": year,
+        "metric": metric,
+        "key": key,
+        "statuses": catalogue.STATUS_LABELS,
+    }
     return render(request, "dashboard/list.html", context)
 
 
@@ -94,18 +110,41 @@ async def dashboard_csv(request: Request) -> Response:
     found = figures.numbers
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Họ và tên", "Đơn vị", "Được giao chủ trì", "Hoàn thành", "Đúng hạn",
-                     "Quá hạn khi hoàn thành", "Đang quá hạn", "Tỷ lệ đúng hạn (%)",
-                     "Thời gian xử lý trung vị (ngày)"])  # fmt: skip
+    writer.writerow(
+        [
+            "Họ và tên",
+            "Đơn vị",
+            "Được giao chủ trì",
+            "Hoàn thành",
+            "Đúng hạn",
+            "Quá hạn khi hoàn thành",
+            "Đang quá hạn",
+            "Tỷ lệ đúng hạn (%)",
+            "Thời gian xử lý trung vị (ngày)",
+        ]
+    )
     for p in found.people:
         rate = "" if p.on_time_rate is None else f"{p.on_time_rate * 100:.1f}"
         median = "" if p.median_days is None else f"{p.median_days:.1f}"
-        writer.writerow([p.name, p.unit, p.assigned, p.completed, p.on_time, p.late,
-                         p.overdue_open, rate, median])  # fmt: skip
+        writer.writerow(
+            [
+                p.name,
+                p.unit,
+                p.assigned,
+                p.completed,
+                p.on_time,
+                p.late,
+                p.overdue_open,
+                rate,
+                median,
+            ]
+        )
     # A BOM so Excel opens the Vietnamese text as UTF-8.
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="danh-gia-{year}.csv"',
-                 "Cache-Control": "no-store"},
-    )  # fmt: skip
+        headers={
+            "Content-Disposition": f'attachment; filename="danh-gia-{year}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

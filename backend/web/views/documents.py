@@ -91,8 +91,14 @@ async def documents_page(request: Request) -> Response:
         page = await queries.list_documents(
             db, principal=current_principal(request), filters=filters, after=cursor
         )
-    context = {"inboxes": inboxes, "inbox": inbox, "page": page, "filters": filters,
-               "query": request.query_params, **_common(request)}  # fmt: skip
+    context = {
+        "inboxes": inboxes,
+        "inbox": inbox,
+        "page": page,
+        "filters": filters,
+        "query": request.query_params,
+        **_common(request),
+    }
     # The next page ("Show more"), or the first page again when a live event refreshes the list.
     refresh = cursor is not None or request.query_params.get("live") == "1"
     block = "items" if htmx.is_partial(request) and refresh else None
@@ -205,23 +211,37 @@ async def document_create(request: Request) -> Response:
         form = parse_incoming(fields, today=_today(request))
         async with transaction(request) as db:
             document = await register_incoming(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-                registrar=Registrar.clerk(current_user(request)), form=form, pdfs=pdfs,
-                scans=scans, limits=Limits(settings.max_upload_mb * MiB, settings.max_pages),
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                workers=res.pdf_workers,
+                registrar=Registrar.clerk(current_user(request)),
+                form=form,
+                pdfs=pdfs,
+                scans=scans,
+                limits=Limits(settings.max_upload_mb * MiB, settings.max_pages),
                 link_to=int(link_raw) if link_raw.isdigit() else None,
                 checker=res.signature_checker,
-            )  # fmt: skip
+            )
             document_id = document.id
     except (FormErrors, DuplicateFoundError, ValidationError) as error:
         problems = error.problems if isinstance(error, FormErrors) else {}
         duplicate = (
-            {"id": error.original_id, "register_number": error.register_number,
-             "number_symbol": error.number_symbol}
+            {
+                "id": error.original_id,
+                "register_number": error.register_number,
+                "number_symbol": error.number_symbol,
+            }
             if isinstance(error, DuplicateFoundError)
             else None
-        )  # fmt: skip
-        context = {"values": fields, "error": error.message(language(request)),
-                   "problems": problems, "duplicate": duplicate, **_common(request)}  # fmt: skip
+        )
+        context = {
+            "values": fields,
+            "error": error.message(language(request)),
+            "problems": problems,
+            "duplicate": duplicate,
+            **_common(request),
+        }
         return render(request, "documents/new.html", context, status_code=error.status_code)
     target = request.url_for("document", document_id=document_id).path + "?registered=1"
     return RedirectResponse(target, status_code=303)
@@ -231,8 +251,9 @@ async def duplicate_check(request: Request) -> Response:
     params = dict(request.query_params)
     duplicate = None
     try:
-        form = parse_incoming({**params, "subject": "kiểm tra trùng", "type_code": "CV"},
-                              today=_today(request))  # fmt: skip
+        form = parse_incoming(
+            {**params, "subject": "kiểm tra trùng", "type_code": "CV"}, today=_today(request)
+        )
         async with transaction(request) as db:
             duplicate = await find_duplicate(
                 db, agency_id=current_principal(request).agency_id, form=form
@@ -261,9 +282,12 @@ async def register_pdf(request: Request) -> Response:
         agency = await db.get_one(Agency, principal.agency_id)
         parent = await db.get(Agency, agency.parent_id) if agency.parent_id else None
     heading = registerbook.RegisterHeading(
-        agency_name=agency.name, parent_name=parent.name if parent else "",
-        direction=catalogue.Direction(direction), start=start, end=end,
-    )  # fmt: skip
+        agency_name=agency.name,
+        parent_name=parent.name if parent else "",
+        direction=catalogue.Direction(direction),
+        start=start,
+        end=end,
+    )
     pdf = registerbook.render_register(heading, rows)
     name = f"so-{'den' if direction == 'incoming' else 'di'}-{start}-{end}.pdf"
     return Response(

@@ -101,10 +101,12 @@ async def list_documents(request: Request) -> Response:
             date_to=_date_param(params.get("to")),
         )
         page = await queries.list_rows(
-            db, scope=scope, filters=filters,
+            db,
+            scope=scope,
+            filters=filters,
             after=queries.Cursor.decode(params.get("after", "")),
             limit=min(int(params.get("limit", "50") or 50), 200),
-        )  # fmt: skip
+        )
     return _json({"items": [document_json(d) for d in page.items], "next": page.next_cursor})
 
 
@@ -139,29 +141,50 @@ async def create_incoming(request: Request) -> Response:
         form = parse_incoming(fields, today=_today(request))
         async with transaction(request) as db:
             document = await register_incoming(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-                registrar=Registrar(agency_id=service.agency_id, user_id=None,
-                                    via=f"service-account:{service.service_account_id}"),
-                form=form, pdfs=pdfs, scans=scans,
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                workers=res.pdf_workers,
+                registrar=Registrar(
+                    agency_id=service.agency_id,
+                    user_id=None,
+                    via=f"service-account:{service.service_account_id}",
+                ),
+                form=form,
+                pdfs=pdfs,
+                scans=scans,
                 limits=Limits(settings.max_upload_mb * MiB, settings.max_pages),
                 link_to=int(link_raw) if link_raw.isdigit() else None,
                 checker=res.signature_checker,
-            )  # fmt: skip
+            )
             body = document_with_files_json(request, document)
     except DuplicateFoundError as duplicate:
         return _json(
-            {"error": {"status": 409, "message": duplicate.message_vi,
-                       "message_en": duplicate.message_en, "original": duplicate.original_id}},
+            {
+                "error": {
+                    "status": 409,
+                    "message": duplicate.message_vi,
+                    "message_en": duplicate.message_en,
+                    "original": duplicate.original_id,
+                }
+            },
             409,
-        )  # fmt: skip
+        )
     except FormErrors as errors:
-        problems = {field: {"message": vi, "message_en": en}
-                    for field, (vi, en) in errors.problems.items()}  # fmt: skip
+        problems = {
+            field: {"message": vi, "message_en": en} for field, (vi, en) in errors.problems.items()
+        }
         return _json(
-            {"error": {"status": 422, "message": errors.message_vi,
-                       "message_en": errors.message_en, "fields": problems}},
+            {
+                "error": {
+                    "status": 422,
+                    "message": errors.message_vi,
+                    "message_en": errors.message_en,
+                    "fields": problems,
+                }
+            },
             422,
-        )  # fmt: skip
+        )
     return _json(body, 201)
 
 
@@ -176,5 +199,11 @@ async def register_json(request: Request) -> Response:
         rows = await reading.register_rows(
             db, agency_id=_service(request).agency_id, direction=direction, start=start, end=end
         )
-    return _json({"direction": direction, "from": start.isoformat(), "to": end.isoformat(),
-                  "entries": [document_json(d) for d in rows]})  # fmt: skip
+    return _json(
+        {
+            "direction": direction,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "entries": [document_json(d) for d in rows],
+        }
+    )

@@ -37,8 +37,13 @@ async def _page(request: Request, *, error: str = "", status_code: int = 200) ->
             if mine.draft.reply_to_id is not None
             else None
         )
-    context = {"mine": mine, "document": mine.document, "answers": answers, "error": error,
-               "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
+    context = {
+        "mine": mine,
+        "document": mine.document,
+        "answers": answers,
+        "error": error,
+        "urgencies": catalogue.URGENCY_LABELS,
+    }
     return render(request, "drafts/view.html", context, status_code=status_code)
 
 
@@ -63,13 +68,21 @@ async def resubmit(request: Request) -> Response:
             raise ValidationError("Tệp dự thảo đã chọn bị rỗng.", "The chosen draft file is empty.")
         async with transaction(request) as db:
             await drafts.resubmit_draft(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-                author=current_user(request), document_id=document_id, pdf=upload, note=note,
-                max_bytes=limit, max_pages=settings.max_pages,
-            )  # fmt: skip
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                workers=res.pdf_workers,
+                author=current_user(request),
+                document_id=document_id,
+                pdf=upload,
+                note=note,
+                max_bytes=limit,
+                max_pages=settings.max_pages,
+            )
     except EofficeError as error:
-        return await _page(request, error=error.message(language(request)),
-                           status_code=error.status_code)  # fmt: skip
+        return await _page(
+            request, error=error.message(language(request)), status_code=error.status_code
+        )
     target = request.url_for("draft_view", document_id=document_id).path + "?resent=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

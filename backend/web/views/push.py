@@ -37,8 +37,11 @@ async def devices_page(request: Request) -> Response:
     res = resources(request)
     async with transaction(request) as db:
         devices = await subscriptions.of_user(db, current_user(request).id)
-    context = {"devices": devices, "vapid_key": res.push.keys.public_key,
-               "sent": request.query_params.get("sent") == "1"}  # fmt: skip
+    context = {
+        "devices": devices,
+        "vapid_key": res.push.keys.public_key,
+        "sent": request.query_params.get("sent") == "1",
+    }
     return render(request, "account/notifications.html", context)
 
 
@@ -70,7 +73,9 @@ async def failure_retry(request: Request) -> Response:
     res = resources(request)
     async with transaction(request) as db:
         await outbox.retry_dead(
-            db, clock=res.clock, outbox_id=request.path_params["outbox_id"],
+            db,
+            clock=res.clock,
+            outbox_id=request.path_params["outbox_id"],
             agency_id=current_user(request).agency_id,
-        )  # fmt: skip
+        )
     return RedirectResponse(request.url_for("admin_push").path, status_code=303)

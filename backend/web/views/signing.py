@@ -73,8 +73,13 @@ async def sign_view(request: Request) -> Response:
             "Văn bản này không chờ bạn ký.", "This document does not await your signature."
         )
     main = next(f for f in row.document.files if f.kind == "main")
-    context = {"row": row, "document": row.document, "main": main, "widths": WIDTHS,
-               "urgencies": catalogue.URGENCY_LABELS}  # fmt: skip
+    context = {
+        "row": row,
+        "document": row.document,
+        "main": main,
+        "widths": WIDTHS,
+        "urgencies": catalogue.URGENCY_LABELS,
+    }
     return render(request, "signing/view.html", context)
 
 
@@ -89,10 +94,15 @@ async def prepare(request: Request) -> Response:
     res, settings = resources(request), settings_of(request)
     async with transaction(request) as db:
         prepared = await transactions.prepare(
-            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
-            signer=current_user(request), document_ids=ids, method=method,
+            db,
+            clock=res.clock,
+            blobs=res.blobs,
+            setup=_setup(request),
+            signer=current_user(request),
+            document_ids=ids,
+            method=method,
             lifetime=timedelta(seconds=settings.signing_timeout_seconds),
-        )  # fmt: skip
+        )
         tx = prepared.transaction
         documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
         context = {"tx": tx, "documents": documents, "lang": language(request)}
@@ -110,9 +120,13 @@ async def passkey_options(request: Request) -> Response:
             db, request.path_params["tx_id"], signer_id=current_user(request).id
         )
         options = await confirm.passkey_options(
-            db, res.redis, clock=res.clock, rp=relying_party(settings), tx=tx,
+            db,
+            res.redis,
+            clock=res.clock,
+            rp=relying_party(settings),
+            tx=tx,
             signer=current_user(request),
-        )  # fmt: skip
+        )
     return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -123,19 +137,28 @@ async def passkey_confirm(request: Request) -> Response:
     async with transaction(request) as db:
         try:
             tx = await confirm.verify_passkey(
-                db, res.redis, clock=res.clock, rp=relying_party(settings),
-                tx_id=request.path_params["tx_id"], signer=current_user(request),
-                credential=body.get("credential", body), ip=client_ip(request),
-            )  # fmt: skip
+                db,
+                res.redis,
+                clock=res.clock,
+                rp=relying_party(settings),
+                tx_id=request.path_params["tx_id"],
+                signer=current_user(request),
+                credential=body.get("credential", body),
+                ip=client_ip(request),
+            )
             tx_id = tx.id
         except transactions.SigningFlowError as error:
             refusal = error  # the refusal's audit row commits with this block
     if refusal is not None:
         raise refusal
     done = await run.execute(
-        res.sessions, res.redis, clock=res.clock, blobs=res.blobs, setup=_setup(request),
+        res.sessions,
+        res.redis,
+        clock=res.clock,
+        blobs=res.blobs,
+        setup=_setup(request),
         tx_id=tx_id,
-    )  # fmt: skip
+    )
     return JSONResponse(_tx_json(done), headers={"Cache-Control": "no-store"})
 
 
@@ -169,9 +192,12 @@ async def return_draft(request: Request) -> Response:
     document_id = request.path_params["document_id"]
     async with transaction(request) as db:
         await drafts.return_draft(
-            db, clock=res.clock, leader=current_user(request), document_id=document_id,
+            db,
+            clock=res.clock,
+            leader=current_user(request),
+            document_id=document_id,
             comment=comment,
-        )  # fmt: skip
+        )
     target = request.url_for("sign_queue").path + "?returned=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 
@@ -185,9 +211,15 @@ async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any
             reply_to = await drafts.reply_target(
                 db, author=user, document_id=int(values["reply_to"])
             )
-    return {"leaders": leaders, "types": catalogue.TYPES, "urgencies": catalogue.URGENCY_LABELS,
-            "values": values, "reply_to": reply_to, "max_attachments": drafts.MAX_ATTACHMENTS,
-            "error": ""}  # fmt: skip
+    return {
+        "leaders": leaders,
+        "types": catalogue.TYPES,
+        "urgencies": catalogue.URGENCY_LABELS,
+        "values": values,
+        "reply_to": reply_to,
+        "max_attachments": drafts.MAX_ATTACHMENTS,
+        "error": "",
+    }
 
 
 async def draft_new(request: Request) -> Response:
@@ -230,10 +262,17 @@ async def draft_create(request: Request) -> Response:
         draft_form = drafts.parse_draft(fields)
         async with transaction(request) as db:
             document = await drafts.create_draft(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-                author=current_user(request), form=draft_form, pdf=upload,
-                attachments=attachments, max_bytes=limit, max_pages=settings.max_pages,
-            )  # fmt: skip
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                workers=res.pdf_workers,
+                author=current_user(request),
+                form=draft_form,
+                pdf=upload,
+                attachments=attachments,
+                max_bytes=limit,
+                max_pages=settings.max_pages,
+            )
             document_id = document.id
     except EofficeError as error:
         context = await _draft_form(request, fields)
@@ -253,10 +292,15 @@ async def sim_start(request: Request) -> Response:
     try:
         async with transaction(request) as db:
             prepared = await transactions.prepare(
-                db, clock=res.clock, blobs=res.blobs, setup=setup, signer=user,
-                document_ids=ids, method="sim",
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                setup=setup,
+                signer=user,
+                document_ids=ids,
+                method="sim",
                 lifetime=timedelta(seconds=settings.signing_timeout_seconds),
-            )  # fmt: skip
+            )
             tx = prepared.transaction
             if prepared.reused:
                 raise transactions.SigningFlowError(
@@ -293,9 +337,13 @@ async def issue_document(request: Request) -> Response:
     document_id = request.path_params["document_id"]
     async with transaction(request) as db:
         await issue.issue(
-            db, clock=res.clock, blobs=res.blobs, setup=_setup(request),
-            clerk=current_user(request), document_id=document_id,
-        )  # fmt: skip
+            db,
+            clock=res.clock,
+            blobs=res.blobs,
+            setup=_setup(request),
+            clerk=current_user(request),
+            document_id=document_id,
+        )
     target = request.url_for("document", document_id=document_id).path + "?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 
@@ -326,8 +374,13 @@ async def _sim_batch_start(request: Request, ids: list[int]) -> Response:
 
 
 def _row_json(row: sim_batch.Row) -> dict[str, object]:
-    return {"document": row.document.id, "status": row.status, "code": row.code,
-            "error": row.error, "transaction": row.transaction_id}  # fmt: skip
+    return {
+        "document": row.document.id,
+        "status": row.status,
+        "code": row.code,
+        "error": row.error,
+        "transaction": row.transaction_id,
+    }
 
 
 async def sim_batch_status(request: Request) -> Response:

@@ -116,9 +116,14 @@ async def forward(request: Request) -> Response:
     res = resources(request)
     async with transaction(request) as db:
         document = await _document_in_scope(db, request, request.path_params["document_id"])
-        await assignments.request_direction(db, clock=res.clock, actor=_actor(request),
-                                            document=document, leader_id=int(leader),
-                                            note=note)  # fmt: skip
+        await assignments.request_direction(
+            db,
+            clock=res.clock,
+            actor=_actor(request),
+            document=document,
+            leader_id=int(leader),
+            note=note,
+        )
     return await _done(request, document.id)
 
 
@@ -126,11 +131,15 @@ async def awaiting_direction(request: Request) -> Response:
     """The leader's "Chờ cho ý kiến": what the office chief put before them."""
     async with transaction(request) as db:
         documents = await assignments.awaiting_direction(db, leader=current_user(request))
-    return render(request, "workflow/awaiting.html", {
-        "documents": documents,
-        "urgencies": catalogue.URGENCY_LABELS,
-        "statuses": catalogue.STATUS_LABELS,
-    })  # fmt: skip
+    return render(
+        request,
+        "workflow/awaiting.html",
+        {
+            "documents": documents,
+            "urgencies": catalogue.URGENCY_LABELS,
+            "statuses": catalogue.STATUS_LABELS,
+        },
+    )
 
 
 async def reassign(request: Request) -> Response:
@@ -139,8 +148,9 @@ async def reassign(request: Request) -> Response:
     async with transaction(request) as db:
         parent, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
         await _document_in_scope(db, request, parent.document_id)
-        await assignments.reassign(db, clock=res.clock, actor=_actor(request), parent=parent,
-                                   plan=plan)  # fmt: skip
+        await assignments.reassign(
+            db, clock=res.clock, actor=_actor(request), parent=parent, plan=plan
+        )
     return await _done(request, parent.document_id)
 
 
@@ -194,9 +204,14 @@ async def progress(request: Request) -> Response:
         async with transaction(request) as db:
             hop, _ = await assignments.get_assignment(db, assignment_id)
             await _document_in_scope(db, request, hop.document_id)
-            await reports.report_progress(db, clock=res.clock, blobs=res.blobs,
-                                          actor=_actor(request), assignment=hop,
-                                          report=report)  # fmt: skip
+            await reports.report_progress(
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                actor=_actor(request),
+                assignment=hop,
+                report=report,
+            )
             document_id = hop.document_id
     except IntegrityError:
         # Two replays of one offline report raced: the other one recorded it.
@@ -217,8 +232,9 @@ async def milestones(request: Request) -> Response:
     async with transaction(request) as db:
         hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
         await _document_in_scope(db, request, hop.document_id)
-        await reports.set_milestones(db, clock=res.clock, actor=_actor(request), assignment=hop,
-                                     titles=titles)  # fmt: skip
+        await reports.set_milestones(
+            db, clock=res.clock, actor=_actor(request), assignment=hop, titles=titles
+        )
     return await _done(request, hop.document_id)
 
 
@@ -239,8 +255,9 @@ async def complete(request: Request) -> Response:
     async with transaction(request) as db:
         hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
         await _document_in_scope(db, request, hop.document_id)
-        await assignments.complete(db, clock=res.clock, actor=_actor(request), assignment=hop,
-                                   result=result)  # fmt: skip
+        await assignments.complete(
+            db, clock=res.clock, actor=_actor(request), assignment=hop, result=result
+        )
     return await _done(request, hop.document_id)
 
 
@@ -250,8 +267,9 @@ async def return_(request: Request) -> Response:
     async with transaction(request) as db:
         hop, _ = await assignments.get_assignment(db, request.path_params["assignment_id"])
         await _document_in_scope(db, request, hop.document_id)
-        await assignments.return_assignment(db, clock=res.clock, actor=_actor(request),
-                                            assignment=hop, reason=reason)  # fmt: skip
+        await assignments.return_assignment(
+            db, clock=res.clock, actor=_actor(request), assignment=hop, reason=reason
+        )
     return await _done(request, hop.document_id)
 
 
@@ -281,32 +299,44 @@ async def handling_context(
     }
     if may_assign:
         units = await db.scalars(
-            select(Unit).where(Unit.agency_id == document.agency_id, Unit.merged_into_id.is_(None))
+            select(Unit)
+            .where(Unit.agency_id == document.agency_id, Unit.merged_into_id.is_(None))
             .order_by(Unit.name)
-        )  # fmt: skip
+        )
         people = await db.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id)
-            .where(User.agency_id == document.agency_id, User.is_active.is_(True),
-                   UserRole.role.in_([Role.UNIT_HEAD.value, Role.SPECIALIST.value,
-                                      Role.LEADER.value]))
-            .distinct().order_by(User.full_name)
-        )  # fmt: skip
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                User.agency_id == document.agency_id,
+                User.is_active.is_(True),
+                UserRole.role.in_([Role.UNIT_HEAD.value, Role.SPECIALIST.value, Role.LEADER.value]),
+            )
+            .distinct()
+            .order_by(User.full_name)
+        )
         context["parties"] = [(f"d:{u.id}", u.name) for u in units] + [
             (f"u:{p.id}", p.full_name) for p in people if p.id != viewer.id
         ]
     if context["may_forward"]:
         leaders = await db.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id)
-            .where(User.agency_id == document.agency_id, User.is_active.is_(True),
-                   UserRole.role == Role.LEADER.value, User.id != viewer.id)
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                User.agency_id == document.agency_id,
+                User.is_active.is_(True),
+                UserRole.role == Role.LEADER.value,
+                User.id != viewer.id,
+            )
             .order_by(User.full_name)
-        )  # fmt: skip
-        context["leaders"] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name)
-                              for p in leaders]  # fmt: skip
+        )
+        context["leaders"] = [
+            (p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name) for p in leaders
+        ]
     if any(policy.may(principal, Action.ASSIGN_DOCUMENT, h.ref) for h in found.mine):
         members = await db.scalars(
-            select(User).where(User.unit_id == viewer.unit_id, User.is_active.is_(True),
-                               User.id != viewer.id).order_by(User.full_name)
-        )  # fmt: skip
+            select(User)
+            .where(User.unit_id == viewer.unit_id, User.is_active.is_(True), User.id != viewer.id)
+            .order_by(User.full_name)
+        )
         context["members"] = [(f"u:{m.id}", m.full_name) for m in members]
     return context

@@ -66,8 +66,16 @@ def test_migrate_demo_is_idempotent(
 def test_admin_create_bootstraps_an_agency_and_prints_a_one_time_link(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["admin", "create", "--username", "qt.tinh", "--name", "Phan Thị Mai",
-            "--agency", "000.00.00.H53"]  # fmt: skip
+    args = [
+        "admin",
+        "create",
+        "--username",
+        "qt.tinh",
+        "--name",
+        "Phan Thị Mai",
+        "--agency",
+        "000.00.00.H53",
+    ]
     assert main(args) == 1  # the agency does not exist and no name was given
     assert "Không tìm thấy cơ quan" in capsys.readouterr().err
     args += ["--agency-name", "Ủy ban nhân dân tỉnh Tây Ninh", "--agency-short-name", "UBND"]

@@ -29,9 +29,13 @@ def eoffice(tmp_path: Path, sqlite_url: str) -> object:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "backend", *args], env=env, cwd=tmp_path, capture_output=True,
-            text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "backend", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     return run
 

@@ -21,8 +21,12 @@ def test_serve_with_the_documented_defaults_from_its_own_directory(tmp_path: Pat
     env.pop("SOFTHSM2_CONF", None)
     migrate = subprocess.run(
         [sys.executable, "-m", "backend", "migrate"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert migrate.returncode == 0, migrate.stderr
     assert (tmp_path / "data" / "eoffice.db").exists()
     port = free_port()
@@ -30,8 +34,11 @@ def test_serve_with_the_documented_defaults_from_its_own_directory(tmp_path: Pat
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "backend", "serve", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         health: httpx.Response | None = None

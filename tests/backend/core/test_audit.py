@@ -29,9 +29,14 @@ async def write_entries(engine: AsyncEngine, count: int) -> None:
         for i in range(count):
             clock.advance(timedelta(minutes=1))
             await audit.record(
-                s, clock=clock, action="test.action", object_type="thing", object_id=i,
-                detail={"n": i, "text": "Văn bản đến"}, ip="10.0.0.1",
-            )  # fmt: skip
+                s,
+                clock=clock,
+                action="test.action",
+                object_type="thing",
+                object_id=i,
+                detail={"n": i, "text": "Văn bản đến"},
+                ip="10.0.0.1",
+            )
 
 
 async def test_entries_form_an_intact_chain(engine: AsyncEngine) -> None:

@@ -43,9 +43,12 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 def _agency(code: str) -> Agency:
     return Agency(
-        code=code, name=f"Cơ quan {code}", short_name="CQ", level=1,
+        code=code,
+        name=f"Cơ quan {code}",
+        short_name="CQ",
+        level=1,
         created_at=SystemClock().now(),
-    )  # fmt: skip
+    )
 
 
 async def test_an_event_is_dispatched_after_commit_and_sees_the_committed_state(

@@ -83,9 +83,13 @@ def make_runner(
     values: dict[str, object] = {"lease": LEASE, "jitter": 0.0, "poll_seconds": 0.05}
     values.update(policy)
     return Runner(
-        sessions=sessions, registry=registry, context=Ctx(sessions), clock=clock,
-        policy=Policy(**values), name=name,  # type: ignore[arg-type]
-    )  # fmt: skip
+        sessions=sessions,
+        registry=registry,
+        context=Ctx(sessions),
+        clock=clock,
+        policy=Policy(**values),
+        name=name,  # type: ignore[arg-type]
+    )
 
 
 async def add_job(engine: AsyncEngine, clock: Clock, kind: str = "work", **kw: object) -> int:
@@ -339,9 +343,15 @@ async def test_a_worker_killed_with_sigkill_has_its_job_taken_over(
     lease = timedelta(seconds=2)
     job_id = await add_job(engine, clock, kind=job_worker.BLOCKING_KIND)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.job_worker", database_url, "2",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tests.support.job_worker",
+        database_url,
+        "2",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
 
         async def claimed_and_working() -> bool:

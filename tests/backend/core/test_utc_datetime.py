@@ -30,8 +30,15 @@ async def test_a_moment_comes_back_aware_in_utc(
     engine = db_mod.create_engine(database_url)
     try:
         async with db_mod.sessionmaker(engine)() as db, db.begin():
-            db.add(Agency(code="000.00.01.H95", name="Cơ quan", short_name="CQ", level=1,
-                          created_at=written))  # fmt: skip
+            db.add(
+                Agency(
+                    code="000.00.01.H95",
+                    name="Cơ quan",
+                    short_name="CQ",
+                    level=1,
+                    created_at=written,
+                )
+            )
         async with db_mod.sessionmaker(engine)() as db:
             found = await db.scalar(select(Agency.created_at).where(Agency.code == "000.00.01.H95"))
             # Compared in SQL with an aware bound value, too.

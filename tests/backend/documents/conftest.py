@@ -44,13 +44,20 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def clerk(engine: AsyncEngine, clock: FixedClock) -> User:
     async with db.sessionmaker(engine)() as s, s.begin():
         agency = await organisations.create_agency(
-            s, clock=clock, code="000.00.01.H53", name="Văn phòng UBND tỉnh Tây Ninh",
+            s,
+            clock=clock,
+            code="000.00.01.H53",
+            name="Văn phòng UBND tỉnh Tây Ninh",
             short_name="VP",
-        )  # fmt: skip
+        )
         return await users.create_user(
-            s, clock=clock, agency=agency, username="vanthu", full_name="Đặng Quốc Huy",
+            s,
+            clock=clock,
+            agency=agency,
+            username="vanthu",
+            full_name="Đặng Quốc Huy",
             roles={Role.CLERK},
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture

@@ -233,9 +233,15 @@ def test_form_reports_every_problem_in_vietnamese() -> None:
     with pytest.raises(FormErrors) as errors:
         parse_incoming(bad, today=TODAY)
     assert set(errors.value.problems) == {
-        "type_code", "subject", "number_symbol", "issue_date", "issuer_name", "issuer_code",
-        "urgency", "signer_competence",
-    }  # fmt: skip
+        "type_code",
+        "subject",
+        "number_symbol",
+        "issue_date",
+        "issuer_name",
+        "issuer_code",
+        "urgency",
+        "signer_competence",
+    }
     future = (TODAY + timedelta(days=1)).isoformat()
     with pytest.raises(FormErrors) as future_error:
         parse_incoming({**FORM, "issue_date": future}, today=TODAY)

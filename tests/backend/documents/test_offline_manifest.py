@@ -46,16 +46,25 @@ async def scene(app: LifespanManager, world: World) -> Scene:
         clerk = await db.get_one(User, world.user_ids["clerk"])
         for n, pages in enumerate((2, 1, 1)):
             form = parse_incoming(
-                {"type_code": "CV", "subject": f"Văn bản số {n}", "issuer_name": "Sở Nội vụ",
-                 "number_symbol": f"{n + 1}/SNV"},
+                {
+                    "type_code": "CV",
+                    "subject": f"Văn bản số {n}",
+                    "issuer_name": "Sở Nội vụ",
+                    "number_symbol": f"{n + 1}/SNV",
+                },
                 today=res.clock.now().date(),
-            )  # fmt: skip
+            )
             document = await register_incoming(
-                db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-                registrar=Registrar.clerk(clerk), form=form, scans=[],
+                db,
+                clock=res.clock,
+                blobs=res.blobs,
+                workers=res.pdf_workers,
+                registrar=Registrar.clerk(clerk),
+                form=form,
+                scans=[],
                 pdfs=[Upload("vb.pdf", "application/pdf", make_sample_pdf(pages=pages))],
                 limits=Limits(max_bytes=10 * 1024 * 1024),
-            )  # fmt: skip
+            )
             ids.append(document.id)
     async with res.sessions() as db, db.begin():
         leader = await db.get_one(User, world.user_ids["leader"])
@@ -63,14 +72,23 @@ async def scene(app: LifespanManager, world: World) -> Scene:
         due = res.clock.now().date() + timedelta(days=5)
         documents = [await db.get_one(assignments.Document, i) for i in ids]
         lead = await assignments.assign(
-            db, clock=res.clock, actor=actor, document=documents[0],
+            db,
+            clock=res.clock,
+            actor=actor,
+            document=documents[0],
             plan=Plan(lead=Party(user_id=world.user_ids["specialist"]), deadline=due),
-        )  # fmt: skip
+        )
         await assignments.assign(
-            db, clock=res.clock, actor=actor, document=documents[1],
-            plan=Plan(lead=Party(user_id=world.user_ids["unit_head"]), deadline=due,
-                      inform=[Party(user_id=world.user_ids["specialist"])]),
-        )  # fmt: skip
+            db,
+            clock=res.clock,
+            actor=actor,
+            document=documents[1],
+            plan=Plan(
+                lead=Party(user_id=world.user_ids["unit_head"]),
+                deadline=due,
+                inform=[Party(user_id=world.user_ids["specialist"])],
+            ),
+        )
     return Scene(lead_doc=ids[0], inform_doc=ids[1], other_doc=ids[2], hop=lead.id, pages=2)
 
 
@@ -148,12 +166,16 @@ async def test_a_replayed_progress_note_is_recorded_once_whatever_the_timing(
     await sign_in_as(app, client, world.user_ids["specialist"])
     url = f"/assignments/{s.hop}/progress"
     key = "6f1c2a0e-4b7d-4c1e-9a55-0d3c6f2b9e11"
-    first = await client.post(url, data={"note": "Ghi chú ngoại tuyến", "client_key": key},
-                              headers={"Idempotency-Key": key})  # fmt: skip
+    first = await client.post(
+        url,
+        data={"note": "Ghi chú ngoại tuyến", "client_key": key},
+        headers={"Idempotency-Key": key},
+    )
     # The device never saw the answer and sends it again (form field only, then header only).
     second = await client.post(url, data={"note": "Ghi chú ngoại tuyến", "client_key": key})
-    third = await client.post(url, data={"note": "Ghi chú ngoại tuyến"},
-                              headers={"Idempotency-Key": key})  # fmt: skip
+    third = await client.post(
+        url, data={"note": "Ghi chú ngoại tuyến"}, headers={"Idempotency-Key": key}
+    )
     assert first.status_code == second.status_code == third.status_code == 303
     assert first.headers["location"] == second.headers["location"] == third.headers["location"]
     assert await _events(app, s.lead_doc) == ["Ghi chú ngoại tuyến"]
@@ -168,17 +190,22 @@ async def test_a_replayed_progress_note_is_recorded_once_whatever_the_timing(
     # Several copies at once (a flaky network): one is done, all get the same answer.
     key = "0d6b8a5e-1f7e-4a8e-8f7a-2b7f2c1d9a30"
     answers = await asyncio.gather(
-        *[client.post(url, data={"note": "Cùng lúc", "percent": "30", "client_key": key})
-          for _ in range(4)]
-    )  # fmt: skip
+        *[
+            client.post(url, data={"note": "Cùng lúc", "percent": "30", "client_key": key})
+            for _ in range(4)
+        ]
+    )
     assert {a.status_code for a in answers} == {303}
     earlier = ["Ghi chú ngoại tuyến", "Lần hai", "Lần ba"]
     assert await _events(app, s.lead_doc) == [*earlier, "Cùng lúc"]
     async with resources_of(app).sessions() as db:
         hop = await db.get_one(Assignment, s.hop)
         assert hop.progress == 30
-    mismatch = await client.post(url, data={"note": "x", "client_key": "aaaaaaaa-1"},
-                                 headers={"Idempotency-Key": "bbbbbbbb-2"})  # fmt: skip
+    mismatch = await client.post(
+        url,
+        data={"note": "x", "client_key": "aaaaaaaa-1"},
+        headers={"Idempotency-Key": "bbbbbbbb-2"},
+    )
     assert mismatch.status_code == 422
     bad = await client.post(url, data={"note": "x", "client_key": "<script>"})
     assert bad.status_code == 422

@@ -35,10 +35,15 @@ async def add(
     created = datetime(2026, 3, 1, tzinfo=UTC) - timedelta(days=age)
     async with db.sessionmaker(engine)() as s, s.begin():
         document = Document(
-            agency_id=agency_id, direction="incoming", type_code="CV", subject=subject,
-            symbol=number_symbol, status="03", created_at=created,
+            agency_id=agency_id,
+            direction="incoming",
+            type_code="CV",
+            subject=subject,
+            symbol=number_symbol,
+            status="03",
+            created_at=created,
             search_text=fold(f"{number_symbol} {subject}"),
-        )  # fmt: skip
+        )
         s.add(document)
         await s.flush()
         return document.id

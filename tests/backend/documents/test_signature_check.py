@@ -26,10 +26,13 @@ async def signed_pdf(tmp_path: Path) -> AsyncIterator[tuple[bytes, Path]]:
     pki = generate_dev_pki(directory=tmp_path / "pki", users=[("stc", "Sở Tài chính")])
     async with serve_dev_services(pki=pki) as services:
         signed = await sign_pdf(
-            pdf=make_sample_pdf(pages=1), key=InMemoryKey(pki.user_key("stc")),
-            signer_cert=pki.user_cert("stc"), chain=pki.chain, services=services,
+            pdf=make_sample_pdf(pages=1),
+            key=InMemoryKey(pki.user_key("stc")),
+            signer_cert=pki.user_cert("stc"),
+            chain=pki.chain,
+            services=services,
             level=PadesLevel.B_LT,
-        )  # fmt: skip
+        )
     yield signed, tmp_path / "pki"
 
 

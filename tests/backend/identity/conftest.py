@@ -74,28 +74,43 @@ async def seed_world(app: LifespanManager, clock: Clock) -> World:
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         agency = await organisations.create_agency(
-            db, clock=clock, code="000.00.01.H53", name="Văn phòng UBND tỉnh Tây Ninh",
+            db,
+            clock=clock,
+            code="000.00.01.H53",
+            name="Văn phòng UBND tỉnh Tây Ninh",
             short_name="VP",
-        )  # fmt: skip
+        )
         unit = await organisations.create_unit(
             db, clock=clock, agency=agency, name="Phòng Kinh tế", short_name="KT"
         )
         other = await organisations.create_agency(
-            db, clock=clock, code="000.00.11.H53", name="Sở Tài chính tỉnh Tây Ninh",
+            db,
+            clock=clock,
+            code="000.00.11.H53",
+            name="Sở Tài chính tỉnh Tây Ninh",
             short_name="STC",
-        )  # fmt: skip
+        )
         ids: dict[str, int] = {}
         for role in Role:
             person = await users.create_user(
-                db, clock=clock, agency=agency, username=role.value.replace("_", ""),
-                full_name=f"Người {role.value}", title=f"Chức vụ {role.value}", roles={role},
+                db,
+                clock=clock,
+                agency=agency,
+                username=role.value.replace("_", ""),
+                full_name=f"Người {role.value}",
+                title=f"Chức vụ {role.value}",
+                roles={role},
                 unit=unit if role in {Role.UNIT_HEAD, Role.SPECIALIST} else None,
-            )  # fmt: skip
+            )
             ids[role.value] = person.id
         outsider = await users.create_user(
-            db, clock=clock, agency=other, username="otheradmin", full_name="Quản trị STC",
+            db,
+            clock=clock,
+            agency=other,
+            username="otheradmin",
+            full_name="Quản trị STC",
             roles={Role.ADMIN},
-        )  # fmt: skip
+        )
         ids["other_admin"] = outsider.id
     return World(agency_id=agency.id, unit_id=unit.id, other_agency_id=other.id, user_ids=ids)
 

@@ -29,9 +29,16 @@ def database_url(sqlite_url: str) -> str:
         {"Sec-Fetch-Site": "none"},
         {},  # neither header: an unsafe request must prove where it comes from
     ],
-    ids=["cross-site", "same-site", "foreign-origin", "null-origin", "fetch-site-only", "none",
-         "no-headers"],
-)  # fmt: skip
+    ids=[
+        "cross-site",
+        "same-site",
+        "foreign-origin",
+        "null-origin",
+        "fetch-site-only",
+        "none",
+        "no-headers",
+    ],
+)
 async def test_cross_site_post_is_refused(
     app: LifespanManager, world: World, headers: dict[str, str]
 ) -> None:

@@ -357,22 +357,37 @@ async def fixtures_for_routes(app: LifespanManager, world: World) -> dict[str, i
             db, clock=res.clock, agency=agency, name="LGSP", actor_id=world.user_ids["admin"]
         )
         issued = await tokens.issue(
-            db, clock=res.clock, keyring=res.api_keys, issuer=res.settings.origin,
-            account=account, scopes=["profile:read"], days=30, actor_id=world.user_ids["admin"],
-        )  # fmt: skip
+            db,
+            clock=res.clock,
+            keyring=res.api_keys,
+            issuer=res.settings.origin,
+            account=account,
+            scopes=["profile:read"],
+            days=30,
+            actor_id=world.user_ids["admin"],
+        )
     async with res.sessions() as db, db.begin():
         clerk = await db.get_one(User, world.user_ids["clerk"])
         form = parse_incoming(
-            {"type_code": "KH", "subject": "Kế hoạch kiểm tra công vụ năm 2026",
-             "issuer_name": "Sở Nội vụ", "number_symbol": "12/KH-SNV"},
+            {
+                "type_code": "KH",
+                "subject": "Kế hoạch kiểm tra công vụ năm 2026",
+                "issuer_name": "Sở Nội vụ",
+                "number_symbol": "12/KH-SNV",
+            },
             today=res.clock.now().date(),
-        )  # fmt: skip
+        )
         document = await register_incoming(
-            db, clock=res.clock, blobs=res.blobs, workers=res.pdf_workers,
-            registrar=Registrar.clerk(clerk), form=form,
-            pdfs=[Upload("kh.pdf", "application/pdf", make_sample_pdf(pages=1))], scans=[],
+            db,
+            clock=res.clock,
+            blobs=res.blobs,
+            workers=res.pdf_workers,
+            registrar=Registrar.clerk(clerk),
+            form=form,
+            pdfs=[Upload("kh.pdf", "application/pdf", make_sample_pdf(pages=1))],
+            scans=[],
             limits=Limits(max_bytes=10 * 1024 * 1024),
-        )  # fmt: skip
+        )
         version = document.files[0].current
     return {
         "document": document.id,
@@ -409,9 +424,12 @@ async def test_every_route_answers_each_role_as_the_policy_says(
         if role != ANON:
             await sign_in_as(app, client, world.user_ids[role])
         response = await client.request(
-            case.method, case.path, json=case.json, data=case.form,
+            case.method,
+            case.path,
+            json=case.json,
+            data=case.form,
             headers={"Accept": "text/html"},
-        )  # fmt: skip
+        )
         if response.status_code != case.expect[role]:
             failures.append(f"{name} {case.method} {case.path}: {response.status_code}")
     assert failures == [], f"{role}: {failures}"
@@ -487,15 +505,20 @@ async def test_only_the_leader_a_draft_names_may_sign_or_return_it(
 ) -> None:
     ids = world.user_ids
     other_leader = await add_person(app, world.agency_id, None, "lanhdaob", Role.LEADER)
-    colleague = await add_person(app, world.agency_id, world.unit_id, "chuyenvienb",
-                                 Role.SPECIALIST)  # fmt: skip
+    colleague = await add_person(
+        app, world.agency_id, world.unit_id, "chuyenvienb", Role.SPECIALIST
+    )
     await as_user(app, client, ids["specialist"])
     response = await client.post(
         "/drafts",
-        data={"type_code": "KH", "subject": "Kế hoạch phòng chống lụt bão 2026",
-              "urgency": "0", "signer_id": str(ids["leader"])},
+        data={
+            "type_code": "KH",
+            "subject": "Kế hoạch phòng chống lụt bão 2026",
+            "urgency": "0",
+            "signer_id": str(ids["leader"]),
+        },
         files={"pdf": ("du-thao.pdf", make_sample_pdf(pages=1), "application/pdf")},
-    )  # fmt: skip
+    )
     assert response.status_code == 303, response.text
     doc = int(response.headers["location"].split("sent=")[1])
     give_back = {"comment": "Đề nghị sửa lại."}

@@ -28,14 +28,22 @@ async def issue(
     async with res.sessions() as db, db.begin():
         agency = await db.get_one(Agency, world.agency_id)
         account = await tokens.create_service_account(
-            db, clock=res.clock, agency=agency, name=f"LGSP {days} {scopes}",
+            db,
+            clock=res.clock,
+            agency=agency,
+            name=f"LGSP {days} {scopes}",
             actor_id=world.user_ids["admin"],
-        )  # fmt: skip
+        )
         return await tokens.issue(
-            db, clock=res.clock, keyring=res.api_keys, issuer=res.settings.origin,
-            account=account, scopes=scopes or ["profile:read"], days=days,
+            db,
+            clock=res.clock,
+            keyring=res.api_keys,
+            issuer=res.settings.origin,
+            account=account,
+            scopes=scopes or ["profile:read"],
+            days=days,
             actor_id=world.user_ids["admin"],
-        )  # fmt: skip
+        )
 
 
 def bearer(token: str) -> dict[str, str]:

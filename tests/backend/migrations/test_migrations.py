@@ -126,27 +126,51 @@ async def test_work_in_flight_at_the_upgrade_gets_its_jobs(database_url: str) ->
                 s, clock=clock, code="000.00.01.H53", name="Văn phòng UBND tỉnh", short_name="VP"
             )
             # One open transaction per signer: a signer for each.
-            for n, (tx_id, method, status, mss) in enumerate([
-                ("awaiting-sim", "sim", "awaiting", "mssp-1"),
-                ("prepared-sim", "sim", "prepared", ""),
-                ("awaiting-passkey", "passkey", "awaiting", ""),
-                ("done-sim", "sim", "completed", "mssp-2"),
-            ]):  # fmt: skip
+            for n, (tx_id, method, status, mss) in enumerate(
+                [
+                    ("awaiting-sim", "sim", "awaiting", "mssp-1"),
+                    ("prepared-sim", "sim", "prepared", ""),
+                    ("awaiting-passkey", "passkey", "awaiting", ""),
+                    ("done-sim", "sim", "completed", "mssp-2"),
+                ]
+            ):
                 signer = await users.create_user(
-                    s, clock=clock, agency=agency, username=f"leader{n}", full_name="Lãnh đạo",
+                    s,
+                    clock=clock,
+                    agency=agency,
+                    username=f"leader{n}",
+                    full_name="Lãnh đạo",
                     roles={Role.LEADER},
-                )  # fmt: skip
-                s.add(SigningTransaction(
-                    id=tx_id, agency_id=agency.id, signer_id=signer.id, method=method,
-                    status=status, dtbs_digest="0" * 64, challenge="0" * 64, control_code="1234",
-                    mss_trans_id=mss, created_at=clock.now(), expires_at=clock.now(),
-                    updated_at=clock.now(),
-                ))  # fmt: skip
+                )
+                s.add(
+                    SigningTransaction(
+                        id=tx_id,
+                        agency_id=agency.id,
+                        signer_id=signer.id,
+                        method=method,
+                        status=status,
+                        dtbs_digest="0" * 64,
+                        challenge="0" * 64,
+                        control_code="1234",
+                        mss_trans_id=mss,
+                        created_at=clock.now(),
+                        expires_at=clock.now(),
+                        updated_at=clock.now(),
+                    )
+                )
                 for delivered, dead in [(None, None), (clock.now(), None), (None, clock.now())]:
-                    s.add(PushOutbox(
-                        user_id=signer.id, payload={}, created_at=clock.now(), attempts=1,
-                        delivered_to=[], last_error="", delivered_at=delivered, dead_at=dead,
-                    ))  # fmt: skip
+                    s.add(
+                        PushOutbox(
+                            user_id=signer.id,
+                            payload={},
+                            created_at=clock.now(),
+                            attempts=1,
+                            delivered_to=[],
+                            last_error="",
+                            delivered_at=delivered,
+                            dead_at=dead,
+                        )
+                    )
         await migrate.downgrade(engine, "0012")
         async with engine.connect() as connection:
             leases = await connection.execute(
@@ -162,8 +186,10 @@ async def test_work_in_flight_at_the_upgrade_gets_its_jobs(database_url: str) ->
                     )
                 )
             )
-            made = {(j.kind, j.idempotency_key): (j.payload, j.status)
-                    for j in await s.scalars(select(Job))}  # fmt: skip
+            made = {
+                (j.kind, j.idempotency_key): (j.payload, j.status)
+                for j in await s.scalars(select(Job))
+            }
         # One poll job, and a send job for each signer's unsent notice (four of twelve).
         assert made[(sim.POLL_JOB, f"{sim.POLL_JOB}:awaiting-sim")] == (
             {"transaction": "awaiting-sim"},

@@ -24,9 +24,14 @@ def database_url(sqlite_url: str) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
     return make_settings(
-        tmp_path, database_url, redis_url, scheduler=False, push_max_attempts=2,
-        jobs_retry_seconds=60, holidays="2026-03-05",
-    )  # fmt: skip
+        tmp_path,
+        database_url,
+        redis_url,
+        scheduler=False,
+        push_max_attempts=2,
+        jobs_retry_seconds=60,
+        holidays="2026-03-05",
+    )
 
 
 @pytest.fixture

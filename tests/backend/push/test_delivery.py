@@ -83,10 +83,12 @@ async def test_assignment_reaches_the_device_decrypted_with_urgency_topic_and_tt
     row = (await outbox(app))[0]
     assert got.device == "specialist-iphone"
     assert got.payload == {
-        "id": row.id, "title": "Văn bản Hỏa tốc: Về việc ứng phó bão số 3",
-        "body": "Chủ trì — hạn xử lý 17:00 02/03/2026", "url": f"/documents/{doc}",
+        "id": row.id,
+        "title": "Văn bản Hỏa tốc: Về việc ứng phó bão số 3",
+        "body": "Chủ trì — hạn xử lý 17:00 02/03/2026",
+        "url": f"/documents/{doc}",
         "tag": f"doc{doc}",
-    }  # fmt: skip
+    }
     assert got.headers["urgency"] == "high"
     assert got.headers["ttl"] == "3600"
     assert got.headers["topic"] == f"doc{doc}"
@@ -96,9 +98,12 @@ async def test_assignment_reaches_the_device_decrypted_with_urgency_topic_and_tt
 
 
 async def test_gone_subscriptions_are_deleted_and_failures_retry_then_dead_letter(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, service: PushService,
+    app: LifespanManager,
+    client: httpx.AsyncClient,
+    world: World,
+    service: PushService,
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     ids = world.user_ids
     res = resources_of(app)
     await subscribe(app, client, service, ids["specialist"], "old-phone")
@@ -109,9 +114,14 @@ async def test_gone_subscriptions_are_deleted_and_failures_retry_then_dead_lette
     doc = await registered(app, world.agency_id)
     client.cookies.clear()
     await sign_in_as(app, client, ids["leader"])
-    await client.post(f"/documents/{doc}/assign", data={
-        "lead": f"u:{ids['specialist']}", "cooperate": [f"u:{ids['unit_head']}"],
-        "deadline": "2026-03-06"})  # fmt: skip
+    await client.post(
+        f"/documents/{doc}/assign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "cooperate": [f"u:{ids['unit_head']}"],
+            "deadline": "2026-03-06",
+        },
+    )
     await service.wait_for(1)
     rows = await settled(app)
     async with res.sessions() as db:
@@ -152,9 +162,12 @@ async def test_gone_subscriptions_are_deleted_and_failures_retry_then_dead_lette
 
 
 async def test_reminder_and_escalation_reach_the_devices(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, service: PushService,
+    app: LifespanManager,
+    client: httpx.AsyncClient,
+    world: World,
+    service: PushService,
     clock: FixedClock,
-) -> None:  # fmt: skip
+) -> None:
     ids = world.user_ids
     res = resources_of(app)
     await subscribe(app, client, service, ids["specialist"], "specialist-phone")
@@ -171,10 +184,16 @@ async def test_reminder_and_escalation_reach_the_devices(
     assert rules.calendar == Calendar(frozenset({date(2026, 3, 5)}))
     # Two processes' job runners, each scheduling the reminders job every period.
     runners = [
-        Runner(sessions=res.sessions, registry=background.registry(), context=res, clock=clock,
-               schedule=[Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY)], name=name)
+        Runner(
+            sessions=res.sessions,
+            registry=background.registry(),
+            context=res,
+            clock=clock,
+            schedule=[Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY)],
+            name=name,
+        )
         for name in ("a", "b")
-    ]  # fmt: skip
+    ]
 
     async def tick() -> int:
         """Both runners' turn: they enqueue this minute's reminders job (once between them), and
@@ -223,17 +242,22 @@ async def test_reminder_and_escalation_reach_the_devices(
 
 
 async def test_nothing_is_lost_when_redis_restarts(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, service: PushService,
-    clock: FixedClock, redis_server: RedisServer,
-) -> None:  # fmt: skip
+    app: LifespanManager,
+    client: httpx.AsyncClient,
+    world: World,
+    service: PushService,
+    clock: FixedClock,
+    redis_server: RedisServer,
+) -> None:
     """Redis only wakes the runners (the kick): with Redis down when a notice is queued, and
     restarted empty, the notice and its job are in SQL and the runner's polling sends it."""
     res = resources_of(app)
     await subscribe(app, client, service, world.user_ids["specialist"], "phone")
     redis_server.stop()
     async with res.sessions() as db, db.begin():
-        await push_outbox.enqueue(db, clock=clock, user_id=world.user_ids["specialist"],
-                                  notice=payloads.test_notice())  # fmt: skip
+        await push_outbox.enqueue(
+            db, clock=clock, user_id=world.user_ids["specialist"], notice=payloads.test_notice()
+        )
     await kick(res.redis)  # lost: logged, never raised
     redis_server.start()
     [got] = await service.wait_for(1, seconds=30)

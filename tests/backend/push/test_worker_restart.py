@@ -45,9 +45,12 @@ def worker_env(settings: Settings) -> dict[str, str]:
 async def start_worker(settings: Settings) -> asyncio.subprocess.Process:
     eoffice = Path(sys.executable).parent / "eoffice"
     process = await asyncio.create_subprocess_exec(
-        str(eoffice), "worker", env=worker_env(settings), stdout=asyncio.subprocess.PIPE,
+        str(eoffice),
+        "worker",
+        env=worker_env(settings),
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 30)
     assert b"running" in line
@@ -66,12 +69,20 @@ async def test_killed_worker_loses_nothing(tmp_path: Path, sqlite_url: str, redi
                 s, clock=clock, code="000.00.01.H53", name="VP UBND", short_name="VP"
             )
             person = await users.create_user(
-                s, clock=clock, agency=agency, username="cv", full_name="Chuyên viên",
+                s,
+                clock=clock,
+                agency=agency,
+                username="cv",
+                full_name="Chuyên viên",
                 roles={Role.SPECIALIST},
-            )  # fmt: skip
-            await subscriptions.subscribe(s, clock=clock, user_id=person.id,
-                                          subscription=device.subscription(service.base),
-                                          device="iPhone · Safari")  # fmt: skip
+            )
+            await subscriptions.subscribe(
+                s,
+                clock=clock,
+                user_id=person.id,
+                subscription=device.subscription(service.base),
+                device="iPhone · Safari",
+            )
             for n in range(NOTICES):
                 notice = payloads.digest(day=clock.now().date(), due_today=n + 1, overdue=0)
                 await outbox.enqueue(s, clock=clock, user_id=person.id, notice=notice)
@@ -93,9 +104,10 @@ async def test_killed_worker_loses_nothing(tmp_path: Path, sqlite_url: str, redi
                 while True:
                     async with db.sessionmaker(engine)() as s:
                         left = await s.scalar(
-                            select(func.count()).select_from(PushOutbox)
+                            select(func.count())
+                            .select_from(PushOutbox)
                             .where(PushOutbox.delivered_at.is_(None))
-                        )  # fmt: skip
+                        )
                     if left == 0:
                         break
                     await asyncio.sleep(0.2)

@@ -86,9 +86,13 @@ async def test_eoffice_worker_runs_the_jobs_of_an_app_that_runs_none(
             assert (await s.get_one(Job, job_id)).status == JobStatus.QUEUED  # the app runs none
         log = (tmp_path / "worker.log").open("wb")
         worker = await asyncio.to_thread(
-            subprocess.Popen, [sys.executable, "-m", "backend", "worker"], env=env_for(settings),
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            subprocess.Popen,
+            [sys.executable, "-m", "backend", "worker"],
+            env=env_for(settings),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:

@@ -45,15 +45,22 @@ async def test_the_apps_sim_client_signs_through_the_mounted_simulator(
     defaults = SimConfig()
     async with demo_app.client() as http:
         client = MssClient(
-            "http://localhost:8000/mssp-sim", defaults.ap_id, defaults.ap_password,
-            http_client=http, poll_initial_wait=0.05, poll_interval=0.05, poll_timeout=10,
-        )  # fmt: skip
+            "http://localhost:8000/mssp-sim",
+            defaults.ap_id,
+            defaults.ap_password,
+            http_client=http,
+            poll_initial_wait=0.05,
+            poll_interval=0.05,
+            poll_timeout=10,
+        )
         certificate = await client.request_certificate(msisdn=PHONE)
         dtbs_hash = hashlib.sha256(b"signed attributes").digest()
         transaction = await client.start_signature(
-            msisdn=PHONE, certificate_der=certificate, dtbs_hash=dtbs_hash,
+            msisdn=PHONE,
+            certificate_der=certificate,
+            dtbs_hash=dtbs_hash,
             display_text="Ký văn bản 15/QĐ-UBND — mã 1462",
-        )  # fmt: skip
+        )
         # The person confirms on the virtual phone, with the demo PIN, from the phone's page.
         page = BeautifulSoup((await http.get(f"/mssp-sim/phone/{PHONE}")).text, "html.parser")
         form = page.find("form")

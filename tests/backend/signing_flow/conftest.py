@@ -116,10 +116,15 @@ async def make_draft(
         await sign_in_as(app, http, world.user_ids["specialist"])
         response = await http.post(
             "/drafts",
-            data={"type_code": type_code, "subject": subject, "recipients": "Các sở, ban, ngành",
-                  "urgency": str(urgency), "signer_id": str(world.user_ids["leader"])},
+            data={
+                "type_code": type_code,
+                "subject": subject,
+                "recipients": "Các sở, ban, ngành",
+                "urgency": str(urgency),
+                "signer_id": str(world.user_ids["leader"]),
+            },
             files={"pdf": ("du-thao.pdf", pdf or make_sample_pdf(pages=2), "application/pdf")},
-        )  # fmt: skip
+        )
     assert response.status_code == 303, response.text
     return int(response.headers["location"].split("sent=")[1])
 

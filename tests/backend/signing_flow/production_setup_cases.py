@@ -83,14 +83,34 @@ def operator_token(pki: DevPki, work: Path, *, cert_for: dict[str, str] | None =
     """What an operator runs: one token, the seal key and the leader's key with certificates.
 
     `cert_for` maps a key label to the certificate label stored with it (to make a mismatch)."""
-    run("softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN,
-        "--so-pin", SO_PIN)  # fmt: skip
+    run(
+        "softhsm2-util",
+        "--init-token",
+        "--free",
+        "--label",
+        TOKEN,
+        "--pin",
+        PIN,
+        "--so-pin",
+        SO_PIN,
+    )
     keys = {"seal": pki.seal_key_path, "leader": pki.user_key_path("leader")}
     certs = {"seal": pki.seal_cert, "leader": pki.user_cert("leader")}
     for number, (label, key_path) in enumerate(keys.items(), start=1):
         key_id = f"{number:02x}"
-        run("softhsm2-util", "--import", str(key_path), "--token", TOKEN, "--pin", PIN,
-            "--label", label, "--id", key_id)  # fmt: skip
+        run(
+            "softhsm2-util",
+            "--import",
+            str(key_path),
+            "--token",
+            TOKEN,
+            "--pin",
+            PIN,
+            "--label",
+            label,
+            "--id",
+            key_id,
+        )
         der = work / f"{label}.der"
         der.write_bytes(certs[(cert_for or {}).get(label, label)].dump())
         run(sys.executable, "-c", _CERT_IMPORT, MODULE, TOKEN, PIN, label, key_id, str(der))
@@ -123,8 +143,9 @@ def external(tmp_path_factory: pytest.TempPathFactory, softhsm_home: Path) -> It
     log = directory / "requests.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.support.external_pki", str(directory), str(port), str(log)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         yield External(pki, log, directory)
@@ -147,12 +168,16 @@ def settings(tmp_path: Path, database_url: str, redis_url: str, external: Extern
     (images / "seal.png").write_bytes(make_seal_png(agency_name=AGENCY))
     (images / "leader.png").write_bytes(make_signature_png(seed=7))
     return make_settings(
-        tmp_path, database_url, redis_url,
-        hsm_module=MODULE, hsm_token_label=TOKEN, hsm_pin_file=str(pin_file),
+        tmp_path,
+        database_url,
+        redis_url,
+        hsm_module=MODULE,
+        hsm_token_label=TOKEN,
+        hsm_pin_file=str(pin_file),
         trust_roots_file=str(external.directory / "root.pem"),
         ca_certs_file=str(external.directory / "interm.pem"),
         tsa_url=external.pki.tsa_url,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -212,9 +237,12 @@ async def test_leader_signs_and_clerk_seals_with_the_agency_pki_over_http(
     add_root = ["-A", "-d", f"sql:{nss}", "-n", "agency-root", "-t", "CT,C,C", "-a", "-i"]
     await asyncio.to_thread(run, "certutil", *add_root, str(tmp_path / "root.pem"))
     out = await asyncio.to_thread(
-        subprocess.run, ["pdfsig", "-nssdir", f"sql:{nss}", str(issued_path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        subprocess.run,
+        ["pdfsig", "-nssdir", f"sql:{nss}", str(issued_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     # pdfsig finds both signatures intact and, with the agency root in its NSS db, the issuer
     # known (it still reports "Unknown issue with Certificate" for these certomancer leaves).
     assert out.stdout.count("Signature is Valid") == 2, out.stdout
@@ -223,11 +251,15 @@ async def test_leader_signs_and_clerk_seals_with_the_agency_pki_over_http(
 
 def test_incomplete_production_settings_say_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"EOFFICE_TRUST_ROOTS_FILE.*EOFFICE_TSA_URL"):
-        Settings(data_dir=tmp_path, hsm_module=MODULE, hsm_token_label=TOKEN,
-                 hsm_pin=PIN)  # fmt: skip
+        Settings(data_dir=tmp_path, hsm_module=MODULE, hsm_token_label=TOKEN, hsm_pin=PIN)
     with pytest.raises(SettingsError, match="EOFFICE_HSM_PIN_FILE"):
-        Settings(data_dir=tmp_path, hsm_module=MODULE, hsm_token_label=TOKEN,
-                 trust_roots_file="roots.pem", tsa_url="http://tsa")  # fmt: skip
+        Settings(
+            data_dir=tmp_path,
+            hsm_module=MODULE,
+            hsm_token_label=TOKEN,
+            trust_roots_file="roots.pem",
+            tsa_url="http://tsa",
+        )
 
 
 def test_start_up_errors_name_the_wrong_setting(
@@ -260,5 +292,7 @@ async def test_an_unreachable_tsa_at_start_is_a_warning_not_a_crash(
         async with LifespanManager(create_app(replace(settings, tsa_url=down), clock=clock)) as app:
             res = resources_of(app)
             assert res.signing is not None and res.signing.services.tsa_url == down
-    assert any("did not answer at start" in r.getMessage() and down in r.getMessage()
-               for r in caplog.records)  # fmt: skip
+    assert any(
+        "did not answer at start" in r.getMessage() and down in r.getMessage()
+        for r in caplog.records
+    )

@@ -51,8 +51,9 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
         found = await versions(app, document_id)
         assert len(found) == (1 if document_id == ids[3] else 2)
     last = await res.blobs.get((await versions(app, ids[-1]))[-1].sha256)
-    report = await verify_pdf(pdf=last, trust=res.signing.pki.trust,
-                              http_session=res.signing.services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=last, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+    )
     assert report.ok and report.signatures[0].pades_level == "B-LT"
     # The panels were not checked during the batch: a job of the app's runner checks them.
     deadline = time.monotonic() + 60

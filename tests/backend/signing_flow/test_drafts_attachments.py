@@ -42,9 +42,14 @@ async def client_as(app: LifespanManager, world: World, role: str) -> httpx.Asyn
 
 
 def draft_fields(world: World, **extra: str) -> dict[str, str]:
-    return {"type_code": "QD", "subject": "Quyết định ban hành quy chế làm việc",
-            "recipients": "Các phòng", "urgency": "0",
-            "signer_id": str(world.user_ids["leader"]), **extra}  # fmt: skip
+    return {
+        "type_code": "QD",
+        "subject": "Quyết định ban hành quy chế làm việc",
+        "recipients": "Các phòng",
+        "urgency": "0",
+        "signer_id": str(world.user_ids["leader"]),
+        **extra,
+    }
 
 
 def pdf_part(name: str, data: bytes) -> tuple[str, tuple[str, bytes, str]]:
@@ -93,9 +98,10 @@ async def test_issue_signs_each_attachment_text_only_and_keeps_the_leaders_signa
         assert await app_count(app) == before
 
     assert [(f.kind, f.name) for f in await files_of(app, document_id)] == [
-        ("main", "quyet-dinh.pdf"), ("attachment", "phu-luc-1.pdf"),
+        ("main", "quyet-dinh.pdf"),
+        ("attachment", "phu-luc-1.pdf"),
         ("attachment", "phu-luc-2.pdf"),
-    ]  # fmt: skip
+    ]
     reader = await leader.http.get(f"/sign/{document_id}")
     assert "phu-luc-1.pdf" in reader.text and "phu-luc-2.pdf" in reader.text
     tx_id = await prepare(leader, document_id)
@@ -118,8 +124,9 @@ async def test_issue_signs_each_attachment_text_only_and_keeps_the_leaders_signa
     assert [len(f.versions) for f in (main, first, second)] == [3, 2, 2]
     for file, expected in ((main, 2), (first, 1), (second, 1)):
         pdf = await res.blobs.get(file.current.sha256)
-        report = await verify_pdf(pdf=pdf, trust=res.signing.pki.trust,
-                                  http_session=res.signing.services.http_session)  # fmt: skip
+        report = await verify_pdf(
+            pdf=pdf, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+        )
         assert report.ok, (file.name, report.summary_en)
         assert len(report.signatures) == expected
         path = res.settings.data_dir / f"issued-{file.id}.pdf"
@@ -173,9 +180,10 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
     res = resources_of(app)
     async with await client_as(app, world, "specialist") as author:
         created = await author.post(
-            "/drafts", data=draft_fields(world, subject="Báo cáo quý III"),
+            "/drafts",
+            data=draft_fields(world, subject="Báo cáo quý III"),
             files={"pdf": ("bao-cao.pdf", make_sample_pdf(pages=1), "application/pdf")},
-        )  # fmt: skip
+        )
         document_id = int(created.headers["location"].split("sent=")[1])
         mine = await author.get("/drafts")
         assert "Báo cáo quý III" in mine.text and "Chờ ký" in mine.text
@@ -191,9 +199,11 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
         assert any(fields[b"event"] == b"document-returned" for _id, fields in events)
         # ... and by Web Push, committed with the return: the link opens the author's draft.
         async with res.sessions() as db:
-            notices = list(await db.scalars(
-                select(PushOutbox).where(PushOutbox.user_id == world.user_ids["specialist"])
-            ))  # fmt: skip
+            notices = list(
+                await db.scalars(
+                    select(PushOutbox).where(PushOutbox.user_id == world.user_ids["specialist"])
+                )
+            )
         assert [(n.payload["title"], n.payload["url"]) for n in notices] == [
             ("Dự thảo bị trả lại: Báo cáo quý III", f"/drafts/{document_id}")
         ]
@@ -210,9 +220,10 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
             assert (await other.get(f"/drafts/{document_id}")).status_code == 404
 
         again = await author.post(
-            f"/drafts/{document_id}/resubmit", data={"note": "Đã bổ sung số liệu."},
+            f"/drafts/{document_id}/resubmit",
+            data={"note": "Đã bổ sung số liệu."},
             files={"pdf": ("bao-cao-v2.pdf", make_sample_pdf(pages=2), "application/pdf")},
-        )  # fmt: skip
+        )
         assert again.status_code == 303, again.text
         page = await author.get(f"/drafts/{document_id}?resent=1")
         assert "Đã gửi lại dự thảo cho người ký." in page.text
@@ -260,29 +271,40 @@ async def test_comments_are_idempotent_scoped_and_published_and_replies_link_bot
     res = resources_of(app)
     async with await client_as(app, world, "specialist") as author:
         created = await author.post(
-            "/drafts", data=draft_fields(world),
+            "/drafts",
+            data=draft_fields(world),
             files={"pdf": ("qd.pdf", make_sample_pdf(pages=1), "application/pdf")},
-        )  # fmt: skip
+        )
         document_id = int(created.headers["location"].split("sent=")[1])
         key = "0b6a2f0e-52c1-4d1e-9a55-3f2b1c9d8e7f"
         url = f"/documents/{document_id}/comments"
-        first = await author.post(url, data={"body": "Xin ý kiến chỉ đạo.", "client_key": key},
-                                  headers={"Accept": "application/json"})  # fmt: skip
-        replay = await author.post(url, data={"body": "Xin ý kiến chỉ đạo.", "client_key": key},
-                                   headers={"Accept": "application/json"})  # fmt: skip
+        first = await author.post(
+            url,
+            data={"body": "Xin ý kiến chỉ đạo.", "client_key": key},
+            headers={"Accept": "application/json"},
+        )
+        replay = await author.post(
+            url,
+            data={"body": "Xin ý kiến chỉ đạo.", "client_key": key},
+            headers={"Accept": "application/json"},
+        )
         assert (first.status_code, replay.status_code) == (201, 200)
         assert first.json()["id"] == replay.json()["id"] and replay.json()["created"] is False
         # htmx gets the panel back, with a fresh key for the next comment.
-        panel = await author.post(url, data={"body": "Bổ sung phụ lục.", "client_key": "k" * 32},
-                                  headers={"HX-Request": "true"})  # fmt: skip
+        panel = await author.post(
+            url,
+            data={"body": "Bổ sung phụ lục.", "client_key": "k" * 32},
+            headers={"HX-Request": "true"},
+        )
         assert panel.status_code == 200 and 'id="comments"' in panel.text
         assert "Xin ý kiến chỉ đạo." in panel.text and "Bổ sung phụ lục." in panel.text
         assert ("k" * 32) not in panel.text
         assert (await author.post(url, data={"body": "  "})).status_code == 422
 
     # The same key from another person is that person's own comment.
-    seen = await leader.http.post(url, data={"body": "Đồng ý.", "client_key": key},
-                                  headers={"Accept": "application/json"})  # fmt: skip
+    seen = await leader.http.post(
+        url, data={"body": "Đồng ý.", "client_key": key}, headers={"Accept": "application/json"}
+    )
     assert seen.status_code == 201
     listing = await leader.http.get(url)
     assert listing.text.count('class="comment comment--comment"') == 3
@@ -296,9 +318,13 @@ async def test_comments_are_idempotent_scoped_and_published_and_replies_link_bot
     async with res.sessions() as db, db.begin():
         agency = await db.get_one(Agency, world.agency_id)
         other = await users.create_user(
-            db, clock=res.clock, agency=agency, username="chuyenvien2", full_name="Chuyên viên 2",
+            db,
+            clock=res.clock,
+            agency=agency,
+            username="chuyenvien2",
+            full_name="Chuyên viên 2",
             roles={Role.SPECIALIST},
-        )  # fmt: skip
+        )
     world.user_ids["other_specialist"] = other.id
     async with await client_as(app, world, "other_specialist") as outsider:
         assert (await outsider.get(url)).status_code == 404
@@ -316,9 +342,12 @@ async def test_comments_are_idempotent_scoped_and_published_and_replies_link_bot
         )
         assert stored is not None
         twin = DocumentComment(
-            document_id=document_id, author_id=stored.author_id, body="lặp",
-            created_at=stored.created_at, client_key=key,
-        )  # fmt: skip
+            document_id=document_id,
+            author_id=stored.author_id,
+            body="lặp",
+            created_at=stored.created_at,
+            client_key=key,
+        )
         db.add(twin)
         with pytest.raises(IntegrityError):
             await db.flush()
@@ -354,11 +383,17 @@ async def a_reply_draft_links_both_ways(app: LifespanManager, leader: Leader) ->
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         incoming = Document(
-            agency_id=world.agency_id, direction=catalogue.Direction.INCOMING, type_code="CV",
-            number=245, symbol="STC-NS", issuer_name="Sở Tài chính tỉnh Tây Ninh",
-            subject="Đề nghị báo cáo tình hình giải ngân", status=catalogue.Status.REGISTERED,
-            unit_id=world.unit_id, created_at=res.clock.now(),
-        )  # fmt: skip
+            agency_id=world.agency_id,
+            direction=catalogue.Direction.INCOMING,
+            type_code="CV",
+            number=245,
+            symbol="STC-NS",
+            issuer_name="Sở Tài chính tỉnh Tây Ninh",
+            subject="Đề nghị báo cáo tình hình giải ngân",
+            status=catalogue.Status.REGISTERED,
+            unit_id=world.unit_id,
+            created_at=res.clock.now(),
+        )
         db.add(incoming)
         await db.flush()
         incoming_id = incoming.id
@@ -370,9 +405,10 @@ async def a_reply_draft_links_both_ways(app: LifespanManager, leader: Leader) ->
         assert f'name="reply_to" value="{incoming_id}"' in form.text
         assert '<option value="CV" selected>' in form.text
         created = await author.post(
-            "/drafts", data=draft_fields(world, reply_to=str(incoming_id), subject="Trả lời"),
+            "/drafts",
+            data=draft_fields(world, reply_to=str(incoming_id), subject="Trả lời"),
             files={"pdf": ("tl.pdf", make_sample_pdf(pages=1), "application/pdf")},
-        )  # fmt: skip
+        )
         assert created.status_code == 303, created.text
         draft_id = int(created.headers["location"].split("sent=")[1])
         page = await author.get(f"/drafts/{draft_id}")
@@ -390,7 +426,8 @@ async def a_reply_draft_links_both_ways(app: LifespanManager, leader: Leader) ->
     async with await client_as(app, world, "specialist") as stranger:
         assert (await stranger.get(f"/drafts/new?reply_to={incoming_id}")).status_code == 404
         refused = await stranger.post(
-            "/drafts", data=draft_fields(world, reply_to=str(incoming_id)),
+            "/drafts",
+            data=draft_fields(world, reply_to=str(incoming_id)),
             files={"pdf": ("tl.pdf", make_sample_pdf(pages=1), "application/pdf")},
-        )  # fmt: skip
+        )
         assert refused.status_code == 404

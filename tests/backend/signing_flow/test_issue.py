@@ -54,9 +54,11 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     assert [v.version for v in found] == [1, 2, 3]
     # The author hears of it (push, committed with the issue); open lists refresh (SSE).
     async with res.sessions() as db:
-        notices = list(await db.scalars(
-            select(PushOutbox).where(PushOutbox.user_id == leader.world.user_ids["specialist"])
-        ))  # fmt: skip
+        notices = list(
+            await db.scalars(
+                select(PushOutbox).where(PushOutbox.user_id == leader.world.user_ids["specialist"])
+            )
+        )
     titles = [str(n.payload["title"]) for n in notices]
     assert [t for t in titles if t.startswith("Đã phát hành")] == [
         "Đã phát hành văn bản số 01/KH-VP"
@@ -66,8 +68,9 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
         assert any(f[b"event"] == b"document" and b'"issued"' in f[b"data"] for _i, f in events)
     sealed = await res.blobs.get(found[2].sha256)
     assert res.signing is not None
-    report = await verify_pdf(pdf=sealed, trust=res.signing.pki.trust,
-                              http_session=res.signing.services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=sealed, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+    )
     assert report.ok, report.summary_en
     leader_sig, seal = report.signatures
     assert leader_sig.signer_name == "Người leader" and leader_sig.certification
@@ -106,8 +109,9 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     assert renewed[2].archive_until is None and renewed[3].archive_until is not None
     kept = await res.blobs.get(renewed[3].sha256)
     assert kept.startswith(sealed)  # appended: every earlier byte and signature unchanged
-    report = await verify_pdf(pdf=kept, trust=res.signing.pki.trust,
-                              http_session=services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=kept, trust=res.signing.pki.trust, http_session=services.http_session
+    )
     assert report.ok and report.document_timestamps == 2, report.summary_en
     # Eight years on, offline, every OCSP response long expired: valid from the file alone.
     later = await verify_pdf(
@@ -118,9 +122,12 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     # A renewal that cannot push the horizon further (same TSA certificate) is not stored.
     async with res.sessions() as db, db.begin():
         done = await archive.renew_due(
-            db, blobs=res.blobs, services=services, clock=res.clock,
+            db,
+            blobs=res.blobs,
+            services=services,
+            clock=res.clock,
             margin=timedelta(days=365 * 20),
-        )  # fmt: skip
+        )
     assert done == 0 and len(await versions(app, document_id)) == 4
     async with res.sessions() as db:
         actions = list(await db.scalars(select(AuditEntry.action)))

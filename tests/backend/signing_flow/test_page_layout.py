@@ -124,9 +124,14 @@ async def test_issued_fields_and_stamps_sit_where_decree_30_puts_them(
     res = resources_of(app)
     async with res.sessions() as db:
         # The leader is listed with the office but signs for the province (TM. UBND).
-        province = Agency(code="000.00.00.H98", name="Ủy ban nhân dân tỉnh Sông Hồng",
-                          short_name="UBND", place_name="Sông Hồng", level=1,
-                          created_at=datetime.now(UTC))  # fmt: skip
+        province = Agency(
+            code="000.00.00.H98",
+            name="Ủy ban nhân dân tỉnh Sông Hồng",
+            short_name="UBND",
+            place_name="Sông Hồng",
+            level=1,
+            created_at=datetime.now(UTC),
+        )
         db.add(province)
         await db.flush()
         signer = await db.get_one(User, leader.world.user_ids["leader"])
@@ -136,8 +141,9 @@ async def test_issued_fields_and_stamps_sit_where_decree_30_puts_them(
     sealed = await issue_through_the_app(app, leader, draft)
 
     assert res.signing is not None
-    report = await verify_pdf(pdf=sealed, trust=res.signing.pki.trust,
-                              http_session=res.signing.services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=sealed, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+    )
     assert report.ok, report.summary_en
     assert report.signatures[0].modification_level == "FORM_FILLING"
     assert report.signatures[0].docmdp_ok
@@ -217,10 +223,15 @@ async def test_the_app_refuses_a_draft_without_its_number_or_date_line_and_store
         await sign_in_as(app, http, leader.world.user_ids["specialist"])
         response = await http.post(
             "/drafts",
-            data={"type_code": "QD", "subject": "Thiếu dòng", "recipients": "", "urgency": "0",
-                  "signer_id": str(leader.world.user_ids["leader"])},
+            data={
+                "type_code": "QD",
+                "subject": "Thiếu dòng",
+                "recipients": "",
+                "urgency": "0",
+                "signer_id": str(leader.world.user_ids["leader"]),
+            },
             files={"pdf": ("thieu.pdf", lacking, "application/pdf")},
-        )  # fmt: skip
+        )
     assert response.status_code == 422, response.text
     shown = html.unescape(response.text)
     assert expected in shown and "Hãy thêm dòng này" in shown

@@ -88,8 +88,9 @@ async def test_leader_signs_once_and_the_pdf_validates(
     res = resources_of(app)
     signed = await res.blobs.get(found[1].sha256)
     assert res.signing is not None
-    report = await verify_pdf(pdf=signed, trust=res.signing.pki.trust,
-                              http_session=res.signing.services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=signed, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+    )
     assert report.ok, report.summary_en
     assert [s.signer_name for s in report.signatures] == ["Người leader"]
     path = res.settings.data_dir / "signed.pdf"
@@ -101,9 +102,15 @@ async def test_leader_signs_once_and_the_pdf_validates(
         assert document.status == "signed"
         assert document.signature_check["status"] == "valid"
         actions = list(await db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-    for step in ("document.drafted", "signing.prepared", "signing.confirmation_requested",
-                 "signing.confirmed", "document.signed", "signing.completed",
-                 "signing.confirmation_refused"):  # fmt: skip
+    for step in (
+        "document.drafted",
+        "signing.prepared",
+        "signing.confirmation_requested",
+        "signing.confirmed",
+        "document.signed",
+        "signing.completed",
+        "signing.confirmation_refused",
+    ):
         assert step in actions
     assert (await leader.http.get("/sign")).text.count("lụt bão") == 0
 

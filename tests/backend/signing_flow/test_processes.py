@@ -59,8 +59,9 @@ async def home(
         authenticator = SoftAuthenticator(origin=proc_settings.origin)
         async with app.client(proc_settings.origin) as http:
             http.headers.update({"Origin": proc_settings.origin, "Sec-Fetch-Site": "same-origin"})
-            assert (await enrol(http, await invite(app, world.user_ids["leader"]),
-                                authenticator)).status_code == 200  # fmt: skip
+            assert (
+                await enrol(http, await invite(app, world.user_ids["leader"]), authenticator)
+            ).status_code == 200
             http.cookies.clear()
             await sign_in_as(app, http, world.user_ids["leader"])
             cookie = http.cookies.get(proc_settings.session_cookie)
@@ -70,10 +71,11 @@ async def home(
 
 def client(server: ProcessServer, cookie: str) -> httpx.Client:
     return httpx.Client(
-        base_url=server.url, timeout=60,
+        base_url=server.url,
+        timeout=60,
         headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"},
         cookies={server.settings.session_cookie: cookie},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

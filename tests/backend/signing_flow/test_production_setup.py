@@ -19,8 +19,12 @@ def test_production_signing_setup_in_a_process_of_its_own() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", str(CASES), "-q", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert " passed" in summary, summary

@@ -46,9 +46,15 @@ async def confirmed_then_killed(
     async with res.sessions() as db, db.begin():
         signer = await db.get_one(User, leader.world.user_ids["leader"])
         await confirm.verify_passkey(
-            db, res.redis, clock=res.clock, rp=relying_party(res.settings), tx_id=tx_id,
-            signer=signer, credential=credential, ip="127.0.0.1",
-        )  # fmt: skip
+            db,
+            res.redis,
+            clock=res.clock,
+            rp=relying_party(res.settings),
+            tx_id=tx_id,
+            signer=signer,
+            credential=credential,
+            ip="127.0.0.1",
+        )
     if sign:
         key = res.signing.keys.key(signer.username)
         await run._sign_values(res.sessions, tx_id=tx_id, key=key)
@@ -88,8 +94,9 @@ async def test_a_stored_value_is_finished_once_after_the_kill(
     assert len(completed) == 1
     pdf = await res.blobs.get(found[1].sha256)
     assert res.signing is not None
-    report = await verify_pdf(pdf=pdf, trust=res.signing.pki.trust,
-                              http_session=res.signing.services.http_session)  # fmt: skip
+    report = await verify_pdf(
+        pdf=pdf, trust=res.signing.pki.trust, http_session=res.signing.services.http_session
+    )
     assert report.ok and len(report.signatures) == 1
     path = Path(res.settings.data_dir) / "resumed.pdf"
     path.write_bytes(pdf)

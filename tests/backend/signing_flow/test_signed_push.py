@@ -41,8 +41,9 @@ async def test_drafter_and_clerk_get_a_push_when_the_leader_signs(
             device = service.device(f"{role}-phone")
             response = await http.post("/push/subscribe", json=device.subscription(service.base))
             assert response.status_code == 201, response.text
-    document_id = await make_draft(app, leader.world, subject="Công điện ứng phó bão số 9",
-                                   urgency=3)  # fmt: skip
+    document_id = await make_draft(
+        app, leader.world, subject="Công điện ứng phó bão số 9", urgency=3
+    )
     tx_id = await prepare(leader, document_id)
     done = await confirm(leader, tx_id, await assertion(leader, tx_id))
     assert done.json()["status"] == "completed"  # type: ignore[attr-defined]

@@ -68,8 +68,11 @@ def simulator(proc_settings: Settings, sim_port: int) -> Iterator[subprocess.Pop
         with (proc_settings.data_dir / "mssp-sim.log").open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "backend", "mssp-sim", "--port", str(sim_port)],
-                env=env_for(proc_settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                env=env_for(proc_settings),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         procs.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -148,9 +151,11 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
     try:
         await asyncio.to_thread(a.start)
         async with httpx.AsyncClient(
-            base_url=a.url, timeout=60, cookies={a.settings.session_cookie: cookie},
+            base_url=a.url,
+            timeout=60,
+            cookies={a.settings.session_cookie: cookie},
             headers={"Origin": a.url, "Sec-Fetch-Site": "same-origin"},
-        ) as http:  # fmt: skip
+        ) as http:
             sent = await http.post(
                 "/sign/transactions",
                 data={"document_id": [str(first), str(second)], "method": "sim"},
@@ -194,9 +199,11 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
         status = ""
         for _ in range(120):
             async with sessions() as db:
-                status = str(await db.scalar(
-                    select(SigningTransaction.status).where(SigningTransaction.id == tx_id)
-                ))  # fmt: skip
+                status = str(
+                    await db.scalar(
+                        select(SigningTransaction.status).where(SigningTransaction.id == tx_id)
+                    )
+                )
             if status in ("completed", "failed", "expired"):
                 break
             await asyncio.sleep(0.25)

@@ -11,29 +11,45 @@ from tests.support.lifespan import LifespanManager
 
 
 async def registered(
-    app: LifespanManager, agency_id: int, *, subject: str = "Về việc triển khai Đề án 06",
+    app: LifespanManager,
+    agency_id: int,
+    *,
+    subject: str = "Về việc triển khai Đề án 06",
     urgency: int = 0,
-) -> int:  # fmt: skip
+) -> int:
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         document = Document(
-            agency_id=agency_id, direction="incoming", type_code="CV", subject=subject,
-            urgency=urgency, status=Status.REGISTERED.value, created_at=res.clock.now(),
-            received_at=res.clock.now(), issuer_name="Sở Nội vụ", signature_check={},
-        )  # fmt: skip
+            agency_id=agency_id,
+            direction="incoming",
+            type_code="CV",
+            subject=subject,
+            urgency=urgency,
+            status=Status.REGISTERED.value,
+            created_at=res.clock.now(),
+            received_at=res.clock.now(),
+            issuer_name="Sở Nội vụ",
+            signature_check={},
+        )
         db.add(document)
         await db.flush()
         return document.id
 
 
-async def add_person(app: LifespanManager, agency_id: int, unit_id: int | None, name: str,
-                     role: Role) -> int:  # fmt: skip
+async def add_person(
+    app: LifespanManager, agency_id: int, unit_id: int | None, name: str, role: Role
+) -> int:
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         agency = await db.get_one(Agency, agency_id)
         unit = await db.get(Unit, unit_id) if unit_id else None
         person = await users.create_user(
-            db, clock=res.clock, agency=agency, username=name, full_name=name.title(),
-            roles={role}, unit=unit,
-        )  # fmt: skip
+            db,
+            clock=res.clock,
+            agency=agency,
+            username=name,
+            full_name=name.title(),
+            roles={role},
+            unit=unit,
+        )
         return person.id

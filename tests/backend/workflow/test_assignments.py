@@ -52,18 +52,24 @@ async def test_assign_hand_down_report_complete_with_timeline(
     page = html(await client.get(f"/documents/{doc}"))
     lead_options = [o["value"] for o in page.select("#assign-form select[name=lead] option")]
     assert f"d:{world.unit_id}" in lead_options
-    response = await client.post(f"/documents/{doc}/assign", data={
-        "lead": f"d:{world.unit_id}", "cooperate": [f"u:{ids['clerk']}"],
-        "inform": [f"u:{ids['admin']}"], "deadline": "2026-03-06",
-        "direction": "Phòng Kinh tế chủ trì, tham mưu văn bản trả lời trước 06/3.",
-    })  # fmt: skip
+    response = await client.post(
+        f"/documents/{doc}/assign",
+        data={
+            "lead": f"d:{world.unit_id}",
+            "cooperate": [f"u:{ids['clerk']}"],
+            "inform": [f"u:{ids['admin']}"],
+            "deadline": "2026-03-06",
+            "direction": "Phòng Kinh tế chủ trì, tham mưu văn bản trả lời trước 06/3.",
+        },
+    )
     assert response.status_code == 303, response.text
     assert (await document(app, doc)).status == "04"
     hops = await rows(app, Assignment, Assignment.document_id == doc)
     assert [(h.part, h.unit_id, h.user_id) for h in hops] == [
-        ("lead", world.unit_id, None), ("cooperate", None, ids["clerk"]),
+        ("lead", world.unit_id, None),
+        ("cooperate", None, ids["clerk"]),
         ("inform", None, ids["admin"]),
-    ]  # fmt: skip
+    ]
     # The unit's head, the co-operator and the informed person are each told, in Vietnamese.
     notices = await rows(app, PushOutbox)
     assert sorted(n.user_id for n in notices) == sorted(
@@ -110,15 +116,22 @@ async def test_assign_hand_down_report_complete_with_timeline(
     assert (
         await client.post(f"/assignments/{child.id}/progress", data={"note": "", "percent": ""})
     ).status_code == 422
-    assert (await client.post(f"/assignments/{child.id}/progress",
-                              data={"note": "Đã làm việc với Sở TT&TT", "percent": "60"})
-            ).status_code == 303  # fmt: skip
+    assert (
+        await client.post(
+            f"/assignments/{child.id}/progress",
+            data={"note": "Đã làm việc với Sở TT&TT", "percent": "60"},
+        )
+    ).status_code == 303
     assert (await document(app, doc)).status == "05"
-    assert (await client.post(f"/assignments/{child.id}/complete", data={"result": ""})
-            ).status_code == 422  # fmt: skip
-    assert (await client.post(f"/assignments/{child.id}/complete",
-                              data={"result": "Đã trình văn bản trả lời số 45/UBND-KT"})
-            ).status_code == 303  # fmt: skip
+    assert (
+        await client.post(f"/assignments/{child.id}/complete", data={"result": ""})
+    ).status_code == 422
+    assert (
+        await client.post(
+            f"/assignments/{child.id}/complete",
+            data={"result": "Đã trình văn bản trả lời số 45/UBND-KT"},
+        )
+    ).status_code == 303
     assert (await document(app, doc)).status == "06"
     states = {h.id: h.state for h in await rows(app, Assignment, Assignment.document_id == doc)}
     assert states[hops[0].id] == states[child.id] == "completed"
@@ -127,8 +140,12 @@ async def test_assign_hand_down_report_complete_with_timeline(
     events = await rows(app, TimelineEvent, TimelineEvent.document_id == doc)
     assert [e.kind for e in events] == ["assigned", "reassigned", "progress", "completed"]
     assert {e.device for e in events} == {"iPad · Safari"}
-    assert [e.actor_id for e in events] == [ids["leader"], ids["unit_head"], ids["specialist"],
-                                            ids["specialist"]]  # fmt: skip
+    assert [e.actor_id for e in events] == [
+        ids["leader"],
+        ids["unit_head"],
+        ids["specialist"],
+        ids["specialist"],
+    ]
     await as_user(app, client, ids["leader"])
     steps = html(await client.get(f"/documents/{doc}")).select(".timeline__step")
     assert len(steps) == 4
@@ -149,9 +166,14 @@ async def test_exactly_one_lead_and_a_deadline_not_in_the_past(
         data={"lead": f"u:{ids['specialist']}", "deadline": "2026-02-27"},
     )
     assert past.status_code == 422
-    twice = await client.post(f"/documents/{doc}/assign", data={
-        "lead": f"u:{ids['specialist']}", "cooperate": [f"u:{ids['specialist']}"],
-        "deadline": "2026-03-06"})  # fmt: skip
+    twice = await client.post(
+        f"/documents/{doc}/assign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "cooperate": [f"u:{ids['specialist']}"],
+            "deadline": "2026-03-06",
+        },
+    )
     assert twice.status_code == 422
     first = await client.post(
         f"/documents/{doc}/assign",
@@ -190,8 +212,9 @@ async def test_return_needs_a_reason_and_goes_back_up(
     child = (await rows(app, Assignment, Assignment.parent_id == top.id))[0]
 
     await as_user(app, client, ids["specialist"])
-    assert (await client.post(f"/assignments/{child.id}/return", data={"reason": ""})
-            ).status_code == 422  # fmt: skip
+    assert (
+        await client.post(f"/assignments/{child.id}/return", data={"reason": ""})
+    ).status_code == 422
     back = await client.post(
         f"/assignments/{child.id}/return", data={"reason": "Không thuộc lĩnh vực được phân công"}
     )

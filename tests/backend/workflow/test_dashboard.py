@@ -37,8 +37,9 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> dict[s
     ids = world.user_ids
     async with res.sessions() as db, db.begin():
         agency = await db.get_one(Agency, world.agency_id)
-        nc = await organisations.create_unit(db, clock=clock, agency=agency, name="Phòng Nội chính",
-                                             short_name="NC")  # fmt: skip
+        nc = await organisations.create_unit(
+            db, clock=clock, agency=agency, name="Phòng Nội chính", short_name="NC"
+        )
         nc_id = nc.id
     other = await add_person(app, world.agency_id, nc_id, "chuyenviennc", Role.SPECIALIST)
     docs = {n: await registered(app, world.agency_id, subject=f"Văn bản d{n}") for n in range(1, 6)}
@@ -51,17 +52,23 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> dict[s
     async def assign(doc: int, party: Party, deadline: date) -> None:
         async def work(db: object, actor: Actor) -> None:
             document = await db.get_one(Document, doc)  # type: ignore[attr-defined]
-            await assignments.assign(db, clock=clock, actor=actor, document=document,  # type: ignore[arg-type]
-                                     plan=Plan(lead=party, deadline=deadline))  # fmt: skip
+            await assignments.assign(
+                db,
+                clock=clock,
+                actor=actor,
+                document=document,  # type: ignore[arg-type]
+                plan=Plan(lead=party, deadline=deadline),
+            )
 
         await act(ids["leader"], work)
 
     async def hop(doc: int, user_id: int) -> Assignment:
         async with res.sessions() as db:
             found = await db.scalars(
-                select(Assignment).where(Assignment.document_id == doc,
-                                         Assignment.user_id == user_id)
-            )  # fmt: skip
+                select(Assignment).where(
+                    Assignment.document_id == doc, Assignment.user_id == user_id
+                )
+            )
             return list(found)[-1]
 
     async def complete(doc: int, user_id: int, at: datetime) -> None:
@@ -70,8 +77,13 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> dict[s
 
         async def work(db: object, actor: Actor) -> None:
             row = await db.get_one(Assignment, target.id)  # type: ignore[attr-defined]
-            await assignments.complete(db, clock=clock, actor=actor, assignment=row,  # type: ignore[arg-type]
-                                       result="Xong")  # fmt: skip
+            await assignments.complete(
+                db,
+                clock=clock,
+                actor=actor,
+                assignment=row,  # type: ignore[arg-type]
+                result="Xong",
+            )
 
         await act(user_id, work)
 
@@ -90,9 +102,13 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> dict[s
             )
         ]  # type: ignore[attr-defined]
         parent = await db.get_one(Assignment, top[0])
-        await assignments.reassign(db, clock=clock, actor=Actor(head), parent=parent,
-                                   plan=Plan(lead=Party(user_id=specialist),
-                                             deadline=date(2026, 3, 6)))  # fmt: skip
+        await assignments.reassign(
+            db,
+            clock=clock,
+            actor=Actor(head),
+            parent=parent,
+            plan=Plan(lead=Party(user_id=specialist), deadline=date(2026, 3, 6)),
+        )
     await complete(docs[1], specialist, vn(3, 8, 30))  # 1.00 day, on time
     await complete(docs[2], specialist, vn(5, 8, 30))  # 3.00 days, late (due 3 March)
     await complete(docs[4], specialist, vn(6, 14, 30))  # 4.25 days, on time
@@ -117,25 +133,37 @@ async def test_dashboard_numbers_match_the_hand_computed_fixture(
     assert page.select_one("#median-days").get_text(strip=True) == "3.0"
     assert page.select_one("#p90-days").get_text(strip=True) == "4.2"  # 4.25 days
     # Status chart: one bar per status with its number and a link to the list behind it.
-    bars = {a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
-            for a in page.select("svg.chart a")}  # fmt: skip
+    bars = {
+        a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
+        for a in page.select("svg.chart a")
+    }
     assert bars == {"03": "1", "04": "1", "05": "0", "06": "3", "02": "0"}
-    units = [[td.get_text(strip=True) for td in tr.select("td")]
-             for tr in page.select("#overdue-units tbody tr")]  # fmt: skip
+    units = [
+        [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in page.select("#overdue-units tbody tr")
+    ]
     assert units == [["Phòng Nội chính", "1"]]
-    people = [[td.get_text(strip=True) for td in tr.select("td")]
-              for tr in page.select("#overdue-people tbody tr")]  # fmt: skip
+    people = [
+        [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in page.select("#overdue-people tbody tr")
+    ]
     assert people == [["Chuyenviennc", "1"]]
-    evaluation = {tr.select("td")[0].get_text(): [td.get_text(strip=True) for td in tr.select("td")]
-                  for tr in page.select("#evaluation tbody tr")}  # fmt: skip
+    evaluation = {
+        tr.select("td")[0].get_text(): [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in page.select("#evaluation tbody tr")
+    }
     assert evaluation["Người specialist"][2:] == ["3", "3", "2", "0", "67%"]
     assert evaluation["Chuyenviennc"][2:] == ["1", "0", "0", "1", "—"]
 
     # Drill down: the documents behind "completed" and behind one person's overdue count.
-    done = BeautifulSoup((await client.get("/dashboard/list?year=2026&metric=status&key=06")).text,
-                         "html.parser")  # fmt: skip
-    assert sorted(a.get_text() for a in done.select("#drill a")) == ["Văn bản d1", "Văn bản d2",
-                                                                     "Văn bản d4"]  # fmt: skip
+    done = BeautifulSoup(
+        (await client.get("/dashboard/list?year=2026&metric=status&key=06")).text, "html.parser"
+    )
+    assert sorted(a.get_text() for a in done.select("#drill a")) == [
+        "Văn bản d1",
+        "Văn bản d2",
+        "Văn bản d4",
+    ]
     late = BeautifulSoup(
         (
             await client.get(f"/dashboard/list?year=2026&metric=overdue-person&key={made['other']}")
@@ -155,8 +183,10 @@ async def test_dashboard_numbers_match_the_hand_computed_fixture(
     client.cookies.clear()
     await sign_in_as(app, client, world.user_ids["unit_head"])
     unit_page = BeautifulSoup((await client.get("/dashboard?year=2026")).text, "html.parser")
-    unit_bars = {a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
-                 for a in unit_page.select("svg.chart a")}  # fmt: skip
+    unit_bars = {
+        a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
+        for a in unit_page.select("svg.chart a")
+    }
     assert unit_bars == {"03": "0", "04": "0", "05": "0", "06": "3", "02": "0"}
     assert (
         unit_page.select_one("#overdue-units tbody td").get_text(strip=True)

@@ -23,15 +23,20 @@ pytestmark = pytest.mark.anyio
 def received_bar(html: str) -> str:
     """The number on the "registered" (03) bar."""
     page = BeautifulSoup(html, "html.parser")
-    bars = {a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
-            for a in page.select("svg.chart a")}  # fmt: skip
+    bars = {
+        a["href"].rsplit("=", 1)[1]: a.select_one("text.chart__value").get_text()
+        for a in page.select("svg.chart a")
+    }
     return bars["03"]
 
 
 async def test_figures_move_with_the_agency_generation(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock,
+    app: LifespanManager,
+    client: httpx.AsyncClient,
+    world: World,
+    clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setattr(dashboard_cache, "WAIT_SECONDS", 0)  # as if the refresh took long
     res = resources_of(app)
     first = await registered(app, world.agency_id, subject="Văn bản thứ nhất")
@@ -46,9 +51,11 @@ async def test_figures_move_with_the_agency_generation(
     # answers with the kept figures at once and refreshes them behind; the one after is new.
     response = await client.post(
         f"/documents/{first}/assign",
-        data={"lead": f"u:{world.user_ids['specialist']}",
-              "deadline": (clock.now().date() + timedelta(days=3)).isoformat()},
-    )  # fmt: skip
+        data={
+            "lead": f"u:{world.user_ids['specialist']}",
+            "deadline": (clock.now().date() + timedelta(days=3)).isoformat(),
+        },
+    )
     assert response.status_code == 303
     older = (await client.get("/dashboard?year=2026")).text
     assert received_bar(older) == "1"
@@ -82,9 +89,12 @@ async def test_figures_move_with_the_agency_generation(
 
 
 async def test_old_figures_are_refreshed_after_max_age_without_a_change(
-    app: LifespanManager, client: httpx.AsyncClient, world: World, clock: FixedClock,
+    app: LifespanManager,
+    client: httpx.AsyncClient,
+    world: World,
+    clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setattr(dashboard_cache, "WAIT_SECONDS", 0)
     await registered(app, world.agency_id)
     await sign_in_as(app, client, world.user_ids["leader"])

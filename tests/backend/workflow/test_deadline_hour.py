@@ -40,8 +40,12 @@ async def test_a_date_alone_means_the_configured_hour_and_nesting_is_to_the_minu
     await as_user(app, client, ids["leader"])
     hint = html(await client.get(f"/documents/{doc}")).select_one("#assign-form .deadline__hint")
     assert "16:30" in hint.get_text()
-    assert (await client.post(f"/documents/{doc}/assign", data={
-        "lead": f"d:{world.unit_id}", "deadline": "2026-03-06"})).status_code == 303  # fmt: skip
+    assert (
+        await client.post(
+            f"/documents/{doc}/assign",
+            data={"lead": f"d:{world.unit_id}", "deadline": "2026-03-06"},
+        )
+    ).status_code == 303
     [top] = await rows(app, Assignment, Assignment.document_id == doc)
     assert top.deadline is not None and deadlines.label(top.deadline) == "16:30 06/03/2026"
 
@@ -52,19 +56,34 @@ async def test_a_date_alone_means_the_configured_hour_and_nesting_is_to_the_minu
     assert form.select_one("input[name=deadline]")["value"] == "2026-03-06"
     assert form.select_one("input[name=deadline]")["max"] == "2026-03-06"
     assert form.select_one("input[name=deadline_time]")["value"] == "16:30"
-    later = await client.post(f"/assignments/{top.id}/reassign", data={
-        "lead": f"u:{ids['specialist']}", "deadline": "2026-03-06", "deadline_time": "16:31",
-    })  # fmt: skip
+    later = await client.post(
+        f"/assignments/{top.id}/reassign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "deadline": "2026-03-06",
+            "deadline_time": "16:31",
+        },
+    )
     assert later.status_code == 422
     assert "(16:30 06/03/2026)" in later.text
     # Monday 08:30 now: 08:00 today has passed.
-    past = await client.post(f"/assignments/{top.id}/reassign", data={
-        "lead": f"u:{ids['specialist']}", "deadline": "2026-03-02", "deadline_time": "08:00",
-    })  # fmt: skip
+    past = await client.post(
+        f"/assignments/{top.id}/reassign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "deadline": "2026-03-02",
+            "deadline_time": "08:00",
+        },
+    )
     assert past.status_code == 422
-    ok = await client.post(f"/assignments/{top.id}/reassign", data={
-        "lead": f"u:{ids['specialist']}", "deadline": "2026-03-06", "deadline_time": "09:00",
-    })  # fmt: skip
+    ok = await client.post(
+        f"/assignments/{top.id}/reassign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "deadline": "2026-03-06",
+            "deadline_time": "09:00",
+        },
+    )
     assert ok.status_code == 303
     [child] = await rows(app, Assignment, Assignment.parent_id == top.id)
     assert child.deadline is not None and deadlines.label(child.deadline) == "09:00 06/03/2026"

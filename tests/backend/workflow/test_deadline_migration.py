@@ -30,19 +30,40 @@ async def test_date_deadlines_become_17_00_local(database_url: str) -> None:
                 s, clock=CLOCK, code="000.00.01.H53", name="VP", short_name="VP"
             )
             leader = await users.create_user(
-                s, clock=CLOCK, agency=agency, username="ld", full_name="Lãnh đạo",
+                s,
+                clock=CLOCK,
+                agency=agency,
+                username="ld",
+                full_name="Lãnh đạo",
                 roles={Role.LEADER},
-            )  # fmt: skip
-            document = Document(agency_id=agency.id, direction="incoming", type_code="CV",
-                                subject="x", urgency=0, status="04", created_at=CLOCK.now(),
-                                signature_check={})  # fmt: skip
+            )
+            document = Document(
+                agency_id=agency.id,
+                direction="incoming",
+                type_code="CV",
+                subject="x",
+                urgency=0,
+                status="04",
+                created_at=CLOCK.now(),
+                signature_check={},
+            )
             s.add(document)
             await s.flush()
             for deadline in (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), None):
-                s.add(Assignment(document_id=document.id, part="lead", user_id=leader.id,
-                                 assigned_by_id=leader.id, deadline=deadline, direction="",
-                                 state="active", progress=0, result="",
-                                 created_at=CLOCK.now()))  # fmt: skip
+                s.add(
+                    Assignment(
+                        document_id=document.id,
+                        part="lead",
+                        user_id=leader.id,
+                        assigned_by_id=leader.id,
+                        deadline=deadline,
+                        direction="",
+                        state="active",
+                        progress=0,
+                        result="",
+                        created_at=CLOCK.now(),
+                    )
+                )
         await migrate.downgrade(engine, str(before.down_revision))
         async with engine.connect() as connection:
             days = list(

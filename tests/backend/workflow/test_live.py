@@ -40,14 +40,25 @@ async def seed(settings: Settings) -> dict[str, int]:
             )
             ids = {}
             for name, role in (("lanhdao", Role.LEADER), ("chuyenvien", Role.SPECIALIST)):
-                person = await users.create_user(s, clock=clock, agency=agency, username=name,
-                                                 full_name=name.title(), roles={role})  # fmt: skip
+                person = await users.create_user(
+                    s,
+                    clock=clock,
+                    agency=agency,
+                    username=name,
+                    full_name=name.title(),
+                    roles={role},
+                )
                 ids[name] = person.id
             for n in (1, 2):
                 document = Document(
-                    agency_id=agency.id, direction="incoming", type_code="CV", status="03",
-                    subject=f"Văn bản {n}", created_at=clock.now(), signature_check={},
-                )  # fmt: skip
+                    agency_id=agency.id,
+                    direction="incoming",
+                    type_code="CV",
+                    status="03",
+                    subject=f"Văn bản {n}",
+                    created_at=clock.now(),
+                    signature_check={},
+                )
                 s.add(document)
                 await s.flush()
                 ids[f"doc{n}"] = document.id
@@ -60,9 +71,13 @@ async def session_for(settings: Settings, user_id: int) -> str:
     client = aioredis.Redis.from_url(settings.redis_url)
     try:
         session_id, _ = await sessions.start(
-            client, clock=SystemClock(), user_id=user_id, device="test", ip="127.0.0.1",
+            client,
+            clock=SystemClock(),
+            user_id=user_id,
+            device="test",
+            ip="127.0.0.1",
             limits=SessionLimits(idle=timedelta(hours=1), absolute=timedelta(hours=2)),
-        )  # fmt: skip
+        )
         return session_id
     finally:
         await client.aclose()
@@ -77,8 +92,12 @@ def two_servers(tmp_path: Path, sqlite_url: str, redis_url: str) -> Iterator[tup
            "EOFFICE_BASE_URL": ORIGIN,
            "EOFFICE_LOG_LEVEL": "warning"}  # fmt: skip
     eoffice = Path(sys.executable).parent / "eoffice"
-    other = subprocess.Popen([str(eoffice), "serve", "--port", str(port_b)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    other = subprocess.Popen(
+        [str(eoffice), "serve", "--port", str(port_b)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with LiveServer(settings, port_a):
             deadline = time.monotonic() + 30
@@ -120,11 +139,13 @@ def test_counters_cross_processes_and_survive_a_reconnect(
     specialist_session = run_async(session_for(settings, ids["chuyenvien"]))
     same_origin = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
     with (
-        httpx.Client(base_url=server_a, headers=same_origin,
-                     cookies={cookie: leader_session}) as leader,
-        httpx.Client(base_url=server_b, timeout=20,
-                     cookies={cookie: specialist_session}) as specialist,
-    ):  # fmt: skip
+        httpx.Client(
+            base_url=server_a, headers=same_origin, cookies={cookie: leader_session}
+        ) as leader,
+        httpx.Client(
+            base_url=server_b, timeout=20, cookies={cookie: specialist_session}
+        ) as specialist,
+    ):
 
         def assign(doc: int) -> None:
             response = leader.post(

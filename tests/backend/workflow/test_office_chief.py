@@ -86,8 +86,9 @@ async def test_put_before_a_leader_who_gives_direction_and_assigns(
     assert request.closed_at is not None
     events = await rows(app, TimelineEvent, TimelineEvent.document_id == doc)
     assert [(e.kind, e.actor_id) for e in events] == [
-        ("forwarded", ids["office_chief"]), ("assigned", ids["leader"]),
-    ]  # fmt: skip
+        ("forwarded", ids["office_chief"]),
+        ("assigned", ids["leader"]),
+    ]
     # Forwarding an assigned document is refused.
     await as_user(app, client, ids["office_chief"])
     late = await client.post(f"/documents/{doc}/forward", data={"leader": ids["leader"]})
@@ -131,9 +132,14 @@ async def test_the_administrator_can_give_the_role(
     page = html(await client.get("/admin/users"))
     box = page.select_one("input[name=roles][value=office_chief]")
     assert box is not None and "Chánh Văn phòng" in box.parent.get_text()
-    created = await client.post("/admin/users", data={
-        "username": "cvp2", "full_name": "Đỗ Văn Chánh", "roles": ["office_chief", "unit_head"],
-    })  # fmt: skip
+    created = await client.post(
+        "/admin/users",
+        data={
+            "username": "cvp2",
+            "full_name": "Đỗ Văn Chánh",
+            "roles": ["office_chief", "unit_head"],
+        },
+    )
     assert created.status_code in (200, 303), created.text
     async with resources_of(app).sessions() as db:
         person = await db.scalar(select(User).where(User.username == "cvp2"))

@@ -34,8 +34,9 @@ async def test_digest_overdue_and_daily_escalation(
 ) -> None:
     ids = world.user_ids
     res = resources_of(app)
-    docs = {name: await registered(app, world.agency_id, subject=f"Văn bản {name}")
-            for name in "ABC"}  # fmt: skip
+    docs = {
+        name: await registered(app, world.agency_id, subject=f"Văn bản {name}") for name in "ABC"
+    }
     plans = {
         # The specialist: due Tuesday 10:00; the unit (not handed down yet): Tuesday, a date
         # alone (17:00); the specialist again: due today, Monday 12:00.
@@ -50,8 +51,9 @@ async def test_digest_overdue_and_daily_escalation(
         leader = await db.get_one(User, ids["leader"])
         for name, plan in plans.items():
             document = await db.get_one(Document, docs[name])
-            hop = await assignments.assign(db, clock=clock, actor=Actor(leader), document=document,
-                                           plan=plan)  # fmt: skip
+            hop = await assignments.assign(
+                db, clock=clock, actor=Actor(leader), document=document, plan=plan
+            )
             hops[name] = hop.id
 
     async def run(moment: datetime) -> reminders.RunReport:
@@ -66,11 +68,13 @@ async def test_digest_overdue_and_daily_escalation(
 
     async def notices(user_id: int) -> list[PushOutbox]:
         async with res.sessions() as db:
-            return list(await db.scalars(
-                select(PushOutbox).where(PushOutbox.user_id == user_id,
-                                         PushOutbox.dedupe_key.is_not(None))
-                .order_by(PushOutbox.id)
-            ))  # fmt: skip
+            return list(
+                await db.scalars(
+                    select(PushOutbox)
+                    .where(PushOutbox.user_id == user_id, PushOutbox.dedupe_key.is_not(None))
+                    .order_by(PushOutbox.id)
+                )
+            )
 
     # Overdue is to the minute: C at 12:00 on Monday, A at 10:00 on Tuesday.
     assert await overdue(at(2, 11, 59)) == set()
@@ -101,8 +105,9 @@ async def test_digest_overdue_and_daily_escalation(
     async with res.sessions() as db, db.begin():
         specialist = await db.get_one(User, ids["specialist"])
         hop_a = await db.get_one(Assignment, hops["A"])
-        await assignments.complete(db, clock=clock, actor=Actor(specialist), assignment=hop_a,
-                                   result="Đã trả lời")  # fmt: skip
+        await assignments.complete(
+            db, clock=clock, actor=Actor(specialist), assignment=hop_a, result="Đã trả lời"
+        )
     report = await run(at(9, 8))
     assert report.escalations == 1
     last = (await notices(ids["leader"]))[-1]

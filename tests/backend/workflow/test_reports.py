@@ -52,10 +52,15 @@ async def _given_to_specialist(
     ids = world.user_ids
     doc = await registered(app, world.agency_id)
     await as_user(app, client, ids["leader"])
-    await client.post(f"/documents/{doc}/assign", data={
-        "lead": f"u:{ids['specialist']}", "cooperate": [f"u:{ids['unit_head']}"],
-        "deadline": "2026-03-06", "deadline_time": "15:30",
-    })  # fmt: skip
+    await client.post(
+        f"/documents/{doc}/assign",
+        data={
+            "lead": f"u:{ids['specialist']}",
+            "cooperate": [f"u:{ids['unit_head']}"],
+            "deadline": "2026-03-06",
+            "deadline_time": "15:30",
+        },
+    )
     lead = (await rows(app, Assignment, Assignment.document_id == doc))[0]
     return doc, lead.id
 
@@ -68,16 +73,18 @@ async def test_milestones_tick_the_percentage_and_the_reply_link(
     # Only the chủ trì defines the checklist.
     await as_user(app, client, ids["unit_head"])
     cooperator_hop = (await rows(app, Assignment, Assignment.document_id == doc))[1].id
-    assert (await client.post(f"/assignments/{hop}/milestones", data={"steps": "x"})
-            ).status_code == 403  # fmt: skip
+    assert (
+        await client.post(f"/assignments/{hop}/milestones", data={"steps": "x"})
+    ).status_code == 403
     page = html(await client.get(f"/documents/{doc}"))
     assert page.select_one("#reply-draft") is None  # co-operators do not draft the reply
     assert page.select_one(f"form[action='/assignments/{cooperator_hop}/milestones']") is None
 
     await as_user(app, client, ids["specialist"])
     steps = "Xin ý kiến Sở Tài chính\nDự thảo văn bản trả lời\n\nTrình lãnh đạo phòng\nTrình ký"
-    assert (await client.post(f"/assignments/{hop}/milestones", data={"steps": steps})
-            ).status_code == 303  # fmt: skip
+    assert (
+        await client.post(f"/assignments/{hop}/milestones", data={"steps": steps})
+    ).status_code == 303
     page = html(await client.get(f"/documents/{doc}"))
     assert page.select_one("#reply-draft")["href"] == f"/drafts/new?reply_to={doc}"
     assert "17:00" not in page.select_one(".hop__due").get_text()
@@ -89,15 +96,23 @@ async def test_milestones_tick_the_percentage_and_the_reply_link(
         page.select_one(f"form[action='/assignments/{hop}/progress'] input[name=percent]") is None
     )
     key = page.select_one(f"form[action='/assignments/{hop}/progress'] input[name=client_key]")
-    response = await client.post(f"/assignments/{hop}/progress", data={
-        "milestones_shown": "1", "milestone": [boxes[0]["value"], boxes[1]["value"]],
-        "note": "", "client_key": key["value"],
-    })  # fmt: skip
+    response = await client.post(
+        f"/assignments/{hop}/progress",
+        data={
+            "milestones_shown": "1",
+            "milestone": [boxes[0]["value"], boxes[1]["value"]],
+            "note": "",
+            "client_key": key["value"],
+        },
+    )
     assert response.status_code == 303, response.text
     [row] = await rows(app, Assignment, Assignment.id == hop)
     assert row.progress == 50
-    done = [m.title for m in await rows(app, Milestone, Milestone.assignment_id == hop)
-            if m.done_at is not None]  # fmt: skip
+    done = [
+        m.title
+        for m in await rows(app, Milestone, Milestone.assignment_id == hop)
+        if m.done_at is not None
+    ]
     assert done == ["Xin ý kiến Sở Tài chính", "Dự thảo văn bản trả lời"]
     # Redefining keeps ticks by name; unticking everything is 0%.
     await client.post(f"/assignments/{hop}/milestones", data={"steps": steps + "\nPhát hành"})
@@ -117,23 +132,29 @@ async def test_files_with_a_report_are_checked_stored_and_served_to_those_who_ma
     doc, hop = await _given_to_specialist(app, client, world)
     await as_user(app, client, ids["specialist"])
     pdf = make_sample_pdf(pages=1)
-    fake = await client.post(f"/assignments/{hop}/progress", data={"note": "Dự thảo"},
-                             files={"files": ("du-thao.pdf", b"MZ\x90\x00 not a pdf")})  # fmt: skip
+    fake = await client.post(
+        f"/assignments/{hop}/progress",
+        data={"note": "Dự thảo"},
+        files={"files": ("du-thao.pdf", b"MZ\x90\x00 not a pdf")},
+    )
     assert fake.status_code == 422
     assert "không phải PDF, DOCX, XLSX, JPEG hay PNG" in fake.text
     response = await client.post(
         f"/assignments/{hop}/progress",
         data={"note": "Gửi dự thảo và ảnh biên bản", "percent": "70"},
-        files=[("files", ("Dự thảo trả lời.pdf", pdf, "application/octet-stream")),
-               ("files", ("bien-ban", PNG, "application/pdf")),
-               ("files", ("bang-so-lieu.xlsx", office_file("xlsx"), "text/plain"))],
-    )  # fmt: skip
+        files=[
+            ("files", ("Dự thảo trả lời.pdf", pdf, "application/octet-stream")),
+            ("files", ("bien-ban", PNG, "application/pdf")),
+            ("files", ("bang-so-lieu.xlsx", office_file("xlsx"), "text/plain")),
+        ],
+    )
     assert response.status_code == 303, response.text
     stored = await rows(app, ProgressFile, ProgressFile.document_id == doc)
     assert [(f.filename, f.media_type) for f in stored] == [
-        ("Dự thảo trả lời.pdf", reports.PDF), ("bien-ban.png", reports.PNG),
+        ("Dự thảo trả lời.pdf", reports.PDF),
+        ("bien-ban.png", reports.PNG),
         ("bang-so-lieu.xlsx", reports.XLSX),
-    ]  # fmt: skip
+    ]
     assert await resources_of(app).blobs.get(stored[0].sha256) == pdf
     page = html(await client.get(f"/documents/{doc}"))
     links = [a["href"] for a in page.select(".timeline__files a")]
@@ -159,13 +180,17 @@ async def test_too_many_or_too_large_files_are_refused(
     doc, hop = await _given_to_specialist(app, client, world)
     await as_user(app, client, world.user_ids["specialist"])
     monkeypatch.setattr(reports, "MAX_FILE_BYTES", 100)
-    big = await client.post(f"/assignments/{hop}/progress", data={"note": "x"},
-                            files={"files": ("a.png", PNG + b"\x00" * 200)})  # fmt: skip
+    big = await client.post(
+        f"/assignments/{hop}/progress",
+        data={"note": "x"},
+        files={"files": ("a.png", PNG + b"\x00" * 200)},
+    )
     assert big.status_code == 422
     # A body larger than every allowed file together is refused before it is read.
     padded = PNG + b"\x00" * (2 * 1024 * 1024)
-    huge = await client.post(f"/assignments/{hop}/progress", data={"note": "x"},
-                             files={"files": ("b.png", padded)})  # fmt: skip
+    huge = await client.post(
+        f"/assignments/{hop}/progress", data={"note": "x"}, files={"files": ("b.png", padded)}
+    )
     assert huge.status_code == 422
     assert "quá lớn" in huge.text
     assert await rows(app, ProgressFile, ProgressFile.document_id == doc) == []
@@ -181,30 +206,45 @@ async def test_a_replayed_report_is_recorded_once(
     await as_user(app, client, ids["specialist"])
     report = {"note": "Đã làm việc với Sở TT&TT", "percent": "30", "client_key": "q-7f3a"}
     for _ in range(3):
-        replay = await client.post(f"/assignments/{hop}/progress", data=report,
-                                   files={"files": ("a.png", PNG)})  # fmt: skip
+        replay = await client.post(
+            f"/assignments/{hop}/progress", data=report, files={"files": ("a.png", PNG)}
+        )
         assert replay.status_code == 303
     events = await rows(app, TimelineEvent, TimelineEvent.kind == "progress")
     assert [(e.note, e.client_key) for e in events] == [(report["note"], "q-7f3a")]
     assert len(await rows(app, ProgressFile, ProgressFile.document_id == doc)) == 1
     # A different report under a used key (a page restored by the Back button) is refused, not
     # silently dropped.
-    other = await client.post(f"/assignments/{hop}/progress",
-                              data={**report, "note": "Một báo cáo khác"})  # fmt: skip
+    other = await client.post(
+        f"/assignments/{hop}/progress", data={**report, "note": "Một báo cáo khác"}
+    )
     assert other.status_code == 409
     assert "Hãy tải lại trang" in other.text
     # Another person's key is theirs: the co-operator's input with the same key is recorded.
     await as_user(app, client, ids["unit_head"])
     cooperator_hop = (await rows(app, Assignment, Assignment.document_id == doc))[1].id
-    assert (await client.post(f"/assignments/{cooperator_hop}/progress",
-                              data={"note": "Ý kiến phối hợp", "client_key": "q-7f3a"})
-            ).status_code == 303  # fmt: skip
+    assert (
+        await client.post(
+            f"/assignments/{cooperator_hop}/progress",
+            data={"note": "Ý kiến phối hợp", "client_key": "q-7f3a"},
+        )
+    ).status_code == 303
     assert len(await rows(app, TimelineEvent, TimelineEvent.client_key == "q-7f3a")) == 2
 
     # The database itself refuses a second row with the same person and key (races).
     res = resources_of(app)
     with pytest.raises(IntegrityError):
         async with res.sessions() as db, db.begin():
-            db.add(TimelineEvent(document_id=doc, assignment_id=hop, actor_id=ids["specialist"],
-                                 kind="progress", note="", detail={}, device="",
-                                 at=res.clock.now(), client_key="q-7f3a"))  # fmt: skip
+            db.add(
+                TimelineEvent(
+                    document_id=doc,
+                    assignment_id=hop,
+                    actor_id=ids["specialist"],
+                    kind="progress",
+                    note="",
+                    detail={},
+                    device="",
+                    at=res.clock.now(),
+                    client_key="q-7f3a",
+                )
+            )

@@ -40,16 +40,18 @@ async def test_sql_scope_agrees_with_the_policy_with_assignments(
         ]  # fmt: skip
         for doc_id, plan in zip(docs, plans, strict=False):
             document = await db.get_one(Document, doc_id)
-            await assignments.assign(db, clock=res.clock, actor=Actor(leader), document=document,
-                                     plan=plan)  # fmt: skip
+            await assignments.assign(
+                db, clock=res.clock, actor=Actor(leader), document=document, plan=plan
+            )
     people = [ids["specialist"], ids["unit_head"], other_unit_head, ids["leader"], 999]
     principals = [
         Principal(uid, world.agency_id, unit, frozenset(roles))
         for uid, unit, roles in itertools.product(
-            people, (None, world.unit_id),
+            people,
+            (None, world.unit_id),
             ({Role.SPECIALIST}, {Role.UNIT_HEAD}, {Role.LEADER}, {Role.OFFICE_CHIEF}, {Role.ADMIN}),
         )
-    ]  # fmt: skip
+    ]
     async with res.sessions() as db:
         everything = list(await db.scalars(select(Document)))
         refs = {d.id: await load_ref(db, d) for d in everything}
@@ -57,8 +59,9 @@ async def test_sql_scope_agrees_with_the_policy_with_assignments(
             visible = set(await db.scalars(select(Document.id).where(document_scope(principal))))
             allowed = {i for i, r in refs.items() if may(principal, Action.VIEW_DOCUMENT, r)}
             assert visible == allowed, principal
-        specialist = Principal(ids["specialist"], world.agency_id, world.unit_id,
-                               frozenset({Role.SPECIALIST}))  # fmt: skip
+        specialist = Principal(
+            ids["specialist"], world.agency_id, world.unit_id, frozenset({Role.SPECIALIST})
+        )
         assert set(await db.scalars(select(Document.id).where(document_scope(specialist)))) == {
             docs[0]
         }

@@ -52,23 +52,39 @@ def forged(tmp_path: Path) -> tuple[bytes, Path]:
         sample = make_sample_pdf(pages=1)
         found = find_positions(sample)
         draft = add_issuing_fields(
-            pdf=sample, number_box=found.number_box, date_box=found.date_box,
-            seal_page=found.sign_page, seal_box=found.seal_box, text_size=found.text_size,
-            number_with_symbol=found.number_full, date_with_place=found.date_with_place,
-        )  # fmt: skip
+            pdf=sample,
+            number_box=found.number_box,
+            date_box=found.date_box,
+            seal_page=found.sign_page,
+            seal_box=found.seal_box,
+            text_size=found.text_size,
+            number_with_symbol=found.number_full,
+            date_with_place=found.date_with_place,
+        )
         async with serve_dev_services(pki=pki) as services:
             leader = await sign_pdf(
-                pdf=draft, key=InMemoryKey(pki.user_key("ct")), signer_cert=pki.user_cert("ct"),
-                chain=pki.chain, services=services, certify=True,
-                appearance=LeaderAppearance(signature_image=make_signature_png(),
-                                            page=found.sign_page, box=found.leader_box),
-            )  # fmt: skip
+                pdf=draft,
+                key=InMemoryKey(pki.user_key("ct")),
+                signer_cert=pki.user_cert("ct"),
+                chain=pki.chain,
+                services=services,
+                certify=True,
+                appearance=LeaderAppearance(
+                    signature_image=make_signature_png(), page=found.sign_page, box=found.leader_box
+                ),
+            )
             prepared = await prepare_seal_signature(
-                pdf=leader, seal_cert=pki.seal_cert, chain=pki.chain,
-                seal_image=make_seal_png(agency_name="UBND tỉnh Mẫu"), agency_name="UBND tỉnh Mẫu",
-                level=PadesLevel.B_LTA, number=15, symbol="QĐ-UBND",
-                issue_date=date(2026, 2, 27), place="Tây Ninh",
-            )  # fmt: skip
+                pdf=leader,
+                seal_cert=pki.seal_cert,
+                chain=pki.chain,
+                seal_image=make_seal_png(agency_name="UBND tỉnh Mẫu"),
+                agency_name="UBND tỉnh Mẫu",
+                level=PadesLevel.B_LTA,
+                number=15,
+                symbol="QĐ-UBND",
+                issue_date=date(2026, 2, 27),
+                place="Tây Ninh",
+            )
             value = await InMemoryKey(pki.seal_key).sign(dtbs=prepared.dtbs)
             return await finish_signature(
                 state=prepared.state, signature_value=value, services=services

@@ -121,14 +121,20 @@ async def test_three_photos_make_one_three_page_document(
         ({}, [("pdf", ("x.pdf", corpus.not_a_pdf(), "application/pdf"))], "không phải là tệp PDF"),
         ({}, [("pdf", ("x.pdf", corpus.encrypted(), "application/pdf"))], "mật khẩu"),
         ({}, [("scan", ("x.jpg", b"not an image", "image/jpeg"))], "không phải ảnh hợp lệ"),
-        ({"confidentiality": "Tối mật"}, [("pdf", ("x.pdf", corpus.pdf(), "application/pdf"))],
-         "kênh văn bản mật"),
-        ({"subject": "", "type_code": ""}, [("pdf", ("x.pdf", corpus.pdf(), "application/pdf"))],
-         "trích yếu quá ngắn"),
+        (
+            {"confidentiality": "Tối mật"},
+            [("pdf", ("x.pdf", corpus.pdf(), "application/pdf"))],
+            "kênh văn bản mật",
+        ),
+        (
+            {"subject": "", "type_code": ""},
+            [("pdf", ("x.pdf", corpus.pdf(), "application/pdf"))],
+            "trích yếu quá ngắn",
+        ),
         ({}, [], "Chưa có tệp văn bản"),
     ],
     ids=["not-pdf", "encrypted", "not-image", "secret", "missing-fields", "no-file"],
-)  # fmt: skip
+)
 async def test_bad_input_is_refused_in_vietnamese_and_nothing_is_stored(
     app: LifespanManager,
     client: httpx.AsyncClient,
@@ -214,9 +220,15 @@ async def api_token(app: LifespanManager, world: World, scopes: list[str]) -> st
             actor_id=world.user_ids["admin"],
         )
         issued = await tokens.issue(
-            db, clock=res.clock, keyring=res.api_keys, issuer=res.settings.origin,
-            account=account, scopes=scopes, days=30, actor_id=world.user_ids["admin"],
-        )  # fmt: skip
+            db,
+            clock=res.clock,
+            keyring=res.api_keys,
+            issuer=res.settings.origin,
+            account=account,
+            scopes=scopes,
+            days=30,
+            actor_id=world.user_ids["admin"],
+        )
     return issued.token
 
 
@@ -229,16 +241,20 @@ async def test_json_api_registers_lists_reads_and_downloads(
     async with app.client() as http:
         auth = {"Authorization": f"Bearer {writer}"}
         created = await http.post(
-            "/api/v1/documents", data=FIELDS, files=[("pdf", ("a.pdf", pdf, "application/pdf"))],
+            "/api/v1/documents",
+            data=FIELDS,
+            files=[("pdf", ("a.pdf", pdf, "application/pdf"))],
             headers=auth,
-        )  # fmt: skip
+        )
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["register"] == {"year": body["register"]["year"], "number": 1, "series": "den"}
         again = await http.post(
-            "/api/v1/documents", data=FIELDS, files=[("pdf", ("a.pdf", pdf, "application/pdf"))],
+            "/api/v1/documents",
+            data=FIELDS,
+            files=[("pdf", ("a.pdf", pdf, "application/pdf"))],
             headers=auth,
-        )  # fmt: skip
+        )
         assert again.status_code == 409 and again.json()["error"]["original"] == body["id"]
         invalid = await http.post("/api/v1/documents", data={"subject": "x"}, headers=auth)
         assert invalid.status_code == 422 and "type_code" in invalid.json()["error"]["fields"]
