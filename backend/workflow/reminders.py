@@ -177,9 +177,12 @@ async def run_due(db: AsyncSession, *, clock: Clock, rules: Rules) -> RunReport:
 
 
 async def run_job(ctx: jobs.Context, job: jobs.ClaimedJob) -> None:
-    """The periodic job: what is due now, in one transaction."""
+    """The periodic job: what is due now, in one transaction; then the notices' send jobs are
+    started."""
     async with ctx.sessions() as db, db.begin():
-        await run_due(db, clock=ctx.clock, rules=rules_from(ctx.settings))
+        report = await run_due(db, clock=ctx.clock, rules=rules_from(ctx.settings))
+    if report.digests or report.escalations:
+        await jobs.kick(ctx.redis)
 
 
 def rules_from(settings: Settings) -> Rules:
