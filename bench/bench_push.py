@@ -3,11 +3,11 @@
     .venv/bin/python bench/bench_push.py                    # 100 notices/s for 60 s
     .venv/bin/python bench/bench_push.py --rate 200 --seconds 20
 
-A real redis-server, a SQLite database in a temp dir, the app's jobs runner with the push sender
-(as in the server process: `backend.runtime.background`) and the test suite's local push service
-(VAPID verified, payload decrypted). Each notice is written by `outbox.enqueue` (the row and its
-send job) in its own transaction, then the runners are kicked as the handlers' commit does.
-Latency = enqueue commit → the push service has decrypted it. Baseline in the same run: the raw pywebpush send (encrypt + POST) of the worker,
+A real redis-server, a SQLite database in a temp dir, the app's PushRuntime (relay + worker, as
+in the server process) and the test suite's local push service (VAPID verified, payload
+decrypted). Each notice is written by `outbox.enqueue` in its own transaction, then the relay is
+kicked as the handlers do after commit. Latency = enqueue commit → the push service has
+decrypted it. Baseline in the same run: the raw pywebpush send (encrypt + POST) of the worker,
 one at a time, to the same push service. Goal (issue #7): p99 <= 1 s at 100 notices/s.
 """
 
@@ -19,42 +19,28 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.routing import Router
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from starlette.routing import Router
+
 from backend import organisations
-from backend.core import db, jobs, migrate
-from backend.core.clock import Clock, SystemClock
+from backend.core import db, migrate
+from backend.core.clock import SystemClock
 from backend.core.embedded_redis import redis_server_binary
 from backend.core.models import Role
 from backend.core.settings import Settings
 from backend.identity import users
 from backend.push import outbox, payloads, subscriptions
-from backend.push.sender import SEND_JOB, Sender, send_job
+from backend.push.runtime import PushRuntime
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.push.vapid import load_or_create
-from backend.runtime import background
+from backend.push.worker import Policy
 from backend.web import routes
 from backend.web.urls import paths
 from tests.conftest import free_port
 from tests.support.push_service import push_service
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the push.send jobs need of the process (the server's is its Resources)."""
-
-    settings: Settings
-    clock: Clock
-    sessions: async_sessionmaker[AsyncSession]
-    redis: aioredis.Redis
-    push: Sender
 
 
 def pct(values: list[float], p: float) -> float:
@@ -69,6 +55,8 @@ def show(name: str, values: list[float]) -> None:
 
 
 async def main(rate: int, seconds: int) -> None:
+    import redis.asyncio as aioredis
+
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     port = free_port()
     redis_proc = await asyncio.create_subprocess_exec(
@@ -93,20 +81,10 @@ async def main(rate: int, seconds: int) -> None:
     redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
     keys = load_or_create(tmp, contact="mailto:bench@example.org")
     sessions = db.sessionmaker(engine)
-    sender = Sender(
-        sessions=sessions, clock=clock, keys=keys, urls=paths(Router(routes.build(Settings())))
-    )
-    settings = Settings(data_dir=tmp)
-    registry: jobs.Registry[Context] = jobs.Registry()
-    registry.register(SEND_JOB, send_job)
-    runner = jobs.Runner(
-        sessions=sessions,
-        registry=registry,
-        clock=clock,
-        redis=redis,
-        context=Context(settings, clock, sessions, redis, sender),
-        policy=background.runner_policy(settings),
-    )
+    runtime = PushRuntime(
+        sessions=sessions, redis=redis, clock=clock, keys=keys, policy=Policy(), run_worker=True,
+        urls=paths(Router(routes.build(Settings()))),
+    )  # fmt: skip
     try:
         async with push_service(keys.public_key) as service:
             device = service.device("phone")
@@ -131,30 +109,21 @@ async def main(rate: int, seconds: int) -> None:
                 )
                 user_id, sub_id = person.id, sub.id
 
-            # Baseline: the raw pywebpush send, one at a time (no outbox, job or database).
+            # Baseline: the raw pywebpush send, one at a time (no outbox, stream or database).
             async with sessions() as s:
                 subscription = await s.get_one(PushSubscription, sub_id)
             raw: list[float] = []
             test = payloads.test_notice()
-            probe = PushOutbox(
-                id=0,
-                urgency="high",
-                ttl=60,
-                topic="bench",
-                payload={
-                    "title": test.title,
-                    "body": test.body,
-                    "page": test.page.as_json(),
-                    "tag": "t",
-                },
-            )
+            probe = PushOutbox(id=0, urgency="high", ttl=60, topic="bench", payload={
+                "title": test.title, "body": test.body, "page": test.page.as_json(), "tag": "t",
+            })  # fmt: skip
             for _ in range(200):
                 t0 = time.perf_counter()
-                assert await sender.send(subscription, probe) == 201
+                assert await runtime.worker.send(subscription, probe) == 201
                 raw.append(time.perf_counter() - t0)
             service.received.clear()
 
-            await runner.start()
+            runtime.start()
             sent_at: dict[int, float] = {}
             total = rate * seconds
             t_start = time.perf_counter()
@@ -169,7 +138,7 @@ async def main(rate: int, seconds: int) -> None:
                     assert row is not None
                     oid = row.id
                 sent_at[oid] = time.perf_counter()
-                await jobs.kick(redis)
+                await runtime.after_commit()
             achieved = total / (time.perf_counter() - t_start)
             await service.wait_for(total, seconds=120)
             # The push service's clock is time.time(); convert to perf_counter's timeline.
@@ -187,8 +156,7 @@ async def main(rate: int, seconds: int) -> None:
             show("enqueue -> delivered", latency)
             print(f"goal p99 <= 1000 ms: {'met' if pct(latency, 99) <= 1.0 else 'NOT met'}")
     finally:
-        await runner.stop()
-        await sender.close()
+        await runtime.stop()
         await redis.aclose()
         await engine.dispose()
         redis_proc.terminate()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -185,15 +186,15 @@ def cmd_api_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings) -> None:
-    """Every background job kind (push sends among them), with the server's resources, until
-    SIGTERM or SIGINT; any number of these may run beside the app processes."""
+    """Push sending (relay and worker) and every background job kind, with the server's
+    resources, until SIGTERM or SIGINT; any number of these may run beside the app processes."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with (
         open_resources(
-            settings,
+            replace(settings, push_worker=True),
             clock=SystemClock(),
             translations=Translations(PWA_LOCALE),
             assets=Assets(),

@@ -25,12 +25,15 @@ API:
     await prune(db, before=...) deletes done jobs and the dead runs of periodic ones; other
     dead jobs stay for a person to look at.
 
-How a job runs. A worker claims a due job with one compare-and-set UPDATE (queued and due, or
-running with a lapsed lease), so of any number of processes exactly one wins. Its lease is
-renewed while the handler runs; if the worker dies the lease lapses and another worker takes
-the job over. Success marks it `done`; an exception schedules a retry with exponential backoff,
-and after `max_attempts` claims the job is `dead`, its `last_error` kept. Every attempt counts
-when it is claimed, so a job that kills its worker does not loop for ever.
+How a job runs. A worker claims due jobs with one compare-and-set UPDATE (queued and due, or
+running with a lapsed lease; on PostgreSQL rows another claimer holds are skipped), so of any
+number of processes exactly one wins each job. A woken loop waits `Policy.gather_seconds` for
+more kicks first, so a burst of jobs is claimed in one transaction. Its lease is renewed while
+the handler runs; if the worker dies the lease lapses and another worker takes the job over.
+Success marks it `done` (successes that end together are written in one transaction); an
+exception schedules a retry with exponential backoff, and after `max_attempts` claims the job
+is `dead`, its `last_error` kept. Every attempt counts when it is claimed, so a job that kills
+its worker does not loop for ever.
 
 Handlers must be idempotent. Delivery is at least once: a worker can die (or lose its lease)
 after the handler's effect committed and before the job is marked done, and the job then runs
@@ -80,6 +83,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core import events
+from backend.core.batching import GroupCommit
 from backend.core.clock import Clock
 from backend.core.models import Base, UtcDateTime
 from backend.core.settings import Settings
@@ -298,6 +302,8 @@ class Policy:
     heartbeat_seconds: float = 20.0
     # Real seconds an idle loop waits before looking again (a kick cuts it short).
     poll_seconds: float = 5.0
+    # Real seconds a woken loop waits for more kicks before it claims.
+    gather_seconds: float = 0.01
     concurrency: int = 4
     # run_once claims at most this many.
     batch: int = 10
@@ -335,9 +341,14 @@ class Runner(Generic[Ctx]):
     _listener: asyncio.Task[None] | None = None
     _running: set[asyncio.Task[None]] = field(default_factory=set)
     _jobs: dict[asyncio.Task[None], ClaimedJob] = field(default_factory=dict)
+    _successes: GroupCommit[ClaimedJob] = field(init=False)
+    _saturated: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._successes = GroupCommit(self._record_done)
 
     # --- periodic work --------------------------------------------------------------------
 
@@ -375,40 +386,39 @@ class Runner(Generic[Ctx]):
         )
 
     async def claim(self, limit: int) -> list[ClaimedJob]:
-        """Take up to `limit` due jobs of known kinds; each claim is its own transaction."""
+        """Take up to `limit` due jobs of known kinds, oldest first, in one transaction."""
         kinds = self.registry.kinds()
         if limit <= 0 or not kinds:
             return []
         now = self.clock.now()
-        async with self.sessions() as db:
-            candidates = list(
-                await db.scalars(
-                    select(Job.id)
-                    .where(self._due(now), Job.kind.in_(kinds))
-                    .order_by(Job.run_at, Job.id)
-                    .limit(limit)
-                )
-            )
-        claimed = []
-        for job_id in candidates:
-            job = await self.claim_job(job_id)
-            if job is not None:
-                claimed.append(job)
-        return claimed
+        due = select(Job.id).where(self._due(now), Job.kind.in_(kinds))
+        due = due.order_by(Job.run_at, Job.id).limit(limit)
+        if self._dialect() == "postgresql":
+            # Rows another runner is claiming are skipped, not waited for.
+            due = due.with_for_update(skip_locked=True)
+        return await self._claim(Job.id.in_(due.scalar_subquery()), now)
+
+    def _dialect(self) -> str:
+        bind = self.sessions.kw.get("bind")
+        return str(bind.dialect.name) if bind is not None else ""
 
     async def claim_job(self, job_id: int) -> ClaimedJob | None:
         """Claim this job if it is due (or its lease lapsed); None if it is not, or if another
         worker was first."""
-        # The UPDATE is the transaction's first statement: SQLite queues it behind another
-        # writer (busy timeout) and PostgreSQL re-checks the WHERE once the row lock is free, so
-        # of two claimers the second matches no row.
-        now = self.clock.now()
+        claimed = await self._claim(Job.id == job_id, self.clock.now())
+        return claimed[0] if claimed else None
+
+    async def _claim(self, which: ColumnElement[bool], now: datetime) -> list[ClaimedJob]:
+        # One compare-and-set UPDATE, the transaction's first statement: SQLite runs it under
+        # the write lock (queued behind another writer by the busy timeout) and PostgreSQL
+        # re-checks the WHERE once a row lock is free, so of two claimers of a row the second
+        # matches nothing.
         token = f"{self.name[:51]}#{uuid.uuid4().hex[:12]}"
         async with self.sessions() as db, db.begin():
-            row = (
+            rows = (
                 await db.execute(
                     update(Job)
-                    .where(Job.id == job_id, self._due(now))
+                    .where(which, self._due(now))
                     .values(
                         status=JobStatus.RUNNING.value,
                         lease_owner=token,
@@ -426,24 +436,25 @@ class Runner(Generic[Ctx]):
                     )
                     .execution_options(synchronize_session=False)
                 )
-            ).one_or_none()
-        if row is None:
-            return None
-        job = ClaimedJob(
-            id=row.id,
-            kind=row.kind,
-            payload=row.payload,
-            attempt=row.attempts,
-            max_attempts=row.max_attempts,
-            run_at=row.run_at,
-            idempotency_key=row.idempotency_key,
-            lease_owner=token,
-        )
-        if job.attempt > job.max_attempts:
-            # Its last attempt's worker died (lease lapsed): no attempt left to run.
-            await self._finish(job, JobStatus.DEAD, error=_lapsed(job))
-            return None
-        return job
+            ).all()
+        claimed = []
+        for row in sorted(rows, key=lambda r: (r.run_at, r.id)):
+            job = ClaimedJob(
+                id=row.id,
+                kind=row.kind,
+                payload=row.payload,
+                attempt=row.attempts,
+                max_attempts=row.max_attempts,
+                run_at=row.run_at,
+                idempotency_key=row.idempotency_key,
+                lease_owner=token,
+            )
+            if job.attempt > job.max_attempts:
+                # Its last attempt's worker died (lease lapsed): no attempt left to run.
+                await self._finish(job, JobStatus.DEAD, error=_lapsed(job))
+                continue
+            claimed.append(job)
+        return claimed
 
     # --- running --------------------------------------------------------------------------
 
@@ -470,7 +481,8 @@ class Runner(Generic[Ctx]):
         except Exception as error:
             await self._failed(job, error)
         else:
-            await self._finish(job, JobStatus.DONE)
+            heartbeat.cancel()
+            await self._done(job)
         finally:
             heartbeat.cancel()
 
@@ -513,6 +525,37 @@ class Runner(Generic[Ctx]):
         await self._release(
             job, {"status": JobStatus.QUEUED.value, "run_at": run_at, "last_error": message}
         )
+
+    async def _done(self, job: ClaimedJob) -> None:
+        """Record a success. Successes that finish while one is being written are written
+        together in the next transaction (group commit): one write for many short jobs."""
+        await self._successes.submit(job)
+
+    async def _record_done(self, jobs: Sequence[ClaimedJob]) -> None:
+        now = self.clock.now()
+        by_token: dict[str, list[int]] = {}
+        for job in jobs:
+            by_token.setdefault(job.lease_owner, []).append(job.id)
+        async with self.sessions() as db, db.begin():
+            for token, ids in by_token.items():
+                result = await db.execute(
+                    update(Job)
+                    .where(
+                        Job.id.in_(ids),
+                        Job.lease_owner == token,
+                        Job.status == JobStatus.RUNNING,
+                    )
+                    .values(
+                        status=JobStatus.DONE.value,
+                        finished_at=now,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                )
+                for lost in set(ids) - set(result.scalars()):
+                    log.warning("jobs: job %s changed hands; outcome done dropped", lost)
 
     async def _finish(
         self, job: ClaimedJob, status: JobStatus, *, error: str | None = None
@@ -580,6 +623,7 @@ class Runner(Generic[Ctx]):
                                 "attempts": Job.attempts - 1,
                             },
                         )
+        await self._successes.wait_idle()
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
@@ -601,10 +645,15 @@ class Runner(Generic[Ctx]):
                 self._running.add(task)
                 self._jobs[task] = job
                 task.add_done_callback(self._finished)
-            # Either nothing more is due or every slot is busy: wait for a kick, a finished
-            # job (which frees a slot and may have enqueued more), stop(), or the next poll.
+            # Every slot taken: due jobs may be left, so a finished job (a free slot) wakes
+            # the loop. Otherwise nothing more was due: only a kick (a job added), stop() or
+            # the next poll does.
+            self._saturated = len(jobs) >= free
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
+            # Kicks come in bursts (one per committed change): gather them for a moment, then
+            # claim what they brought with one transaction rather than one each.
+            await asyncio.sleep(self.policy.gather_seconds)
 
     async def _guarded(self, job: ClaimedJob) -> None:
         try:
@@ -618,7 +667,8 @@ class Runner(Generic[Ctx]):
         self._running.discard(task)
         if not task.cancelled():
             self._jobs.pop(task, None)
-        self._wake.set()
+        if self._saturated or self._stopping.is_set():
+            self._wake.set()
 
     async def _listen(self, redis: aioredis.Redis) -> None:
         while True:

@@ -48,6 +48,8 @@ _POSITIVE_INTS = (
     "pdf_workers",
     "max_pages",
     "push_max_attempts",
+    "push_retry_seconds",
+    "push_claim_seconds",
     "escalation_margin_days",
     "archive_renew_margin_days",
     "signing_timeout_seconds",
@@ -56,7 +58,7 @@ _POSITIVE_INTS = (
     "jobs_concurrency",
     "jobs_retry_seconds",
 )
-_BOOLS = ("demo", "scheduler", "jobs_worker")
+_BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,14 +115,20 @@ class Settings:
     # the certificates, each request waiting at most this many seconds.
     tsa_url: str = ""
     revocation_timeout_seconds: int = 10
-    # Web Push: the `sub` claim of the VAPID token, how push services reach the operator (mailto:
-    # or https:); empty: mailto:webmaster@<host of base_url>. Failed sends of a notice before it
-    # is dead-lettered (the jobs runtime's backoff between them).
+    # Web Push: send notices from this process (off when `eoffice worker` runs separately)…
+    push_worker: bool = True
+    # …`sub` claim of the VAPID token, how push services reach the operator (mailto: or https:).
+    # Empty: mailto:webmaster@<host of base_url>.
     push_contact: str = ""
+    # Attempts before a notice is dead-lettered, and the first retry delay (doubling each time).
     push_max_attempts: int = 5
-    # Background jobs (push sends, SIM polls, the signing sweep, reminders, archival renewal,
-    # signature checks after a batch): run them in this process (off when only `eoffice
-    # worker` processes should). A job's holder renews its lease while it runs; a process
+    push_retry_seconds: int = 30
+    # A notice a worker took and did not finish within this many seconds (the worker died) is
+    # taken over by another worker; the outbox relays it again after twice as long.
+    push_claim_seconds: int = 30
+    # Background jobs (SIM polls, the signing sweep, reminders, archival renewal, signature
+    # checks after a batch): run them in this process (off when only `eoffice worker` processes
+    # should). A job's holder renews its lease while it runs; a process
     # silent for `jobs_lease_seconds` is presumed dead and its jobs are taken over. At most
     # `jobs_concurrency` jobs at once per process (a SIM poll waits on a phone: mostly idle).
     # A failed job is retried after `jobs_retry_seconds`, doubling each time (up to an hour).

@@ -3,8 +3,8 @@
 The offline manifest lists the pages a device should keep; it needs their paths, which only the
 routes know. The web handler passes `url_for` in (a route's name and parameters → its path).
 A push notice names the page it opens as a `Page` (route name, parameters, query), stored with
-the notice and made a path by the sender, which the process gives a `url_for` built on the
-app's routes.
+the notice and made a path by the push worker, which the process gives a `url_for` built on
+the app's routes.
 """
 
 from __future__ import annotations

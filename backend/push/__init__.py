@@ -1,2 +1,2 @@
-"""Web Push: VAPID keys, subscriptions, the transactional outbox, and the sender that its
-`push.send` jobs run (pywebpush)."""
+"""Web Push: VAPID keys, subscriptions, the transactional outbox, the Redis-stream relay and the
+worker that sends with pywebpush."""

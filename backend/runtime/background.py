@@ -14,7 +14,6 @@ from datetime import timedelta
 from backend.core import jobs
 from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
 from backend.core.settings import Settings
-from backend.push import sender
 from backend.runtime.resources import Resources
 from backend.signing_flow import archive, run, sim, sweeper
 from backend.signing_flow import jobs as signing_jobs
@@ -34,7 +33,6 @@ async def prune_job(res: Resources, job: ClaimedJob) -> None:
 
 def registry() -> Registry[Resources]:
     kinds: Registry[Resources] = Registry()
-    kinds.register(sender.SEND_JOB, sender.send_job)
     kinds.register(sim.POLL_JOB, signing_jobs.sim_poll)
     kinds.register(run.CHECK_JOB, run.check_job)
     kinds.register(sweeper.SWEEP_JOB, sweeper.sweep_job)

@@ -24,8 +24,9 @@ from backend.documents.pages import PageRenderer
 from backend.documents.verification import SignatureChecker, load_trust
 from backend.documents.workers import PdfWorkers
 from backend.identity.tokens import KeyRing, load_keyring
-from backend.push.sender import Sender
+from backend.push.runtime import PushRuntime
 from backend.push.vapid import load_or_create
+from backend.push.worker import Policy
 from backend.runtime import subscribers
 from backend.runtime.assets import Assets
 from backend.signing_flow import keyring
@@ -56,8 +57,8 @@ class Resources:
     pages: PageRenderer
     # Checks the signatures of incoming PDFs against the configured trust roots.
     signature_checker: SignatureChecker
-    # Web Push: the VAPID keys and the sender that the `push.send` jobs use.
-    push: Sender
+    # Web Push: VAPID keys, outbox relay and (in-process by default) the sending worker.
+    push: PushRuntime
     # After-commit effects of domain events (backend.runtime.subscribers).
     bus: Bus
     # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
@@ -99,13 +100,13 @@ async def open_resources(
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)
-        push = Sender(
-            sessions=db.sessionmaker(engine),
-            clock=clock,
-            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact),
-            urls=urls,
-        )
-        stack.push_async_callback(push.close)
+        push = PushRuntime(
+            sessions=db.sessionmaker(engine), redis=client, clock=clock,
+            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact), urls=urls,
+            policy=Policy.from_settings(settings), run_worker=settings.push_worker,
+        )  # fmt: skip
+        push.start()
+        stack.push_async_callback(push.stop)
         signing_setup = None
         if settings.production_signing:
             signing_setup = await _production_signing(stack, settings, workers, signing_keys)
@@ -141,7 +142,7 @@ async def open_resources(
             ),
             signing=signing_setup,
             push=push,
-            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client),
+            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client, push=push),
         )
 
 

@@ -3,7 +3,8 @@
 Domain functions record events (`backend.core.events.record`); the web's transactions
 dispatch them after COMMIT to the subscribers wired here. Everything here is a hint to screens
 and caches that also catch up by themselves — live lists and counters over SSE (next load), the
-dashboard's cache generation (its time-to-live), the job runners (their polls) — so a
+dashboard's cache generation (its time-to-live), the push relay and the job runners (their
+polls) — so a
 subscriber that fails is logged by the bus and the change stands.
 """
 
@@ -17,6 +18,8 @@ from backend.core.events import Bus
 from backend.documents import comments
 from backend.documents.events import CommentAdded, DocumentRegistered
 from backend.documents.tables import Document
+from backend.push.events import NoticeQueued
+from backend.push.runtime import PushRuntime
 from backend.signing_flow import run
 from backend.signing_flow.events import DocumentIssued, DraftReturned, DraftSubmitted
 from backend.workflow import counters, dashboard_cache
@@ -30,6 +33,7 @@ def wire(
     *,
     sessions: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
+    push: PushRuntime,
 ) -> Bus:
     """Subscribe the process's effects to `bus`; returns it."""
 
@@ -65,6 +69,9 @@ def wire(
             told = await run.to_tell(db, event.document_id, event.agency_id)
         await live.announce_document(redis, told, event.document_id, "issued")
 
+    async def notice_queued(event: NoticeQueued) -> None:
+        await push.after_commit()
+
     async def job_queued(event: jobs.JobQueued) -> None:
         await jobs.kick(redis)
 
@@ -74,5 +81,6 @@ def wire(
     bus.subscribe(DraftSubmitted, draft_submitted)
     bus.subscribe(DraftReturned, draft_returned)
     bus.subscribe(DocumentIssued, document_issued)
+    bus.subscribe(NoticeQueued, notice_queued)
     bus.subscribe(jobs.JobQueued, job_queued)
     return bus

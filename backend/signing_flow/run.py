@@ -109,8 +109,6 @@ async def _finish_items(
                 continue  # finished by another process, which also told everyone
             ok = stored
         await _notify_item(sessions, redis, item_id=item_id, ok=ok, tx_id=tx_id)
-    # The signed versions' push notices were queued with them: their send jobs start now.
-    await jobs.kick(redis)
     if later:
         async with sessions() as db, db.begin():
             await jobs.enqueue(db, clock=clock, kind=CHECK_JOB, payload={"items": item_ids})

@@ -177,12 +177,10 @@ async def run_due(db: AsyncSession, *, clock: Clock, rules: Rules) -> RunReport:
 
 
 async def run_job(ctx: jobs.Context, job: jobs.ClaimedJob) -> None:
-    """The periodic job: what is due now, in one transaction; then the notices' send jobs are
-    started."""
+    """The periodic job: what is due now, in one transaction (the push relay's poll sends the
+    notices)."""
     async with ctx.sessions() as db, db.begin():
-        report = await run_due(db, clock=ctx.clock, rules=rules_from(ctx.settings))
-    if report.digests or report.escalations:
-        await jobs.kick(ctx.redis)
+        await run_due(db, clock=ctx.clock, rules=rules_from(ctx.settings))
 
 
 def rules_from(settings: Settings) -> Rules:

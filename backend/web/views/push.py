@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from backend.identity import sessions
-from backend.push import outbox, payloads, subscriptions
+from backend.push import outbox, payloads, subscriptions, worker
 from backend.web.views.auth import current_user, json_body, transaction
 from backend.web.views.render import render, resources
 
@@ -65,14 +65,14 @@ async def send_test(request: Request) -> Response:
 
 async def failures_page(request: Request) -> Response:
     async with transaction(request) as db:
-        dead = await outbox.dead_letters(db, agency_id=current_user(request).agency_id)
+        dead = await worker.dead_letters(db, agency_id=current_user(request).agency_id)
     return render(request, "admin/push.html", {"dead": dead})
 
 
 async def failure_retry(request: Request) -> Response:
     res = resources(request)
     async with transaction(request) as db:
-        await outbox.retry_dead(
+        await worker.retry_dead(
             db,
             clock=res.clock,
             outbox_id=request.path_params["outbox_id"],

@@ -12,13 +12,20 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import Router
 
 from backend.core import db as db_mod
 from backend.core import events
 from backend.core.clock import SystemClock
 from backend.core.events import Bus, Event, unit_of_work
 from backend.core.models import Agency
+from backend.push.runtime import PushRuntime
+from backend.push.vapid import load_or_create
+from backend.push.worker import Policy
 from backend.runtime import subscribers
+from backend.web import routes
+from backend.web.urls import paths
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,7 +163,16 @@ async def test_every_domain_event_has_a_subscriber(
     engine = db_mod.create_engine(sqlite_url)
     sessions = db_mod.sessionmaker(engine)
     redis = aioredis.Redis.from_url(redis_url)
-    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis)
+    push = PushRuntime(
+        sessions=sessions,
+        redis=redis,
+        clock=SystemClock(),
+        keys=load_or_create(tmp_path, contact="mailto:vanthu@example.gov.vn"),
+        urls=paths(Router(routes.build(make_settings(tmp_path, sqlite_url, redis_url)))),
+        policy=Policy(),
+        run_worker=False,
+    )
+    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis, push=push)
     await redis.aclose()
     await engine.dispose()
     defined = _event_classes()

@@ -1,5 +1,5 @@
 """Push tests: the identity suite's app and people, on a clock the test moves, with the
-background jobs (reminders) driven by hand and a local push service."""
+reminders' periodic job driven by hand and a local push service."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         redis_url,
         scheduler=False,
         push_max_attempts=2,
-        jobs_retry_seconds=60,
+        push_retry_seconds=60,
+        push_claim_seconds=2,
         holidays="2026-03-05",
     )
 

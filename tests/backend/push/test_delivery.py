@@ -1,6 +1,6 @@
-"""Web Push end to end, honestly: the app's outbox and its send jobs, run by the app's jobs
-runner, send with pywebpush to a real local push service, which verifies the VAPID JWT and
-decrypts the payload with the keys of a device the test made."""
+"""Web Push end to end, honestly: the app's outbox, relay, Redis stream and worker send with
+pywebpush to a real local push service, which verifies the VAPID JWT and decrypts the payload
+with the keys of a device the test made."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from backend.core.clock import FixedClock
-from backend.core.jobs import Job, Periodic, Runner, kick
-from backend.push import outbox as push_outbox
-from backend.push import payloads
-from backend.push.sender import SEND_JOB
+from backend.core.jobs import Job, Periodic, Runner
+from backend.core.models import User
 from backend.push.tables import PushOutbox, PushSubscription
 from backend.runtime import background
 from backend.workflow import reminders
@@ -45,22 +43,12 @@ async def outbox(app: LifespanManager) -> list[PushOutbox]:
         return list(await db.scalars(select(PushOutbox).order_by(PushOutbox.id)))
 
 
-async def send_jobs(app: LifespanManager) -> dict[int, Job]:
-    """The send job of each notice (its latest, after an administrator's retry)."""
-    async with resources_of(app).sessions() as db:
-        found = await db.scalars(select(Job).where(Job.kind == SEND_JOB).order_by(Job.id))
-        return {int(job.payload["notice"]): job for job in found}
-
-
 async def settled(app: LifespanManager, *, seconds: float = 10.0) -> list[PushOutbox]:
-    """The notices once each is delivered, dead, or waiting for a retry after a failed send."""
     async with asyncio.timeout(seconds):
         while True:
             rows = await outbox(app)
-            jobs = await send_jobs(app)
             if all(
-                r.delivered_at or r.dead_at or (jobs[r.id].status == "queued" and r.attempts)
-                for r in rows
+                r.delivered_at or r.dead_at or (r.relayed_at is None and r.attempts) for r in rows
             ):
                 return rows
             await asyncio.sleep(0.05)
@@ -132,15 +120,11 @@ async def test_gone_subscriptions_are_deleted_and_failures_retry_then_dead_lette
     assert to_specialist.delivered_at is not None
     failing = next(r for r in rows if r.user_id == ids["unit_head"])
     assert (failing.attempts, failing.dead_at) == (1, None)
-    job = (await send_jobs(app))[failing.id]
-    # Retried after EOFFICE_JOBS_RETRY_SECONDS (60 here), stretched by up to 10 % jitter.
-    assert timedelta(seconds=60) <= job.run_at - clock.now() <= timedelta(seconds=66)
-    assert "HTTP 500" in str(job.last_error)
+    retry_at = (clock.now() + timedelta(seconds=60)).replace(tzinfo=None)  # then 120 s
+    assert failing.not_before.replace(tzinfo=None) == retry_at
     # Nothing happens before the retry is due; after it, the second failure dead-letters it.
-    await asyncio.sleep(0.5)
-    assert (await send_jobs(app))[failing.id].attempts == 1
-    clock.advance(timedelta(seconds=67))
-    await kick(res.redis)
+    clock.advance(timedelta(seconds=61))
+    await res.push.after_commit()
     async with asyncio.timeout(10):
         while True:
             row = next(r for r in await outbox(app) if r.id == failing.id)
@@ -149,7 +133,6 @@ async def test_gone_subscriptions_are_deleted_and_failures_retry_then_dead_lette
             await asyncio.sleep(0.05)
     assert row.attempts == 2
     assert "HTTP 500" in row.last_error
-    assert (await send_jobs(app))[failing.id].status == "done"  # its job ended: dead-lettered
     # The administrator sees it and can send it again once the push service is back.
     client.cookies.clear()
     await sign_in_as(app, client, ids["admin"])
@@ -184,16 +167,10 @@ async def test_reminder_and_escalation_reach_the_devices(
     assert rules.calendar == Calendar(frozenset({date(2026, 3, 5)}))
     # Two processes' job runners, each scheduling the reminders job every period.
     runners = [
-        Runner(
-            sessions=res.sessions,
-            registry=background.registry(),
-            context=res,
-            clock=clock,
-            schedule=[Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY)],
-            name=name,
-        )
+        Runner(sessions=res.sessions, registry=background.registry(), context=res, clock=clock,
+               schedule=[Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY)], name=name)
         for name in ("a", "b")
-    ]
+    ]  # fmt: skip
 
     async def tick() -> int:
         """Both runners' turn: they enqueue this minute's reminders job (once between them), and
@@ -207,6 +184,7 @@ async def test_reminder_and_escalation_reach_the_devices(
                         await db.scalars(select(Job).where(Job.kind == reminders.REMINDERS_JOB))
                     )
                 if all(job.status == "done" for job in runs):
+                    await res.push.after_commit()
                     return len(runs)
                 await asyncio.sleep(0.05)
 
@@ -214,7 +192,7 @@ async def test_reminder_and_escalation_reach_the_devices(
         async with res.sessions() as db, db.begin():
             return await reminders.run_due(db, clock=clock, rules=rules)
 
-    # Tuesday 3 March, 07:05: due today. One job ran, in one of the two processes.
+    # Tuesday 3 March, 07:05: due today. One job ran, in one of the processes.
     clock.set(datetime(2026, 3, 3, 0, 5, tzinfo=UTC))
     assert await tick() == 1
     assert await tick() == 1  # the same minute: nothing more
@@ -249,16 +227,26 @@ async def test_nothing_is_lost_when_redis_restarts(
     clock: FixedClock,
     redis_server: RedisServer,
 ) -> None:
-    """Redis only wakes the runners (the kick): with Redis down when a notice is queued, and
-    restarted empty, the notice and its job are in SQL and the runner's polling sends it."""
     res = resources_of(app)
     await subscribe(app, client, service, world.user_ids["specialist"], "phone")
-    redis_server.stop()
+    async with res.sessions() as db:
+        specialist = await db.get_one(User, world.user_ids["specialist"])
+    # Relayed to the stream, then Redis restarts (no persistence) before a worker reads it.
+    await res.push.stop()
+    from backend.push import outbox as push_outbox
+    from backend.push import payloads
+
     async with res.sessions() as db, db.begin():
         await push_outbox.enqueue(
-            db, clock=clock, user_id=world.user_ids["specialist"], notice=payloads.test_notice()
+            db, clock=clock, user_id=specialist.id, notice=payloads.test_notice()
         )
-    await kick(res.redis)  # lost: logged, never raised
+    assert await res.push.relay_now() == 1
+    redis_server.stop()
     redis_server.start()
-    [got] = await service.wait_for(1, seconds=30)
+    res.push.start()
+    await asyncio.sleep(0.3)
+    assert service.received == []  # the stream is gone…
+    clock.advance(res.push.redeliver_after + timedelta(seconds=1))
+    await res.push.after_commit()
+    [got] = await service.wait_for(1)  # …the outbox row replays it
     assert got.payload["title"] == "Thông báo thử"

@@ -1,7 +1,6 @@
-"""`eoffice worker` killed (SIGKILL) in the middle of sending 300 notices: after a new worker
-starts and the dead one's leases lapse, every notice reaches the device. Sends the dead worker
-made but never recorded are repeated with the same `id` (at least once); the service worker
-shows such a repeat once (tests/pwa)."""
+"""`eoffice worker` killed (SIGKILL) in the middle of a batch: after a new worker starts, every
+notice reaches the device. Sends the dead worker made but never recorded are repeated with the
+same `id` (at least once); the service worker shows such a repeat once (tests/pwa)."""
 
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "EOFFICE_DATABASE_URL": settings.database_url,
         "EOFFICE_REDIS_URL": settings.redis_url,
         "EOFFICE_SCHEDULER": "0",
-        "EOFFICE_JOBS_LEASE_SECONDS": "2",
+        "EOFFICE_PUSH_CLAIM_SECONDS": "2",
     }
 
 

@@ -204,9 +204,9 @@ async def test_returned_draft_is_revised_and_sent_again_to_the_leaders_queue(
                     select(PushOutbox).where(PushOutbox.user_id == world.user_ids["specialist"])
                 )
             )
-        assert [(n.payload["title"], res.push.message(n.payload)["url"]) for n in notices] == [
-            ("Dự thảo bị trả lại: Báo cáo quý III", f"/drafts/{document_id}")
-        ]
+        assert [
+            (n.payload["title"], res.push.worker.message(n.payload)["url"]) for n in notices
+        ] == [("Dự thảo bị trả lại: Báo cáo quý III", f"/drafts/{document_id}")]
         assert "Bổ sung số liệu tháng 9." in str(notices[0].payload["body"])
         assert "Báo cáo quý III" not in (await leader.http.get("/sign")).text
 
