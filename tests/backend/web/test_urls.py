@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
+import pytest
 from jinja2 import nodes
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, NoMatchFound, Route, Router
 
 from backend.core.settings import Settings
 from backend.web.routes import build
 from backend.web.templating import PWA_TEMPLATES
+from backend.web.urls import paths
 
 PWA = PWA_TEMPLATES.parent
 # (file, literal): why this one is not a route's path.
@@ -131,3 +133,24 @@ def test_the_checks_see_what_they_are_for(tmp_path: Path) -> None:
         "templates/documents/x.html:1: no route named 'documnet'",
         "templates/documents/x.html:2: 'document' takes ['document_id'], given []",
     ]
+
+
+def test_paths_by_name_agree_with_the_router_for_every_route() -> None:
+    """`web.urls.paths` looks routes up by name (the router's own lookup tries every route);
+    both must give the same path for each route."""
+    router = Router(build(Settings(demo=True)))
+    url_for = paths(router)
+    samples = {"integer": 7, "string": "abc", "path": "a/b.css"}
+    checked = 0
+    for route in router.routes:
+        if not isinstance(route, Route):
+            continue
+        params = {
+            name: samples.get(type(convertor).__name__.removesuffix("Convertor").lower(), "x")
+            for name, convertor in route.param_convertors.items()
+        }
+        assert url_for(route.name, **params) == router.url_path_for(route.name, **params)
+        checked += 1
+    assert checked > 80
+    with pytest.raises(NoMatchFound):
+        url_for("no_such_route")
