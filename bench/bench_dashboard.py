@@ -53,7 +53,8 @@ TOP_HOPS = """
 INSERT INTO assignments (document_id, parent_id, part, unit_id, user_id, assigned_by_id, deadline,
                          direction, state, progress, result, created_at, closed_at)
 SELECT d.id, NULL, 'lead', d.unit_id, NULL, $1,
-       (d.created_at + interval '1 hour')::date + (3 + d.id % 12),
+       ((d.created_at + interval '1 hour')::date + (3 + d.id % 12) + time '17:00')
+           AT TIME ZONE 'Asia/Ho_Chi_Minh',
        'Chủ trì, tham mưu', CASE d.status WHEN '04' THEN 'active' WHEN '05' THEN 'delegated'
                                           ELSE 'completed' END,
        0, '', d.created_at + interval '1 hour',
@@ -66,7 +67,7 @@ FROM documents d WHERE d.status IN ('04', '05', '06')
 CHILD_HOPS = """
 INSERT INTO assignments (document_id, parent_id, part, unit_id, user_id, assigned_by_id, deadline,
                          direction, state, progress, result, created_at, closed_at)
-SELECT a.document_id, a.id, 'lead', NULL, s.user_id, $1, a.deadline - 1, '',
+SELECT a.document_id, a.id, 'lead', NULL, s.user_id, $1, a.deadline - interval '1 day', '',
        CASE a.state WHEN 'completed' THEN 'completed' WHEN 'delegated' THEN 'in_progress'
                     ELSE 'active' END,
        CASE a.state WHEN 'completed' THEN 100 ELSE 40 END, '', a.created_at + interval '2 hours',
