@@ -339,8 +339,8 @@ class Runner(Generic[Ctx]):
     _scheduled: dict[str, int] = field(default_factory=dict)
     _loop_task: asyncio.Task[None] | None = None
     _listener: asyncio.Task[None] | None = None
-    _running: set[asyncio.Task[None]] = field(default_factory=set)
-    _jobs: dict[asyncio.Task[None], ClaimedJob] = field(default_factory=dict)
+    # The handlers running now, with the job each holds.
+    _running: dict[asyncio.Task[None], ClaimedJob] = field(default_factory=dict)
     _successes: GroupCommit[ClaimedJob] = field(init=False)
     _saturated: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -481,7 +481,6 @@ class Runner(Generic[Ctx]):
         except Exception as error:
             await self._failed(job, error)
         else:
-            heartbeat.cancel()
             await self._done(job)
         finally:
             heartbeat.cancel()
@@ -605,24 +604,23 @@ class Runner(Generic[Ctx]):
             await self._loop_task
             self._loop_task = None
         if self._running:
-            _, late = await asyncio.wait(set(self._running), timeout=grace_seconds)
+            held = dict(self._running)
+            _, late = await asyncio.wait(set(held), timeout=grace_seconds)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
             # Hand what was cut short back to the queue at once, the attempt not counted, so
             # another runner need not wait out the lease.
             for task in late:
-                job = self._jobs.pop(task, None)
-                if job is not None:
-                    with contextlib.suppress(SQLAlchemyError, OSError):
-                        await self._release(
-                            job,
-                            {
-                                "status": JobStatus.QUEUED.value,
-                                "run_at": self.clock.now(),
-                                "attempts": Job.attempts - 1,
-                            },
-                        )
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await self._release(
+                        held[task],
+                        {
+                            "status": JobStatus.QUEUED.value,
+                            "run_at": self.clock.now(),
+                            "attempts": Job.attempts - 1,
+                        },
+                    )
         await self._successes.wait_idle()
         if self._listener is not None:
             self._listener.cancel()
@@ -642,8 +640,7 @@ class Runner(Generic[Ctx]):
                 jobs = []
             for job in jobs:
                 task = asyncio.create_task(self._guarded(job))
-                self._running.add(task)
-                self._jobs[task] = job
+                self._running[task] = job
                 task.add_done_callback(self._finished)
             # Every slot taken: due jobs may be left, so a finished job (a free slot) wakes
             # the loop. Otherwise nothing more was due: only a kick (a job added), stop() or
@@ -664,9 +661,7 @@ class Runner(Generic[Ctx]):
             log.exception("jobs: job %s (%s) left to its lease", job.id, job.kind)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            self._jobs.pop(task, None)
+        self._running.pop(task, None)
         if self._saturated or self._stopping.is_set():
             self._wake.set()
 

@@ -43,7 +43,7 @@ def create_app(
                 clock=clock or SystemClock(),
                 translations=translations,
                 assets=assets,
-                urls=paths(app.router),
+                urls=app.state.urls,
                 signing_keys=signing_keys,
             ) as resources,
             contextlib.AsyncExitStack() as stack,
@@ -70,8 +70,10 @@ def create_app(
         exception_handlers=errors_http.handlers(),
         lifespan=lifespan,
     )
+    # Route name → path, built once: templates, push notices and handlers share it.
+    app.state.urls = paths(app.router)
     app.state.templates = make_templates(
-        settings=settings, translations=translations, assets=assets, router=app.router
+        settings=settings, translations=translations, assets=assets, url_for=app.state.urls
     )
     app.state.settings = settings
     return app

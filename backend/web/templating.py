@@ -10,15 +10,14 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
-from starlette.routing import Router
 
 from backend.core.clock import VIETNAM
 from backend.core.i18n import Translations
 from backend.core.settings import Settings
+from backend.core.urls import UrlFor
 from backend.identity import policy
 from backend.identity.policy import Action
 from backend.runtime.assets import PWA_DIR, Assets
-from backend.web.urls import paths
 
 PWA_TEMPLATES = PWA_DIR / "templates"
 PWA_LOCALE = PWA_DIR / "locale"
@@ -46,7 +45,7 @@ def make_templates(
     settings: Settings,
     translations: Translations,
     assets: Assets,
-    router: Router,
+    url_for: UrlFor,
     directory: Path = PWA_TEMPLATES,
 ) -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=str(directory))
@@ -64,7 +63,7 @@ def make_templates(
     env.globals["_"] = gettext
     # From the router, not the request, so that macros imported without the page's context
     # (documents/_item.html) can use it too.
-    env.globals["url_for"] = paths(router)
+    env.globals["url_for"] = url_for
     env.filters["vn_datetime"] = vn_datetime
     env.filters["isodate"] = isodate
     env.globals["static"] = assets.url

@@ -43,10 +43,10 @@ def upgrade() -> None:
         sa.column("idempotency_key", sa.String),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    common = {"run_at": now, "attempts": 0, "status": "queued", "created_at": now}
     rows = [
-        {**common, "kind": POLL_JOB, "payload": {"transaction": tx_id}, "max_attempts": 5,
-         "idempotency_key": f"{POLL_JOB}:{tx_id}"}
+        {"kind": POLL_JOB, "payload": {"transaction": tx_id}, "run_at": now, "attempts": 0,
+         "max_attempts": 5, "status": "queued", "idempotency_key": f"{POLL_JOB}:{tx_id}",
+         "created_at": now}
         for tx_id in awaiting
     ]  # fmt: skip
     if rows:

@@ -22,11 +22,9 @@ def resources(request: Request) -> Resources:
 
 
 def url_builder(request: Request) -> UrlFor:
-    """Route name and parameters → path, for domain code that must name a page."""
-
-    def url_for(name: str, /, **params: Any) -> str:
-        return request.url_for(name, **params).path
-
+    """Route name and parameters → path, for domain code that must name a page (the app's one
+    `web.urls.paths`)."""
+    url_for: UrlFor = request.app.state.urls
     return url_for
 
 
