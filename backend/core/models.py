@@ -83,6 +83,19 @@ class Agency(Base):
     # 1 = province/ministry level … 4 = the lowest level the directory knows.
     level: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # An agency with its own people and registers in this system; False for the agencies that
+    # only come from the national axis' directory (getAgenciesList), the recipients we send to.
+    hosted: Mapped[bool] = mapped_column(default=True)
+    # The directory's own ids (`id`, `pid` of getAgenciesList), its e-mail, the other code of a
+    # QĐ 20 pair (code102 / oldCode), and whether the directory has since deleted the agency.
+    axis_id: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    axis_parent_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    mail: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    other_code: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    directory_deleted: Mapped[bool] = mapped_column(default=False)
+    directory_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Lower-case, diacritics folded name + code: what the recipient picker searches.
+    search_key: Mapped[str] = mapped_column(String(512), default="", server_default="")
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import backend.core.jobs
 import backend.documents.tables
+import backend.interchange.tables
 import backend.push.tables
 import backend.signing_flow.tables
 import backend.workflow.dashboard  # its indexes
