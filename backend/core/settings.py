@@ -57,8 +57,11 @@ _POSITIVE_INTS = (
     "jobs_lease_seconds",
     "jobs_concurrency",
     "jobs_retry_seconds",
+    "axis_poll_seconds",
+    "axis_send_concurrency",
+    "axis_max_packet_mb",
 )
-_BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker")
+_BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker", "axis_sign_packets")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +159,20 @@ class Settings:
     # …and our application provider's credentials there (the simulator's defaults in demo).
     mssp_ap_id: str = "http://eoffice.local/ap"
     mssp_ap_password: str = field(default="dev-ap-password", repr=False)
+    # The national document axis (VXP): the adapter's URL (empty in demo mode means the axis
+    # simulator inside this app, base_url + "/axis-sim/XrdAdapter/adapter"; elsewhere the
+    # exchange is off), this system's id (mã trung tâm, e.g. 00.53.W00) and its secret.
+    axis_url: str = ""
+    axis_system_id: str = ""
+    axis_secret: str = field(default="", repr=False)
+    # Seconds between polls of the axis for documents and statuses; parallel sends per
+    # document; the largest packet accepted (MB, attachments included, base64 counted).
+    axis_poll_seconds: int = 60
+    axis_send_concurrency: int = 8
+    axis_max_packet_mb: int = 50
+    # Sign sent packets with the agency's key (enveloped XML-DSig); the PDFs inside are signed
+    # either way.
+    axis_sign_packets: bool = True
 
     def __post_init__(self) -> None:
         # Absolute once, here: children (the embedded redis-server chdirs to its --dir) and
@@ -212,6 +229,12 @@ class Settings:
         if self.mssp_url:
             return self.mssp_url.rstrip("/")
         return self.origin + "/mssp-sim" if self.demo else ""
+
+    @property
+    def effective_axis_url(self) -> str:
+        if self.axis_url:
+            return self.axis_url.rstrip("/")
+        return self.origin + "/axis-sim/XrdAdapter/adapter" if self.demo else ""
 
     @property
     def rp_id(self) -> str:

@@ -122,6 +122,8 @@ class Status(enum.StrEnum):
     COMPLETED = "06"
     SIGNED = "signed"
     ISSUED = "issued"
+    # A received document its sender recalled: cancelled here, kept (Decree 30 Art. 18.4).
+    RECALLED = "recalled"
 
 
 # The status names lists and the dashboard show (domain.md §status codes).
@@ -134,6 +136,7 @@ STATUS_LABELS = {
     Status.DRAFT: "Dự thảo",
     Status.SIGNED: "Đã ký",
     Status.ISSUED: "Đã phát hành",
+    Status.RECALLED: "Bị thu hồi",
 }
 
 

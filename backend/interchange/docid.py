@@ -35,6 +35,17 @@ class DocumentId:
     def same_document(self, other: DocumentId) -> bool:
         return self.key() == other.key()
 
+    def key_text(self) -> str:
+        return key_text(self.organ_id, self.promulgated, f"{self.number}/{self.notation}")
+
+
+def key_text(organ_id: str, promulgated: dt.date | None, number_symbol: str) -> str:
+    """The matching key as one string (`ORGAN|yyyy-mm-dd|NUMBER/NOTATION`, NFC, upper case), for
+    a column; also made from the fields themselves when a producer's DocumentId does not parse."""
+    code = unicodedata.normalize("NFC", number_symbol.strip()).upper()
+    day = promulgated.isoformat() if promulgated is not None else ""
+    return f"{organ_id.strip().upper()}|{day}|{code}"
+
 
 def parse_document_id(text: str) -> DocumentId:
     """Parse a DocumentId; raise `InvalidDocumentIdError` (the caller then uses other fields)."""

@@ -21,3 +21,7 @@ class MalformedPacketError(InterchangeError):
 
 class InvalidDocumentIdError(InterchangeError):
     """A DocumentId does not have the form `OrganId,yyyy/MM/dd,Number/Notation`."""
+
+
+class AxisNotConfiguredError(InterchangeError):
+    """The exchange is off: no axis URL, system id or secret in the settings."""

@@ -68,9 +68,13 @@ class AxisDispatch(Base):
     business_type: Mapped[int] = mapped_column(Integer, default=0)
     # The edXML DocumentId `OrganId,yyyy/MM/dd,Number/Notation`.
     document_key: Mapped[str] = mapped_column(String(255))
+    # Số/ký hiệu as the axis lists it (getSentEdocList `notation`).
+    notation: Mapped[str] = mapped_column(String(128), default="")
     packet_sha256: Mapped[str] = mapped_column(String(64), default="")
     packet_size: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Each "Gửi lại" of failed deliveries is a new round of the send job.
+    send_rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

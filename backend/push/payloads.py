@@ -77,6 +77,16 @@ def returned(*, document_id: int, subject: str, reason: str) -> Notice:
     )
 
 
+def recalled(*, document_id: int, subject: str, sender: str) -> Notice:
+    """To everyone handling a received document its sender took back (Decree 30 Art. 18.4)."""
+    return Notice(
+        title=f"Văn bản bị thu hồi: {_short(subject)}",
+        body=f"{_short(sender, 80)} đã thu hồi văn bản; dừng xử lý văn bản này.",
+        page=_document(document_id),
+        topic=document_topic(document_id),
+    )
+
+
 def draft_returned(*, document_id: int, subject: str, leader_name: str, reason: str) -> Notice:
     """To the author: the leader sent the draft back; the link opens the author's draft page."""
     return Notice(

@@ -14,6 +14,7 @@ from datetime import timedelta
 from backend.core import jobs
 from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
 from backend.core.settings import Settings
+from backend.interchange import connection, inbox, outbox, statuses
 from backend.runtime.resources import Resources
 from backend.signing_flow import archive, run, sim, sweeper
 from backend.signing_flow import jobs as signing_jobs
@@ -39,16 +40,24 @@ def registry() -> Registry[Resources]:
     kinds.register(archive.RENEW_JOB, archive.renew_job)
     kinds.register(reminders.REMINDERS_JOB, reminders.run_job)
     kinds.register(PRUNE_JOB, prune_job)
+    kinds.register(outbox.SEND_JOB, outbox.send_job)
+    kinds.register(statuses.SEND_STATUS_JOB, statuses.send_job)
+    kinds.register(inbox.POLL_JOB, inbox.poll_job)
     return kinds
 
 
-def schedule() -> list[Periodic]:
-    return [
+def schedule(settings: Settings) -> list[Periodic]:
+    periodic = [
         Periodic(sweeper.SWEEP_JOB, every=sweeper.EVERY),
         Periodic(reminders.REMINDERS_JOB, every=reminders.EVERY),
         Periodic(archive.RENEW_JOB, every=archive.EVERY),
         Periodic(PRUNE_JOB, every=timedelta(hours=1)),
     ]
+    if connection.configured(settings):
+        periodic.append(
+            Periodic(inbox.POLL_JOB, every=timedelta(seconds=settings.axis_poll_seconds))
+        )
+    return periodic
 
 
 def runner_policy(settings: Settings) -> jobs.Policy:
@@ -70,7 +79,7 @@ def runner(res: Resources) -> Runner[Resources]:
         clock=res.clock,
         policy=runner_policy(res.settings),
         redis=res.redis,
-        schedule=schedule() if res.settings.scheduler else (),
+        schedule=schedule(res.settings) if res.settings.scheduler else (),
     )
 
 

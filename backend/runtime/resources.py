@@ -142,7 +142,9 @@ async def open_resources(
             ),
             signing=signing_setup,
             push=push,
-            bus=subscribers.wire(Bus(), sessions=db.sessionmaker(engine), redis=client, push=push),
+            bus=subscribers.wire(
+                Bus(), sessions=db.sessionmaker(engine), redis=client, push=push, clock=clock
+            ),
         )
 
 

@@ -14,10 +14,12 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core import jobs, live
-from backend.core.events import Bus
+from backend.core.clock import Clock
+from backend.core.events import Bus, unit_of_work
 from backend.documents import comments
 from backend.documents.events import CommentAdded, DocumentRegistered
 from backend.documents.tables import Document
+from backend.interchange import reception
 from backend.push.events import NoticeQueued
 from backend.push.runtime import PushRuntime
 from backend.signing_flow import run
@@ -34,6 +36,7 @@ def wire(
     sessions: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
     push: PushRuntime,
+    clock: Clock,
 ) -> Bus:
     """Subscribe the process's effects to `bus`; returns it."""
 
@@ -49,6 +52,10 @@ def wire(
         async with sessions() as db:
             people = await counters.concerned(db, event.document_id)
             await counters.announce(db, redis, user_ids=people, document_id=event.document_id)
+        # The sender of a document received over the axis hears 04/05/06 (the axis poll
+        # catches up on any step whose process stopped before this ran).
+        async with unit_of_work(sessions, bus) as db:
+            await reception.follow_handling(db, clock=clock, document_ids=[event.document_id])
 
     async def comment_added(event: CommentAdded) -> None:
         async with sessions() as db:

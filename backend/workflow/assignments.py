@@ -530,3 +530,29 @@ async def awaiting_direction(db: AsyncSession, *, leader: User) -> list[Document
             .order_by(Document.urgency.desc(), DirectionRequest.id)
         )
     )
+
+
+async def cancel_for_recall(
+    db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, sender: str, note: str
+) -> list[int]:
+    """The sender took a received document back and the clerk agreed: the document is marked
+    recalled (kept, never deleted), every open hop closes, and the people who held one are told.
+    Returns who was told."""
+    now = clock.now()
+    open_hops = list(
+        await db.scalars(
+            select(Assignment).where(
+                Assignment.document_id == document.id, Assignment.state.in_(OPEN_STATES)
+            )
+        )
+    )
+    told: set[int] = set()
+    for hop in open_hops:
+        hop.state, hop.closed_at = State.CANCELLED.value, now
+        told.update(await recipients(db, hop))
+    document.status = Status.RECALLED.value
+    await event(db, clock, actor, document, "recalled", note=note, detail={"sender": sender})
+    notice = payloads.recalled(document_id=document.id, subject=document.subject, sender=sender)
+    for user_id in sorted(told):
+        await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
+    return sorted(told)

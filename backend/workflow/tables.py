@@ -33,6 +33,8 @@ class State(enum.StrEnum):
     DELEGATED = "delegated"
     COMPLETED = "completed"
     RETURNED = "returned"
+    # Closed because the sender recalled the document (Decree 30 Art. 18.4).
+    CANCELLED = "cancelled"
 
 
 OPEN_STATES = (State.ACTIVE, State.IN_PROGRESS, State.DELEGATED)

@@ -29,9 +29,11 @@ def upgrade() -> None:
         sa.Column("agency_id", sa.Integer(), nullable=False),
         sa.Column("business_type", sa.Integer(), nullable=False),
         sa.Column("document_key", sa.String(length=255), nullable=False),
+        sa.Column("notation", sa.String(length=128), nullable=False),
         sa.Column("packet_sha256", sa.String(length=64), nullable=False),
         sa.Column("packet_size", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("send_rounds", sa.Integer(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

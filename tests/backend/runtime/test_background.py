@@ -44,7 +44,7 @@ async def test_the_app_runs_each_periodic_job_once_per_period(
 ) -> None:
     settings = make_settings(tmp_path, sqlite_url, redis_url, scheduler=True)
     clock = FixedClock(datetime(2026, 3, 2, 1, 0, 30, tzinfo=UTC))
-    kinds = {p.kind for p in background.schedule()}
+    kinds = {p.kind for p in background.schedule(settings)}
     async with LifespanManager(create_app(settings, clock=clock)):
         deadline = time.monotonic() + 30
         while (found := await statuses(sqlite_url)) != {kind: {"done"} for kind in kinds}:

@@ -1,0 +1,200 @@
+"""An issued document as an edXML packet, and its sending (`send_issued`).
+
+The packet carries what the register and the Decree 30 header say (số/ký hiệu, date, place,
+type, trích yếu, signer, nơi nhận, độ khẩn, pages), the issued PDF as sealed and its phụ lục
+as signed — the PAdES signatures inside them are what binds — and, when `axis_sign_packets` is
+on and the agency's key is at hand, an enveloped XML-DSig of the agency over the whole packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.blobs import BlobStore
+from backend.core.clock import VIETNAM, Clock
+from backend.core.errors import ValidationError
+from backend.core.models import Agency, User
+from backend.documents import catalogue
+from backend.documents.tables import Document, DocumentFile
+from backend.interchange import edxml, outbox
+from backend.interchange.docid import DocumentId
+from backend.interchange.packet import (
+    Attachment,
+    Business,
+    BusinessDocType,
+    Code,
+    DocumentPacket,
+    DocumentType,
+    OtherInfo,
+    SignerInfo,
+    StaffInfo,
+    TraceHeader,
+)
+from backend.interchange.status import Organisation
+from backend.interchange.tables import AxisDispatch
+
+# QCVN 102 SĐ1:2022 list B codes of the Decree 30 administrative types whose code was legible
+# in the sources (README §3.5); the others are written 0 with their name, which receivers trust
+# first [unverified: confirm the table with the province/VPCP before go-live].
+ADMINISTRATIVE_CODES = {
+    "NQ": 1, "QD": 2, "CT": 3, "QC": 4, "QYD": 5, "TC": 6, "TB": 7, "HD": 8, "CTR": 9,
+    "CV": 18, "CD": 19, "BGN": 20, "BTT": 22, "GUQ": 24, "GM": 25, "GGT": 26,
+}  # fmt: skip
+LEGAL_CODES = {"QPPL-NQ": 5, "QPPL-QD": 8}
+NEW_REASON = "Văn bản điện tử mới"
+
+
+def document_type(type_code: str) -> DocumentType:
+    """`Type` 1 (list A, QPPL) or 2 (list B, hành chính), the code in that list, the name."""
+    known = catalogue.TYPES[type_code]
+    if known.legal:
+        name = known.name.split(" (")[0]
+        return DocumentType(type=1, detail=LEGAL_CODES.get(type_code, 0), name=name)
+    return DocumentType(type=2, detail=ADMINISTRATIVE_CODES.get(type_code, 0), name=known.name)
+
+
+def document_key(issuer: Agency, document: Document) -> DocumentId:
+    if document.number is None or document.issue_date is None:
+        raise ValidationError(
+            "Văn bản chưa có số và ngày ban hành: phát hành văn bản trước khi gửi qua trục.",
+            "The document has no number and date yet: issue it before sending it over the axis.",
+        )
+    return DocumentId(
+        organ_id=issuer.code,
+        promulgated=document.issue_date,
+        number=f"{document.number:02d}",
+        notation=document.symbol,
+    )
+
+
+def _organisation(agency: Agency, parent: Agency | None) -> Organisation:
+    return Organisation(
+        organ_id=agency.code,
+        organization_in_charge=parent.name if parent is not None else agency.name,
+        organ_name=agency.name,
+        email=agency.mail,
+    )
+
+
+def build(
+    *,
+    document: Document,
+    issuer: Agency,
+    issuer_parent: Agency | None,
+    recipients: Sequence[outbox.Recipient],
+    files: Sequence[tuple[str, bytes]],
+    clerk: User,
+    now: datetime,
+) -> DocumentPacket:
+    key = document_key(issuer, document)
+    local_now = now.astimezone(VIETNAM).replace(tzinfo=None)
+    staff = StaffInfo(department="", staff=clerk.full_name, mobile=clerk.phone or "", email="")
+    return DocumentPacket(
+        sender=_organisation(issuer, issuer_parent),
+        recipients=tuple(Organisation(organ_id=r.code, organ_name=r.name) for r in recipients),
+        document_id=str(key),
+        code=Code(number=key.number, notation=key.notation),
+        place=document.issue_place or issuer.place_name,
+        promulgated=document.issue_date,
+        doc_type=document_type(document.type_code),
+        subject=document.subject,
+        content=document.subject,
+        signer=SignerInfo(
+            competence=document.signer_competence,
+            position=document.signer_title,
+            full_name=document.signer_name,
+        ),
+        due_date=document.deadline,
+        to_places=tuple(line.strip() for line in document.recipients.splitlines() if line.strip()),
+        other=OtherInfo(
+            priority=document.urgency,
+            sphere="",
+            typer_notation="",
+            promulgation_amount=1,
+            page_amount=document.page_count,
+            direction=False,
+            appendixes=tuple(name for name, _ in files[1:]),
+        ),
+        response_for=(),
+        steering_type=0,
+        trace=(TraceHeader(organ_id=issuer.code, timestamp=local_now),),
+        business=Business(
+            doc_type=BusinessDocType.NEW,
+            document_id=str(key),
+            reason=NEW_REASON,
+            paper=False,
+            staff=staff,
+        ),
+        attachments=tuple(
+            Attachment(
+                content_id=f"{key.number}-{index}",
+                name=name,
+                description="Văn bản" if index == 0 else "Phụ lục",
+                content_type="application/pdf",
+                data=data,
+            )
+            for index, (name, data) in enumerate(files)
+        ),
+        warnings=(),
+    )
+
+
+async def issued_files(
+    db: AsyncSession, blobs: BlobStore, document: Document
+) -> list[tuple[str, bytes]]:
+    """The issued PDF, then each phụ lục, as their newest (sealed, signed) versions."""
+    rows = await db.scalars(
+        select(DocumentFile)
+        .where(DocumentFile.document_id == document.id, DocumentFile.kind.in_(["main", "attachment"]))
+        .order_by((DocumentFile.kind != "main"), DocumentFile.position)
+    )
+    files = []
+    for file in rows:
+        name = file.name if file.name.lower().endswith(".pdf") else f"{file.name}.pdf"
+        files.append((name, await blobs.get(file.current.sha256)))
+    return files
+
+
+async def send_issued(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    document: Document,
+    issuer: Agency,
+    recipients: Sequence[outbox.Recipient],
+    clerk: User,
+) -> AxisDispatch:
+    """Queue an issued document to its recipients over the axis, in the caller's transaction
+    (the one that issues it, or a later "Gửi qua trục")."""
+    if document.status != catalogue.Status.ISSUED:
+        raise ValidationError(
+            "Chỉ gửi qua trục văn bản đã phát hành.", "Only issued documents are sent over the axis."
+        )
+    parent = await db.get(Agency, issuer.parent_id) if issuer.parent_id else None
+    files = await issued_files(db, blobs, document)
+    packet = build(
+        document=document,
+        issuer=issuer,
+        issuer_parent=parent,
+        recipients=recipients,
+        files=files,
+        clerk=clerk,
+        now=clock.now(),
+    )
+    return await outbox.dispatch(
+        db,
+        clock=clock,
+        blobs=blobs,
+        document_id=document.id,
+        sender=issuer,
+        document_key=packet.document_id,
+        notation=packet.code.text,
+        packet=edxml.build_document(packet),
+        recipients=recipients,
+        actor_id=clerk.id,
+    )
