@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Router
 
 from backend import organisations
+from backend.axis_sim import app as axis_app
+from backend.axis_sim import config as axis_config
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
@@ -23,7 +26,7 @@ from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
 from backend.core.i18n import Translations
 from backend.core.models import Role, User
-from backend.core.settings import Settings, SettingsError
+from backend.core.settings import Settings, SettingsError, load_or_create_secret
 from backend.demo import province
 from backend.documents.workers import PdfWorkers
 from backend.identity import tokens, users
@@ -116,6 +119,39 @@ def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:
     for identity in config.identities:
         print(f"  {identity.msisdn}  {identity.display_name}")
     mssp_app.run(args.host, args.port, config=config, log_level=settings.log_level)
+    return 0
+
+
+def cmd_axis_sim(settings: Settings, args: argparse.Namespace) -> int:
+    if args.config:
+        try:
+            config = axis_config.load_config(Path(args.config))
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"eoffice axis-sim: {args.config}: {exc}", file=sys.stderr)
+            return 2
+        where = f"from {args.config}"
+    else:
+        # Per data directory, like the app's other generated secrets: the demo server reads
+        # the same files to talk to this simulator.
+        systems = (axis_config.DEMO_SYSTEM_ID, axis_config.DEMO_NEIGHBOUR_SYSTEM_ID)
+        secrets = {
+            sid: load_or_create_secret(settings.data_dir, f"axis-sim-{sid}") for sid in systems
+        }
+        agencies = [(code, name, parent) for code, name, _, parent in province.AGENCIES]
+        config = axis_config.demo_config(agencies, secrets=secrets)
+        where = f"demo, secrets in {settings.data_dir / 'secrets'}/axis-sim-<system id>"
+    if args.directory_size is not None:
+        config = replace(config, directory_size=args.directory_size)
+    print(
+        f"Axis simulator (VXP API) at http://{args.host}:{args.port}{config.base_path} ({where}); "
+        f"{config.directory_size} generated directory rows"
+        + ("; hooks at /_sim/" if config.hooks else ""),
+        flush=True,
+    )
+    for system_id in config.systems:
+        codes = ", ".join(config.registered.get(system_id, ())) or "-"
+        print(f"  {system_id}: {codes}", flush=True)
+    axis_app.run(args.host, args.port, config=config, log_level=settings.log_level)
     return 0
 
 
@@ -231,6 +267,17 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8090)
     sim.set_defaults(func=cmd_mssp_sim)
+
+    axis = sub.add_parser(
+        "axis-sim", help="run the national document axis simulator (VXP API, with fault hooks)"
+    )
+    axis.add_argument("--host", default="127.0.0.1")
+    axis.add_argument("--port", type=int, default=8091)
+    axis.add_argument(
+        "--directory-size", type=int, help="generated agencies added to the directory"
+    )
+    axis.add_argument("--config", help="JSON configuration (default: the demo province)")
+    axis.set_defaults(func=cmd_axis_sim)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate

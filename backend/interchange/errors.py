@@ -25,3 +25,35 @@ class InvalidDocumentIdError(InterchangeError):
 
 class AxisNotConfiguredError(InterchangeError):
     """The exchange is off: no axis URL, system id or secret in the settings."""
+
+
+class AxisUnavailableError(InterchangeError):
+    """The axis could not be reached or failed (connection refused, timeout, HTTP 5xx): nothing
+    was done there, so the same call may be repeated later."""
+
+    retryable = True
+
+
+class AxisOutcomeUnknownError(InterchangeError):
+    """A sendEdoc went out but no answer came back: the axis may have stored and delivered it.
+
+    Retryable, but not blindly: the axis has no idempotency key, so a resend makes a second
+    delivery. Look the packet up in getSentEdocList (`VxpClient.sent`) first.
+    """
+
+    retryable = True
+
+
+class AxisRefusedError(InterchangeError):
+    """The axis answered `status: FAIL`: it understood the call and refused it. Repeating the
+    same call gives the same answer; something must be fixed first.
+
+    `error_code` and `error_desc` are the axis' own `ErrorCode` and (unaccented) `ErrorDesc`.
+    """
+
+    def __init__(
+        self, message_vi: str, message_en: str, *, error_code: str, error_desc: str
+    ) -> None:
+        super().__init__(message_vi, message_en)
+        self.error_code = error_code
+        self.error_desc = error_desc

@@ -1,4 +1,7 @@
 import datetime as dt
+import json
+
+import pytest
 
 from backend.interchange import xroad
 
@@ -58,3 +61,76 @@ def test_verify_accepts_the_right_secret_and_refuses_a_wrong_one_or_a_tampered_h
     assert xroad.verify_sign_header("other-secret", SIGNED, EXPECTED_HASH) is None
     tampered = SIGNED.replace("14.00.W00", "14.00.W01")
     assert xroad.verify_sign_header("dummy-secret", tampered, EXPECTED_HASH) is None
+
+
+def test_java_string_hash_matches_java() -> None:
+    # "hello".hashCode() is the textbook value; the other two were printed by OpenJDK 17.
+    assert xroad.java_string_hash("hello") == 99162322
+    assert xroad.java_string_hash("systemid") == 1976086410
+    assert xroad.java_string_hash("Đơn vị") == -414377960 & 0xFFFFFFFF
+
+
+# Key orders printed by OpenJDK 17 for `new HashMap<>()` filled in the given order
+# (`String.join(";", map.keySet())`); the first is also the order of the SDK capture quoted in
+# the reference README §6.2. The last two make the map resize to 32 and 64 buckets.
+JAVA_ORDERS = [
+    (
+        "timestamp;systemid;Content-Type;from;servicetype;messagetype;hash-file",
+        "systemid;servicetype;messagetype;hash-file;from;timestamp;Content-Type",
+    ),
+    (
+        "timestamp;systemid;Content-Type;status;docId;description",
+        "systemid;docId;description;timestamp;Content-Type;status",
+    ),
+    (
+        "timestamp;systemid;Content-Type;servicetype;messagetype;fromDate;toDate",
+        "fromDate;systemid;servicetype;messagetype;toDate;timestamp;Content-Type",
+    ),
+    (
+        "timestamp;systemid;Content-Type;servicetype;messagetype;docId;filePath;docid;status;"
+        "description;from;to;hash-file",
+        "systemid;messagetype;docId;docid;filePath;description;servicetype;hash-file;from;to;"
+        "timestamp;Content-Type;status",
+    ),
+    (
+        "timestamp;systemid;Content-Type;Đơn vị;a;b;c;d;e;f;g;h;i;j;k;l;m;n",
+        "a;systemid;b;c;d;e;f;g;h;i;j;k;l;m;n;Đơn vị;timestamp;Content-Type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("put", "iterated"), JAVA_ORDERS)
+def test_sdk_key_order_is_java_hashmap_order(put: str, iterated: str) -> None:
+    assert ";".join(xroad.sdk_key_order(put.split(";"))) == iterated
+
+
+def test_sdk_ordered_headers_sign_the_same_fields_in_the_sdk_order() -> None:
+    params = [("from", "000.00.00.G22"), ("servicetype", "eDoc"), ("messagetype", "edoc")]
+    params.append(("hash-file", "f51ba8b"))
+    plain = xroad.signed_headers(
+        system_id="14.00.W00",
+        secret="dummy-secret",
+        timestamp="04122026T001423+0136",
+        content_type="application/octet-stream",
+        params=params,
+    )
+    ordered = xroad.signed_headers(
+        system_id="14.00.W00",
+        secret="dummy-secret",
+        timestamp="04122026T001423+0136",
+        content_type="application/octet-stream",
+        params=params,
+        sdk_order=True,
+    )
+    assert ordered["XroadVnpt-sign-header-key"] == (
+        "systemid;servicetype;messagetype;hash-file;from;timestamp;Content-Type"
+    )
+    assert json.loads(ordered["XroadVnpt-sign-header"]) == json.loads(
+        plain["XroadVnpt-sign-header"]
+    )
+    assert list(json.loads(ordered["XroadVnpt-sign-header"])) == [
+        "XroadVnpt-" + name for name in ordered["XroadVnpt-sign-header-key"].split(";")
+    ]
+    assert xroad.verify_sign_header(
+        "dummy-secret", ordered["XroadVnpt-sign-header"], ordered["XroadVnpt-hash-header"]
+    )
