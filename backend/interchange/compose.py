@@ -149,7 +149,9 @@ async def issued_files(
     """The issued PDF, then each phụ lục, as their newest (sealed, signed) versions."""
     rows = await db.scalars(
         select(DocumentFile)
-        .where(DocumentFile.document_id == document.id, DocumentFile.kind.in_(["main", "attachment"]))
+        .where(
+            DocumentFile.document_id == document.id, DocumentFile.kind.in_(["main", "attachment"])
+        )
         .order_by((DocumentFile.kind != "main"), DocumentFile.position)
     )
     files = []
@@ -173,7 +175,8 @@ async def send_issued(
     (the one that issues it, or a later "Gửi qua trục")."""
     if document.status != catalogue.Status.ISSUED:
         raise ValidationError(
-            "Chỉ gửi qua trục văn bản đã phát hành.", "Only issued documents are sent over the axis."
+            "Chỉ gửi qua trục văn bản đã phát hành.",
+            "Only issued documents are sent over the axis.",
         )
     parent = await db.get(Agency, issuer.parent_id) if issuer.parent_id else None
     files = await issued_files(db, blobs, document)

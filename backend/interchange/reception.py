@@ -309,8 +309,8 @@ async def answer_recall(
         clock=clock,
         action="axis.recall_accepted" if accept else "axis.recall_refused",
         actor_id=clerk.id,
-        object_type="document",
-        object_id=row.document_id,
+        object_type="axis_packet",
+        object_id=row.id,
         detail={"reason": text, "sender": row.sender_code},
     )
     return row

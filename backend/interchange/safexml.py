@@ -16,6 +16,9 @@ from backend.interchange.errors import MalformedPacketError
 
 DEFAULT_MAX_PACKET_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
+# Attachments are base64 text nodes of tens of MB (libxml2's "huge" mode, bounded by the packet
+# size), but no producer writes long attributes: one over this is refused.
+MAX_ATTRIBUTE = 64 * 1024
 
 # Producers use these prefixes without declaring them (the VPCP kit's `edoc.edxml` has `xlink:href`
 # with no xmlns:xlink). Such a packet is repaired by declaring them on the root element.
@@ -31,7 +34,7 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
-        huge_tree=False,
+        huge_tree=True,
         load_dtd=False,
         dtd_validation=False,
         remove_comments=True,
@@ -69,6 +72,14 @@ def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> e
                 "Gói tin dùng tham chiếu thực thể XML, bị từ chối vì lý do an toàn. "
                 "Hãy báo cơ quan gửi.",
                 "The packet uses XML entity references and is refused for safety. "
+                "Tell the sending agency.",
+            )
+    for element in root.iter():
+        if any(len(value) > MAX_ATTRIBUTE for value in element.attrib.values()):
+            raise MalformedPacketError(
+                "Gói tin có thuộc tính XML dài bất thường, bị từ chối vì lý do an toàn. "
+                "Hãy báo cơ quan gửi.",
+                "The packet has an abnormally long XML attribute and is refused for safety. "
                 "Tell the sending agency.",
             )
     if _depth(root) > MAX_DEPTH:

@@ -9,16 +9,26 @@ prefix on every element, children in the VPCP order, two-digit codes, `yyyy/MM/d
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
 
 from backend.interchange.errors import MalformedPacketError
+from backend.interchange.packet import Organisation, ResponseFor, StaffInfo, StatusCode
 from backend.interchange.safexml import parse_packet
+from backend.interchange.shape import envelope, serialise, sub
 
-NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+__all__ = [
+    "Organisation",
+    "ResponseFor",
+    "StaffInfo",
+    "StatusCode",
+    "StatusPacket",
+    "build_status",
+    "parse_status",
+]
+
 _ORGAN_FIELDS = (
     "OrganId",
     "OrganizationInCharge",
@@ -29,46 +39,6 @@ _ORGAN_FIELDS = (
     "Fax",
     "Website",
 )
-
-
-class StatusCode(enum.Enum):
-    RECEIVED = "01"
-    REFUSED = "02"
-    ACCEPTED = "03"
-    ASSIGNED = "04"
-    PROCESSING = "05"
-    COMPLETED = "06"
-    RECALL_REQUESTED = "13"
-    CHANGE_ACCEPTED = "15"
-    CHANGE_REFUSED = "16"
-
-
-@dataclass(frozen=True)
-class Organisation:
-    organ_id: str
-    organization_in_charge: str = ""
-    organ_name: str = ""
-    organ_add: str = ""
-    email: str = ""
-    telephone: str = ""
-    fax: str = ""
-    website: str = ""
-
-
-@dataclass(frozen=True)
-class ResponseFor:
-    organ_id: str
-    code: str
-    promulgation_date: dt.date | None
-    document_id: str
-
-
-@dataclass(frozen=True)
-class StaffInfo:
-    department: str = ""
-    staff: str = ""
-    mobile: str = ""
-    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,14 +139,8 @@ def parse_status(data: bytes) -> StatusPacket:
 
 
 def build_status(packet: StatusPacket) -> bytes:
-    def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{NS}}}{name}")
-        if text is not None:
-            element.text = unicodedata.normalize("NFC", text)
-        return element
-
-    envelope = etree.Element(f"{{{NS}}}edXMLEnvelope", nsmap={"edXML": NS})
-    header = sub(sub(envelope, "edXMLHeader"), "MessageHeader")
+    root, envelope_el = envelope()
+    header = sub(sub(envelope_el, "edXMLHeader"), "MessageHeader")
     sender = sub(header, "From")
     for name, value in zip(_ORGAN_FIELDS, _organ_values(packet.sender), strict=True):
         sub(sender, name, value)
@@ -194,8 +158,7 @@ def build_status(packet: StatusPacket) -> bytes:
     sub(header, "StatusCode", packet.code.value)
     sub(header, "Description", packet.description)
     sub(header, "Timestamp", f"{packet.timestamp:%Y/%m/%d %H:%M:%S}")
-    body: bytes = etree.tostring(envelope, encoding="UTF-8", pretty_print=True)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+    return serialise(root)
 
 
 def _organ_values(organ: Organisation) -> tuple[str, ...]:

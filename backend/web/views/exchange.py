@@ -177,7 +177,7 @@ async def tracking_panel(request: Request) -> Response:
 
 async def _delivery_ids(request: Request) -> tuple[list[int], str]:
     form = await request.form()
-    ids = [int(v) for v in form.getlist("delivery") if str(v).isdigit()]
+    ids = [int(str(v)) for v in form.getlist("delivery") if str(v).isdigit()]
     return ids, str(form.get("reason", ""))
 
 

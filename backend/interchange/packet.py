@@ -1,0 +1,182 @@
+"""The edXML packet as typed values (QCVN 102:2016): a document packet (`DocumentPacket`, with
+its business type: new, recall, update, replace) and what status packets share with it.
+
+Strings are NFC; dates are `date`s (None where a producer wrote none, or an impossible one);
+timestamps are naive, in Vietnam time, as on the wire. Attachments hold the file itself: base64
+decoded and, when a producer zipped a single file, unzipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import unicodedata
+from dataclasses import dataclass, field
+
+from backend.interchange import docid
+from backend.interchange.errors import InvalidDocumentIdError
+
+
+class StatusCode(enum.Enum):
+    RECEIVED = "01"
+    REFUSED = "02"
+    ACCEPTED = "03"
+    ASSIGNED = "04"
+    PROCESSING = "05"
+    COMPLETED = "06"
+    RECALL_REQUESTED = "13"
+    CHANGE_ACCEPTED = "15"
+    CHANGE_REFUSED = "16"
+
+
+class BusinessDocType(enum.IntEnum):
+    NEW = 0
+    RECALL = 1
+    UPDATE = 2
+    REPLACE = 3
+
+
+@dataclass(frozen=True)
+class Organisation:
+    organ_id: str
+    organization_in_charge: str = ""
+    organ_name: str = ""
+    organ_add: str = ""
+    email: str = ""
+    telephone: str = ""
+    fax: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class ResponseFor:
+    organ_id: str
+    code: str
+    promulgation_date: dt.date | None
+    document_id: str
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    department: str = ""
+    staff: str = ""
+    mobile: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Code:
+    number: str
+    notation: str
+
+    @property
+    def text(self) -> str:
+        """Số/ký hiệu as printed: "7816/VPCP-TTĐT"."""
+        return f"{self.number}/{self.notation}" if self.number else self.notation
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    """`type` 1 (QPPL list) or 2 (administrative list), `detail` the code in it, `name` the
+    type's name — which receivers trust first (README §3.5)."""
+
+    type: int
+    detail: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    competence: str = ""
+    position: str = ""
+    full_name: str = ""
+
+
+@dataclass(frozen=True)
+class OtherInfo:
+    priority: int = 0
+    sphere: str = ""
+    typer_notation: str = ""
+    promulgation_amount: int = 1
+    page_amount: int = 1
+    direction: bool = False
+    appendixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TraceHeader:
+    organ_id: str
+    timestamp: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Receiver:
+    organ_id: str
+    receiver_type: int
+
+
+@dataclass(frozen=True)
+class Replacement:
+    document_id: str
+    organ_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Business:
+    doc_type: BusinessDocType = BusinessDocType.NEW
+    document_id: str = ""
+    reason: str = ""
+    paper: bool = False
+    # Update (type 2): whether the document's data and its recipients changed, and who.
+    document_info: bool = False
+    document_receiver: bool = False
+    receivers: tuple[Receiver, ...] = ()
+    # Replace (type 3): the documents this one replaces, and for which recipients.
+    replacements: tuple[Replacement, ...] = ()
+    staff: StaffInfo = field(default_factory=StaffInfo)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content_id: str  # without a "cid:" prefix
+    name: str
+    description: str
+    content_type: str
+    data: bytes
+    zipped: bool = False  # it arrived as a single-file zip and was unzipped
+
+
+@dataclass(frozen=True)
+class DocumentPacket:
+    sender: Organisation
+    recipients: tuple[Organisation, ...]
+    document_id: str
+    code: Code
+    place: str
+    promulgated: dt.date | None
+    doc_type: DocumentType
+    subject: str
+    content: str
+    signer: SignerInfo
+    due_date: dt.date | None
+    to_places: tuple[str, ...]
+    other: OtherInfo
+    response_for: tuple[ResponseFor, ...]
+    steering_type: int
+    trace: tuple[TraceHeader, ...]
+    business: Business
+    attachments: tuple[Attachment, ...]
+    # What was odd but accepted (an impossible date, a repaired prefix…), for the clerk.
+    warnings: tuple[str, ...] = ()
+
+    def key(self) -> str:
+        """The matching key (`docid.key_text`): from the DocumentId, else (UUIDs occur) from
+        the sender, the date and the số/ký hiệu."""
+        try:
+            return docid.parse_document_id(self.document_id).key_text()
+        except InvalidDocumentIdError:
+            return docid.key_text(self.sender.organ_id, self.promulgated, self.code.text)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text.strip())

@@ -1,0 +1,30 @@
+"""The vendor shape every packet we write has (README §2.1): root `edXML` in the default
+namespace, `edXML:edXMLEnvelope` declaring the prefix, every envelope element prefixed. VPCP's
+validator rejects namespace-equivalent files that lost the prefixes, so the shape matters."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from lxml import etree
+
+NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+
+
+def envelope() -> tuple[etree._Element, etree._Element]:
+    """The root `edXML` and its `edXML:edXMLEnvelope`."""
+    root = etree.Element(f"{{{NS}}}edXML", nsmap={None: NS})
+    return root, etree.SubElement(root, f"{{{NS}}}edXMLEnvelope", nsmap={"edXML": NS})
+
+
+def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{NS}}}{name}")
+    if text is not None:
+        element.text = unicodedata.normalize("NFC", text)
+    return element
+
+
+def serialise(root: etree._Element) -> bytes:
+    """UTF-8, LF, the XML declaration written as the vendors write it."""
+    body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
