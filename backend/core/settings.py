@@ -60,6 +60,7 @@ _POSITIVE_INTS = (
     "axis_poll_seconds",
     "axis_send_concurrency",
     "axis_max_packet_mb",
+    "axis_timeout_seconds",
 )
 _BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker", "axis_sign_packets")
 
@@ -170,6 +171,8 @@ class Settings:
     axis_poll_seconds: int = 60
     axis_send_concurrency: int = 8
     axis_max_packet_mb: int = 50
+    # Seconds a call to the axis may take (a send of tens of MB included).
+    axis_timeout_seconds: int = 60
     # Sign sent packets with the agency's key (enveloped XML-DSig); the PDFs inside are signed
     # either way.
     axis_sign_packets: bool = True

@@ -28,6 +28,7 @@ async def client(settings: Settings) -> AsyncIterator[VxpClient]:
         base_url=settings.effective_axis_url,
         system_id=settings.axis_system_id,
         secret=settings.axis_secret,
+        timeout=settings.axis_timeout_seconds,
     )
     try:
         yield axis

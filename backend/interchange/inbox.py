@@ -213,7 +213,6 @@ async def _read_document(
         await _audit(db, ctx.clock, row, "axis.recall_read")
         return
     if packet.business.doc_type is BusinessDocType.NEW:
-        row.dedupe_key = row.match_key or None
         first = await db.scalar(
             select(AxisReceived).where(
                 AxisReceived.agency_id == row.agency_id,
@@ -221,8 +220,11 @@ async def _read_document(
                 AxisReceived.id != row.id,
             )
         )
-        if first is not None:
-            row.dedupe_key = None
+        if first is None:
+            # Taken in this transaction: of two copies read at once, the second fails here
+            # (unique) and is read again at the next poll, as a duplicate.
+            row.dedupe_key = row.match_key or None
+        else:
             row.state = ReceivedState.DUPLICATE
             row.duplicate_of_id = first.id
             await _audit(db, ctx.clock, row, "axis.duplicate")

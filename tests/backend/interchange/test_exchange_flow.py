@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.errors import ValidationError
 from backend.core.jobs import ClaimedJob, Job
 from backend.core.models import Agency, Role, User
 from backend.core.settings import Settings
@@ -23,19 +25,23 @@ from backend.documents.intake import Limits
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.identity import users
 from backend.interchange import compose, inbox, outbox, reception, statuses
+from backend.interchange.errors import InterchangeError
 from backend.interchange.outbox import Recipient
 from backend.interchange.tables import (
     AxisDelivery,
     AxisReceived,
     AxisStatusEvent,
     DeliveryState,
+    RecallState,
     ReceivedState,
 )
 from backend.organisations import create_agency
+from backend.push.tables import PushOutbox
 from backend.runtime.resources import Resources
 from backend.web.app import create_app
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
+from backend.workflow.tables import Assignment, State
 from signing.samples import make_sample_pdf
 from tests.conftest import _copy_sqlite, make_settings
 from tests.support.axis_sim import AxisSimProcess
@@ -137,6 +143,7 @@ async def offices(
             axis_system_id=system,
             axis_secret=SECRETS[system],
             jobs_worker=False,
+            axis_timeout_seconds=3,
         )
 
     province = _office(
@@ -367,3 +374,215 @@ def services_of(office: Office) -> reception.Services:
         limits=Limits(max_bytes=50 * 1024 * 1024),
         max_packet_bytes=50 * 1024 * 1024,
     )
+
+
+async def clerk_of(office: Office, db: AsyncSession) -> User:
+    return await db.get_one(User, office.clerk.id)
+
+
+async def test_returned_with_a_reason_and_a_packet_delivered_twice(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await axis.ahook("/_sim/duplicate", {"count": 1})
+    await send(sender, document_id, FINANCE)
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    first, second = await received(receiver)
+    # The same document twice (two axis DocIds): one waits for the clerk, one is its duplicate.
+    assert first.state == ReceivedState.PENDING
+    assert second.state == ReceivedState.DUPLICATE and second.duplicate_of_id == first.id
+    async with receiver.res.sessions() as db, db.begin():
+        with pytest.raises(ValidationError):
+            await reception.refuse(
+                db,
+                clock=receiver.res.clock,
+                clerk=await clerk_of(receiver, db),
+                received_id=first.id,
+                reason="",
+            )
+    async with receiver.res.sessions() as db, db.begin():
+        await reception.refuse(
+            db,
+            clock=receiver.res.clock,
+            clerk=await clerk_of(receiver, db),
+            received_id=first.id,
+            reason="Gửi nhầm nơi nhận: văn bản thuộc thẩm quyền của Sở Kế hoạch và Đầu tư.",
+        )
+    assert await run_queued(receiver, statuses.SEND_STATUS_JOB) == 2  # 01, 02
+    await poll(sender)
+    delivery = (await deliveries(sender, document_id))[FINANCE]
+    assert delivery.status_code == "02"
+    assert delivery.status_note.startswith("Gửi nhầm nơi nhận")
+    async with receiver.res.sessions() as db:
+        assert await db.scalar(select(Document.id)) is None  # nothing registered
+
+
+async def test_recall_before_registration_is_withdrawn_at_once(
+    offices: tuple[Office, Office],
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE, COMMUNE)
+    # The commune's delivery fails first (the axis refuses once), so it is still ours to take
+    # back; the Sở's is on the axis.
+    await run_queued(sender, outbox.SEND_JOB)
+    sent = await deliveries(sender, document_id)
+    async with sender.res.sessions() as db, db.begin():
+        row = await db.get_one(AxisDelivery, sent[COMMUNE].id)
+        row.state = DeliveryState.FAILED
+    await poll(receiver)
+    async with sender.res.sessions() as db, db.begin():
+        withdrawn, asked = await outbox.recall(
+            db,
+            clock=sender.res.clock,
+            document_id=document_id,
+            delivery_ids=[d.id for d in sent.values()],
+            reason="Văn bản có sai sót về số liệu, sẽ ban hành văn bản thay thế.",
+            clerk_id=sender.clerk.id,
+            clerk_name=sender.clerk.full_name,
+        )
+    assert (withdrawn, asked) == (1, 1)
+    await run_queued(sender, statuses.SEND_STATUS_JOB)  # 13
+    await poll(receiver)
+    (row,) = [r for r in await received(receiver) if r.kind == "edoc"]
+    assert row.state == ReceivedState.WITHDRAWN and row.recall == RecallState.ACCEPTED
+    await run_queued(receiver, statuses.SEND_STATUS_JOB)  # 01, 15
+    await poll(sender)
+    after = await deliveries(sender, document_id)
+    assert after[FINANCE].recall == RecallState.ACCEPTED
+    assert after[COMMUNE].state == DeliveryState.WITHDRAWN
+
+
+async def test_recall_after_registration_is_the_clerks_decision(
+    offices: tuple[Office, Office],
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE)
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    (row,) = await received(receiver)
+    async with receiver.res.sessions() as db, db.begin():
+        registered = await reception.register(
+            db,
+            clock=receiver.res.clock,
+            services=services_of(receiver),
+            clerk=await clerk_of(receiver, db),
+            received_id=row.id,
+        )
+        leader = await db.get_one(User, receiver.leader.id)
+        await assignments.assign(
+            db,
+            clock=receiver.res.clock,
+            actor=Actor(leader),
+            document=registered,
+            plan=Plan(lead=Party(user_id=receiver.specialist.id), deadline=None),
+        )
+    registered_id = registered.id
+    delivery = (await deliveries(sender, document_id))[FINANCE]
+
+    async def recall(reason: str) -> None:
+        async with sender.res.sessions() as db, db.begin():
+            await outbox.recall(
+                db,
+                clock=sender.res.clock,
+                document_id=document_id,
+                delivery_ids=[delivery.id],
+                reason=reason,
+                clerk_id=sender.clerk.id,
+                clerk_name=sender.clerk.full_name,
+            )
+        await run_queued(sender, statuses.SEND_STATUS_JOB)
+        await poll(receiver)
+
+    await recall("Đề nghị trả lại để bổ sung phụ lục.")
+    async with receiver.res.sessions() as db:
+        waiting = await reception.recalls(db, agency_id=receiver.agency.id)
+    assert [r.id for r in waiting] == [row.id]
+    async with receiver.res.sessions() as db, db.begin():
+        await reception.answer_recall(
+            db,
+            clock=receiver.res.clock,
+            clerk=await clerk_of(receiver, db),
+            received_id=row.id,
+            accept=False,
+            reason="Văn bản đã được giao xử lý, đề nghị ban hành văn bản đính chính.",
+        )
+    await run_queued(receiver, statuses.SEND_STATUS_JOB)
+    await poll(sender)
+    assert (await deliveries(sender, document_id))[FINANCE].recall == RecallState.REFUSED
+
+    # After a refusal the sender may ask again; this time the clerk agrees: the document is
+    # cancelled here, kept, its open work closed, the specialist told.
+    await recall("Văn bản ban hành sai thẩm quyền, đề nghị thu hồi.")
+    async with receiver.res.sessions() as db, db.begin():
+        await reception.answer_recall(
+            db,
+            clock=receiver.res.clock,
+            clerk=await clerk_of(receiver, db),
+            received_id=row.id,
+            accept=True,
+        )
+    await run_queued(receiver, statuses.SEND_STATUS_JOB)
+    await poll(sender)
+    assert (await deliveries(sender, document_id))[FINANCE].recall == RecallState.ACCEPTED
+    async with receiver.res.sessions() as db:
+        document = await db.get_one(Document, registered_id)
+        hops = list(
+            await db.scalars(select(Assignment).where(Assignment.document_id == registered_id))
+        )
+        notices = list(
+            await db.scalars(select(PushOutbox).where(PushOutbox.user_id == receiver.specialist.id))
+        )
+    assert document.status == catalogue.Status.RECALLED
+    assert [h.state for h in hops] == [State.CANCELLED]
+    assert any("thu hồi" in str(n.payload) for n in notices)
+
+
+async def test_the_axis_down_for_a_while_loses_nothing_and_doubles_nothing(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE)
+    await axis.ahook("/_sim/down", {"down": True})
+    async with sender.res.sessions() as db:
+        job = await db.scalar(select(Job).where(Job.kind == outbox.SEND_JOB))
+    assert job is not None
+    claimed = ClaimedJob(job.id, job.kind, job.payload, 1, job.max_attempts, job.run_at, None, "t")
+    with pytest.raises(InterchangeError):
+        await outbox.send_job(sender.res, claimed)
+    assert (await deliveries(sender, document_id))[FINANCE].state == DeliveryState.QUEUED
+    with pytest.raises(InterchangeError):
+        await poll(receiver)
+    await axis.ahook("/_sim/down", {"down": False})
+    await outbox.send_job(sender.res, replace(claimed, attempt=2))
+    await outbox.send_job(sender.res, replace(claimed, attempt=3))  # a duplicate run: no resend
+    await poll(receiver)
+    assert len(await received(receiver)) == 1
+    assert (await deliveries(sender, document_id))[FINANCE].state == DeliveryState.SENT
+
+
+async def test_a_send_whose_answer_was_lost_is_not_sent_twice(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE)
+    await axis.ahook("/_sim/commit-then-timeout", {"count": 1, "seconds": 10})
+    async with sender.res.sessions() as db:
+        job = await db.scalar(select(Job).where(Job.kind == outbox.SEND_JOB))
+    assert job is not None
+    claimed = ClaimedJob(job.id, job.kind, job.payload, 1, job.max_attempts, job.run_at, None, "t")
+    with pytest.raises(InterchangeError):
+        await outbox.send_job(sender.res, claimed)
+    assert (await deliveries(sender, document_id))[FINANCE].state == DeliveryState.SENDING
+    await outbox.send_job(sender.res, replace(claimed, attempt=2))
+    delivery = (await deliveries(sender, document_id))[FINANCE]
+    assert delivery.state == DeliveryState.SENT and delivery.axis_doc_id
+    sends = [s for s in await axis.ahook("/_sim/sends") if s["messageType"] == "edoc"]
+    assert len(sends) == 1
+    await poll(receiver)
+    assert len(await received(receiver)) == 1
