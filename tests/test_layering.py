@@ -3,7 +3,8 @@
     core        settings, clock, db, models, errors, audit, blobs, i18n, live … imports only core
     domains     identity, organisations, documents, workflow, push, signing_flow, interchange:
                 core and each other, never an outer layer
-    runtime     the assembly (resources, assets, the MSSP simulator's mount), demo, migrations:
+    runtime     the assembly (resources, assets, the MSSP and axis simulators' mounts), demo,
+                migrations:
                 core and the domains, never web or cli
     web         app, routes, middleware, templating, views: anything but cli and demo
     cli         the `eoffice` command: anything
@@ -47,7 +48,7 @@ DOMAINS = {
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     **{domain: {"core"} | DOMAINS for domain in DOMAINS},
-    "runtime": {"core", "mssp_sim"} | DOMAINS,
+    "runtime": {"core", "mssp_sim", "axis_sim"} | DOMAINS,
     "demo": {"core"} | DOMAINS,
     "migrations": {"core"} | DOMAINS,
     "web": {"core", "runtime", "mssp_sim"} | DOMAINS,

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from backend.core.settings import Settings
 from backend.identity import policy
 from backend.identity.policy import DEMO, PUBLIC, SIGNED_IN, Access, Action, ApiScope
-from backend.runtime.simulator import DemoSimulator
+from backend.runtime.simulator import DemoAxis, DemoSimulator
 from backend.web.views import (
     account,
     admin,
@@ -271,4 +271,8 @@ def build(settings: Settings) -> list[BaseRoute]:
         simulator = Mount("/mssp-sim", app=DemoSimulator(settings), name="mssp_sim")
         simulator.access = DEMO  # type: ignore[attr-defined]
         routes.append(simulator)
+        if not settings.axis_url:
+            axis = Mount("/axis-sim", app=DemoAxis(settings), name="axis_sim")
+            axis.access = DEMO  # type: ignore[attr-defined]
+            routes.append(axis)
     return routes

@@ -6,263 +6,46 @@ this process; their jobs are run by calling the handlers, so each step is seen i
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import ValidationError
 from backend.core.jobs import ClaimedJob, Job
-from backend.core.models import Agency, Role, User
-from backend.core.settings import Settings
+from backend.core.models import User
 from backend.documents import catalogue
-from backend.documents.intake import Limits
-from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.identity import users
-from backend.interchange import compose, inbox, outbox, reception, statuses
+from backend.documents.tables import Document
+from backend.interchange import outbox, reception, statuses
 from backend.interchange.errors import InterchangeError
-from backend.interchange.outbox import Recipient
 from backend.interchange.tables import (
     AxisDelivery,
-    AxisReceived,
     AxisStatusEvent,
     DeliveryState,
     RecallState,
     ReceivedState,
 )
-from backend.organisations import create_agency
 from backend.push.tables import PushOutbox
-from backend.runtime.resources import Resources
-from backend.web.app import create_app
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
 from backend.workflow.tables import Assignment, State
-from signing.samples import make_sample_pdf
-from tests.conftest import _copy_sqlite, make_settings
+from tests.backend.interchange.conftest import (
+    COMMUNE,
+    FINANCE,
+    PROVINCE,
+    Office,
+    clerk_of,
+    deliveries,
+    issued_document,
+    poll,
+    received,
+    run_queued,
+    send,
+    services_of,
+)
 from tests.support.axis_sim import AxisSimProcess
-from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.anyio
-
-PROVINCE, OFFICE, FINANCE, COMMUNE = (
-    "000.00.00.H53",
-    "000.00.01.H53",
-    "000.00.11.H53",
-    "000.20.31.H53",
-)
-# The commune is on the axis through another system (its district's), not on eOffice.
-SECRETS = {
-    "00.53.W00": "secret-of-the-province",
-    "00.54.W00": "secret-of-finance",
-    "00.55.W00": "secret-of-the-district",
-}
-
-
-@pytest.fixture
-def axis(tmp_path: Path) -> Iterator[AxisSimProcess]:
-    config = {
-        "systems": SECRETS,
-        "registered": {
-            "00.53.W00": [PROVINCE, OFFICE],
-            "00.54.W00": [FINANCE],
-            "00.55.W00": [COMMUNE],
-        },
-        "directory": [
-            {"code": PROVINCE, "name": "UBND tỉnh Tây Ninh", "parent": None},
-            {"code": OFFICE, "name": "Văn phòng UBND tỉnh", "parent": PROVINCE},
-            {"code": FINANCE, "name": "Sở Tài chính", "parent": PROVINCE},
-            {"code": COMMUNE, "name": "UBND xã An Tịnh", "parent": PROVINCE},
-        ],
-    }
-    path = tmp_path / "axis.json"
-    path.write_text(json.dumps(config, ensure_ascii=False))
-    sim = AxisSimProcess(tmp_path / "axis", "--config", str(path)).start()
-    yield sim
-    sim.stop()
-
-
-@dataclass
-class Office:
-    app: LifespanManager
-    res: Resources
-    clerk: User
-    leader: User
-    specialist: User
-    agency: Agency
-
-
-async def _office(
-    settings: Settings, *, system: str, codes: list[tuple[str, str, str]]
-) -> AsyncIterator[Office]:
-    async with LifespanManager(create_app(settings)) as app:
-        res: Resources = app.state["resources"]
-        async with res.sessions() as db, db.begin():
-            made = {}
-            parent = None
-            for code, name, short in codes:
-                parent = made[code] = await create_agency(
-                    db, clock=res.clock, code=code, name=name, short_name=short, parent=parent
-                )
-            agency = parent
-            assert agency is not None
-            people = {}
-            for role in (Role.CLERK, Role.LEADER, Role.SPECIALIST):
-                people[role] = await users.create_user(
-                    db,
-                    clock=res.clock,
-                    agency=agency,
-                    username=f"{role.value}-{system}",
-                    full_name=f"Người {role.value}",
-                    roles={role},
-                )
-        async with res.sessions() as db:
-            clerk, leader, specialist = [
-                await db.get_one(User, people[r].id)
-                for r in (Role.CLERK, Role.LEADER, Role.SPECIALIST)
-            ]
-            agency = await db.get_one(Agency, agency.id)
-        yield Office(app, res, clerk, leader, specialist, agency)
-
-
-@pytest.fixture
-async def offices(
-    tmp_path: Path, sqlite_template: Path, redis_url: str, axis: AxisSimProcess
-) -> AsyncIterator[tuple[Office, Office]]:
-    def settings_for(name: str, system: str) -> Settings:
-        url = _copy_sqlite(sqlite_template, tmp_path / name / "db")
-        return make_settings(
-            tmp_path / name,
-            url,
-            redis_url,
-            axis_url=axis.api_url,
-            axis_system_id=system,
-            axis_secret=SECRETS[system],
-            jobs_worker=False,
-            axis_timeout_seconds=3,
-        )
-
-    province = _office(
-        settings_for("province", "00.53.W00"),
-        system="00.53.W00",
-        codes=[(PROVINCE, "UBND tỉnh Tây Ninh", "UBND"), (OFFICE, "Văn phòng UBND tỉnh", "VP")],
-    )
-    finance = _office(
-        settings_for("finance", "00.54.W00"),
-        system="00.54.W00",
-        codes=[(FINANCE, "Sở Tài chính", "STC")],
-    )
-    sender = await anext(province)
-    receiver = await anext(finance)
-    try:
-        yield sender, receiver
-    finally:
-        for generator in (finance, province):
-            await generator.aclose()
-
-
-async def run_queued(office: Office, kind: str) -> int:
-    """Run every queued job of `kind` once, as a runner would; returns how many ran."""
-    async with office.res.sessions() as db, db.begin():
-        queued = list(await db.scalars(select(Job).where(Job.kind == kind, Job.status == "queued")))
-        for job in queued:
-            job.status = "done"
-    for job in queued:
-        claimed = ClaimedJob(
-            id=job.id,
-            kind=job.kind,
-            payload=job.payload,
-            attempt=1,
-            max_attempts=job.max_attempts,
-            run_at=job.run_at,
-            idempotency_key=job.idempotency_key,
-            lease_owner="test",
-        )
-        handler = {
-            outbox.SEND_JOB: outbox.send_job,
-            statuses.SEND_STATUS_JOB: statuses.send_job,
-        }[kind]
-        await handler(office.res, claimed)
-    return len(queued)
-
-
-async def poll(office: Office) -> None:
-    now = datetime.now(UTC)
-    job = ClaimedJob(0, inbox.POLL_JOB, {}, 1, 1, now, None, "test")
-    await inbox.poll_job(office.res, job)
-
-
-async def issued_document(office: Office, *, number: int = 12) -> int:
-    pdf = make_sample_pdf(title="Về việc báo cáo tình hình thu ngân sách quý IV")
-    async with office.res.sessions() as db, db.begin():
-        sha = await office.res.blobs.put(pdf)
-        now = office.res.clock.now()
-        document = Document(
-            agency_id=office.agency.id,
-            direction=catalogue.Direction.OUTGOING,
-            type_code="CV",
-            number=number,
-            symbol="UBND-KT",
-            issue_date=date(2026, 12, 4),
-            issue_place="Tây Ninh",
-            subject="V/v báo cáo tình hình thu ngân sách quý IV năm 2026",
-            signer_name="Nguyễn Văn An",
-            signer_title="Chủ tịch",
-            signer_competence="TM.",
-            urgency=1,
-            page_count=1,
-            deadline=date(2026, 12, 20),
-            status=catalogue.Status.ISSUED,
-            recipients="Như trên;\nLưu: VT.",
-            created_at=now,
-        )
-        version = FileVersion(
-            version=1,
-            sha256=sha,
-            size=len(pdf),
-            media_type="application/pdf",
-            page_count=1,
-            reason="ban hành",
-            derived_from=[],
-            created_at=now,
-        )
-        document.files = [
-            DocumentFile(kind="main", name="cv-12.pdf", position=0, versions=[version])
-        ]
-        db.add(document)
-        await db.flush()
-        return document.id
-
-
-async def send(office: Office, document_id: int, *codes: str) -> None:
-    async with office.res.sessions() as db, db.begin():
-        document = await db.get_one(Document, document_id)
-        province = await db.scalar(select(Agency).where(Agency.code == PROVINCE))
-        assert province is not None
-        await compose.send_issued(
-            db,
-            clock=office.res.clock,
-            blobs=office.res.blobs,
-            document=document,
-            issuer=province,
-            recipients=[Recipient(code, f"Cơ quan {code}") for code in codes],
-            clerk=office.clerk,
-        )
-
-
-async def deliveries(office: Office, document_id: int) -> dict[str, AxisDelivery]:
-    async with office.res.sessions() as db:
-        rows = await db.scalars(select(AxisDelivery).where(AxisDelivery.document_id == document_id))
-        return {d.recipient_code: d for d in rows}
-
-
-async def received(office: Office) -> list[AxisReceived]:
-    async with office.res.sessions() as db:
-        return list(await db.scalars(select(AxisReceived).order_by(AxisReceived.id)))
 
 
 async def test_send_receive_register_and_the_statuses_the_sender_sees(
@@ -364,20 +147,6 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
     assert codes == ["01", "03", "04", "06"]
     # The commune never answered: still "sent, not yet received".
     assert (await deliveries(sender, document_id))[COMMUNE].status_code == ""
-
-
-def services_of(office: Office) -> reception.Services:
-    return reception.Services(
-        blobs=office.res.blobs,
-        workers=office.res.pdf_workers,
-        checker=office.res.signature_checker,
-        limits=Limits(max_bytes=50 * 1024 * 1024),
-        max_packet_bytes=50 * 1024 * 1024,
-    )
-
-
-async def clerk_of(office: Office, db: AsyncSession) -> User:
-    return await db.get_one(User, office.clerk.id)
 
 
 async def test_returned_with_a_reason_and_a_packet_delivered_twice(
