@@ -61,6 +61,7 @@ _POSITIVE_INTS = (
     "axis_send_concurrency",
     "axis_max_packet_mb",
     "axis_timeout_seconds",
+    "axis_receive_concurrency",
 )
 _BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker", "axis_sign_packets")
 
@@ -170,6 +171,8 @@ class Settings:
     # document; the largest packet accepted (MB, attachments included, base64 counted).
     axis_poll_seconds: int = 60
     axis_send_concurrency: int = 8
+    # Packets fetched and checked side by side by one poll (their effects apply in order).
+    axis_receive_concurrency: int = 8
     axis_max_packet_mb: int = 50
     # Seconds a call to the axis may take (a send of tens of MB included).
     axis_timeout_seconds: int = 60

@@ -4,14 +4,21 @@ The poll job (`interchange.poll`, every `axis_poll_seconds`) lists what waits fo
 documents and statuses, and for each packet:
 
 1. fetches it and stores the raw bytes (blob store) with its axis DocId — unique, so a packet
-   listed twice, or fetched again after a crash before the acknowledgement, is stored once;
+   listed twice, or fetched again after a crash before the acknowledgement, is stored once —
+   a few packets at a time, recorded in one transaction per `CHUNK`;
 2. commits, and only then tells the axis `done` (never before: a crash in between re-fetches);
-3. reads it in a transaction of its own (`read`): a status is applied to our sent document; a
-   document waits for the clerk in "Văn bản đến qua trục" with status 01 sent back; a packet
-   we refuse to handle (unreadable, hostile, oversized, classified) is quarantined with the
-   reason, for the clerk to return with 02 — nothing of it is registered. A packet whose read
-   fails unexpectedly stays `stored` and is read again by the next poll, so a parser bug never
-   loses it.
+3. reads it (`prepare`: parsing and a glance at its PDFs — encrypted, empty, too many pages —
+   outside any transaction, several packets side by side) and then applies it (`apply`, each
+   in a savepoint of one transaction per chunk, in the order the axis listed them, so a recall
+   comes after its document): a status is applied to our sent
+   document; a document waits for the clerk in "Văn bản đến qua trục" with status 01 sent back;
+   a packet we refuse to handle (unreadable, hostile, oversized, classified) is quarantined
+   with the reason, for the clerk to return with 02 — nothing of it is registered. A packet
+   whose read fails unexpectedly stays `stored` and is read again by the next poll, so a parser
+   bug never loses it;
+4. checks a waiting document's PDFs deeply (every stream decoded within the intake limits) and
+   verifies their signatures in a job of its own (`check_job`), so that taking packets in is
+   not held up by the slowest part; what fails the check goes to quarantine.
 
 A document delivered twice (same DocumentId, new axis DocId) is kept as a duplicate of the
 first and not offered for registration again.
@@ -20,19 +27,22 @@ first and not offered for registration again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, jobs
 from backend.core.clock import Clock
 from backend.core.errors import EofficeError
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
-from backend.documents import catalogue
+from backend.documents import catalogue, pdfcheck
 from backend.interchange import connection, edxml, reception, statuses
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InterchangeError
@@ -44,9 +54,12 @@ from backend.interchange.vxp import Received, VxpClient
 log = logging.getLogger(__name__)
 
 POLL_JOB = "interchange.poll"
+CHECK_JOB = "interchange.check_packet"
 MESSAGE_TYPES: tuple[Literal["edoc", "status"], ...] = ("edoc", "status")
 # Read again at each poll: stored packets whose read did not finish.
 REREAD_BATCH = 50
+# Packets taken in per transaction (their bytes are in the blob store by then).
+CHUNK = 50
 
 
 async def poll_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
@@ -54,10 +67,30 @@ async def poll_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
         return
     async with connection.client(ctx.settings) as axis:
         for message_type in MESSAGE_TYPES:
-            for item in await axis.received(message_type=message_type):
-                received_id = await take(ctx, axis, item)
-                if received_id is not None:
-                    await read_safely(ctx, received_id)
+            listed = await axis.received(message_type=message_type)
+            # While a chunk's effects are applied, the next chunk is fetched (network and
+            # blob store only: SQLite has one writer, so no two of our transactions write at
+            # once); the order stays the axis'.
+            applying: asyncio.Task[None] | None = None
+            acknowledging: list[asyncio.Task[None]] = []
+            try:
+                for start in range(0, len(listed), CHUNK):
+                    chunk = listed[start : start + CHUNK]
+                    fetched = await fetch(ctx, axis, chunk)
+                    if applying is not None:
+                        await applying
+                    stored = await record(ctx, fetched)
+                    # Only now, with the bytes and the rows committed, is the axis told.
+                    acknowledging.append(asyncio.create_task(acknowledge(ctx, axis, chunk)))
+                    ready = await prepare_all(ctx, stored)
+                    applying = asyncio.create_task(apply_all(ctx, ready))
+            finally:
+                # Whatever went wrong, what was started finishes (or fails) before the job
+                # ends; the first failure is the job's.
+                started = [*acknowledging, *([applying] if applying is not None else [])]
+                for outcome in await asyncio.gather(*started, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
     async with ctx.sessions() as db:
         leftovers = list(
             await db.scalars(
@@ -67,69 +100,207 @@ async def poll_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
                 .limit(REREAD_BATCH)
             )
         )
-    for received_id in leftovers:
-        await read_safely(ctx, received_id)
+    await read_all(ctx, leftovers)
     async with ctx.sessions() as db, db.begin():
         await reception.catch_up(db, clock=ctx.clock)
 
 
-async def take(ctx: ExchangeContext, axis: VxpClient, item: Received) -> int | None:
-    """Store one listed packet and acknowledge it; the row's id when it is new to us."""
+@dataclass(frozen=True)
+class Fetched:
+    item: Received
+    sha256: str | None  # None: recorded before (a crash, a lost acknowledgement): not fetched
+    size: int = 0
+
+
+async def fetch(ctx: ExchangeContext, axis: VxpClient, items: Sequence[Received]) -> list[Fetched]:
+    """Fetch listed packets we have not recorded yet, a few at a time, into the blob store."""
     async with ctx.sessions() as db:
-        known = await db.scalar(
-            select(AxisReceived.id).where(AxisReceived.axis_doc_id == item.doc_id)
-        )
-    if known is not None:  # stored before a crash or a lost acknowledgement: say it again
-        await axis.update_status(item.doc_id, "done")
-        return None
-    data = await axis.get_edoc(item.doc_id)
-    sha256 = await ctx.blobs.put(data)
-    try:
-        async with ctx.sessions() as db, db.begin():
-            ours = await db.scalar(select(Agency.id).where(Agency.code == item.to_code.upper()))
-            row = AxisReceived(
-                agency_id=ours,
-                axis_doc_id=item.doc_id,
-                message_type=item.message_type,
-                packet_sha256=sha256,
-                packet_size=len(data),
-                fetched_at=ctx.clock.now(),
-                state=ReceivedState.STORED,
+        known = set(
+            await db.scalars(
+                select(AxisReceived.axis_doc_id).where(
+                    AxisReceived.axis_doc_id.in_([item.doc_id for item in items])
+                )
             )
-            db.add(row)
-            await db.flush()
-            received_id = row.id
-    except IntegrityError:  # another runner stored it first
-        return None
-    await axis.update_status(item.doc_id, "done")
-    return received_id
+        )
+    gate = asyncio.Semaphore(ctx.settings.axis_receive_concurrency)
+
+    async def one(item: Received) -> Fetched:
+        if item.doc_id in known:
+            return Fetched(item, None)
+        async with gate:
+            data = await axis.get_edoc(item.doc_id)
+            return Fetched(item, await ctx.blobs.put(data), len(data))
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
 
 
-async def read_safely(ctx: ExchangeContext, received_id: int) -> None:
-    try:
-        await read(ctx, received_id)
-    except Exception:
-        # Kept `stored`: read again at the next poll, and visible to an administrator.
-        log.exception("interchange: reading received packet %s failed", received_id)
-
-
-async def read(ctx: ExchangeContext, received_id: int) -> None:
+async def record(ctx: ExchangeContext, fetched: Sequence[Fetched]) -> list[int]:
+    """Record fetched packets in one transaction; the ids of the rows new to us, in order."""
+    fresh = [f for f in fetched if f.sha256 is not None]
+    if not fresh:
+        return []
+    now = ctx.clock.now()
     async with ctx.sessions() as db, db.begin():
-        row = await db.get_one(AxisReceived, received_id, with_for_update=True)
+        codes = {f.item.to_code.upper() for f in fresh}
+        found = await db.execute(select(Agency.code, Agency.id).where(Agency.code.in_(codes)))
+        ours = {code: agency_id for code, agency_id in found}
+        rows = [
+            {
+                "agency_id": ours.get(f.item.to_code.upper()),
+                "axis_doc_id": f.item.doc_id,
+                "message_type": f.item.message_type,
+                "packet_sha256": f.sha256,
+                "packet_size": f.size,
+                "fetched_at": now,
+                "state": ReceivedState.STORED.value,
+            }
+            for f in fresh
+        ]
+        insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(AxisReceived)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[AxisReceived.axis_doc_id])
+            .returning(AxisReceived.axis_doc_id, AxisReceived.id)
+        )
+        # Another runner's rows are left out.
+        new = {doc_id: row_id for doc_id, row_id in await db.execute(statement)}
+    return [new[f.item.doc_id] for f in fresh if f.item.doc_id in new]
+
+
+async def acknowledge(ctx: ExchangeContext, axis: VxpClient, items: Sequence[Received]) -> None:
+    """Tell the axis these packets are ours now (`done`): they leave its list."""
+    gate = asyncio.Semaphore(ctx.settings.axis_receive_concurrency)
+
+    async def one(doc_id: str) -> None:
+        async with gate:
+            await axis.update_status(doc_id, "done")
+
+    await asyncio.gather(*(one(item.doc_id) for item in items))
+
+
+async def read_all(ctx: ExchangeContext, received_ids: list[int]) -> None:
+    """Read stored packets: `prepare_all`, then `apply_all`."""
+    await apply_all(ctx, await prepare_all(ctx, received_ids))
+
+
+async def prepare_all(ctx: ExchangeContext, received_ids: list[int]) -> list[Prepared]:
+    """The slow part of reading each packet (parsing, a glance at the PDFs), side by side."""
+    gate = asyncio.Semaphore(ctx.settings.axis_receive_concurrency)
+
+    async def prepared(received_id: int) -> Prepared | None:
+        async with gate:
+            try:
+                return await prepare(ctx, received_id)
+            except Exception:
+                log.exception("interchange: reading received packet %s failed", received_id)
+                return None
+
+    return [r for r in await asyncio.gather(*(prepared(r) for r in received_ids)) if r]
+
+
+async def apply_all(ctx: ExchangeContext, ready: list[Prepared]) -> None:
+    """What read packets do, in the order the axis listed them (a recall after its document),
+    each in a savepoint of one transaction: one that fails to apply is left `stored` for the
+    next poll without holding up the others."""
+    if not ready:
+        return
+    async with ctx.sessions() as db, db.begin():
+        for one in ready:
+            try:
+                async with db.begin_nested():
+                    await apply(db, ctx, one)
+            except Exception:
+                log.exception("interchange: applying received packet %s failed", one.received_id)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A stored packet, read: what it is (or why it cannot be taken in), and what its PDFs
+    showed."""
+
+    received_id: int
+    packet: DocumentPacket | StatusPacket | None
+    problem: EofficeError | None = None
+    checks: dict[str, object] = field(default_factory=dict)
+
+
+def _read_packet(data: bytes, *, max_bytes: int, max_pages: int) -> Prepared:
+    """Parse a packet and glance at its PDFs (a thread's work: no I/O, no database)."""
+    try:
+        packet = edxml.parse_any(data, max_bytes=max_bytes)
+    except InterchangeError as exc:
+        return Prepared(0, None, exc)
+    if isinstance(packet, StatusPacket) or packet.business.doc_type is BusinessDocType.RECALL:
+        return Prepared(0, packet)
+    files: list[dict[str, object]] = []
+    try:
+        for attachment in packet.attachments:
+            if not attachment.data.startswith(b"%PDF"):
+                files.append({"name": attachment.name, "pdf": False})
+                continue
+            seen = pdfcheck.glance_pdf(
+                attachment.data, name=attachment.name, max_bytes=max_bytes, max_pages=max_pages
+            )
+            files.append(
+                {
+                    "name": attachment.name,
+                    "pdf": True,
+                    "pages": seen.page_count,
+                    "signed": seen.has_signatures,
+                }
+            )
+        if not any(f["pdf"] for f in files):
+            raise AttachmentsRefusedError(
+                "Gói tin không có tệp PDF nào: văn bản điện tử phải là tệp PDF đã ký số.",
+                "The packet has no PDF file: an electronic document must be a signed PDF.",
+            )
+    except EofficeError as exc:
+        return Prepared(0, _without_files(packet), exc)
+    return Prepared(0, _without_files(packet), checks={"files": files, "verified": False})
+
+
+def _without_files(packet: DocumentPacket) -> DocumentPacket:
+    """The packet without its files' bytes: what applying it needs (the bytes stay in the blob
+    store), and little to carry back from a worker process."""
+    return replace(packet, attachments=tuple(replace(a, data=b"") for a in packet.attachments))
+
+
+async def prepare(ctx: ExchangeContext, received_id: int) -> Prepared | None:
+    """Parse a stored packet and glance at its PDFs, outside any transaction; the deep check
+    of the PDFs and of their signatures is a job of its own (`check_job`)."""
+    async with ctx.sessions() as db:
+        row = await db.get_one(AxisReceived, received_id)
         if row.state != ReceivedState.STORED:
-            return
-        data = await ctx.blobs.get(row.packet_sha256)
-        limit = ctx.settings.axis_max_packet_mb * 1024 * 1024
-        try:
-            packet = await asyncio.to_thread(edxml.parse_any, data, max_bytes=limit)
-        except InterchangeError as exc:
-            _quarantine(row, exc)
-            await _audit(db, ctx.clock, row, "axis.quarantined")
-            return
-        if isinstance(packet, StatusPacket):
-            await _read_status(db, ctx.clock, row, packet)
-        else:
-            await _read_document(db, ctx, row, packet)
+            return None
+        sha256 = row.packet_sha256
+    data = await ctx.blobs.get(sha256)
+    # In the PDF worker processes: parsing and the glance are pure CPU, and the event loop's
+    # process has the database and the network to attend to.
+    work = functools.partial(
+        _read_packet,
+        data,
+        max_bytes=ctx.settings.axis_max_packet_mb * 1024 * 1024,
+        max_pages=ctx.settings.max_pages,
+    )
+    ready = await asyncio.get_running_loop().run_in_executor(ctx.pdf_workers.executor, work)
+    return replace(ready, received_id=received_id)
+
+
+async def apply(db: AsyncSession, ctx: ExchangeContext, ready: Prepared) -> None:
+    """What a read packet does, in the caller's transaction."""
+    row = await db.get_one(AxisReceived, ready.received_id, with_for_update=True)
+    if row.state != ReceivedState.STORED:
+        return
+    packet = ready.packet
+    if packet is None:
+        assert ready.problem is not None
+        _quarantine(row, ready.problem)
+        await _audit(db, ctx.clock, row, "axis.quarantined")
+    elif isinstance(packet, StatusPacket):
+        await _read_status(db, ctx.clock, row, packet)
+    else:
+        await _read_document(db, ctx, row, packet, ready)
 
 
 def _quarantine(row: AxisReceived, exc: EofficeError) -> None:
@@ -177,7 +348,11 @@ async def _read_status(
 
 
 async def _read_document(
-    db: AsyncSession, ctx: ExchangeContext, row: AxisReceived, packet: DocumentPacket
+    db: AsyncSession,
+    ctx: ExchangeContext,
+    row: AxisReceived,
+    packet: DocumentPacket,
+    ready: Prepared,
 ) -> None:
     row.kind = "edoc"
     row.business_type = int(packet.business.doc_type)
@@ -229,16 +404,27 @@ async def _read_document(
             row.duplicate_of_id = first.id
             await _audit(db, ctx.clock, row, "axis.duplicate")
             return
-    try:
-        row.checks = await _check_attachments(ctx, packet)
-    except EofficeError as exc:
-        _quarantine(row, exc)
+    if ready.problem is not None:
+        _quarantine(row, ready.problem)
         await _audit(db, ctx.clock, row, "axis.quarantined")
         return
+    row.checks = ready.checks
     row.state = ReceivedState.PENDING
-    await db.flush()
+    await jobs.enqueue(
+        db,
+        clock=ctx.clock,
+        kind=CHECK_JOB,
+        payload={"received": row.id},
+        idempotency_key=f"{CHECK_JOB}:{row.id}",
+        max_attempts=3,
+    )
+    # Just taken in: no status can have been sent about it yet.
     await statuses.queue(
-        db, clock=ctx.clock, received=row, status=statuses.Outgoing(StatusCode.RECEIVED)
+        db,
+        clock=ctx.clock,
+        received=row,
+        status=statuses.Outgoing(StatusCode.RECEIVED),
+        once=False,
     )
     await _audit(db, ctx.clock, row, "axis.received")
     await _apply_parked(db, ctx.clock, row)
@@ -255,30 +441,51 @@ def _secrecy(packet: DocumentPacket) -> str:
     return ""
 
 
-async def _check_attachments(ctx: ExchangeContext, packet: DocumentPacket) -> dict[str, object]:
-    """Each PDF checked as an upload would be (damaged, encrypted, too many pages: an
-    `EofficeError` the caller turns into quarantine) and its signatures verified."""
+async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
+    """The deep check of a waiting document's PDFs — every stream decoded within the intake
+    limits, as an upload is checked — and of their signatures. A PDF that fails it puts the
+    packet in quarantine, with the reason, if the clerk has not acted yet."""
+    received_id = int(job.payload["received"])
+    async with ctx.sessions() as db:
+        row = await db.get_one(AxisReceived, received_id)
+        if row.state != ReceivedState.PENDING:
+            return
+        sha256 = row.packet_sha256
+    limit = ctx.settings.axis_max_packet_mb * 1024 * 1024
+    data = await ctx.blobs.get(sha256)
+    packet = await asyncio.to_thread(edxml.parse_any, data, max_bytes=limit)
+    assert isinstance(packet, DocumentPacket)
     files: list[dict[str, object]] = []
-    limit = ctx.settings.max_upload_mb * 1024 * 1024
+    problem: EofficeError | None = None
     for attachment in packet.attachments:
         if not attachment.data.startswith(b"%PDF"):
             files.append({"name": attachment.name, "pdf": False})
             continue
-        info = await ctx.pdf_workers.inspect(
-            attachment.data, name=attachment.name, max_bytes=limit, max_pages=ctx.settings.max_pages
-        )
+        try:
+            info = await ctx.pdf_workers.inspect(
+                attachment.data,
+                name=attachment.name,
+                max_bytes=ctx.settings.max_upload_mb * 1024 * 1024,
+                max_pages=ctx.settings.max_pages,
+            )
+        except EofficeError as exc:
+            problem = exc
+            break
         report = await ctx.signature_checker.check(
             attachment.data, has_signatures=info.has_signatures
         )
         files.append(
             {"name": attachment.name, "pdf": True, "pages": info.page_count, "signatures": report}
         )
-    if not any(f["pdf"] for f in files):
-        raise AttachmentsRefusedError(
-            "Gói tin không có tệp PDF nào: văn bản điện tử phải là tệp PDF đã ký số.",
-            "The packet has no PDF file: an electronic document must be a signed PDF.",
-        )
-    return {"files": files}
+    async with ctx.sessions() as db, db.begin():
+        row = await db.get_one(AxisReceived, received_id, with_for_update=True)
+        if row.state != ReceivedState.PENDING:
+            return
+        if problem is not None:
+            _quarantine(row, problem)
+            await _audit(db, ctx.clock, row, "axis.quarantined")
+        else:
+            row.checks = {"files": files, "verified": True}
 
 
 class AttachmentsRefusedError(InterchangeError):

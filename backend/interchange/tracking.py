@@ -169,5 +169,5 @@ async def sent(
             late_receipt=_late_receipt(d, now),
             overdue=_overdue(d, doc, now),
         )
-        for d, doc in (await db.execute(query)).tuples()
+        for d, doc in await db.execute(query)
     ]

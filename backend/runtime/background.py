@@ -43,6 +43,7 @@ def registry() -> Registry[Resources]:
     kinds.register(outbox.SEND_JOB, outbox.send_job)
     kinds.register(statuses.SEND_STATUS_JOB, statuses.send_job)
     kinds.register(inbox.POLL_JOB, inbox.poll_job)
+    kinds.register(inbox.CHECK_JOB, inbox.check_job)
     return kinds
 
 

@@ -183,6 +183,7 @@ async def run_queued(office: Office, kind: str) -> int:
         handler = {
             outbox.SEND_JOB: outbox.send_job,
             statuses.SEND_STATUS_JOB: statuses.send_job,
+            inbox.CHECK_JOB: inbox.check_job,
         }[kind]
         await handler(office.res, claimed)
     return len(queued)

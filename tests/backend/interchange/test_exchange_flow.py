@@ -16,7 +16,7 @@ from backend.core.jobs import ClaimedJob, Job
 from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.interchange import outbox, reception, statuses
+from backend.interchange import inbox, outbox, reception, statuses
 from backend.interchange.errors import InterchangeError
 from backend.interchange.tables import (
     AxisDelivery,
@@ -73,7 +73,15 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
     (row,) = await received(receiver)
     assert row.state == ReceivedState.PENDING and row.kind == "edoc"
     assert row.sender_code == PROVINCE and row.number_symbol == "12/UBND-KT"
-    assert row.checks["files"][0]["pdf"] is True
+    assert row.checks == {
+        "files": [{"name": "cv-12.pdf", "pdf": True, "pages": 1, "signed": False}],
+        "verified": False,
+    }
+    # The deep check and the signatures come after, as a job.
+    assert await run_queued(receiver, inbox.CHECK_JOB) == 1
+    (row,) = await received(receiver)
+    assert row.checks["verified"] is True
+    assert row.checks["files"][0]["signatures"] == {"status": "unsigned"}
     assert await run_queued(receiver, statuses.SEND_STATUS_JOB) == 1
     # Listed twice (a poll that finds it again) it is stored once.
     await poll(receiver)
