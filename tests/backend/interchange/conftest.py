@@ -47,8 +47,10 @@ SECRETS = {
 }
 
 
-@pytest.fixture
-def axis(tmp_path: Path) -> Iterator[AxisSimProcess]:
+@pytest.fixture(scope="module")
+def axis_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AxisSimProcess]:
+    """One simulator process per test module (starting one costs seconds)…"""
+    tmp_path = tmp_path_factory.mktemp("axis")
     config = {
         "systems": SECRETS,
         "registered": {
@@ -68,6 +70,13 @@ def axis(tmp_path: Path) -> Iterator[AxisSimProcess]:
     sim = AxisSimProcess(tmp_path / "axis", "--config", str(path)).start()
     yield sim
     sim.stop()
+
+
+@pytest.fixture
+def axis(axis_process: AxisSimProcess) -> AxisSimProcess:
+    """…back to its configured state for each test: no packets, no faults."""
+    axis_process.hook("/_sim/reset", {})
+    return axis_process
 
 
 @dataclass

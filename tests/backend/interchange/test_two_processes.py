@@ -42,8 +42,8 @@ T = TypeVar("T")
 
 
 def served(settings: Settings) -> tuple[ProcessServer, Settings]:
-    """The office's server process: its runner on, the axis polled every second, a short job
-    lease (a dead sender's job is taken over soon)."""
+    """The office's server process: its runner on (looking for jobs every half second), the
+    axis polled every second, a short job lease (a dead sender's job is taken over soon)."""
     port = free_port()
     running = replace(
         settings,
@@ -51,7 +51,7 @@ def served(settings: Settings) -> tuple[ProcessServer, Settings]:
         jobs_worker=True,
         scheduler=True,
         axis_poll_seconds=1,
-        jobs_lease_seconds=4,
+        jobs_lease_seconds=2,
     )
     return ProcessServer(running, port), running
 
