@@ -130,7 +130,7 @@ async def bench_send(office: Office, axis: AxisSimProcess, recipients: list[str]
 
 async def load_packets(axis: AxisSimProcess, count: int, start: int) -> None:
     """`count` distinct documents from the province to the Sở, waiting on the axis."""
-    sample = edxml.parse_document(SAMPLE.read_bytes())  # noqa: ASYNC240 (a small file)
+    sample = edxml.parse_document(SAMPLE.read_bytes())
     pdf = make_sample_pdf(pages=2, title="Về việc tổng hợp báo cáo định kỳ")
     template = replace(
         sample,
