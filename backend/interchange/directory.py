@@ -181,7 +181,7 @@ async def _agency_recipients(
         _, code, name, hosted, parent_name, parent_level = found[agency_id]
         context = [parent_name] if parent_name else []
         root = index.roots.get(root_code(code), "")
-        if root and root != name and (parent_level or 1) > 1:
+        if root and root != name and (parent_level is None or parent_level > 1):
             context.append(root)
         recipients.append(
             Recipient(RecipientKind.AGENCY, code, name, " · ".join(context), bool(hosted))
