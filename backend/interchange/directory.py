@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.core.errors import ValidationError
 from backend.core.models import Agency, AuditEntry, Unit
@@ -110,7 +111,8 @@ class RecipientGroup:
         return self.label_vi if lang == "vi" else self.label_en
 
 
-def _visible() -> Any:
+def _visible() -> ColumnElement[bool]:
+    """What the picker offers: our own agencies, and the live directory without system codes."""
     return or_(
         Agency.hosted.is_(True),
         and_(Agency.directory_deleted.is_(False), Agency.code.not_like(f"%{SYSTEM_MARK}%")),
@@ -120,10 +122,16 @@ def _visible() -> Any:
 class _Holder:
     def __init__(self) -> None:
         self.index: DirectoryIndex | None = None
-        self.lock = asyncio.Lock()
+        self.rebuild: asyncio.Task[None] | None = None
 
 
+# This process' index of each database (engine); rebuilt when its version moves on.
 _HOLDERS: weakref.WeakKeyDictionary[Engine, _Holder] = weakref.WeakKeyDictionary()
+# How long a search waits for a rebuilt index before it answers from the previous one (the
+# directory's ten-second-old state; what is chosen is checked again by `resolve`). A small
+# directory rebuilds well within it; 123,000 agencies take one to three seconds.
+REBUILD_WAIT = 0.3
+log = logging.getLogger(__name__)
 
 
 async def _version(db: AsyncSession) -> tuple[int, int]:
@@ -137,6 +145,31 @@ async def _version(db: AsyncSession) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
+async def _build(db: AsyncSession) -> DirectoryIndex:
+    version = await _version(db)
+    result = await (await db.connection()).execute(
+        select(Agency.id, Agency.code, Agency.other_code, Agency.name, Agency.search_key).where(
+            _visible()
+        )
+    )
+    rows = [
+        IndexRow(id, code, other, name, key, province_of(code))
+        for id, code, other, name, key in result
+    ]
+    # The build is pure Python: in a thread, so the event loop keeps answering.
+    return await asyncio.to_thread(DirectoryIndex, rows, version=version)
+
+
+async def _rebuild(engine: AsyncEngine, holder: _Holder) -> None:
+    async with AsyncSession(engine) as db:
+        holder.index = await _build(db)
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("recipient index not rebuilt", exc_info=task.exception())
+
+
 async def _index(db: AsyncSession) -> DirectoryIndex:
     bind = db.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
@@ -146,20 +179,18 @@ async def _index(db: AsyncSession) -> DirectoryIndex:
     version = await _version(db)
     if holder.index is not None and holder.index.version == version:
         return holder.index
-    async with holder.lock:
-        if holder.index is None or holder.index.version != version:
-            result = await (await db.connection()).execute(
-                select(
-                    Agency.id, Agency.code, Agency.other_code, Agency.name, Agency.search_key
-                ).where(_visible())
-            )
-            rows = [
-                IndexRow(id, code, other, name, key, province_of(code))
-                for id, code, other, name, key in result
-            ]
-            # The build is pure Python: in a thread, so the event loop keeps answering.
-            holder.index = await asyncio.to_thread(DirectoryIndex, rows, version=version)
+    if not isinstance(db.bind, AsyncEngine):  # a session on a connection: no second session
+        holder.index = await _build(db)
         return holder.index
+    if holder.rebuild is None or holder.rebuild.done():
+        holder.rebuild = asyncio.create_task(_rebuild(db.bind, holder))
+        holder.rebuild.add_done_callback(_report)
+    if holder.index is None:
+        await asyncio.shield(holder.rebuild)  # the first: nothing to answer from meanwhile
+    else:
+        await asyncio.wait({holder.rebuild}, timeout=REBUILD_WAIT)
+    assert holder.index is not None
+    return holder.index
 
 
 async def _agency_recipients(
