@@ -42,7 +42,9 @@ async def _people(session: AsyncSession) -> tuple[list[keyring.Person], str]:
         keyring.Person(u.username, u.full_name, holds_server_key=Role.LEADER in u.roles)
         for u in await session.scalars(select(User).order_by(User.id))
     ]
-    top = await session.scalar(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.id))
+    # Our own top agency: the directory's agencies (hosted=False) share the table.
+    ours = select(Agency).where(Agency.parent_id.is_(None), Agency.hosted.is_(True))
+    top = await session.scalar(ours.order_by(Agency.id))
     return people, top.name if top else "Cơ quan (dev)"
 
 

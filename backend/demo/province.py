@@ -1,7 +1,12 @@
 """Demo data: a fictional province with its office, departments, a district and a commune.
 
 Everything here is marked as demo (agency names say "DEMO", users have `is_demo`), and the
-loader is idempotent: running it twice changes nothing.
+loader is idempotent: running it twice changes nothing. Around the hosted agencies, a small
+directory of the province as the national axis would list it (its departments, districts,
+communes, a few ministries) is loaded through `interchange.directory.sync`, so the recipient
+picker has something real to offer; those agencies are `hosted=False` and their names carry no
+"DEMO" (they stand for the outside world); the province, its block H99 and the codes are
+fictional, except the ministries' G09 and G22 quoted in the interchange reference.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from backend.demo import sample_documents
 from backend.documents.tables import Document
 from backend.documents.workers import PdfWorkers
 from backend.identity import users
+from backend.interchange import directory
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor
 
@@ -86,6 +92,115 @@ DEMO_USERS = [
 ]  # fmt: skip
 
 
+# The province in the national axis' directory: (code, name, parent code). The hosted agencies
+# above are in it too, under their own codes: the sync gives them the directory's id and e-mail.
+DIRECTORY = [
+    ("00.99.W00", "Hệ thống quản lý văn bản tỉnh Sông Hồng", None),
+    (PROVINCE_CODE, "Ủy ban nhân dân tỉnh Sông Hồng", "00.99.W00"),
+    ("000.00.01.H99", "Văn phòng UBND tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.02.H99", "Thanh tra tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.11.H99", "Sở Tài chính tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.12.H99", "Sở Nội vụ tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.13.H99", "Sở Kế hoạch và Đầu tư tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.14.H99", "Sở Tư pháp tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.15.H99", "Sở Công Thương tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.16.H99", "Sở Nông nghiệp và Phát triển nông thôn tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.17.H99", "Sở Giao thông vận tải tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.18.H99", "Sở Xây dựng tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.19.H99", "Sở Tài nguyên và Môi trường tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.20.H99", "Sở Thông tin và Truyền thông tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.21.H99", "Sở Lao động - Thương binh và Xã hội tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.22.H99", "Sở Văn hóa, Thể thao và Du lịch tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.23.H99", "Sở Khoa học và Công nghệ tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.24.H99", "Sở Giáo dục và Đào tạo tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.25.H99", "Sở Y tế tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.26.H99", "Ban Dân tộc tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.27.H99", "Ban Quản lý các khu công nghiệp tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.00.28.H99", "Công an tỉnh Sông Hồng", PROVINCE_CODE),
+    ("000.01.11.H99", "Chi cục Tài chính doanh nghiệp tỉnh Sông Hồng", "000.00.11.H99"),
+    ("000.01.24.H99", "Trường Trung học phổ thông chuyên Sông Hồng", "000.00.24.H99"),
+    ("000.01.25.H99", "Bệnh viện Đa khoa tỉnh Sông Hồng", "000.00.25.H99"),
+    ("000.00.31.H99", "UBND thành phố Hồng Châu", PROVINCE_CODE),
+    ("000.00.32.H99", "Ủy ban nhân dân huyện Bình Minh", PROVINCE_CODE),
+    ("000.00.33.H99", "UBND thị xã Phú Thịnh", PROVINCE_CODE),
+    ("000.00.34.H99", "UBND huyện Tân Lập", PROVINCE_CODE),
+    ("000.01.31.H99", "Phòng Tài chính - Kế hoạch thành phố Hồng Châu", "000.00.31.H99"),
+    ("000.01.32.H99", "Phòng Tài chính - Kế hoạch huyện Bình Minh", "000.00.32.H99"),
+    ("000.02.32.H99", "Phòng Nội vụ huyện Bình Minh", "000.00.32.H99"),
+    ("000.03.32.H99", "Văn phòng HĐND và UBND huyện Bình Minh", "000.00.32.H99"),
+    ("000.20.31.H99", "UBND phường Hồng Hà", "000.00.31.H99"),
+    ("000.21.31.H99", "UBND phường Châu Long", "000.00.31.H99"),
+    ("000.20.32.H99", "UBND thị trấn Bình Minh", "000.00.32.H99"),
+    ("000.21.32.H99", "Ủy ban nhân dân xã An Phú", "000.00.32.H99"),
+    ("000.22.32.H99", "UBND xã Bình Thành", "000.00.32.H99"),
+    ("000.23.32.H99", "UBND xã Tân Hòa", "000.00.32.H99"),
+    ("000.20.33.H99", "UBND phường Phú Lợi", "000.00.33.H99"),
+    ("000.21.33.H99", "UBND xã Thịnh An", "000.00.33.H99"),
+    ("000.20.34.H99", "UBND thị trấn Tân Lập", "000.00.34.H99"),
+    ("000.21.34.H99", "UBND xã Lập Thành", "000.00.34.H99"),
+    ("001.21.32.H99", "Trường Tiểu học An Phú", "000.21.32.H99"),
+    ("000.00.00.G22", "Văn phòng Chính phủ", None),
+    ("000.00.00.G09", "Bộ Nội vụ", None),
+    ("000.00.00.G12", "Bộ Tài chính", None),
+    ("000.00.00.G15", "Bộ Kế hoạch và Đầu tư", None),
+    ("000.00.00.G19", "Bộ Thông tin và Truyền thông", None),
+    ("000.00.05.G12", "Tổng cục Thuế - Bộ Tài chính", "000.00.00.G12"),
+]
+DIRECTORY_MAIL = {
+    PROVINCE_CODE: "ubnd@songhong.gov.vn",
+    "000.00.01.H99": "vanphong@songhong.gov.vn",
+    "000.00.02.H99": "thanhtra@songhong.gov.vn",
+    "000.00.11.H99": "stc@songhong.gov.vn",
+    "000.00.12.H99": "snv@songhong.gov.vn",
+    "000.00.13.H99": "skhdt@songhong.gov.vn",
+    "000.00.14.H99": "stp@songhong.gov.vn",
+    "000.00.15.H99": "sct@songhong.gov.vn",
+    "000.00.16.H99": "snn@songhong.gov.vn",
+    "000.00.17.H99": "sgtvt@songhong.gov.vn",
+    "000.00.18.H99": "sxd@songhong.gov.vn",
+    "000.00.19.H99": "stnmt@songhong.gov.vn",
+    "000.00.20.H99": "stttt@songhong.gov.vn",
+    "000.00.21.H99": "sldtbxh@songhong.gov.vn",
+    "000.00.22.H99": "svhttdl@songhong.gov.vn",
+    "000.00.23.H99": "skhcn@songhong.gov.vn",
+    "000.00.24.H99": "sgddt@songhong.gov.vn",
+    "000.00.25.H99": "syt@songhong.gov.vn",
+    "000.00.26.H99": "bdt@songhong.gov.vn",
+    "000.00.27.H99": "bqlkcn@songhong.gov.vn",
+    "000.00.28.H99": "congan@songhong.gov.vn",
+    "000.00.31.H99": "ubnd@hongchau.songhong.gov.vn",
+    "000.00.32.H99": "ubnd@binhminh.songhong.gov.vn",
+    "000.00.33.H99": "ubnd@phuthinh.songhong.gov.vn",
+    "000.00.34.H99": "ubnd@tanlap.songhong.gov.vn",
+    "000.00.00.G22": "vpcp@chinhphu.vn",
+    "000.00.00.G09": "bnv@moha.gov.vn",
+    "000.00.00.G12": "btc@mof.gov.vn",
+    "000.00.00.G15": "bkhdt@mpi.gov.vn",
+    "000.00.00.G19": "btttt@mic.gov.vn",
+}
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A row of DIRECTORY in the shape the axis client gives (`directory.DirectoryRow`)."""
+
+    id: str
+    pid: str
+    code: str
+    name: str
+    mail: str
+
+
+def directory_rows() -> list[DirectoryEntry]:
+    def axis_id(code: str | None) -> str:
+        return f"songhong-{code}" if code else ""
+
+    return [
+        DirectoryEntry(axis_id(code), axis_id(parent), code, name, DIRECTORY_MAIL.get(code, ""))
+        for code, name, parent in DIRECTORY
+    ]
+
+
 # The province's leaders are listed with the office but sign in the province's name (TM. UBND).
 SIGN_FOR_PROVINCE = frozenset({"chutich", "phochutich"})
 
@@ -133,6 +248,8 @@ async def load(
         await organisations.merge_units(
             db, clock=clock, sources=[units[merged]], target=units[into]
         )
+    # Not full: a real directory already synced here would otherwise be flagged deleted.
+    await directory.sync(db, clock=clock, rows=directory_rows(), full=False)
     created: dict[str, User] = {}
     for person in DEMO_USERS:
         created[person.username] = await users.create_user(

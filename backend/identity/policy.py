@@ -30,6 +30,8 @@ class Action(enum.StrEnum):
     # Administration inside the administrator's agency.
     MANAGE_USERS = "users:manage"
     MANAGE_SERVICE_ACCOUNTS = "service_accounts:manage"
+    # The agencies known here: our own (hosted) and the national axis' directory.
+    VIEW_AGENCIES = "agencies:view"
     # Documents (the documents issue adds its routes; the scope rules live here already).
     VIEW_DOCUMENT = "document:view"
     REGISTER_DOCUMENT = "document:register"
@@ -56,6 +58,9 @@ class Action(enum.StrEnum):
     VIEW_DRAFT = "draft:view"
     REVISE_DRAFT = "draft:revise"
     ISSUE_DOCUMENT = "document:issue"
+    # Choose where an issued document goes (the recipient picker: the directory, the province's
+    # groups, the agency's own units): the clerks who issue.
+    CHOOSE_RECIPIENTS = "recipients:choose"
 
 
 # Route access markers that are not actions.
@@ -81,7 +86,12 @@ DRAFTERS = {Action.DRAFT_DOCUMENT, Action.VIEW_DRAFT, Action.REVISE_DRAFT}
 SIGNERS = {Action.SIGN_DOCUMENT, Action.RETURN_DRAFT, Action.VIEW_DRAFT}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: EVERYONE
-    | {Action.MANAGE_USERS, Action.MANAGE_SERVICE_ACCOUNTS, Action.VIEW_PUSH_FAILURES},
+    | {
+        Action.MANAGE_USERS,
+        Action.MANAGE_SERVICE_ACCOUNTS,
+        Action.VIEW_PUSH_FAILURES,
+        Action.VIEW_AGENCIES,
+    },
     Role.LEADER: EVERYONE
     | HANDLERS
     | SIGNERS
@@ -100,7 +110,13 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     | {Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
     Role.SPECIALIST: EVERYONE | HANDLERS | DRAFTERS,
     Role.CLERK: EVERYONE
-    | {Action.VIEW_DOCUMENT, Action.REGISTER_DOCUMENT, Action.VIEW_REGISTER, Action.ISSUE_DOCUMENT},
+    | {
+        Action.VIEW_DOCUMENT,
+        Action.REGISTER_DOCUMENT,
+        Action.VIEW_REGISTER,
+        Action.ISSUE_DOCUMENT,
+        Action.CHOOSE_RECIPIENTS,
+    },
 }
 # Roles that see every document of their agency.
 AGENCY_WIDE = frozenset({Role.LEADER, Role.OFFICE_CHIEF, Role.CLERK})

@@ -14,6 +14,8 @@ used up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,7 +119,12 @@ async def issue(
     setup: SigningSetup,
     clerk: User,
     document_id: int,
+    recipient_codes: Sequence[str] = (),
+    unit_ids: Sequence[int] = (),
 ) -> Document:
+    """Number, seal and issue; `recipient_codes` (agencies, by mã định danh) and `unit_ids`
+    (units of the clerk's agency) are where it goes, as chosen in the recipient picker and
+    checked by `interchange.directory.resolve`."""
     document = await db.get(Document, document_id, with_for_update=True)
     if document is None or document.agency_id != clerk.agency_id:
         raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
@@ -242,9 +249,12 @@ async def issue(
             "version": version.version,
             "sha256": version.sha256,
             "recipients": document.recipients,
+            "send_to": {"agencies": list(recipient_codes), "units": list(unit_ids)},
             "attachments": attachment_versions,
         },
     )
+    # TODO(#13 send): start sending here — an edXML packet over the axis to each of
+    # `recipient_codes` (hosted agencies inside this system), and delivery to `unit_ids`.
     draft = await db.get(Draft, document.id)
     if draft is not None:
         notice = payloads.issued(

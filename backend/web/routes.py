@@ -35,6 +35,7 @@ from backend.web.views import (
     openapi,
     push,
     pwa,
+    recipients,
     signing,
     workflow,
 )
@@ -111,6 +112,8 @@ def build(settings: Settings) -> list[BaseRoute]:
               name="admin_invitation_revoke", access=ADMIN_USERS, methods=POST),
         route("/admin/users/{user_id:int}/sessions/end", admin.user_sessions_end,
               name="admin_user_sessions_end", access=ADMIN_USERS, methods=POST),
+        route("/admin/agencies", admin.agencies_page, name="admin_agencies",
+              access=Action.VIEW_AGENCIES),
         route("/admin/service-accounts", admin.service_accounts_page,
               name="admin_service_accounts", access=ADMIN_SERVICES),
         route("/admin/service-accounts", admin.service_account_create,
@@ -179,6 +182,8 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/issue", signing.issue_page, name="issue_queue", access=Action.ISSUE_DOCUMENT),
         route("/issue/{document_id:int}", signing.issue_document, name="issue_document",
               access=Action.ISSUE_DOCUMENT, methods=POST),
+        route("/recipients", recipients.recipient_search, name="recipient_search",
+              access=Action.CHOOSE_RECIPIENTS),
         route("/live", live.live_events, name="live", access=SIGNED_IN),
         # The national document axis: received packets, sent documents' tracking.
         route("/axis/inbox", exchange.inbox_page, name="exchange_inbox",

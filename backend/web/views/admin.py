@@ -1,4 +1,5 @@
-"""Administration within one's agency: people and invitations, sessions, service accounts."""
+"""Administration within one's agency: people and invitations, sessions, service accounts;
+the agencies known here (ours and the national directory's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from backend.core.models import Agency, Role
 from backend.identity import accounts, invitations, policy, ratelimit, tokens, users
 from backend.identity.policy import Action
+from backend.interchange import directory
 from backend.web.views.auth import (
     client_ip,
     current_principal,
@@ -199,3 +201,14 @@ async def token_revoke(request: Request) -> Response:
             actor_id=principal.user_id,
         )
     return RedirectResponse(request.url_for("admin_service_accounts").path, status_code=303)
+
+
+async def agencies_page(request: Request) -> Response:
+    """Our own (hosted) agencies by default; `?directory=1` the national directory's, which
+    is searched rather than listed (123,000 rows)."""
+    query = request.query_params.get("q", "").strip()
+    in_directory = request.query_params.get("directory") == "1"
+    async with transaction(request) as db:
+        listing = await directory.listing(db, query=query, directory=in_directory)
+    context = {"listing": listing, "q": query, "in_directory": in_directory}
+    return render(request, "admin/agencies.html", context)

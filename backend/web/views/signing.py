@@ -15,6 +15,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
+from backend.interchange import directory
 from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
 from backend.signing_flow.setup import SigningSetup
 from backend.web import htmx
@@ -324,25 +325,40 @@ async def sim_start(request: Request) -> Response:
 
 
 async def issue_page(request: Request) -> Response:
-    agency_id = current_user(request).agency_id
+    clerk = current_user(request)
     async with transaction(request) as db:
-        documents = await issue.issuable(db, agency_id=agency_id)
-        issued = await issue.recently_issued(db, agency_id=agency_id)
-    context = {"documents": documents, "issued": issued, "urgencies": catalogue.URGENCY_LABELS}
+        documents = await issue.issuable(db, agency_id=clerk.agency_id)
+        issued = await issue.recently_issued(db, agency_id=clerk.agency_id)
+        # The recipient picker's quick choices: the province's groups, the agency's units.
+        groups = await directory.groups(db, agency=clerk.agency) if documents else []
+    context = {
+        "documents": documents,
+        "issued": issued,
+        "urgencies": catalogue.URGENCY_LABELS,
+        "groups": groups,
+    }
     return render(request, "signing/issue.html", context)
 
 
 async def issue_document(request: Request) -> Response:
     res = resources(request)
     document_id = request.path_params["document_id"]
+    clerk = current_user(request)
+    # The picker's chips: agency codes (`recipient`) and our own units' ids (`unit`).
+    async with request.form(max_fields=directory.MAX_RECIPIENTS + 100) as form:
+        codes = [str(v) for v in form.getlist("recipient")]
+        units = [str(v) for v in form.getlist("unit")]
     async with transaction(request) as db:
+        chosen = await directory.resolve(db, agency=clerk.agency, codes=codes, unit_ids=units)
         await issue.issue(
             db,
             clock=res.clock,
             blobs=res.blobs,
             setup=_setup(request),
-            clerk=current_user(request),
+            clerk=clerk,
             document_id=document_id,
+            recipient_codes=[r.value for r in chosen if r.field == "recipient"],
+            unit_ids=[int(r.value) for r in chosen if r.field == "unit"],
         )
     target = request.url_for("document", document_id=document_id).path + "?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from backend.cli.main import main
 from backend.core import db
 from backend.core.models import Agency, AuditEntry, Invitation, Role, Unit, User
+from backend.demo import province
 from backend.identity import users
 
 
@@ -51,7 +52,10 @@ def test_migrate_demo_is_idempotent(
     assert main(["demo"]) == 0
     assert "already present" in capsys.readouterr().out
     url = env["EOFFICE_DATABASE_URL"]
-    assert query(url, select(func.count()).select_from(Agency)) == [6]
+    hosted = select(func.count()).select_from(Agency).where(Agency.hosted.is_(True))
+    assert query(url, hosted) == [6]
+    # Around them, the province's directory (the six are in it too): the picker's recipients.
+    assert query(url, select(func.count()).select_from(Agency)) == [len(province.DIRECTORY)]
     people = query(url, select(User))
     assert all(isinstance(u, User) and u.is_demo for u in people)
     roles = set().union(*(u.roles for u in people if isinstance(u, User)))

@@ -153,6 +153,7 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "admin_user_sessions_end": Case(
             "POST", f"/admin/users/{u}/sessions/end", admin_only(303, anonymous=SIGNED_IN_POST)
         ),
+        "admin_agencies": Case("GET", "/admin/agencies", admin_only(200, anonymous=303)),
         "admin_service_accounts": Case(
             "GET", "/admin/service-accounts", admin_only(200, anonymous=303)
         ),
@@ -274,6 +275,10 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "issue_queue": Case("GET", "/issue", only({"clerk"}, 200, anonymous=303)),
         "issue_document": Case(
             "POST", "/issue/999999", only({"clerk"}, 400, anonymous=SIGNED_IN_POST)
+        ),
+        # The recipient picker: the clerks who issue.
+        "recipient_search": Case(
+            "GET", "/recipients?q=tai+chinh", only({"clerk"}, 200, anonymous=303)
         ),
         # Only an EventSource (Accept: text/event-stream) gets the endless stream.
         "live": Case("GET", "/live", same(406, anonymous=303)),

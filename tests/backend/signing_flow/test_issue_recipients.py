@@ -1,0 +1,83 @@
+"""Phát hành with recipients: the clerk's issue page carries the recipient picker inside each
+document's form, and what the clerk chose (agency codes, units of the agency) is checked and
+passed on with the issue — recorded with it until the sending itself exists."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from backend.core.audit import AuditEntry
+from backend.documents.catalogue import Status
+from backend.documents.tables import Document
+from backend.interchange import directory
+from tests.backend.identity.conftest import browser_like, sign_in_as
+from tests.backend.interchange.test_directory import PROVINCE
+from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
+from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare
+from tests.support.lifespan import LifespanManager
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url  # the pass-through is not about the database (tests/backend/interchange)
+
+
+async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
+    app: LifespanManager, leader: Leader
+) -> None:
+    res = resources_of(app)
+    async with res.sessions() as db, db.begin():
+        await directory.sync(db, clock=res.clock, rows=PROVINCE, full=True)
+    document_id = await make_draft(app, leader.world)
+    tx_id = await prepare(leader, document_id)
+    assert (await confirm(leader, tx_id, await assertion(leader, tx_id))).status_code == 200  # type: ignore[attr-defined]
+
+    async with app.client() as http:
+        browser_like(http)
+        await sign_in_as(app, http, leader.world.user_ids["clerk"])
+        page = BeautifulSoup((await http.get("/issue")).text, "html.parser")
+        form = page.select_one(f'form[action="/issue/{document_id}"]')
+        assert form is not None
+        picker = form.select_one("fieldset[data-picker]")
+        assert picker is not None and picker.select_one("input[role=combobox][hx-get]")
+        groups = [b["data-group"] for b in picker.select("button.picker__group")]
+        assert groups == [
+            "recipient-group-departments",
+            "recipient-group-districts",
+            "recipient-group-communes",
+            "recipient-group-units",
+        ]
+        units = picker.select("button.picker__unit")
+        assert [(u["data-field"], u["data-name"]) for u in units] == [("unit", "Phòng Kinh tế")]
+        # Group members once per page, however many documents wait (CSS ignores <template>).
+        template = page.select_one("template#recipient-group-communes")
+        assert template is not None
+        members = [m["value"] for m in template.find_all("input")]
+        assert members == ["000.20.31.H53", "000.20.32.H53", "000.21.32.H53"]
+
+        # A code the picker never offered (a system code): nothing is issued.
+        refused = await http.post(f"/issue/{document_id}", data={"recipient": ["00.53.W00"]})
+        assert refused.status_code == 422
+        assert "Không tìm thấy nơi nhận: 00.53.W00" in refused.text
+
+        chosen = {
+            "recipient": ["000.00.11.h53", "000.00.00.G12", "000.00.11.H53"],
+            "unit": [str(units[0]["data-value"])],
+            "q": "tai chinh",  # the picker's search box travels with the form: ignored
+        }
+        issued = await http.post(f"/issue/{document_id}", data=chosen)
+        assert issued.status_code == 303, issued.text
+
+    async with res.sessions() as db:
+        document = await db.get_one(Document, document_id)
+        entry = await db.scalar(select(AuditEntry).where(AuditEntry.action == "document.issued"))
+    assert document.status == Status.ISSUED
+    assert entry is not None
+    assert entry.detail["send_to"] == {
+        "agencies": ["000.00.11.H53", "000.00.00.G12"],
+        "units": [int(str(units[0]["data-value"]))],
+    }
