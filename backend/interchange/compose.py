@@ -143,6 +143,14 @@ def build(
     )
 
 
+async def named(db: AsyncSession, codes: Sequence[str]) -> list[outbox.Recipient]:
+    """Recipients by mã định danh, with their names from the agencies table (the directory)."""
+    wanted = [code.strip().upper() for code in codes]
+    found = await db.execute(select(Agency.code, Agency.name).where(Agency.code.in_(wanted)))
+    names = {code: name for code, name in found}
+    return [outbox.Recipient(code, names.get(code, code)) for code in wanted]
+
+
 async def issued_files(
     db: AsyncSession, blobs: BlobStore, document: Document
 ) -> list[tuple[str, bytes]]:

@@ -28,6 +28,7 @@ from backend.documents import catalogue
 from backend.documents.registers import register_year, take_number
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
+from backend.interchange import compose
 from backend.push import outbox, payloads
 from backend.signing_flow import keyring
 from backend.signing_flow.events import DocumentIssued
@@ -253,8 +254,20 @@ async def issue(
             "attachments": attachment_versions,
         },
     )
-    # TODO(#13 send): start sending here — an edXML packet over the axis to each of
-    # `recipient_codes` (hosted agencies inside this system), and delivery to `unit_ids`.
+    if recipient_codes:
+        # Over the national axis, in this transaction: the packet is stored and its send job
+        # queued with the issue, or neither is.
+        await compose.send_issued(
+            db,
+            clock=clock,
+            blobs=blobs,
+            document=document,
+            issuer=agency,
+            recipients=await compose.named(db, recipient_codes),
+            clerk=clerk,
+        )
+    # The units chosen are recorded with the issue (audit, above); delivering an issued
+    # document to units of the agency itself is not built yet (#13 follow-up).
     draft = await db.get(Draft, document.id)
     if draft is not None:
         notice = payloads.issued(

@@ -62,7 +62,16 @@ def test_the_clerk_picks_recipients_with_keyboard_groups_and_chips_then_issues(
     size: str,
 ) -> None:
     port = free_port()
-    settings = make_settings(tmp_path, sqlite_url, redis_url, base_url=f"http://localhost:{port}")
+    # An axis the server is configured for (the packets wait in its outbox: nothing listens).
+    settings = make_settings(
+        tmp_path,
+        sqlite_url,
+        redis_url,
+        base_url=f"http://localhost:{port}",
+        axis_url=f"http://127.0.0.1:{free_port()}/XrdAdapter/adapter",
+        axis_system_id="00.53.W00",
+        axis_secret="not-a-real-secret",
+    )
     install_pki(signing_home, settings.data_dir)
 
     async def seed() -> tuple[int, str]:

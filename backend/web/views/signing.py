@@ -15,7 +15,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
-from backend.interchange import directory
+from backend.interchange import connection, directory
 from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
 from backend.signing_flow.setup import SigningSetup
 from backend.web import htmx
@@ -350,6 +350,15 @@ async def issue_document(request: Request) -> Response:
         units = [str(v) for v in form.getlist("unit")]
     async with transaction(request) as db:
         chosen = await directory.resolve(db, agency=clerk.agency, codes=codes, unit_ids=units)
+        if any(r.field == "recipient" for r in chosen) and not connection.configured(
+            settings_of(request)
+        ):
+            raise ValidationError(
+                "Máy chủ chưa kết nối Trục liên thông văn bản quốc gia nên chưa gửi được cho "
+                "cơ quan khác. Hãy bỏ chọn các cơ quan nhận hoặc báo quản trị hệ thống.",
+                "This server is not connected to the national document axis, so nothing can "
+                "be sent to other agencies. Remove them or tell the administrator.",
+            )
         await issue.issue(
             db,
             clock=res.clock,

@@ -1,21 +1,28 @@
 """Phát hành with recipients: the clerk's issue page carries the recipient picker inside each
 document's form, and what the clerk chose (agency codes, units of the agency) is checked and
-passed on with the issue — recorded with it until the sending itself exists."""
+passed on with the issue: recorded with it, and the agencies' packet queued for the axis in the
+same transaction (the sending itself: tests/backend/interchange)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from backend.core.audit import AuditEntry
+from backend.core.jobs import Job
+from backend.core.settings import Settings
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.interchange import directory
+from backend.interchange import connection, directory, outbox
+from backend.interchange.tables import AxisDelivery
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.test_directory import PROVINCE
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare
+from tests.conftest import free_port
 from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.anyio
@@ -24,6 +31,17 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     return sqlite_url  # the pass-through is not about the database (tests/backend/interchange)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # An axis to send to (nothing listens: the packets wait in the outbox).
+    return replace(
+        settings,
+        axis_url=f"http://127.0.0.1:{free_port()}/XrdAdapter/adapter",
+        axis_system_id="00.53.W00",
+        axis_secret="not-a-real-secret",
+    )
 
 
 async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
@@ -81,3 +99,36 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
         "agencies": ["000.00.11.H53", "000.00.00.G12"],
         "units": [int(str(units[0]["data-value"]))],
     }
+    async with res.sessions() as db:
+        queued = {
+            d.recipient_code: d.state
+            for d in await db.scalars(
+                select(AxisDelivery).where(AxisDelivery.document_id == document_id)
+            )
+        }
+        send_jobs = list(await db.scalars(select(Job.kind).where(Job.kind == outbox.SEND_JOB)))
+    assert queued == {"000.00.11.H53": "queued", "000.00.00.G12": "queued"}
+    assert send_jobs == [outbox.SEND_JOB]
+
+
+async def test_without_an_axis_agencies_cannot_be_chosen(
+    app: LifespanManager, leader: Leader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    res = resources_of(app)
+    async with res.sessions() as db, db.begin():
+        await directory.sync(db, clock=res.clock, rows=PROVINCE, full=True)
+    document_id = await make_draft(app, leader.world)
+    tx_id = await prepare(leader, document_id)
+    assert (await confirm(leader, tx_id, await assertion(leader, tx_id))).status_code == 200  # type: ignore[attr-defined]
+    unconfigured = replace(res.settings, axis_url="", axis_system_id="", axis_secret="")
+    assert not connection.configured(unconfigured)
+    # This server's settings as if the axis were not configured.
+    monkeypatch.setattr(connection, "configured", lambda settings: False)
+    async with app.client() as http:
+        browser_like(http)
+        await sign_in_as(app, http, leader.world.user_ids["clerk"])
+        refused = await http.post(f"/issue/{document_id}", data={"recipient": ["000.00.11.H53"]})
+    assert refused.status_code == 422
+    assert "chưa kết nối Trục liên thông" in refused.text
+    async with res.sessions() as db:
+        assert (await db.get_one(Document, document_id)).status == Status.SIGNED
