@@ -41,6 +41,7 @@ from signing.errors import (
 from signing.hsm import (
     SOFTHSM_MODULE,
     Pkcs11Key,
+    Pkcs11RsaPrivateKey,
     create_softhsm_token,
     token_certificates,
     write_softhsm_config,
@@ -76,6 +77,7 @@ __all__ = [
     "PadesLevel",
     "PdfStructureError",
     "Pkcs11Key",
+    "Pkcs11RsaPrivateKey",
     "PreparedSignature",
     "RevocationUnavailableError",
     "SignatureMismatchError",

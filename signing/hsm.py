@@ -13,6 +13,11 @@ from typing import Any
 
 import pkcs11
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding, PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 
 from signing.errors import KeyProviderError
@@ -22,6 +27,7 @@ from signing.signature_values import ecdsa_raw_to_der
 __all__ = [
     "SOFTHSM_MODULE",
     "Pkcs11Key",
+    "Pkcs11RsaPrivateKey",
     "create_softhsm_token",
     "token_certificates",
     "write_softhsm_config",
@@ -114,8 +120,17 @@ class Pkcs11Key(KeyProvider):
 
     async def sign(self, *, dtbs: bytes, md_algorithm: str = "sha256") -> bytes:
         """Sign ``dtbs`` on the token; see :meth:`KeyProvider.sign`."""
+        return await asyncio.to_thread(self.sign_blocking, dtbs=dtbs, md_algorithm=md_algorithm)
+
+    def sign_blocking(self, *, dtbs: bytes, md_algorithm: str = "sha256") -> bytes:
+        """Sign ``dtbs`` on the token in the calling thread, for synchronous callers that are
+        already off the event loop (see :meth:`KeyProvider.sign` for the arguments).
+
+        Raises:
+            KeyProviderError: if the token fails or has no such key or mechanism.
+        """
         try:
-            return await asyncio.to_thread(self._sign_sync, dtbs, md_algorithm)
+            return self._sign_sync(dtbs, md_algorithm)
         except KeyProviderError:
             raise
         except (pkcs11.exceptions.PKCS11Error, KeyError) as exc:
@@ -130,6 +145,79 @@ class Pkcs11Key(KeyProvider):
         """Close the session (the token logs out when its last session closes)."""
         with _PKCS11_LOCK:
             self._close_locked()
+
+
+class Pkcs11RsaPrivateKey(rsa.RSAPrivateKey):
+    """An RSA key on a PKCS#11 token as a ``cryptography`` private key, for libraries that sign
+    with one (signxml's XML-DSig calls ``key.sign(data, padding=PKCS1v15(), algorithm=...)``).
+
+    ``sign`` runs on the token, in the calling thread (PKCS#1 v1.5 with SHA-256/384/512, the
+    data hashed on the token), and every value is checked with the certificate's public key
+    before it is returned: a certificate that is not the key's, or a token fault, raises rather
+    than yield a signature nobody can verify. The key never leaves the token, so ``decrypt``,
+    ``private_numbers`` and ``private_bytes`` raise :class:`UnsupportedAlgorithm`.
+
+    Args:
+        key: the token key.
+        certificate: the key's certificate (its public key is this key's public half).
+
+    Raises:
+        KeyProviderError: the certificate's key is not RSA.
+    """
+
+    def __init__(self, key: Pkcs11Key, *, certificate: x509.Certificate) -> None:
+        public = serialization.load_der_public_key(certificate.public_key.dump())
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise KeyProviderError("the certificate's key is not an RSA key")
+        self._key = key
+        self._public = public
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._public
+
+    def sign(
+        self,
+        data: bytes,
+        padding: AsymmetricPadding,
+        algorithm: Prehashed | hashes.HashAlgorithm | NoDigestInfo,
+    ) -> bytes:
+        if not isinstance(padding, PKCS1v15) or not isinstance(algorithm, hashes.HashAlgorithm):
+            raise UnsupportedAlgorithm("the token key signs with PKCS#1 v1.5 over the data only")
+        if algorithm.name not in {"sha256", "sha384", "sha512"}:
+            raise UnsupportedAlgorithm(f"the token key does not sign with {algorithm.name}")
+        value = self._key.sign_blocking(dtbs=data, md_algorithm=algorithm.name)
+        try:
+            self._public.verify(value, data, PKCS1v15(), algorithm)
+        except InvalidSignature:
+            raise KeyProviderError(
+                "the token's signature does not verify with the certificate: is the certificate "
+                "the one issued for this key?"
+            ) from None
+        return value
+
+    def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
+        raise UnsupportedAlgorithm("the token key is used for signatures only")
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        raise UnsupportedAlgorithm("the private key does not leave the token")
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        raise UnsupportedAlgorithm("the private key does not leave the token")
+
+    def __copy__(self) -> Pkcs11RsaPrivateKey:
+        return self  # a handle to the token key: nothing to copy
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Pkcs11RsaPrivateKey:
+        return self
 
 
 def write_softhsm_config(*, directory: Path) -> Path:

@@ -1,8 +1,17 @@
-"""Inter-agency exchange over the national document axis (edXML, QCVN 102:2016): the first pieces.
+"""Inter-agency exchange over the national document axis (edXML, QCVN 102:2016).
 
-Built so far: the error family (`errors`), the cross-system DocumentId key (`docid`), the hardened
-XML parser every received packet goes through (`safexml`) and the `XroadVnpt-*` request signing of
-the VXP API (`xroad`), and the VXP client (`vxp`; its stand-in axis is `backend.axis_sim`).
-Status packets are parsed and built (`status`). The document-packet codec and the XML-DSig layer
-are not built yet.
+Packets: the typed model (`packet`: document packets, business types, attachments, the code
+lists of document types), the document-packet reader for every producer's variant and writer of
+the vendor shape (`edxml`, with `shape`), status packets (`status`), the hardened XML parser every
+received packet goes through (`safexml`), the DocumentId business key (`docid`), and the packet's
+own enveloped XML-DSig (`xmlsig`: signed with the agency's key, on its PKCS#11 token or not;
+received signatures reported as absent, vendor placeholder, valid, legacy SHA-1 or invalid).
+
+Transport: the `XroadVnpt-*` request signing (`xroad`) and the VXP client (`vxp`; its stand-in
+axis is `backend.axis_sim`), the connection from the settings (`connection`).
+
+Flows: sending (`compose`, `outbox`), receiving (`inbox`, `reception`), statuses both ways
+(`statuses`), the sender's view (`tracking`), their tables (`tables`), the error family
+(`errors`). The packets we send are not signed with `xmlsig` yet, nor are received packets'
+signatures checked with it: the PDFs' own signatures are what both sides verify.
 """

@@ -7,7 +7,9 @@ NFC; `cid:` dropped when matching manifest References to Attachments; base64 wit
 line breaks; an attachment that is a single-file zip (producers zip, README §2.5) is unzipped,
 within size and ratio limits. Refused, with the reason a clerk can pass on: no sender, no
 recipient, no số/ký hiệu, a new/update/replace packet without attachments, a Reference without
-its Attachment or the reverse, an attachment that is not base64 or is too large, a zip bomb.
+its Attachment or the reverse, an attachment that is not base64 or is too large, a zip bomb,
+bytes before the XML declaration (`safexml`). Undeclared `xlink:`/`edXML:` prefixes are declared
+(`safexml`) and said in the packet's warnings.
 
 Written (README §2.1, §9.3): the vendor shape — root `edXML` in the default namespace, the
 `edXML:` prefix on every element of the envelope, `AttachmentEncoded` unprefixed outside it —
@@ -44,10 +46,10 @@ from backend.interchange.packet import (
     StaffInfo,
     TraceHeader,
 )
-from backend.interchange.safexml import DEFAULT_MAX_PACKET_BYTES, parse_packet
+from backend.interchange.safexml import DEFAULT_MAX_PACKET_BYTES, parse_packet_noting_repairs
 from backend.interchange.shape import NS, envelope, serialise
 from backend.interchange.shape import sub as _sub
-from backend.interchange.status import StatusPacket, parse_status
+from backend.interchange.status import StatusPacket, status_from_root
 
 ORGAN_FIELDS = (
     "OrganId",
@@ -61,6 +63,9 @@ ORGAN_FIELDS = (
 )
 # A zip whose content is this many times its compressed size is refused as a bomb.
 MAX_ZIP_RATIO = 200
+# One file, as decoded (and unzipped): the packet's own limit unless the caller sets another.
+DEFAULT_MAX_ATTACHMENT_BYTES = DEFAULT_MAX_PACKET_BYTES
+MiB = 1024 * 1024
 _DATE_FORMATS = ("%Y/%m/%d", "%d/%m/%Y", "%Y-%m-%d")
 _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
@@ -162,22 +167,39 @@ def _staff(element: etree._Element | None) -> StaffInfo:
 
 
 def parse_any(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_PACKET_BYTES,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
 ) -> DocumentPacket | StatusPacket:
     """A packet, whichever it is: by its content (a `StatusCode` makes a status packet — peers
     send statuses as `messagetype=edoc` too, README §7.17), not by the list it came from."""
-    root = parse_packet(data, max_bytes=max_bytes)
+    root, repaired = parse_packet_noting_repairs(data, max_bytes=max_bytes)
     if _find(root, "StatusCode") is not None:
-        return parse_status(data)
-    return _document(root, max_bytes=max_bytes)
+        return status_from_root(root)
+    return _document(root, repaired, max_attachment_bytes=max_attachment_bytes)
 
 
-def parse_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> DocumentPacket:
-    return _document(parse_packet(data, max_bytes=max_bytes), max_bytes=max_bytes)
+def parse_document(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_PACKET_BYTES,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+) -> DocumentPacket:
+    root, repaired = parse_packet_noting_repairs(data, max_bytes=max_bytes)
+    return _document(root, repaired, max_attachment_bytes=max_attachment_bytes)
 
 
-def _document(root: etree._Element, *, max_bytes: int) -> DocumentPacket:
+def _document(
+    root: etree._Element, repaired: tuple[str, ...], *, max_attachment_bytes: int
+) -> DocumentPacket:
     reader = _Reader()
+    if repaired:
+        reader.warnings.append(
+            "Gói tin dùng tiền tố không khai báo ("
+            + ", ".join(f"{prefix}:" for prefix in repaired)
+            + "); đã tự bổ sung khai báo để đọc."
+        )
     header = _find(root, "MessageHeader")
     if header is None:
         raise _refused("thiếu phần MessageHeader", "MessageHeader is missing")
@@ -201,7 +223,7 @@ def _document(root: etree._Element, *, max_bytes: int) -> DocumentPacket:
     other_el = _child(header, "OtherInfo")
     trace_list = _find(root, "TraceHeaderList")
     business = _business(_child(trace_list, "Bussiness", "Business"))
-    attachments = _attachments(root, max_bytes=max_bytes)
+    attachments = _attachments(root, max_bytes=max_attachment_bytes)
     if business.doc_type is not BusinessDocType.RECALL and not attachments:
         raise _refused("không có tệp văn bản đính kèm", "it carries no file")
     return DocumentPacket(
@@ -351,12 +373,14 @@ def _attachments(root: etree._Element, *, max_bytes: int) -> tuple[Attachment, .
 
 def _decode(text: str | None, name: str, max_bytes: int) -> bytes:
     compact = "".join((text or "").split())
-    if len(compact) * 3 // 4 > max_bytes:
-        raise AttachmentError(
-            f"Tệp «{name}» quá lớn (tối đa {max_bytes // (1024 * 1024)} MB). Hãy đề nghị cơ quan "
-            "gửi giảm dung lượng hoặc gửi bằng kênh khác.",
-            f"The file «{name}» is too large (at most {max_bytes // (1024 * 1024)} MB).",
-        )
+    too_large = AttachmentError(
+        f"Tệp «{name}» quá lớn (tối đa {_size(max_bytes, 'byte')}). Hãy đề nghị cơ quan gửi "
+        "giảm dung lượng hoặc gửi bằng kênh khác.",
+        f"The file «{name}» is too large (at most {_size(max_bytes, 'bytes')}). Ask the "
+        "sending agency to make it smaller or to send it another way.",
+    )
+    if len(compact) > 4 * -(-max_bytes // 3):  # longer than the base64 of max_bytes bytes
+        raise too_large
     try:
         data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
@@ -368,7 +392,13 @@ def _decode(text: str | None, name: str, max_bytes: int) -> bytes:
         ) from None
     if not data:
         raise AttachmentError(f"Tệp «{name}» rỗng.", f"The file «{name}» is empty.")
+    if len(data) > max_bytes:
+        raise too_large
     return data
+
+
+def _size(limit: int, unit: str) -> str:
+    return f"{limit // MiB} MB" if limit >= MiB else f"{limit:,} {unit}"
 
 
 def _unzip_single(data: bytes, name: str, max_bytes: int) -> bytes | None:

@@ -19,6 +19,10 @@ class MalformedPacketError(InterchangeError):
     """The received packet is not well-formed XML, or uses constructs we refuse (DTDs, entities)."""
 
 
+class PacketSigningError(InterchangeError):
+    """Our packet could not be signed (XML-DSig): the key, its certificate or the token."""
+
+
 class InvalidDocumentIdError(InterchangeError):
     """A DocumentId does not have the form `OrganId,yyyy/MM/dd,Number/Notation`."""
 

@@ -85,6 +85,59 @@ class DocumentType:
     name: str
 
 
+# The QCVN 102 SĐ1:2022 code lists as far as the sources show them (README §3.5): A, legal
+# normative documents; B, administrative documents. B10–B17 and B27 on were not legible and are
+# left out rather than guessed [unverified]: a packet naming one by code alone gets no name.
+LEGAL_TYPE_NAMES = {
+    1: "Hiến pháp",
+    2: "Luật",
+    3: "Pháp lệnh",
+    4: "Lệnh",
+    5: "Nghị quyết",
+    6: "Nghị quyết liên tịch",
+    7: "Nghị định",
+    8: "Quyết định",
+    9: "Thông tư",
+    10: "Thông tư liên tịch",
+    11: "Chỉ thị",
+    12: "Bộ luật",
+}
+ADMINISTRATIVE_TYPE_NAMES = {
+    1: "Nghị quyết",
+    2: "Quyết định",
+    3: "Chỉ thị",
+    4: "Quy chế",
+    5: "Quy định",
+    6: "Thông cáo",
+    7: "Thông báo",
+    8: "Hướng dẫn",
+    9: "Chương trình",
+    18: "Công văn",
+    19: "Công điện",
+    20: "Bản ghi nhớ",
+    21: "Bản cam kết",
+    22: "Bản thỏa thuận",
+    23: "Giấy chứng nhận",
+    24: "Giấy ủy quyền",
+    25: "Giấy mời",
+    26: "Giấy giới thiệu",
+}
+
+
+def type_name(doc_type: DocumentType) -> str:
+    """The name of a packet's document type, read as README §3.5 says producers leave it: the
+    TypeName first (receivers trust it, the codes are contested); else `TypeDetail` in list A
+    when `Type` is 1 or in list B when it is 2; else a `Type` above 2 taken for a list-B code
+    (the .NET SDK writes công văn as Type 18). "" when nothing names a type."""
+    if doc_type.name:
+        return doc_type.name
+    if doc_type.type == 1:
+        return LEGAL_TYPE_NAMES.get(doc_type.detail, "")
+    if doc_type.type == 2:
+        return ADMINISTRATIVE_TYPE_NAMES.get(doc_type.detail, "")
+    return ADMINISTRATIVE_TYPE_NAMES.get(doc_type.type, "")
+
+
 @dataclass(frozen=True)
 class SignerInfo:
     competence: str = ""

@@ -30,7 +30,7 @@ from backend.documents.tables import Document
 from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
 from backend.interchange import edxml, statuses
-from backend.interchange.packet import DocumentPacket
+from backend.interchange.packet import DocumentPacket, type_name
 from backend.interchange.status import StatusCode
 from backend.interchange.tables import AxisReceived, AxisStatusEvent, RecallState, ReceivedState
 from backend.workflow import assignments
@@ -110,7 +110,7 @@ def incoming_form(packet: DocumentPacket) -> IncomingForm:
     """The register entry as the packet describes it."""
     number_text = packet.code.number.strip()
     return IncomingForm(
-        type_code=local_type(packet.doc_type.name),
+        type_code=local_type(type_name(packet.doc_type)),
         subject=packet.subject,
         number=int(number_text) if number_text.isdigit() else None,
         symbol=packet.code.notation if number_text.isdigit() else packet.code.text,
@@ -129,8 +129,8 @@ def incoming_form(packet: DocumentPacket) -> IncomingForm:
 
 
 def local_type(name: str) -> str:
-    """The Decree 30 type whose name the packet's TypeName is (diacritics and case aside);
-    công văn when it names none (README §3.5: the codes are contested, the name is not)."""
+    """The Decree 30 type of that name (diacritics and case aside; the name of a packet's type is
+    `packet.type_name`); công văn when it names none (README §3.5)."""
     wanted = textnorm.fold(unicodedata.normalize("NFC", name))
     for document_type in catalogue.TYPES.values():
         if textnorm.fold(document_type.name) == wanted:

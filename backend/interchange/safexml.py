@@ -30,7 +30,9 @@ KNOWN_PREFIXES = {
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 
 
-def _parser() -> etree.XMLParser:
+def hardened_parser() -> etree.XMLParser:
+    """The parser settings every packet is read with (also given to signxml, which re-parses the
+    packet it verifies)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -43,6 +45,14 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> etree._Element:
+    return parse_packet_noting_repairs(data, max_bytes=max_bytes)[0]
+
+
+def parse_packet_noting_repairs(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES
+) -> tuple[etree._Element, tuple[str, ...]]:
+    """The packet's root element, and the prefixes that had to be declared for it to parse
+    (README §7.2: VPCP's own fixture uses `xlink:` and `edXML:` undeclared)."""
     if len(data) > max_bytes:
         raise MalformedPacketError(
             f"Gói tin quá lớn ({len(data):,} byte, tối đa {max_bytes:,} byte). "
@@ -50,8 +60,9 @@ def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> e
             f"The packet is too large ({len(data):,} bytes, at most {max_bytes:,}). "
             "Ask the sending agency to make the attachments smaller or to send it another way.",
         )
+    _refuse_bytes_before_the_declaration(data)
     try:
-        tree = _parse(data)
+        tree, repaired = _parse(data)
     except etree.XMLSyntaxError as exc:
         raise MalformedPacketError(
             f"Gói tin không phải XML hợp lệ ({exc.msg}). Hãy đề nghị cơ quan gửi gửi lại.",
@@ -88,35 +99,58 @@ def parse_packet(data: bytes, *, max_bytes: int = DEFAULT_MAX_PACKET_BYTES) -> e
             f"The packet is nested too deeply (more than {MAX_DEPTH} levels) and is refused. "
             "Tell the sending agency.",
         )
-    return root
+    return root, repaired
 
 
-def _parse(data: bytes) -> etree._ElementTree:
+def _refuse_bytes_before_the_declaration(data: bytes) -> None:
+    """An XML declaration must be the very first thing in the file (after a BOM). Bytes before it
+    (the VPCP kit's `edoc_new.edxml` starts with a stray `1212`) make the packet unreadable:
+    refused with that said plainly, not repaired — which bytes are garbage is guesswork."""
+    start = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    declaration = start.find(b"<?xml")
+    if declaration <= 0 or b"<" in start[:declaration]:
+        return
+    raise MalformedPacketError(
+        f"Gói tin có {declaration} byte lạ trước phần khai báo XML (<?xml …?>) nên không đọc "
+        "được. Hãy đề nghị cơ quan gửi kiểm tra phần mềm tạo gói tin và gửi lại.",
+        f"The packet has {declaration} stray bytes before its XML declaration (<?xml …?>) and "
+        "cannot be read. Ask the sending agency to check the software that writes its packets "
+        "and to send it again.",
+    )
+
+
+def _parse(data: bytes) -> tuple[etree._ElementTree, tuple[str, ...]]:
     try:
-        return etree.fromstring(data, _parser()).getroottree()
+        return etree.fromstring(data, hardened_parser()).getroottree(), ()
     except etree.XMLSyntaxError as exc:
         if "Namespace prefix" not in str(exc.msg):
             raise
-        repaired = _declare_known_prefixes(data)
-        if repaired is None:
+        found = _declare_known_prefixes(data)
+        if found is None:
             raise
-        return etree.fromstring(repaired, _parser()).getroottree()
+        repaired, prefixes = found
+        return etree.fromstring(repaired, hardened_parser()).getroottree(), prefixes
 
 
-def _declare_known_prefixes(data: bytes) -> bytes | None:
-    """The packet with the known prefixes it does not declare declared on its root element."""
+def _declare_known_prefixes(data: bytes) -> tuple[bytes, tuple[str, ...]] | None:
+    """The packet with the known prefixes it does not declare declared on its root element, and
+    those prefixes."""
     match = _ROOT_START.search(data, data.find(b"?>") + 1 if data.startswith(b"<?xml") else 0)
     if match is None:
         return None
     root_tag = data[match.start() : data.find(b">", match.end())]
-    declarations = b"".join(
-        b' xmlns:%s="%s"' % (prefix.encode(), uri.encode())
-        for prefix, uri in KNOWN_PREFIXES.items()
+    missing = tuple(
+        prefix
+        for prefix in KNOWN_PREFIXES
         if b"xmlns:" + prefix.encode() + b"=" not in root_tag
+        and re.search(rb"[<\s]" + prefix.encode() + rb":[A-Za-z_]", data)
     )
-    if not declarations:
+    if not missing:
         return None
-    return data[: match.end()] + declarations + data[match.end() :]
+    declarations = b"".join(
+        b' xmlns:%s="%s"' % (prefix.encode(), KNOWN_PREFIXES[prefix].encode()) for prefix in missing
+    )
+    return data[: match.end()] + declarations + data[match.end() :], missing
 
 
 def _depth(root: etree._Element) -> int:

@@ -24,7 +24,8 @@ def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._El
     return element
 
 
-def serialise(root: etree._Element) -> bytes:
-    """UTF-8, LF, the XML declaration written as the vendors write it."""
-    body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=True)
+def serialise(root: etree._Element, *, pretty: bool = True) -> bytes:
+    """UTF-8, LF, the XML declaration written as the vendors write it. A signed tree is written
+    as it is (`pretty=False`): indenting would change what was signed."""
+    body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=pretty)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body

@@ -27,6 +27,7 @@ __all__ = [
     "StatusPacket",
     "build_status",
     "parse_status",
+    "status_from_root",
 ]
 
 _ORGAN_FIELDS = (
@@ -104,7 +105,12 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 
 def parse_status(data: bytes) -> StatusPacket:
-    root = parse_packet(data)
+    return status_from_root(parse_packet(data))
+
+
+def status_from_root(root: etree._Element) -> StatusPacket:
+    """A status packet from its parsed XML (`safexml.parse_packet`), for a caller that has read
+    the packet already to see which kind it is."""
     header = _find(root, "MessageHeader")
     if header is None:
         header = _find(root, "Status")

@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from asn1crypto import x509 as asn1_x509
-from conftest import KEY_ID, KEY_LABEL, LEADER, PIN
+from conftest import CLERK, KEY_ID, KEY_LABEL, LEADER, PIN
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
+from lxml import etree
+from signxml.signer import XMLSigner
+from signxml.verifier import VerifyResult, XMLVerifier
 
 from signing import (
     SOFTHSM_MODULE,
@@ -20,6 +24,7 @@ from signing import (
     KeyProviderError,
     PadesLevel,
     Pkcs11Key,
+    Pkcs11RsaPrivateKey,
     SigningServices,
     ecdsa_raw_to_der,
     sign_pdf,
@@ -136,3 +141,29 @@ def test_raw_ecdsa_starting_with_the_der_sequence_tag_is_still_read_as_raw() -> 
         )
     with pytest.raises(ValueError):
         ecdsa_raw_to_der(value=b"\x01\x02\x03")
+
+
+def test_a_token_rsa_key_signs_as_a_cryptography_key_for_signxml(softhsm: str, pki: DevPki) -> None:
+    """signxml (the edXML packet signature) signs with a `cryptography` RSAPrivateKey: the token
+    key behind `Pkcs11RsaPrivateKey` is one, and what it signs verifies with the certificate."""
+    key = _key(softhsm)
+    try:
+        adapter = Pkcs11RsaPrivateKey(key, certificate=pki.user_cert(LEADER))
+        assert isinstance(adapter, rsa.RSAPrivateKey)
+        value = adapter.sign(b"data", padding.PKCS1v15(), hashes.SHA384())
+        adapter.public_key().verify(value, b"data", padding.PKCS1v15(), hashes.SHA384())
+        cert = x509.load_der_x509_certificate(pki.user_cert(LEADER).dump())
+        document = etree.fromstring("<packet><subject>V/v thử</subject></packet>".encode())
+        signed = XMLSigner().sign(document, key=adapter, cert=[cert])
+        verified = XMLVerifier().verify(signed, x509_cert=cert)
+        assert isinstance(verified, VerifyResult) and verified.signed_xml is not None
+        with pytest.raises(UnsupportedAlgorithm):
+            adapter.sign(b"data", padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+        with pytest.raises(UnsupportedAlgorithm):
+            adapter.private_numbers()
+        # Another certificate than the key's: the value is checked, and refused.
+        wrong = Pkcs11RsaPrivateKey(key, certificate=pki.user_cert(CLERK))
+        with pytest.raises(KeyProviderError):
+            wrong.sign(b"data", padding.PKCS1v15(), hashes.SHA256())
+    finally:
+        key.close()

@@ -1,7 +1,7 @@
 import pytest
 
 from backend.interchange.errors import MalformedPacketError
-from backend.interchange.safexml import parse_packet
+from backend.interchange.safexml import parse_packet, parse_packet_noting_repairs
 
 GOOD = (
     b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -82,3 +82,27 @@ def test_every_reference_sample_parses() -> None:
         data = path.read_bytes()
         # edoc_new.edxml of the VPCP kit starts with 4 stray bytes "1212" (see samples/SOURCES.md).
         parse_packet(data[data.find(b"<?xml") :])
+
+
+def test_bytes_before_the_declaration_are_refused_and_counted() -> None:
+    with pytest.raises(MalformedPacketError) as caught:
+        parse_packet(b"1212" + GOOD)
+    assert "4 byte lạ trước phần khai báo XML" in caught.value.message_vi
+    with pytest.raises(MalformedPacketError) as caught:
+        parse_packet(b"\n " + GOOD)
+    assert "2 byte lạ" in caught.value.message_vi
+    # A byte-order mark is no garbage, nor is whitespace before a packet without a declaration.
+    assert parse_packet(b"\xef\xbb\xbf" + GOOD).tag.endswith("edXMLEnvelope")
+    assert parse_packet(b"\n " + GOOD[GOOD.index(b"?>") + 2 :]).tag.endswith("edXMLEnvelope")
+
+
+def test_only_the_undeclared_prefixes_in_use_are_declared() -> None:
+    packet = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">'
+        b'<Reference xlink:href=""/></edXML>'
+    )
+    root, repaired = parse_packet_noting_repairs(packet)
+    assert repaired == ("xlink",)
+    assert root[0].get("{http://www.w3.org/1999/xlink}href") == ""
+    assert parse_packet_noting_repairs(GOOD)[1] == ()

@@ -1,8 +1,10 @@
 import datetime as dt
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from backend.interchange.errors import MalformedPacketError
 from backend.interchange.status import StatusCode, build_status, parse_status
@@ -67,3 +69,24 @@ def test_unknown_status_code_is_refused_with_a_reason() -> None:
     with pytest.raises(MalformedPacketError) as caught:
         parse_status(VARIANT.replace(b"<StatusCode>5<", b"<StatusCode>09<"))
     assert "09" in caught.value.message_vi
+
+
+def test_built_status_packets_have_the_vendor_shape() -> None:
+    """The root `edXML` in the default namespace around `edXML:edXMLEnvelope`, as in the kit's
+    samples, every envelope element prefixed, in the samples' order."""
+    sample = (SAMPLES / "status_processing_05.edxml").read_bytes()
+    built = build_status(parse_status(sample))
+    ns = b"http://www.mic.gov.vn/TBT/QCVN_102_2016"
+    assert built.startswith(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<edXML xmlns="' + ns + b'">\n'
+        b'  <edXML:edXMLEnvelope xmlns:edXML="' + ns + b'">\n'
+    )
+    assert built.endswith(b"</edXML:edXMLEnvelope>\n</edXML>\n")
+    assert not re.search(rb"<(?!/|\?|edXML)[A-Za-z]", built)  # no element without the prefix
+
+    def order(data: bytes) -> list[str]:
+        header = etree.fromstring(data).find(f".//{{{ns.decode()}}}MessageHeader")
+        assert header is not None
+        return [etree.QName(child).localname for child in header]
+
+    assert order(built) == order(sample)
