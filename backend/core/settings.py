@@ -63,7 +63,7 @@ _POSITIVE_INTS = (
     "axis_timeout_seconds",
     "axis_receive_concurrency",
 )
-_BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker", "axis_sign_packets")
+_BOOLS = ("demo", "push_worker", "scheduler", "jobs_worker")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,9 +176,6 @@ class Settings:
     axis_max_packet_mb: int = 50
     # Seconds a call to the axis may take (a send of tens of MB included).
     axis_timeout_seconds: int = 60
-    # Sign sent packets with the agency's key (enveloped XML-DSig); the PDFs inside are signed
-    # either way.
-    axis_sign_packets: bool = True
 
     def __post_init__(self) -> None:
         # Absolute once, here: children (the embedded redis-server chdirs to its --dir) and

@@ -11,7 +11,9 @@ Transport: the `XroadVnpt-*` request signing (`xroad`) and the VXP client (`vxp`
 axis is `backend.axis_sim`), the connection from the settings (`connection`).
 
 Flows: sending (`compose`, `outbox`), receiving (`inbox`, `reception`), statuses both ways
-(`statuses`), the sender's view (`tracking`), their tables (`tables`), the error family
-(`errors`). The packets we send are not signed with `xmlsig` yet, nor are received packets'
-signatures checked with it: the PDFs' own signatures are what both sides verify.
+(`statuses`), the sender's view (`tracking`), the agency directory (`directory`, with
+`directory_sync`, `directory_index`, and its periodic jobs in `directory_jobs`), their tables
+(`tables`), the error family (`errors`). The packets we send are not signed with `xmlsig` yet
+(the agency key is not wired to it); a received packet's signature is checked and reported
+(`inbox.check_job`). The PDFs' own signatures are what both sides verify.
 """

@@ -2,8 +2,8 @@
 
 The packet carries what the register and the Decree 30 header say (số/ký hiệu, date, place,
 type, trích yếu, signer, nơi nhận, độ khẩn, pages), the issued PDF as sealed and its phụ lục
-as signed — the PAdES signatures inside them are what binds — and, when `axis_sign_packets` is
-on and the agency's key is at hand, an enveloped XML-DSig of the agency over the whole packet.
+as signed: the PAdES signatures inside them are what binds. The packet itself is not signed
+(XML-DSig) yet: `xmlsig.sign_packet` exists, the agency key is not wired to it.
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ documents and statuses, and for each packet:
    with the reason, for the clerk to return with 02 — nothing of it is registered. A packet
    whose read fails unexpectedly stays `stored` and is read again by the next poll, so a parser
    bug never loses it;
-4. checks a waiting document's PDFs deeply (every stream decoded within the intake limits) and
-   verifies their signatures in a job of its own (`check_job`), so that taking packets in is
-   not held up by the slowest part; what fails the check goes to quarantine.
+4. checks a waiting document's PDFs deeply (every stream decoded within the intake limits),
+   verifies their signatures and reports the packet's own XML signature (`xmlsig`) in a job of
+   its own (`check_job`), so that taking packets in is not held up by the slowest part; what
+   fails the check goes to quarantine.
 
 A document delivered twice (same DocumentId, new axis DocId) is kept as a duplicate of the
 first and not offered for registration again.
@@ -43,7 +44,7 @@ from backend.core.errors import EofficeError
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
 from backend.documents import catalogue, pdfcheck
-from backend.interchange import connection, edxml, reception, statuses
+from backend.interchange import connection, edxml, reception, statuses, xmlsig
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InterchangeError
 from backend.interchange.packet import BusinessDocType, DocumentPacket
@@ -477,6 +478,15 @@ async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
         files.append(
             {"name": attachment.name, "pdf": True, "pages": info.page_count, "signatures": report}
         )
+    # The packet's own XML signature, if any: reported, never blocking (README §2.6: the PDFs'
+    # signatures are the binding ones; most producers write a placeholder).
+    seal = await asyncio.to_thread(xmlsig.verify_packet, data, max_bytes=limit)
+    packet_signature = {
+        "state": seal.state.value,
+        "subject": seal.subject,
+        "reason_vi": seal.reason_vi,
+        "reason_en": seal.reason_en,
+    }
     async with ctx.sessions() as db, db.begin():
         row = await db.get_one(AxisReceived, received_id, with_for_update=True)
         if row.state != ReceivedState.PENDING:
@@ -485,7 +495,7 @@ async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
             _quarantine(row, problem)
             await _audit(db, ctx.clock, row, "axis.quarantined")
         else:
-            row.checks = {"files": files, "verified": True}
+            row.checks = {"files": files, "verified": True, "packet_signature": packet_signature}
 
 
 class AttachmentsRefusedError(InterchangeError):

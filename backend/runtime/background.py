@@ -14,7 +14,7 @@ from datetime import timedelta
 from backend.core import jobs
 from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
 from backend.core.settings import Settings
-from backend.interchange import connection, inbox, outbox, statuses
+from backend.interchange import connection, directory_jobs, inbox, outbox, statuses
 from backend.runtime.resources import Resources
 from backend.signing_flow import archive, run, sim, sweeper
 from backend.signing_flow import jobs as signing_jobs
@@ -44,6 +44,8 @@ def registry() -> Registry[Resources]:
     kinds.register(statuses.SEND_STATUS_JOB, statuses.send_job)
     kinds.register(inbox.POLL_JOB, inbox.poll_job)
     kinds.register(inbox.CHECK_JOB, inbox.check_job)
+    kinds.register(directory_jobs.DELTA_JOB, directory_jobs.delta_job)
+    kinds.register(directory_jobs.FULL_JOB, directory_jobs.full_job)
     return kinds
 
 
@@ -55,9 +57,11 @@ def schedule(settings: Settings) -> list[Periodic]:
         Periodic(PRUNE_JOB, every=timedelta(hours=1)),
     ]
     if connection.configured(settings):
-        periodic.append(
-            Periodic(inbox.POLL_JOB, every=timedelta(seconds=settings.axis_poll_seconds))
-        )
+        periodic += [
+            Periodic(inbox.POLL_JOB, every=timedelta(seconds=settings.axis_poll_seconds)),
+            Periodic(directory_jobs.DELTA_JOB, every=directory_jobs.DELTA_EVERY),
+            Periodic(directory_jobs.FULL_JOB, every=directory_jobs.FULL_EVERY),
+        ]
     return periodic
 
 

@@ -172,7 +172,7 @@ async def test_every_domain_event_has_a_subscriber(
         policy=Policy(),
         run_worker=False,
     )
-    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis, push=push)
+    bus = subscribers.wire(Bus(), sessions=sessions, redis=redis, push=push, clock=SystemClock())
     await redis.aclose()
     await engine.dispose()
     defined = _event_classes()
