@@ -17,7 +17,7 @@ from backend.interchange.packet import DocumentPacket
 from backend.interchange.tables import ReceivedState
 from backend.web import htmx
 from backend.web.views.auth import current_user, settings_of, transaction
-from backend.web.views.render import attachment, render, resources
+from backend.web.views.render import attachment, language, render, resources
 
 MiB = 1024 * 1024
 
@@ -142,7 +142,7 @@ async def _act(request: Request, action: str) -> Response:
                 target = request.url_for("exchange_received", received_id=received_id).path
     except EofficeError as exc:
         return await received_view(
-            request, error=exc.message(request.state.lang), status_code=exc.status_code
+            request, error=exc.message(language(request)), status_code=exc.status_code
         )
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

@@ -277,6 +277,36 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             "POST", "/issue/999999", only({"clerk"}, 400, anonymous=SIGNED_IN_POST)
         ),
         # The recipient picker: the clerks who issue.
+        # The national axis: the clerk's inbox of received packets; the sent documents'
+        # tracking for those who see the registers, resend and recall for the clerk.
+        "exchange_inbox": Case("GET", "/axis/inbox", only({"clerk"}, 200, anonymous=303)),
+        "exchange_received": Case("GET", "/axis/inbox/999999", only({"clerk"}, 404, anonymous=303)),
+        "exchange_received_file": Case(
+            "GET", "/axis/inbox/999999/files/0", only({"clerk"}, 404, anonymous=303)
+        ),
+        "exchange_received_register": Case(
+            "POST", "/axis/inbox/999999/register", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
+        ),
+        "exchange_received_refuse": Case(
+            "POST", "/axis/inbox/999999/return", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
+        ),
+        "exchange_received_recall": Case(
+            "POST", "/axis/inbox/999999/recall", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
+        ),
+        "exchange_sent": Case(
+            "GET", "/axis/sent", only({"leader", "office_chief", "clerk"}, 200, anonymous=303)
+        ),
+        "exchange_tracking": Case(
+            "GET",
+            f"/documents/{doc}/axis",
+            only({"leader", "office_chief", "clerk"}, 200, anonymous=303),
+        ),
+        "exchange_resend": Case(
+            "POST", f"/documents/{doc}/axis/resend", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
+        ),
+        "exchange_recall": Case(
+            "POST", f"/documents/{doc}/axis/recall", only({"clerk"}, 422, anonymous=SIGNED_IN_POST)
+        ),
         "recipient_search": Case(
             "GET", "/recipients?q=tai+chinh", only({"clerk"}, 200, anonymous=303)
         ),
@@ -557,11 +587,24 @@ async def test_only_the_leader_a_draft_names_may_sign_or_return_it(
 
 
 NAV = {
-    "leader": {"/documents", "/sign", "/direction", "/dashboard", "/documents?inbox=viec-cua-toi"},
-    "office_chief": {"/documents", "/direction", "/dashboard", "/documents?inbox=viec-cua-toi"},
+    "leader": {
+        "/documents",
+        "/sign",
+        "/direction",
+        "/dashboard",
+        "/documents?inbox=viec-cua-toi",
+        "/axis/sent",
+    },
+    "office_chief": {
+        "/documents",
+        "/direction",
+        "/dashboard",
+        "/documents?inbox=viec-cua-toi",
+        "/axis/sent",
+    },
     "unit_head": {"/documents", "/drafts", "/dashboard", "/documents?inbox=viec-cua-toi"},
     "specialist": {"/documents", "/drafts", "/documents?inbox=viec-cua-toi"},
-    "clerk": {"/documents", "/issue"},
+    "clerk": {"/documents", "/issue", "/axis/inbox", "/axis/sent"},
     "admin": {"/admin/users"},
 }
 EVERYONES_NAV = {"/", "/account/passkeys", "/account/sessions", "/account/notifications"}
