@@ -97,10 +97,9 @@ class Glance:
     has_signatures: bool
 
 
-def glance_pdf(data: bytes, *, name: str, max_bytes: int, max_pages: int) -> Glance:
-    """The cheap part of `inspect_pdf` (about a millisecond): a PDF, not encrypted, with pages,
-    not too many, and whether it is signed. Its streams are not decoded: `inspect_pdf` does that
-    before anything is registered."""
+def _read(data: bytes, *, name: str, max_bytes: int, max_pages: int, deep: bool) -> Glance:
+    """A PDF, not encrypted, with pages, not too many; with `deep`, every stream the pages
+    reach decoded within INTAKE_LIMITS. Raises an IntakeError subclass."""
     if len(data) > max_bytes:
         raise errors.TooLargeError(name, max_bytes // MiB)
     if b"%PDF-" not in data[:1024]:
@@ -114,6 +113,8 @@ def glance_pdf(data: bytes, *, name: str, max_bytes: int, max_pages: int) -> Gla
             raise errors.EmptyPdfError(name)
         if count > max_pages:
             raise errors.TooManyPagesError(name, max_pages)
+        if deep:
+            _decode_all_streams(reader)
         return Glance(page_count=count, has_signatures=bool(reader.embedded_signatures))
     except errors.IntakeError:
         raise
@@ -123,29 +124,18 @@ def glance_pdf(data: bytes, *, name: str, max_bytes: int, max_pages: int) -> Gla
         raise errors.DamagedPdfError(name) from None
 
 
+def glance_pdf(data: bytes, *, name: str, max_bytes: int, max_pages: int) -> Glance:
+    """The cheap part of `inspect_pdf` (about a millisecond): a PDF, not encrypted, with pages,
+    not too many, and whether it is signed. Its streams are not decoded: `inspect_pdf` does that
+    before anything is registered."""
+    return _read(data, name=name, max_bytes=max_bytes, max_pages=max_pages, deep=False)
+
+
 def inspect_pdf(data: bytes, *, name: str, max_bytes: int, max_pages: int) -> PdfInfo:
     """Check an uploaded PDF; raise an IntakeError subclass or return what we learnt."""
-    if len(data) > max_bytes:
-        raise errors.TooLargeError(name, max_bytes // MiB)
-    if b"%PDF-" not in data[:1024]:
-        raise errors.NotPdfError(name)
-    try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=INTAKE_LIMITS)
-        if reader.encrypted:
-            raise errors.EncryptedPdfError(name)
-        count = int(reader.root["/Pages"]["/Count"])
-        if count < 1:
-            raise errors.EmptyPdfError(name)
-        if count > max_pages:
-            raise errors.TooManyPagesError(name, max_pages)
-        _decode_all_streams(reader)
-        has_signatures = bool(reader.embedded_signatures)
-    except errors.IntakeError:
-        raise
-    except PdfDecodeLimitError:
-        raise errors.DecompressionBombError(name) from None
-    except _MALFORMED:
-        raise errors.DamagedPdfError(name) from None
+    has_signatures = _read(
+        data, name=name, max_bytes=max_bytes, max_pages=max_pages, deep=True
+    ).has_signatures
 
     try:
         document = pdfium.PdfDocument(data)

@@ -31,6 +31,7 @@ from lxml import etree
 
 from backend.interchange.errors import MalformedPacketError
 from backend.interchange.packet import (
+    ORGAN_FIELDS,
     Attachment,
     Business,
     BusinessDocType,
@@ -47,20 +48,10 @@ from backend.interchange.packet import (
     TraceHeader,
 )
 from backend.interchange.safexml import DEFAULT_MAX_PACKET_BYTES, parse_packet_noting_repairs
-from backend.interchange.shape import NS, envelope, serialise
+from backend.interchange.shape import NS, envelope, organisation, serialise
 from backend.interchange.shape import sub as _sub
 from backend.interchange.status import StatusPacket, status_from_root
 
-ORGAN_FIELDS = (
-    "OrganId",
-    "OrganizationInCharge",
-    "OrganName",
-    "OrganAdd",
-    "Email",
-    "Telephone",
-    "Fax",
-    "Website",
-)
 # A zip whose content is this many times its compressed size is refused as a bomb.
 MAX_ZIP_RATIO = 200
 # One file, as decoded (and unzipped): the packet's own limit unless the caller sets another.
@@ -435,29 +426,13 @@ def _time(value: dt.datetime | None) -> str:
     return "" if value is None else f"{value:%Y/%m/%d %H:%M:%S}"
 
 
-def _write_organisation(parent: etree._Element, tag: str, organ: Organisation) -> None:
-    element = _sub(parent, tag)
-    values = (
-        organ.organ_id,
-        organ.organization_in_charge,
-        organ.organ_name,
-        organ.organ_add,
-        organ.email,
-        organ.telephone,
-        organ.fax,
-        organ.website,
-    )
-    for name, value in zip(ORGAN_FIELDS, values, strict=True):
-        _sub(element, name, value)
-
-
 def build_document(packet: DocumentPacket) -> bytes:
     root, env = envelope()
     header_el = _sub(env, "edXMLHeader")
     header = _sub(header_el, "MessageHeader")
-    _write_organisation(header, "From", packet.sender)
+    organisation(header, "From", packet.sender)
     for recipient in packet.recipients:
-        _write_organisation(header, "To", recipient)
+        organisation(header, "To", recipient)
     _sub(header, "DocumentId", packet.document_id)
     code = _sub(header, "Code")
     _sub(code, "CodeNumber", packet.code.number)

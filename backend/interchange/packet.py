@@ -36,6 +36,20 @@ class BusinessDocType(enum.IntEnum):
     REPLACE = 3
 
 
+# The edXML Organization's elements, in the order the vendors write them: the order of
+# `Organisation`'s fields.
+ORGAN_FIELDS = (
+    "OrganId",
+    "OrganizationInCharge",
+    "OrganName",
+    "OrganAdd",
+    "Email",
+    "Telephone",
+    "Fax",
+    "Website",
+)
+
+
 @dataclass(frozen=True)
 class Organisation:
     organ_id: str

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
@@ -58,17 +58,6 @@ async def inbox(db: AsyncSession, *, agency_id: int) -> list[AxisReceived]:
                 AxisReceived.fetched_at,
             )
         )
-    )
-
-
-async def waiting(db: AsyncSession, *, agency_id: int) -> int:
-    return int(
-        await db.scalar(
-            select(func.count())
-            .select_from(AxisReceived)
-            .where(AxisReceived.agency_id == agency_id, AxisReceived.state.in_(INBOX_STATES))
-        )
-        or 0
     )
 
 

@@ -4,9 +4,12 @@ validator rejects namespace-equivalent files that lost the prefixes, so the shap
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 from lxml import etree
+
+from backend.interchange.packet import ORGAN_FIELDS, Organisation
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
@@ -29,3 +32,11 @@ def serialise(root: etree._Element, *, pretty: bool = True) -> bytes:
     as it is (`pretty=False`): indenting would change what was signed."""
     body: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=pretty)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def organisation(parent: etree._Element, tag: str, organ: Organisation) -> None:
+    """An Organization (From, To) with all eight elements, empty ones included (the Bkav hub
+    checks they are present)."""
+    element = sub(parent, tag)
+    for name, value in zip(ORGAN_FIELDS, dataclasses.astuple(organ), strict=True):
+        sub(element, name, value)

@@ -15,9 +15,15 @@ from dataclasses import dataclass
 from lxml import etree
 
 from backend.interchange.errors import MalformedPacketError
-from backend.interchange.packet import Organisation, ResponseFor, StaffInfo, StatusCode
+from backend.interchange.packet import (
+    ORGAN_FIELDS,
+    Organisation,
+    ResponseFor,
+    StaffInfo,
+    StatusCode,
+)
 from backend.interchange.safexml import parse_packet
-from backend.interchange.shape import envelope, serialise, sub
+from backend.interchange.shape import envelope, organisation, serialise, sub
 
 __all__ = [
     "Organisation",
@@ -29,17 +35,6 @@ __all__ = [
     "parse_status",
     "status_from_root",
 ]
-
-_ORGAN_FIELDS = (
-    "OrganId",
-    "OrganizationInCharge",
-    "OrganName",
-    "OrganAdd",
-    "Email",
-    "Telephone",
-    "Fax",
-    "Website",
-)
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,7 @@ def status_from_root(root: etree._Element) -> StatusPacket:
     date_text = _text(response_el, "PromulgationDate")
     staff_el = _child(header, "StaffInfo")
     return StatusPacket(
-        sender=Organisation(*(_text(sender_el, name) for name in _ORGAN_FIELDS)),
+        sender=Organisation(*(_text(sender_el, name) for name in ORGAN_FIELDS)),
         response_for=ResponseFor(
             organ_id=_text(response_el, "OrganId"),
             code=_text(response_el, "Code"),
@@ -147,9 +142,7 @@ def status_from_root(root: etree._Element) -> StatusPacket:
 def build_status(packet: StatusPacket) -> bytes:
     root, envelope_el = envelope()
     header = sub(sub(envelope_el, "edXMLHeader"), "MessageHeader")
-    sender = sub(header, "From")
-    for name, value in zip(_ORGAN_FIELDS, _organ_values(packet.sender), strict=True):
-        sub(sender, name, value)
+    organisation(header, "From", packet.sender)
     response = sub(header, "ResponseFor")
     sub(response, "OrganId", packet.response_for.organ_id)
     sub(response, "Code", packet.response_for.code)
@@ -165,16 +158,3 @@ def build_status(packet: StatusPacket) -> bytes:
     sub(header, "Description", packet.description)
     sub(header, "Timestamp", f"{packet.timestamp:%Y/%m/%d %H:%M:%S}")
     return serialise(root)
-
-
-def _organ_values(organ: Organisation) -> tuple[str, ...]:
-    return (
-        organ.organ_id,
-        organ.organization_in_charge,
-        organ.organ_name,
-        organ.organ_add,
-        organ.email,
-        organ.telephone,
-        organ.fax,
-        organ.website,
-    )

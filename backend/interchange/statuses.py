@@ -129,28 +129,16 @@ async def queue(
         )
         if existing is not None:
             return None
-    now = clock.now()
-    event = AxisStatusEvent(
-        direction="out",
-        received_id=received.id,
-        code=status.code.value,
-        description=status.description or DESCRIPTIONS.get(status.code, ""),
-        staff=status.staff,
-        occurred_at=now,
-        recorded_at=now,
-        state="queued",
-    )
-    db.add(event)
-    await db.flush()
-    await jobs.enqueue(
+    return await _queue_out(
         db,
         clock=clock,
-        kind=SEND_STATUS_JOB,
-        payload={"event": event.id},
-        idempotency_key=f"{SEND_STATUS_JOB}:{event.id}",
-        max_attempts=8,
+        event=AxisStatusEvent(
+            received_id=received.id,
+            code=status.code.value,
+            description=status.description or DESCRIPTIONS.get(status.code, ""),
+            staff=status.staff,
+        ),
     )
-    return event
 
 
 async def queue_recall(
@@ -158,17 +146,24 @@ async def queue_recall(
 ) -> AxisStatusEvent:
     """Ask a recipient for a document back (13, the reason in Description), in the caller's
     transaction."""
-    now = clock.now()
-    event = AxisStatusEvent(
-        direction="out",
-        delivery_id=delivery.id,
-        code=StatusCode.RECALL_REQUESTED.value,
-        description=reason,
-        staff=staff,
-        occurred_at=now,
-        recorded_at=now,
-        state="queued",
+    return await _queue_out(
+        db,
+        clock=clock,
+        event=AxisStatusEvent(
+            delivery_id=delivery.id,
+            code=StatusCode.RECALL_REQUESTED.value,
+            description=reason,
+            staff=staff,
+        ),
     )
+
+
+async def _queue_out(db: AsyncSession, *, clock: Clock, event: AxisStatusEvent) -> AxisStatusEvent:
+    """Record a status we send (about a received document, or a recall of one we sent) and
+    queue the job that sends it."""
+    now = clock.now()
+    event.direction, event.state = "out", "queued"
+    event.occurred_at = event.recorded_at = now
     db.add(event)
     await db.flush()
     await jobs.enqueue(

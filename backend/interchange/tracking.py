@@ -49,13 +49,6 @@ class Track:
     late_receipt: bool
     overdue: bool
 
-    @property
-    def recallable(self) -> bool:
-        d = self.delivery
-        return d.state in (DeliveryState.QUEUED, DeliveryState.SENT, DeliveryState.SENDING) and (
-            d.recall in (RecallState.NONE, RecallState.REFUSED)
-        )
-
 
 def _late_receipt(delivery: AxisDelivery, now: datetime) -> bool:
     return (

@@ -182,36 +182,35 @@ async def _delivery_ids(request: Request) -> tuple[list[int], str]:
 
 
 async def tracking_resend(request: Request) -> Response:
-    document_id = request.path_params["document_id"]
-    clerk = current_user(request)
-    ids, _ = await _delivery_ids(request)
-    async with transaction(request) as db:
-        await _own(db, document_id, clerk.agency_id)
-        await outbox.retry(
-            db,
-            clock=resources(request).clock,
-            document_id=document_id,
-            delivery_ids=ids,
-            actor_id=clerk.id,
-        )
-    return await tracking_panel(request)
+    return await _on_deliveries(request, "resend")
 
 
 async def tracking_recall(request: Request) -> Response:
+    return await _on_deliveries(request, "recall")
+
+
+async def _on_deliveries(request: Request, action: str) -> Response:
+    """The clerk's "Gửi lại" or "Thu hồi" on the chosen deliveries; the panel comes back."""
     document_id = request.path_params["document_id"]
     clerk = current_user(request)
+    clock = resources(request).clock
     ids, reason = await _delivery_ids(request)
     async with transaction(request) as db:
         await _own(db, document_id, clerk.agency_id)
-        await outbox.recall(
-            db,
-            clock=resources(request).clock,
-            document_id=document_id,
-            delivery_ids=ids,
-            reason=reason,
-            clerk_id=clerk.id,
-            clerk_name=clerk.full_name,
-        )
+        if action == "resend":
+            await outbox.retry(
+                db, clock=clock, document_id=document_id, delivery_ids=ids, actor_id=clerk.id
+            )
+        else:
+            await outbox.recall(
+                db,
+                clock=clock,
+                document_id=document_id,
+                delivery_ids=ids,
+                reason=reason,
+                clerk_id=clerk.id,
+                clerk_name=clerk.full_name,
+            )
     return await tracking_panel(request)
 
 
