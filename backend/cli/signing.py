@@ -169,14 +169,13 @@ async def _renew(settings: Settings, margin_days: int) -> int:
     try:
         async with serve_dev_services(pki=pki) as services:
             while True:
-                async with db.sessionmaker(engine)() as session, session.begin():
-                    done = await archive.renew_due(
-                        session,
-                        blobs=FileBlobStore(settings.data_dir / "blobs"),
-                        services=services,
-                        clock=SystemClock(),
-                        margin=timedelta(days=margin_days),
-                    )
+                done = await archive.renew_due(
+                    db.sessionmaker(engine),
+                    blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    services=services,
+                    clock=SystemClock(),
+                    margin=timedelta(days=margin_days),
+                )
                 total += done
                 if done == 0:
                     return total

@@ -94,15 +94,19 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
 
     # Archival renewal: nothing is due today…
     services = res.signing.services
-    async with res.sessions() as db, db.begin():
-        assert await archive.renew_due(db, blobs=res.blobs, services=services, clock=res.clock) == 0
+    assert (
+        await archive.renew_due(res.sessions, blobs=res.blobs, services=services, clock=res.clock)
+        == 0
+    )
     # …until the newest timestamp's horizon comes within the margin (as if its TSA certificate
     # ended next month): a new version with a second document timestamp.
     soon = datetime.now(UTC) + timedelta(days=30)
     async with res.sessions() as db, db.begin():
         (await db.get_one(FileVersion, found[2].id)).archive_until = soon
-    async with res.sessions() as db, db.begin():
-        assert await archive.renew_due(db, blobs=res.blobs, services=services, clock=res.clock) == 1
+    assert (
+        await archive.renew_due(res.sessions, blobs=res.blobs, services=services, clock=res.clock)
+        == 1
+    )
     renewed = await versions(app, document_id)
     assert [v.version for v in renewed] == [1, 2, 3, 4]
     assert renewed[3].reason.startswith("gia hạn dấu thời gian lưu trữ")
@@ -120,14 +124,13 @@ async def test_clerk_numbers_seals_and_issues_keeping_the_leaders_signature_vali
     assert later.ok, later.summary_en
     assert {s.reason for s in later.signatures} == {"long_term"}
     # A renewal that cannot push the horizon further (same TSA certificate) is not stored.
-    async with res.sessions() as db, db.begin():
-        done = await archive.renew_due(
-            db,
-            blobs=res.blobs,
-            services=services,
-            clock=res.clock,
-            margin=timedelta(days=365 * 20),
-        )
+    done = await archive.renew_due(
+        res.sessions,
+        blobs=res.blobs,
+        services=services,
+        clock=res.clock,
+        margin=timedelta(days=365 * 20),
+    )
     assert done == 0 and len(await versions(app, document_id)) == 4
     async with res.sessions() as db:
         actions = list(await db.scalars(select(AuditEntry.action)))
