@@ -39,7 +39,13 @@ from backend.interchange.errors import (
     AxisRefusedError,
     InterchangeError,
 )
-from backend.interchange.tables import AxisDelivery, AxisDispatch, DeliveryState, RecallState
+from backend.interchange.tables import (
+    AxisDelivery,
+    AxisDispatch,
+    AxisStatusEvent,
+    DeliveryState,
+    RecallState,
+)
 from backend.interchange.vxp import Sent, VxpClient
 
 SEND_JOB = "interchange.send"
@@ -311,6 +317,26 @@ async def _settle_unknown(
     queued again. An axis that cannot be asked leaves them as they are (the job retries)."""
     now = ctx.clock.now()
     listed = await axis.sent(message_type="edoc", since=record.created_at - LOOKBACK, until=now)
+    # The same số/ký hiệu also went out as the document itself, its updates and recall packets:
+    # what is already known to be one of those is not this send.
+    async with ctx.sessions() as db:
+        ours = select(AxisDelivery.id).where(AxisDelivery.document_id == record.document_id)
+        known = set(
+            await db.scalars(
+                select(AxisDelivery.axis_doc_id).where(
+                    AxisDelivery.document_id == record.document_id, AxisDelivery.axis_doc_id != ""
+                )
+            )
+        ) | set(
+            await db.scalars(
+                select(AxisStatusEvent.axis_doc_id).where(
+                    AxisStatusEvent.delivery_id.in_(ours),
+                    AxisStatusEvent.message_type == "edoc",
+                    AxisStatusEvent.axis_doc_id != "",
+                )
+            )
+        )
+    listed = [item for item in listed if item.sender_doc_id not in known]
     for delivery in deliveries:
         found = _find_sent(listed, record=record, sender=sender, delivery=delivery)
         if found is not None:

@@ -567,6 +567,8 @@ async def test_update_replace_and_recall_by_packet(
         page = await http.get(f"/axis/inbox/{update.id}")
         assert "Yêu cầu cập nhật" in page.text and "Sửa số liệu phụ lục." in page.text
         assert f"/axis/inbox/{update.id}/update" in page.text
+        listed = await http.get("/axis/inbox")
+        assert "Yêu cầu cập nhật" in listed.text and f"/axis/inbox/{update.id}" in listed.text
     async with receiver.res.sessions() as db:
         assert [r.id for r in await updates.waiting(db, agency_id=receiver.agency.id)] == [
             update.id
