@@ -422,6 +422,13 @@ async def _read_document(
             return
         # An update of nothing its sender sent us that is still here (returned, withdrawn, or
         # never received) is taken in as a new document; the key stays with the first.
+    if original is not None:
+        row.original_id = original.id
+        row.reason = packet.business.reason
+    if ready.problem is not None and original is not None:
+        await updates.decline_unreadable(db, clock=ctx.clock, row=row, problem=ready.problem)
+        await _audit(db, ctx.clock, row, "axis.update_declined")
+        return
     if ready.problem is not None:
         _quarantine(row, ready.problem)
         await _audit(db, ctx.clock, row, "axis.quarantined")
@@ -429,7 +436,6 @@ async def _read_document(
     row.checks = ready.checks
     waits = False
     if original is not None:
-        row.reason = packet.business.reason
         waits = await updates.take(db, clock=ctx.clock, row=row, original=original)
     row.state = ReceivedState.UPDATE if waits else ReceivedState.PENDING
     await jobs.enqueue(
@@ -515,7 +521,10 @@ async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
         row = await db.get_one(AxisReceived, received_id, with_for_update=True)
         if row.state not in CHECKED_STATES:
             return
-        if problem is not None:
+        if problem is not None and row.state == ReceivedState.UPDATE:
+            await updates.decline_unreadable(db, clock=ctx.clock, row=row, problem=problem)
+            await _audit(db, ctx.clock, row, "axis.update_declined")
+        elif problem is not None:
             _quarantine(row, problem)
             await _audit(db, ctx.clock, row, "axis.quarantined")
         else:

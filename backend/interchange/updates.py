@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import audit
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
-from backend.core.errors import ConflictError, NotFoundError, ValidationError
+from backend.core.errors import ConflictError, EofficeError, NotFoundError, ValidationError
 from backend.core.models import Agency, User
 from backend.documents import catalogue
 from backend.documents.intake import Upload, revise_incoming
@@ -206,6 +206,26 @@ async def take(
     return True
 
 
+async def decline_unreadable(
+    db: AsyncSession, *, clock: Clock, row: AxisReceived, problem: EofficeError
+) -> None:
+    """An update whose files cannot be taken in (the same checks as any received document):
+    refused at once with the reason (16), the document it names left as it was — rather than
+    quarantined, where the clerk's only answer, a return (02), would end the sender's tracking
+    of a document that is registered here."""
+    row.state = ReceivedState.DECLINED
+    row.problem_vi, row.problem_en = problem.message_vi, problem.message_en
+    await statuses.queue(
+        db,
+        clock=clock,
+        received=row,
+        status=statuses.Outgoing(
+            StatusCode.CHANGE_REFUSED, description=problem.message_vi[: statuses.MAX_REASON]
+        ),
+        once=False,
+    )
+
+
 async def waiting(db: AsyncSession, *, agency_id: int) -> list[AxisReceived]:
     """Updates of registered documents waiting for the clerk."""
     return list(
@@ -291,6 +311,8 @@ async def answer(
     else:
         text = reception.reason_text(reason)
         row.state = ReceivedState.DECLINED
+        # Why it was refused, shown on its page like the reason an unreadable one was.
+        row.problem_vi = row.problem_en = text
         code = StatusCode.CHANGE_REFUSED
     row.decided_by_id = clerk.id
     row.decided_at = clock.now()

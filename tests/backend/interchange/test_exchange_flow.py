@@ -29,7 +29,7 @@ from backend.interchange import (
 )
 from backend.interchange.errors import InterchangeError
 from backend.interchange.outbox import Recipient
-from backend.interchange.packet import BusinessDocType
+from backend.interchange.packet import Attachment, BusinessDocType
 from backend.interchange.tables import (
     AxisDelivery,
     AxisDispatch,
@@ -446,25 +446,29 @@ async def _corrected(office: Office, document_id: int) -> None:
         )
 
 
-async def _forged_update(sender: Office, document_id: int) -> None:
-    """Another system (the commune's) sends the Sở an update naming the province's document."""
+async def _raw_update(
+    sender: Office, document_id: int, *, organ_id: str, system: str, files: bool = True
+) -> None:
+    """An update of the province's document sent straight to the Sở by a system (`files`
+    False: with no PDF in it)."""
     async with sender.res.sessions() as db:
         record = await db.scalar(
             select(AxisDispatch).where(AxisDispatch.document_id == document_id)
         )
         assert record is not None
     genuine = edxml.parse_document(await sender.res.blobs.get(record.packet_sha256))
-    forged = replace(
+    packet = replace(
         genuine,
-        sender=replace(genuine.sender, organ_id=COMMUNE, organ_name="UBND xã An Tịnh"),
-        business=replace(genuine.business, doc_type=BusinessDocType.UPDATE, reason="Giả mạo"),
+        sender=replace(genuine.sender, organ_id=organ_id),
+        business=replace(genuine.business, doc_type=BusinessDocType.UPDATE, reason="Cập nhật"),
+        attachments=genuine.attachments
+        if files
+        else (Attachment("note", "ghi-chu.txt", "Ghi chú", "text/plain", b"khong phai PDF"),),
     )
-    settings = replace(
-        sender.res.settings, axis_system_id="00.55.W00", axis_secret=SECRETS["00.55.W00"]
-    )
+    settings = replace(sender.res.settings, axis_system_id=system, axis_secret=SECRETS[system])
     async with connection.client(settings) as axis:
         await axis.send_edoc(
-            from_code=COMMUNE, message_type="edoc", data=edxml.build_document(forged), to=[FINANCE]
+            from_code=organ_id, message_type="edoc", data=edxml.build_document(packet), to=[FINANCE]
         )
 
 
@@ -588,7 +592,8 @@ async def test_update_replace_and_recall_by_packet(
     # A second update, refused with a reason; in the same poll an update forged by another
     # system naming this document, and a new document replacing it.
     await _update(sender, document_id, delivery.id, "Cập nhật lần hai.")
-    await _forged_update(sender, document_id)
+    # Forged by another system (the commune's), naming the province's document.
+    await _raw_update(sender, document_id, organ_id=COMMUNE, system="00.55.W00")
     replacing_id = await _replacement(sender, document_id)
     await run_queued(sender, outbox.SEND_JOB)
     await poll(receiver)
@@ -683,3 +688,15 @@ async def test_update_replace_and_recall_by_packet(
     assert (await deliveries(sender, document_id))[FINANCE].recall == RecallState.ACCEPTED
     async with receiver.res.sessions() as db:
         assert (await db.get_one(Document, registered.id)).status == catalogue.Status.RECALLED
+
+    # An update with no PDF in it is refused at once (16, the reason), not quarantined.
+    await _raw_update(sender, document_id, organ_id=PROVINCE, system="00.53.W00", files=False)
+    await poll(receiver)
+    unreadable = (await received(receiver))[-1]
+    assert unreadable.state == ReceivedState.DECLINED and unreadable.original_id == row.id
+    async with receiver.res.sessions() as db:
+        answer = await db.scalar(
+            select(AxisStatusEvent).where(AxisStatusEvent.received_id == unreadable.id)
+        )
+    assert answer is not None and answer.code == "16"
+    assert answer.description.startswith("Gói tin không có tệp PDF")
