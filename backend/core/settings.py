@@ -176,6 +176,11 @@ class Settings:
     axis_max_packet_mb: int = 50
     # Seconds a call to the axis may take (a send of tens of MB included).
     axis_timeout_seconds: int = 60
+    # How a recall is asked of a recipient that has the document (README §5.3): "status", a
+    # status packet 13, or "packet", a BussinessDocType-1 document packet repeating the
+    # original's header. Both are received either way; which one this province's partners
+    # expect is [unverified].
+    axis_recall_mechanism: str = "status"
 
     def __post_init__(self) -> None:
         # Absolute once, here: children (the embedded redis-server chdirs to its --dir) and
@@ -188,6 +193,8 @@ class Settings:
             raise SettingsError("base_url must be an origin without a path")
         if self.default_language not in {"vi", "en"}:
             raise SettingsError("default_language must be 'vi' or 'en'")
+        if self.axis_recall_mechanism not in {"status", "packet"}:
+            raise SettingsError("axis_recall_mechanism must be 'status' or 'packet'")
         for name in _POSITIVE_INTS:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive")

@@ -301,3 +301,90 @@ async def register_incoming(
     )
     events.record(db, DocumentRegistered(document.id, document.agency_id, document.unit_id))
     return document
+
+
+async def revise_incoming(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    workers: PdfWorkers,
+    document: Document,
+    form: IncomingForm,
+    pdfs: list[Upload],
+    limits: Limits,
+    checker: SignatureChecker | None,
+    user_id: int,
+    reason: str,
+) -> list[str]:
+    """A registered incoming document its sender changed (an update over the axis), in the
+    caller's transaction: each file whose content changed gets the new one as a new version
+    (the earlier versions stay), files the sender added are added, and what the sender may
+    change of the metadata follows (trích yếu, signer, độ khẩn, hạn, nơi nhận); its number,
+    date and số đến stay. Returns the names of the files that changed."""
+    files, body = await _check_files(workers, pdfs=pdfs, scans=[], limits=limits)
+    signature_check = await _check_signatures(files, checker)
+    now = clock.now()
+    existing = sorted(
+        (f for f in document.files if f.kind in ("main", "attachment")),
+        key=lambda f: (f.kind != "main", f.position),
+    )
+    next_position = max((f.position for f in document.files), default=-1) + 1
+    changed: list[str] = []
+    for index, checked in enumerate(files):
+        sha256 = await blobs.put(checked.data)
+        version = FileVersion(
+            version=1,
+            sha256=sha256,
+            size=len(checked.data),
+            media_type=checked.media_type,
+            page_count=checked.page_count,
+            reason=reason,
+            derived_from=[],
+            created_by_id=user_id,
+            created_at=now,
+        )
+        if index < len(existing):
+            previous = existing[index].current
+            if previous.sha256 == sha256:
+                continue
+            version.file_id = existing[index].id
+            version.version = previous.version + 1
+            version.derived_from = [previous.sha256]
+            db.add(version)
+        else:
+            db.add(
+                DocumentFile(
+                    document_id=document.id,
+                    kind="attachment",
+                    name=checked.name,
+                    position=next_position,
+                    versions=[version],
+                )
+            )
+            next_position += 1
+        changed.append(checked.name)
+    document.subject = form.subject
+    document.signer_name = form.signer_name
+    document.signer_title = form.signer_title
+    document.signer_competence = form.signer_competence
+    document.urgency = int(form.urgency)
+    document.deadline = form.deadline
+    document.recipients = form.recipients
+    document.page_count = files[0].page_count
+    document.signature_check = signature_check
+    document.search_text = search_text(form, document.number_symbol, body)
+    await db.flush()
+    await db.refresh(document, ["files"])
+    for file in document.files:
+        await db.refresh(file, ["versions"])
+    await audit.record(
+        db,
+        clock=clock,
+        actor_id=user_id,
+        object_type="document",
+        object_id=document.id,
+        action="document.revised",
+        detail={"reason": reason, "files": changed},
+    )
+    return changed

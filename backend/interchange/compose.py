@@ -9,6 +9,7 @@ as signed: the PAdES signatures inside them are what binds. The packet itself is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from backend.interchange.packet import (
     StaffInfo,
     TraceHeader,
 )
+from backend.interchange.replacements import Replacing
 from backend.interchange.status import Organisation
 from backend.interchange.tables import AxisDispatch
 
@@ -46,6 +48,7 @@ ADMINISTRATIVE_CODES = {
 }  # fmt: skip
 LEGAL_CODES = {"QPPL-NQ": 5, "QPPL-QD": 8}
 NEW_REASON = "Văn bản điện tử mới"
+REPLACE_REASON = "Văn bản thay thế"
 
 
 def document_type(type_code: str) -> DocumentType:
@@ -89,10 +92,15 @@ def build(
     files: Sequence[tuple[str, bytes]],
     clerk: User,
     now: datetime,
+    business: Business | None = None,
 ) -> DocumentPacket:
+    """The packet of an issued document: new (type 0) unless `business` says otherwise (its
+    DocumentId and StaffInfo are filled here)."""
     key = document_key(issuer, document)
     local_now = now.astimezone(VIETNAM).replace(tzinfo=None)
     staff = StaffInfo(department="", staff=clerk.full_name, mobile=clerk.phone or "", email="")
+    if business is None:
+        business = Business(doc_type=BusinessDocType.NEW, reason=NEW_REASON)
     return DocumentPacket(
         sender=_organisation(issuer, issuer_parent),
         recipients=tuple(Organisation(organ_id=r.code, organ_name=r.name) for r in recipients),
@@ -122,13 +130,7 @@ def build(
         response_for=(),
         steering_type=0,
         trace=(TraceHeader(organ_id=issuer.code, timestamp=local_now),),
-        business=Business(
-            doc_type=BusinessDocType.NEW,
-            document_id=str(key),
-            reason=NEW_REASON,
-            paper=False,
-            staff=staff,
-        ),
+        business=replace(business, document_id=str(key), staff=staff),
         attachments=tuple(
             Attachment(
                 content_id=f"{key.number}-{index}",
@@ -178,9 +180,11 @@ async def send_issued(
     issuer: Agency,
     recipients: Sequence[outbox.Recipient],
     clerk: User,
+    replacing: Replacing | None = None,
 ) -> AxisDispatch:
     """Queue an issued document to its recipients over the axis, in the caller's transaction
-    (the one that issues it, or a later "Gửi qua trục")."""
+    (the one that issues it, or a later "Gửi qua trục"); `replacing` (checked by
+    `replacements.replacing`) makes it a replacement of an earlier one (type 3)."""
     if document.status != catalogue.Status.ISSUED:
         raise ValidationError(
             "Chỉ gửi qua trục văn bản đã phát hành.",
@@ -196,6 +200,7 @@ async def send_issued(
         files=files,
         clerk=clerk,
         now=clock.now(),
+        business=replacing.business(REPLACE_REASON) if replacing else None,
     )
     return await outbox.dispatch(
         db,
@@ -208,4 +213,6 @@ async def send_issued(
         packet=edxml.build_document(packet),
         recipients=recipients,
         actor_id=clerk.id,
+        business_type=int(packet.business.doc_type),
+        replaces_document_id=replacing.document_id if replacing else None,
     )

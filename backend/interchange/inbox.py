@@ -22,7 +22,10 @@ documents and statuses, and for each packet:
    fails the check goes to quarantine.
 
 A document delivered twice (same DocumentId, new axis DocId) is kept as a duplicate of the
-first and not offered for registration again.
+first and not offered for registration again. A recall (BussinessDocType 1, like status 13)
+withdraws a document not yet registered, else waits for the clerk; an update (2) takes the
+place of its original not yet registered, else waits for the clerk (`updates`); a replacement
+(3) is taken in as a new document and marks the one it replaces (`replacements`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,15 @@ from backend.core.errors import EofficeError
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
 from backend.documents import catalogue, pdfcheck
-from backend.interchange import connection, edxml, reception, statuses, xmlsig
+from backend.interchange import (
+    connection,
+    edxml,
+    reception,
+    replacements,
+    statuses,
+    updates,
+    xmlsig,
+)
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InterchangeError
 from backend.interchange.packet import BusinessDocType, DocumentPacket
@@ -61,6 +72,8 @@ MESSAGE_TYPES: tuple[Literal["edoc", "status"], ...] = ("edoc", "status")
 REREAD_BATCH = 50
 # Packets taken in per transaction (their bytes are in the blob store by then).
 CHUNK = 50
+# What the deep check of the PDFs looks at: documents waiting for the clerk.
+CHECKED_STATES = (ReceivedState.PENDING, ReceivedState.UPDATE)
 
 
 async def poll_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
@@ -388,7 +401,9 @@ async def _read_document(
         row.state = ReceivedState.APPLIED if applied else ReceivedState.PARKED
         await _audit(db, ctx.clock, row, "axis.recall_read")
         return
-    if packet.business.doc_type is BusinessDocType.NEW:
+    kind = packet.business.doc_type
+    original = await updates.original_of(db, row) if kind is BusinessDocType.UPDATE else None
+    if original is None:
         first = await db.scalar(
             select(AxisReceived).where(
                 AxisReceived.agency_id == row.agency_id,
@@ -400,17 +415,29 @@ async def _read_document(
             # Taken in this transaction: of two copies read at once, the second fails here
             # (unique) and is read again at the next poll, as a duplicate.
             row.dedupe_key = row.match_key or None
-        else:
+        elif kind is not BusinessDocType.UPDATE:
             row.state = ReceivedState.DUPLICATE
             row.duplicate_of_id = first.id
             await _audit(db, ctx.clock, row, "axis.duplicate")
             return
+        # An update of nothing its sender sent us that is still here (returned, withdrawn, or
+        # never received) is taken in as a new document; the key stays with the first.
+    if original is not None:
+        row.original_id = original.id
+        row.reason = packet.business.reason
+    if ready.problem is not None and original is not None:
+        await updates.decline_unreadable(db, clock=ctx.clock, row=row, problem=ready.problem)
+        await _audit(db, ctx.clock, row, "axis.update_declined")
+        return
     if ready.problem is not None:
         _quarantine(row, ready.problem)
         await _audit(db, ctx.clock, row, "axis.quarantined")
         return
     row.checks = ready.checks
-    row.state = ReceivedState.PENDING
+    waits = False
+    if original is not None:
+        waits = await updates.take(db, clock=ctx.clock, row=row, original=original)
+    row.state = ReceivedState.UPDATE if waits else ReceivedState.PENDING
     await jobs.enqueue(
         db,
         clock=ctx.clock,
@@ -419,15 +446,18 @@ async def _read_document(
         idempotency_key=f"{CHECK_JOB}:{row.id}",
         max_attempts=3,
     )
-    # Just taken in: no status can have been sent about it yet.
-    await statuses.queue(
-        db,
-        clock=ctx.clock,
-        received=row,
-        status=statuses.Outgoing(StatusCode.RECEIVED),
-        once=False,
-    )
-    await _audit(db, ctx.clock, row, "axis.received")
+    if original is None:
+        # Just taken in: no status can have been sent about it yet.
+        await statuses.queue(
+            db,
+            clock=ctx.clock,
+            received=row,
+            status=statuses.Outgoing(StatusCode.RECEIVED),
+            once=False,
+        )
+        if kind is BusinessDocType.REPLACE:
+            await replacements.mark_replaced(db, row=row, packet=packet, our_code=ours.code)
+    await _audit(db, ctx.clock, row, "axis.update_read" if original else "axis.received")
     await _apply_parked(db, ctx.clock, row)
 
 
@@ -449,7 +479,7 @@ async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
     received_id = int(job.payload["received"])
     async with ctx.sessions() as db:
         row = await db.get_one(AxisReceived, received_id)
-        if row.state != ReceivedState.PENDING:
+        if row.state not in CHECKED_STATES:
             return
         sha256 = row.packet_sha256
     limit = ctx.settings.axis_max_packet_mb * 1024 * 1024
@@ -489,9 +519,12 @@ async def check_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
     }
     async with ctx.sessions() as db, db.begin():
         row = await db.get_one(AxisReceived, received_id, with_for_update=True)
-        if row.state != ReceivedState.PENDING:
+        if row.state not in CHECKED_STATES:
             return
-        if problem is not None:
+        if problem is not None and row.state == ReceivedState.UPDATE:
+            await updates.decline_unreadable(db, clock=ctx.clock, row=row, problem=problem)
+            await _audit(db, ctx.clock, row, "axis.update_declined")
+        elif problem is not None:
             _quarantine(row, problem)
             await _audit(db, ctx.clock, row, "axis.quarantined")
         else:

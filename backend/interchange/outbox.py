@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit, jobs
@@ -39,7 +39,13 @@ from backend.interchange.errors import (
     AxisRefusedError,
     InterchangeError,
 )
-from backend.interchange.tables import AxisDelivery, AxisDispatch, DeliveryState, RecallState
+from backend.interchange.tables import (
+    AxisDelivery,
+    AxisDispatch,
+    AxisStatusEvent,
+    DeliveryState,
+    RecallState,
+)
 from backend.interchange.vxp import Sent, VxpClient
 
 SEND_JOB = "interchange.send"
@@ -75,8 +81,11 @@ async def dispatch(
     actor_id: int | None,
     business_type: int = 0,
     reason: str = "",
+    about: Mapping[str, int] | None = None,
+    replaces_document_id: int | None = None,
 ) -> AxisDispatch:
-    """Store the packet and queue its delivery to each recipient, in the caller's transaction."""
+    """Store the packet and queue its delivery to each recipient, in the caller's transaction.
+    An update packet names, per recipient code, the delivery it is `about`."""
     codes = [r.code.strip().upper() for r in recipients]
     if not codes:
         raise ValidationError(
@@ -104,6 +113,7 @@ async def dispatch(
         reason=reason,
         created_by_id=actor_id,
         created_at=now,
+        replaces_document_id=replaces_document_id,
     )
     db.add(record)
     await db.flush()
@@ -115,6 +125,7 @@ async def dispatch(
                 recipient_code=code,
                 recipient_name=recipient.name,
                 state=DeliveryState.QUEUED,
+                about_id=(about or {}).get(code),
                 created_at=now,
                 updated_at=now,
             )
@@ -146,12 +157,13 @@ async def _queue_send(db: AsyncSession, *, clock: Clock, dispatch_id: int, round
 async def retry(
     db: AsyncSession, *, clock: Clock, document_id: int, delivery_ids: Sequence[int], actor_id: int
 ) -> int:
-    """The clerk's "Gửi lại": failed deliveries of this document go back to the queue."""
+    """The clerk's "Gửi lại": failed deliveries of this document (and failed update packets to
+    those recipients) go back to the queue."""
     failed = list(
         await db.scalars(
             select(AxisDelivery).where(
                 AxisDelivery.document_id == document_id,
-                AxisDelivery.id.in_(delivery_ids),
+                or_(AxisDelivery.id.in_(delivery_ids), AxisDelivery.about_id.in_(delivery_ids)),
                 AxisDelivery.state == DeliveryState.FAILED,
             )
         )
@@ -305,6 +317,26 @@ async def _settle_unknown(
     queued again. An axis that cannot be asked leaves them as they are (the job retries)."""
     now = ctx.clock.now()
     listed = await axis.sent(message_type="edoc", since=record.created_at - LOOKBACK, until=now)
+    # The same số/ký hiệu also went out as the document itself, its updates and recall packets:
+    # what is already known to be one of those is not this send.
+    async with ctx.sessions() as db:
+        ours = select(AxisDelivery.id).where(AxisDelivery.document_id == record.document_id)
+        known = set(
+            await db.scalars(
+                select(AxisDelivery.axis_doc_id).where(
+                    AxisDelivery.document_id == record.document_id, AxisDelivery.axis_doc_id != ""
+                )
+            )
+        ) | set(
+            await db.scalars(
+                select(AxisStatusEvent.axis_doc_id).where(
+                    AxisStatusEvent.delivery_id.in_(ours),
+                    AxisStatusEvent.message_type == "edoc",
+                    AxisStatusEvent.axis_doc_id != "",
+                )
+            )
+        )
+    listed = [item for item in listed if item.sender_doc_id not in known]
     for delivery in deliveries:
         found = _find_sent(listed, record=record, sender=sender, delivery=delivery)
         if found is not None:
@@ -353,9 +385,11 @@ async def recall(
     reason: str,
     clerk_id: int,
     clerk_name: str,
+    by_packet: bool = False,
 ) -> tuple[int, int]:
     """The sender's "Thu hồi": a delivery still in our outbox is withdrawn at once, nothing
-    goes out; one the axis has is asked back with status 13 and the reason, and the recipient
+    goes out; one the axis has is asked back with the reason — status 13, or `by_packet` a
+    BussinessDocType-1 packet (`axis_recall_mechanism`), recorded alike — and the recipient
     answers 15 or 16. Returns (withdrawn, asked)."""
     text = " ".join(reason.split())
     if len(text) < 5:
@@ -366,7 +400,11 @@ async def recall(
     rows = list(
         await db.scalars(
             select(AxisDelivery)
-            .where(AxisDelivery.document_id == document_id, AxisDelivery.id.in_(delivery_ids))
+            .where(
+                AxisDelivery.document_id == document_id,
+                AxisDelivery.id.in_(delivery_ids),
+                AxisDelivery.about_id.is_(None),
+            )
             .with_for_update()
         )
     )
@@ -382,7 +420,12 @@ async def recall(
         ):
             delivery.recall = RecallState.REQUESTED
             await statuses.queue_recall(
-                db, clock=clock, delivery=delivery, reason=text, staff=clerk_name
+                db,
+                clock=clock,
+                delivery=delivery,
+                reason=text,
+                staff=clerk_name,
+                message_type="edoc" if by_packet else "status",
             )
             asked += 1
         else:
@@ -401,6 +444,11 @@ async def recall(
         actor_id=clerk_id,
         object_type="document",
         object_id=document_id,
-        detail={"reason": text, "withdrawn": withdrawn, "asked": asked},
+        detail={
+            "reason": text,
+            "withdrawn": withdrawn,
+            "asked": asked,
+            "by": "packet" if by_packet else "status",
+        },
     )
     return withdrawn, asked

@@ -5,7 +5,8 @@ its số đến in the one yearly series, source "Trục liên thông", and 03 g
 with a reason (02). A quarantined packet can only be returned. A recall the sender asks for
 after registration is the clerk's decision: accepted (15), the document is cancelled here as
 Decree 30 Art. 18.4 says — marked recalled, its open assignments closed, never deleted — or
-refused with a reason (16). Later handling sends 04/05/06 by itself (`follow_handling`).
+refused with a reason (16); an update of a registered document likewise (`updates.answer`).
+Later handling sends 04/05/06 by itself (`follow_handling`).
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ async def register(
     return document
 
 
-def _reason(reason: str) -> str:
+def reason_text(reason: str) -> str:
     text = " ".join(reason.split())
     if len(text) < 5:
         raise ValidationError(
@@ -213,7 +214,7 @@ async def refuse(
     db: AsyncSession, *, clock: Clock, clerk: User, received_id: int, reason: str
 ) -> AxisReceived:
     """Return a received document to its sender (02, with the reason); nothing is registered."""
-    text = _reason(reason)
+    text = reason_text(reason)
     row = await get(db, agency_id=clerk.agency_id, received_id=received_id)
     if row.state not in INBOX_STATES:
         raise ConflictError(
@@ -281,7 +282,7 @@ async def answer_recall(
                 note=text or row.reason,
             )
     else:
-        text = _reason(reason)
+        text = reason_text(reason)
         row.recall = RecallState.REFUSED
         code = StatusCode.CHANGE_REFUSED
     row.decided_by_id = clerk.id

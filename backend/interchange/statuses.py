@@ -4,18 +4,23 @@ recipients send back about documents we sent.
 Sent (QCVN 102 status packets, README §5.2): 01 when a packet is stored (automatically, the same
 day as Decree 30 Art. 21.2c asks), 02 with the reason when the clerk returns it, 03 when it is
 registered, then 04/05/06 as the local handling goes (assigned, in progress, completed), and
-15/16 to answer a recall. Each is a row of the timeline (`AxisStatusEvent`, direction `out`)
+15/16 to answer a recall or an update; and 13 to ask for a document we sent back — as a status
+packet, or as a BussinessDocType-1 document packet repeating the original's header (README §5.3
+B), recorded the same way. Each is a row of the timeline (`AxisStatusEvent`, direction `out`)
 and a job that sends it; one job per (packet, code), so a step recorded twice sends once.
 
 Received: applied to the delivery of our document to that recipient. The current status only
 moves forward (01 < 03 < 04 < 05 < 06; 02 ends it), a packet older than the one applied for
-the same code is kept in the timeline but changes nothing, and 15/16 answer our recall.
+the same code is kept in the timeline but changes nothing, and 15/16 answer our recall, else
+our update (a recall waiting is answered first: the codes do not say which they answer).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,9 +29,15 @@ from backend.core import audit, jobs
 from backend.core.clock import VIETNAM, Clock
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
-from backend.interchange import connection, docid
+from backend.interchange import connection, docid, edxml
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InvalidDocumentIdError
+from backend.interchange.packet import (
+    Business,
+    BusinessDocType,
+    DocumentPacket,
+    TraceHeader,
+)
 from backend.interchange.status import (
     Organisation,
     ResponseFor,
@@ -142,9 +153,16 @@ async def queue(
 
 
 async def queue_recall(
-    db: AsyncSession, *, clock: Clock, delivery: AxisDelivery, reason: str, staff: str
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    delivery: AxisDelivery,
+    reason: str,
+    staff: str,
+    message_type: str = "status",
 ) -> AxisStatusEvent:
-    """Ask a recipient for a document back (13, the reason in Description), in the caller's
+    """Ask a recipient for a document back (13, the reason in Description; or, `message_type`
+    "edoc", a type-1 packet with the reason in BussinessDocReason), in the caller's
     transaction."""
     return await _queue_out(
         db,
@@ -154,7 +172,28 @@ async def queue_recall(
             code=StatusCode.RECALL_REQUESTED.value,
             description=reason,
             staff=staff,
+            message_type=message_type,
         ),
+    )
+
+
+def recall_packet(
+    original: DocumentPacket, *, reason: str, staff: str, at: datetime
+) -> DocumentPacket:
+    """The recall of a document we sent as a BussinessDocType-1 packet: the original's header
+    (same DocumentId, số/ký hiệu, To list), the reason, no files (README §5.3 B; whether a
+    partner wants the files repeated is [unverified])."""
+    return replace(
+        original,
+        trace=(TraceHeader(organ_id=original.sender.organ_id, timestamp=at),),
+        business=Business(
+            doc_type=BusinessDocType.RECALL,
+            document_id=original.document_id,
+            reason=reason,
+            staff=StaffInfo(staff=staff),
+        ),
+        attachments=(),
+        warnings=(),
     )
 
 
@@ -210,20 +249,33 @@ async def send_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
         if event.state == "sent":
             return
         ours, about = await _addressed(db, event)
+        at = event.occurred_at.astimezone(VIETNAM).replace(tzinfo=None)
         packet = StatusPacket(
             sender=Organisation(organ_id=ours.code, organ_name=ours.name, email=ours.mail),
             response_for=about,
             staff=StaffInfo(staff=event.staff),
             code=StatusCode(event.code),
             description=event.description,
-            timestamp=event.occurred_at.astimezone(VIETNAM).replace(tzinfo=None),
+            timestamp=at,
         )
+        original_sha256 = ""
+        if event.message_type == "edoc" and event.delivery_id is not None:
+            delivery = await db.get_one(AxisDelivery, event.delivery_id)
+            original_sha256 = (await db.get_one(AxisDispatch, delivery.dispatch_id)).packet_sha256
+    if original_sha256:
+        original = await asyncio.to_thread(
+            edxml.parse_document,
+            await ctx.blobs.get(original_sha256),
+            max_bytes=ctx.settings.axis_max_packet_mb * 1024 * 1024,
+        )
+        recall = recall_packet(original, reason=event.description, staff=event.staff, at=at)
+        message_type: Literal["edoc", "status"] = "edoc"
+        data = edxml.build_document(recall)
+    else:
+        message_type, data = "status", build_status(packet)
     async with connection.client(ctx.settings) as axis:
         doc_id = await axis.send_edoc(
-            from_code=ours.code,
-            message_type="status",
-            data=build_status(packet),
-            to=[about.organ_id],
+            from_code=ours.code, message_type=message_type, data=data, to=[about.organ_id]
         )
     async with ctx.sessions() as db, db.begin():
         event = await db.get_one(AxisStatusEvent, event_id)
@@ -275,18 +327,17 @@ async def apply(
 
 
 def _advance(delivery: AxisDelivery, code: StatusCode, at: datetime, note: str) -> bool:
-    if code is StatusCode.CHANGE_ACCEPTED:
-        if delivery.recall != RecallState.REQUESTED:
-            return False
-        delivery.recall = RecallState.ACCEPTED
-        delivery.status_note = note
-        return True
-    if code is StatusCode.CHANGE_REFUSED:
-        if delivery.recall != RecallState.REQUESTED:
-            return False
-        delivery.recall = RecallState.REFUSED
-        delivery.status_note = note
-        return True
+    if code in (StatusCode.CHANGE_ACCEPTED, StatusCode.CHANGE_REFUSED):
+        answer = RecallState.ACCEPTED if code is StatusCode.CHANGE_ACCEPTED else RecallState.REFUSED
+        if delivery.recall == RecallState.REQUESTED:
+            delivery.recall = answer
+            delivery.status_note = note
+            return True
+        if delivery.update_state == RecallState.REQUESTED:
+            delivery.update_state = answer
+            delivery.update_note = note
+            return True
+        return False
     if code not in RANK:
         return False
     current = StatusCode(delivery.status_code) if delivery.status_code else None
@@ -311,6 +362,7 @@ async def _delivery_for(db: AsyncSession, *, key: str, recipient: str) -> AxisDe
         select(AxisDelivery, AxisDispatch.document_key)
         .join(AxisDispatch, AxisDispatch.id == AxisDelivery.dispatch_id)
         .where(AxisDelivery.recipient_code == recipient.strip().upper())
+        .where(AxisDelivery.about_id.is_(None))
         .where(AxisDispatch.document_key.startswith(organ, autoescape=True))
         .order_by(AxisDelivery.id.desc())
     )

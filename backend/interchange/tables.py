@@ -56,6 +56,12 @@ class ReceivedState(enum.StrEnum):
     APPLIED = "applied"  # a status packet applied to our sent document
     PARKED = "parked"  # a status packet for a document we do not know (yet)
     WITHDRAWN = "withdrawn"  # the sender recalled it before it was registered (15 sent)
+    # An update (BussinessDocType 2) of a registered document, waiting for the clerk: accepted
+    # (15, applied to the document: then `applied`) or refused (16: `declined`).
+    UPDATE = "update"
+    DECLINED = "declined"
+    # Not registered, and a later update of it came: kept, not offered any more (15 sent).
+    SUPERSEDED = "superseded"
 
 
 class AxisDispatch(Base):
@@ -77,6 +83,8 @@ class AxisDispatch(Base):
     send_rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A replacement (type 3): our earlier document it replaces.
+    replaces_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
 
 
 class AxisDelivery(Base):
@@ -97,6 +105,13 @@ class AxisDelivery(Base):
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status_note: Mapped[str] = mapped_column(Text, default="")
     recall: Mapped[str] = mapped_column(String(16), default=RecallState.NONE)
+    # An update (type 2) asked of this recipient: requested, then accepted (15) or refused (16,
+    # with the recipient's reason in `update_note`; while requested, our reason).
+    update_state: Mapped[str] = mapped_column(String(16), default=RecallState.NONE)
+    update_note: Mapped[str] = mapped_column(Text, default="")
+    # Set on the delivery of an update packet: the delivery of the document it updates. Such
+    # deliveries carry the packet; the recipient's statuses belong to the one they are about.
+    about_id: Mapped[int | None] = mapped_column(ForeignKey("axis_deliveries.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -135,12 +150,17 @@ class AxisReceived(Base):
     problem_vi: Mapped[str] = mapped_column(Text, default="")
     problem_en: Mapped[str] = mapped_column(Text, default="")
     checks: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("axis_received.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reason: Mapped[str] = mapped_column(Text, default="")
     recall: Mapped[str] = mapped_column(String(16), default=RecallState.NONE)
+    # An update (type 2): the earlier packet of the same document it updates (superseded, or
+    # registered and then changed if the clerk agrees).
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("axis_received.id"))
+    # A document a later one (type 3) replaces: "đã bị thay thế", kept as it was.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("axis_received.id"))
 
     __table_args__ = (
         UniqueConstraint("agency_id", "dedupe_key"),
@@ -167,3 +187,6 @@ class AxisStatusEvent(Base):
     # For `out`: queued until the axis accepted it, then sent (with its DocId).
     state: Mapped[str] = mapped_column(String(16), default="")
     axis_doc_id: Mapped[str] = mapped_column(String(64), default="")
+    # How an `out` recall (13) goes: a status packet, or a BussinessDocType-1 document packet
+    # ("edoc") repeating the original's header (README §5.3 B).
+    message_type: Mapped[str] = mapped_column(String(8), default="status")

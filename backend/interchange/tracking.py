@@ -3,7 +3,9 @@
 Per delivery: our transport state, the recipient's latest status (01…06, 02 with its reason),
 its timeline, and whether it is late — "chậm tiếp nhận" when no 01/03 came within a day of
 sending (peers that poll statuses once a day are thus not flagged too early, README §7.13), and
-"quá hạn" when the document's deadline passed before the recipient reported 06.
+"quá hạn" when the document's deadline passed before the recipient reported 06. An update
+asked of a recipient shows on its row (requested, accepted 15, refused 16 with the reason), with
+the transport of the update packet itself (`changes`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Track:
     events: tuple[AxisStatusEvent, ...]
     late_receipt: bool
     overdue: bool
+    # The deliveries of update packets to this recipient, oldest first.
+    changes: tuple[AxisDelivery, ...] = ()
 
 
 def _late_receipt(delivery: AxisDelivery, now: datetime) -> bool:
@@ -72,13 +76,18 @@ def _overdue(delivery: AxisDelivery, document: Document, now: datetime) -> bool:
 
 async def of_document(db: AsyncSession, *, document_id: int, now: datetime) -> list[Track]:
     document = await db.get_one(Document, document_id)
-    deliveries = list(
+    every = list(
         await db.scalars(
             select(AxisDelivery)
             .where(AxisDelivery.document_id == document_id)
             .order_by(AxisDelivery.recipient_name, AxisDelivery.id)
         )
     )
+    deliveries = [d for d in every if d.about_id is None]
+    changes: dict[int, list[AxisDelivery]] = {d.id: [] for d in deliveries}
+    for carrier in every:
+        if carrier.about_id in changes:
+            changes[carrier.about_id].append(carrier)
     events: dict[int, list[AxisStatusEvent]] = {d.id: [] for d in deliveries}
     if deliveries:
         for event in await db.scalars(
@@ -94,6 +103,7 @@ async def of_document(db: AsyncSession, *, document_id: int, now: datetime) -> l
             events=tuple(events[d.id]),
             late_receipt=_late_receipt(d, now),
             overdue=_overdue(d, document, now),
+            changes=tuple(changes[d.id]),
         )
         for d in deliveries
     ]
@@ -145,7 +155,7 @@ async def sent(
         select(AxisDelivery, Document)
         .join(AxisDispatch, AxisDispatch.id == AxisDelivery.dispatch_id)
         .join(Document, Document.id == AxisDelivery.document_id)
-        .where(Document.agency_id == agency_id)
+        .where(Document.agency_id == agency_id, AxisDelivery.about_id.is_(None))
     )
     condition = _condition(kind, now)
     if condition is not None:

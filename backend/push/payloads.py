@@ -87,6 +87,16 @@ def recalled(*, document_id: int, subject: str, sender: str) -> Notice:
     )
 
 
+def revised(*, document_id: int, subject: str, sender: str) -> Notice:
+    """To everyone handling a received document its sender updated (the clerk accepted it)."""
+    return Notice(
+        title=f"Văn bản được cập nhật: {_short(subject)}",
+        body=f"{_short(sender, 80)} đã cập nhật văn bản; hãy xem bản mới.",
+        page=_document(document_id),
+        topic=document_topic(document_id),
+    )
+
+
 def draft_returned(*, document_id: int, subject: str, leader_name: str, reason: str) -> Notice:
     """To the author: the leader sent the draft back; the link opens the author's draft page."""
     return Notice(

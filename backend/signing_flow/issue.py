@@ -28,7 +28,7 @@ from backend.documents import catalogue
 from backend.documents.registers import register_year, take_number
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
-from backend.interchange import compose
+from backend.interchange import compose, replacements
 from backend.push import outbox, payloads
 from backend.signing_flow import keyring
 from backend.signing_flow.events import DocumentIssued
@@ -122,10 +122,13 @@ async def issue(
     document_id: int,
     recipient_codes: Sequence[str] = (),
     unit_ids: Sequence[int] = (),
+    replaces_document_id: int | None = None,
 ) -> Document:
     """Number, seal and issue; `recipient_codes` (agencies, by mã định danh) and `unit_ids`
     (units of the clerk's agency) are where it goes, as chosen in the recipient picker and
-    checked by `interchange.directory.resolve`."""
+    checked by `interchange.directory.resolve`; `replaces_document_id`, an earlier document of
+    the agency sent over the axis that this one replaces (checked by
+    `interchange.replacements.replacing`)."""
     document = await db.get(Document, document_id, with_for_update=True)
     if document is None or document.agency_id != clerk.agency_id:
         raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
@@ -133,6 +136,15 @@ async def issue(
         raise ValidationError(
             "Chỉ phát hành được văn bản đã được lãnh đạo ký.",
             "Only documents signed by a leader can be issued.",
+        )
+    replacing = None
+    if replaces_document_id is not None:
+        replacing = await replacements.replacing(
+            db,
+            agency_id=clerk.agency_id,
+            document_id=document.id,
+            replaced_id=replaces_document_id,
+            recipient_codes=recipient_codes,
         )
     agency = await issuing_agency(db, document)
     now = clock.now()
@@ -265,6 +277,7 @@ async def issue(
             issuer=agency,
             recipients=await compose.named(db, recipient_codes),
             clerk=clerk,
+            replacing=replacing,
         )
     # The units chosen are recorded with the issue (audit, above); delivering an issued
     # document to units of the agency itself is not built yet (#13 follow-up).

@@ -198,6 +198,8 @@ def build(settings: Settings) -> list[BaseRoute]:
               name="exchange_received_refuse", access=Action.REGISTER_DOCUMENT, methods=POST),
         route("/axis/inbox/{received_id:int}/recall", exchange.received_recall,
               name="exchange_received_recall", access=Action.REGISTER_DOCUMENT, methods=POST),
+        route("/axis/inbox/{received_id:int}/update", exchange.received_update,
+              name="exchange_received_update", access=Action.REGISTER_DOCUMENT, methods=POST),
         route("/axis/sent", exchange.sent_page, name="exchange_sent", access=Action.VIEW_REGISTER),
         route("/documents/{document_id:int}/axis", exchange.tracking_panel,
               name="exchange_tracking", access=Action.VIEW_REGISTER),
@@ -205,6 +207,8 @@ def build(settings: Settings) -> list[BaseRoute]:
               name="exchange_resend", access=Action.ISSUE_DOCUMENT, methods=POST),
         route("/documents/{document_id:int}/axis/recall", exchange.tracking_recall,
               name="exchange_recall", access=Action.ISSUE_DOCUMENT, methods=POST),
+        route("/documents/{document_id:int}/axis/update", exchange.tracking_update,
+              name="exchange_update", access=Action.ISSUE_DOCUMENT, methods=POST),
         # Handling incoming documents: route, hand down, report, complete, return.
         route("/documents/{document_id:int}/assign", workflow.assign, name="document_assign",
               access=Action.ASSIGN_DOCUMENT, methods=POST),

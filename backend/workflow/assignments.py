@@ -556,3 +556,23 @@ async def cancel_for_recall(
     for user_id in sorted(told):
         await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
     return sorted(told)
+
+
+async def notify_revised(
+    db: AsyncSession, *, clock: Clock, actor: Actor, document: Document, sender: str, note: str
+) -> list[int]:
+    """The sender updated a received document and the clerk accepted the new version: a step
+    in its timeline, and the people holding an open hop are told. Returns who was told."""
+    open_hops = await db.scalars(
+        select(Assignment).where(
+            Assignment.document_id == document.id, Assignment.state.in_(OPEN_STATES)
+        )
+    )
+    told: set[int] = set()
+    for hop in open_hops:
+        told.update(await recipients(db, hop))
+    await event(db, clock, actor, document, "revised", note=note, detail={"sender": sender})
+    notice = payloads.revised(document_id=document.id, subject=document.subject, sender=sender)
+    for user_id in sorted(told):
+        await outbox.enqueue(db, clock=clock, user_id=user_id, notice=notice)
+    return sorted(told)

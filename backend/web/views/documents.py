@@ -28,6 +28,7 @@ from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
 from backend.identity import policy
 from backend.identity.policy import Action
+from backend.interchange import replacements
 from backend.web import htmx
 from backend.web.views import workflow
 from backend.web.views.auth import current_principal, current_user, settings_of, transaction
@@ -134,8 +135,10 @@ async def document_view(request: Request) -> Response:
     main = next((f for f in document.files if f.kind == "main"), None)
     async with transaction(request) as db:
         handling = await workflow.handling_context(db, request, document)
+        links = await replacements.of_document(db, document)
     context = {
         **handling,
+        "links": links,
         "document": document,
         "agency": agency,
         "main": main,

@@ -1,6 +1,6 @@
 """Pages of the exchange over the national axis: the clerk's "Văn bản đến qua trục" inbox (look,
-register or return, answer a recall), a sent document's tracking per recipient (resend, recall)
-and "Văn bản đã gửi"."""
+register or return, answer a recall or an update), a sent document's tracking per recipient
+(resend, recall, update) and "Văn bản đã gửi"."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from backend.core.errors import EofficeError, NotFoundError
 from backend.documents import catalogue
 from backend.documents.intake import Limits
 from backend.documents.tables import Document
-from backend.interchange import outbox, reception, statuses, tracking
+from backend.interchange import outbox, reception, replacements, statuses, tracking, updates
 from backend.interchange.packet import DocumentPacket
-from backend.interchange.tables import ReceivedState
+from backend.interchange.tables import AxisReceived, ReceivedState
 from backend.web import htmx
 from backend.web.views.auth import current_user, settings_of, transaction
 from backend.web.views.render import attachment, language, render, resources
@@ -38,9 +38,11 @@ async def inbox_page(request: Request) -> Response:
     async with transaction(request) as db:
         waiting = await reception.inbox(db, agency_id=agency_id)
         recalls = await reception.recalls(db, agency_id=agency_id)
+        changes = await updates.waiting(db, agency_id=agency_id)
     context = {
         "waiting": waiting,
         "recalls": recalls,
+        "updates": changes,
         "urgencies": catalogue.URGENCY_LABELS,
         "quarantined": ReceivedState.QUARANTINED,
     }
@@ -66,11 +68,18 @@ async def received_view(request: Request, *, error: str = "", status_code: int =
             received_id=request.path_params["received_id"],
         )
         document = await db.get(Document, row.document_id) if row.document_id else None
+        original = await db.get(AxisReceived, row.original_id) if row.original_id else None
+        later = await updates.later(db, row)
+        links = await replacements.of_received(db, row)
     packet = await _packet(request, row.packet_sha256, services.max_packet_bytes)
     context = {
         "row": row,
         "packet": packet,
         "document": document,
+        "original": original,
+        "later": later,
+        "links": links,
+        "update_waiting": row.state == ReceivedState.UPDATE,
         "files": row.checks.get("files", []),
         "urgencies": catalogue.URGENCY_LABELS,
         "pending": row.state == ReceivedState.PENDING,
@@ -130,6 +139,17 @@ async def _act(request: Request, action: str) -> Response:
                     db, clock=res.clock, clerk=clerk, received_id=received_id, reason=reason
                 )
                 target = request.url_for("exchange_inbox").path
+            elif action == "update":
+                await updates.answer(
+                    db,
+                    clock=res.clock,
+                    services=_services(request),
+                    clerk=clerk,
+                    received_id=received_id,
+                    accept=form.get("decision") == "accept",
+                    reason=reason,
+                )
+                target = request.url_for("exchange_received", received_id=received_id).path
             else:
                 await reception.answer_recall(
                     db,
@@ -159,6 +179,10 @@ async def received_recall(request: Request) -> Response:
     return await _act(request, "recall")
 
 
+async def received_update(request: Request) -> Response:
+    return await _act(request, "update")
+
+
 async def tracking_panel(request: Request) -> Response:
     """The per-recipient tracking of one sent document (a partial of the document page)."""
     document_id = request.path_params["document_id"]
@@ -175,10 +199,10 @@ async def tracking_panel(request: Request) -> Response:
     )
 
 
-async def _delivery_ids(request: Request) -> tuple[list[int], str]:
+async def _delivery_ids(request: Request, field: str = "reason") -> tuple[list[int], str]:
     form = await request.form()
     ids = [int(str(v)) for v in form.getlist("delivery") if str(v).isdigit()]
-    return ids, str(form.get("reason", ""))
+    return ids, str(form.get(field, ""))
 
 
 async def tracking_resend(request: Request) -> Response:
@@ -187,6 +211,25 @@ async def tracking_resend(request: Request) -> Response:
 
 async def tracking_recall(request: Request) -> Response:
     return await _on_deliveries(request, "recall")
+
+
+async def tracking_update(request: Request) -> Response:
+    """The clerk's "Gửi cập nhật" to the chosen recipients; the panel comes back."""
+    clerk = current_user(request)
+    res = resources(request)
+    ids, reason = await _delivery_ids(request, "update_reason")
+    async with transaction(request) as db:
+        await updates.send(
+            db,
+            clock=res.clock,
+            blobs=res.blobs,
+            max_packet_bytes=settings_of(request).axis_max_packet_mb * MiB,
+            document_id=request.path_params["document_id"],
+            delivery_ids=ids,
+            reason=reason,
+            clerk=clerk,
+        )
+    return await tracking_panel(request)
 
 
 async def _on_deliveries(request: Request, action: str) -> Response:
@@ -210,6 +253,7 @@ async def _on_deliveries(request: Request, action: str) -> Response:
                 reason=reason,
                 clerk_id=clerk.id,
                 clerk_name=clerk.full_name,
+                by_packet=settings_of(request).axis_recall_mechanism == "packet",
             )
     return await tracking_panel(request)
 

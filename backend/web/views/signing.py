@@ -15,7 +15,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
-from backend.interchange import connection, directory
+from backend.interchange import connection, directory, replacements
 from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
 from backend.signing_flow.setup import SigningSetup
 from backend.web import htmx
@@ -331,11 +331,16 @@ async def issue_page(request: Request) -> Response:
         issued = await issue.recently_issued(db, agency_id=clerk.agency_id)
         # The recipient picker's quick choices: the province's groups, the agency's units.
         groups = await directory.groups(db, agency=clerk.agency) if documents else []
+        # What a new document may replace (type 3): the agency's documents sent over the axis.
+        replaceable = (
+            await replacements.replaceable(db, agency_id=clerk.agency_id) if documents else []
+        )
     context = {
         "documents": documents,
         "issued": issued,
         "urgencies": catalogue.URGENCY_LABELS,
         "groups": groups,
+        "replaceable": replaceable,
     }
     return render(request, "signing/issue.html", context)
 
@@ -348,6 +353,7 @@ async def issue_document(request: Request) -> Response:
     async with request.form(max_fields=directory.MAX_RECIPIENTS + 100) as form:
         codes = [str(v) for v in form.getlist("recipient")]
         units = [str(v) for v in form.getlist("unit")]
+        replaces = str(form.get("replaces", "")).strip()
     async with transaction(request) as db:
         chosen = await directory.resolve(db, agency=clerk.agency, codes=codes, unit_ids=units)
         if any(r.field == "recipient" for r in chosen) and not connection.configured(
@@ -368,6 +374,7 @@ async def issue_document(request: Request) -> Response:
             document_id=document_id,
             recipient_codes=[r.value for r in chosen if r.field == "recipient"],
             unit_ids=[int(r.value) for r in chosen if r.field == "unit"],
+            replaces_document_id=int(replaces) if replaces.isdigit() else None,
         )
     target = request.url_for("document", document_id=document_id).path + "?issued=1"
     return htmx.redirect(RedirectResponse(target, status_code=303), target)

@@ -293,6 +293,9 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         "exchange_received_recall": Case(
             "POST", "/axis/inbox/999999/recall", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
         ),
+        "exchange_received_update": Case(
+            "POST", "/axis/inbox/999999/update", only({"clerk"}, 404, anonymous=SIGNED_IN_POST)
+        ),
         "exchange_sent": Case(
             "GET", "/axis/sent", only({"leader", "office_chief", "clerk"}, 200, anonymous=303)
         ),
@@ -306,6 +309,9 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
         ),
         "exchange_recall": Case(
             "POST", f"/documents/{doc}/axis/recall", only({"clerk"}, 422, anonymous=SIGNED_IN_POST)
+        ),
+        "exchange_update": Case(
+            "POST", f"/documents/{doc}/axis/update", only({"clerk"}, 422, anonymous=SIGNED_IN_POST)
         ),
         "recipient_search": Case(
             "GET", "/recipients?q=tai+chinh", only({"clerk"}, 200, anonymous=303)

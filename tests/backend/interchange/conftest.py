@@ -262,9 +262,20 @@ async def send(office: Office, document_id: int, *codes: str) -> None:
         )
 
 
-async def deliveries(office: Office, document_id: int) -> dict[str, AxisDelivery]:
+async def deliveries(
+    office: Office, document_id: int, *, carriers: bool = False
+) -> dict[str, AxisDelivery]:
+    """A sent document's delivery to each recipient; `carriers`: those of its update packets
+    instead (the latest to each)."""
     async with office.res.sessions() as db:
-        rows = await db.scalars(select(AxisDelivery).where(AxisDelivery.document_id == document_id))
+        rows = await db.scalars(
+            select(AxisDelivery)
+            .where(
+                AxisDelivery.document_id == document_id,
+                AxisDelivery.about_id.is_not(None) if carriers else AxisDelivery.about_id.is_(None),
+            )
+            .order_by(AxisDelivery.id)
+        )
         return {d.recipient_code: d for d in rows}
 
 

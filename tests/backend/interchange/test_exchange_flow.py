@@ -13,13 +13,27 @@ from sqlalchemy import select
 
 from backend.core.errors import ValidationError
 from backend.core.jobs import ClaimedJob, Job
-from backend.core.models import User
+from backend.core.models import Agency, User
 from backend.documents import catalogue
-from backend.documents.tables import Document
-from backend.interchange import inbox, outbox, reception, statuses
+from backend.documents.tables import Document, FileVersion
+from backend.interchange import (
+    compose,
+    connection,
+    edxml,
+    inbox,
+    outbox,
+    reception,
+    replacements,
+    statuses,
+    updates,
+)
 from backend.interchange.errors import InterchangeError
+from backend.interchange.outbox import Recipient
+from backend.interchange.packet import Attachment, BusinessDocType
 from backend.interchange.tables import (
     AxisDelivery,
+    AxisDispatch,
+    AxisReceived,
     AxisStatusEvent,
     DeliveryState,
     RecallState,
@@ -29,10 +43,13 @@ from backend.push.tables import PushOutbox
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
 from backend.workflow.tables import Assignment, State
+from signing.samples import make_sample_pdf
+from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.conftest import (
     COMMUNE,
     FINANCE,
     PROVINCE,
+    SECRETS,
     Office,
     clerk_of,
     deliveries,
@@ -46,6 +63,7 @@ from tests.backend.interchange.conftest import (
 from tests.support.axis_sim import AxisSimProcess
 
 pytestmark = pytest.mark.anyio
+MiB = 1024 * 1024
 
 
 async def test_send_receive_register_and_the_statuses_the_sender_sees(
@@ -363,3 +381,322 @@ async def test_a_send_whose_answer_was_lost_is_not_sent_twice(
     assert len(sends) == 1
     await poll(receiver)
     assert len(await received(receiver)) == 1
+
+
+async def _update(sender: Office, document_id: int, delivery_id: int, reason: str) -> None:
+    async with sender.res.sessions() as db, db.begin():
+        await updates.send(
+            db,
+            clock=sender.res.clock,
+            blobs=sender.res.blobs,
+            max_packet_bytes=50 * MiB,
+            document_id=document_id,
+            delivery_ids=[delivery_id],
+            reason=reason,
+            clerk=await db.get_one(User, sender.clerk.id),
+        )
+
+
+async def _answer_update(receiver: Office, received_id: int, *, accept: bool, reason: str) -> None:
+    async with receiver.res.sessions() as db, db.begin():
+        await updates.answer(
+            db,
+            clock=receiver.res.clock,
+            services=services_of(receiver),
+            clerk=await clerk_of(receiver, db),
+            received_id=received_id,
+            accept=accept,
+            reason=reason,
+        )
+
+
+async def _register(receiver: Office, received_id: int) -> Document:
+    async with receiver.res.sessions() as db, db.begin():
+        return await reception.register(
+            db,
+            clock=receiver.res.clock,
+            services=services_of(receiver),
+            clerk=await clerk_of(receiver, db),
+            received_id=received_id,
+        )
+
+
+async def _answers_reach(receiver: Office, sender: Office) -> None:
+    await run_queued(receiver, statuses.SEND_STATUS_JOB)
+    await poll(sender)
+
+
+async def _corrected(office: Office, document_id: int) -> None:
+    """The sender's issued file changes (a corrected PDF as its next version)."""
+    pdf = make_sample_pdf(title="Về việc báo cáo tình hình thu ngân sách quý IV (đã sửa)")
+    async with office.res.sessions() as db, db.begin():
+        main = (await db.get_one(Document, document_id)).files[0]
+        db.add(
+            FileVersion(
+                file_id=main.id,
+                version=main.current.version + 1,
+                sha256=await office.res.blobs.put(pdf),
+                size=len(pdf),
+                media_type="application/pdf",
+                page_count=1,
+                reason="sửa",
+                derived_from=[main.current.sha256],
+                created_at=office.res.clock.now(),
+            )
+        )
+
+
+async def _raw_update(
+    sender: Office, document_id: int, *, organ_id: str, system: str, files: bool = True
+) -> None:
+    """An update of the province's document sent straight to the Sở by a system (`files`
+    False: with no PDF in it)."""
+    async with sender.res.sessions() as db:
+        record = await db.scalar(
+            select(AxisDispatch).where(AxisDispatch.document_id == document_id)
+        )
+        assert record is not None
+    genuine = edxml.parse_document(await sender.res.blobs.get(record.packet_sha256))
+    packet = replace(
+        genuine,
+        sender=replace(genuine.sender, organ_id=organ_id),
+        business=replace(genuine.business, doc_type=BusinessDocType.UPDATE, reason="Cập nhật"),
+        attachments=genuine.attachments
+        if files
+        else (Attachment("note", "ghi-chu.txt", "Ghi chú", "text/plain", b"khong phai PDF"),),
+    )
+    settings = replace(sender.res.settings, axis_system_id=system, axis_secret=SECRETS[system])
+    async with connection.client(settings) as axis:
+        await axis.send_edoc(
+            from_code=organ_id, message_type="edoc", data=edxml.build_document(packet), to=[FINANCE]
+        )
+
+
+async def _replacement(sender: Office, replaced_id: int) -> int:
+    """A new document replacing `replaced_id`, sent to the Sở; the choices refused first."""
+    replacing_id = await issued_document(sender, number=13)
+    foreign_id = await issued_document(sender, number=14)
+    async with sender.res.sessions() as db, db.begin():
+        province = await db.scalar(select(Agency).where(Agency.code == PROVINCE))
+        assert province is not None
+        # The province's own register: another agency than the office's clerk's.
+        (await db.get_one(Document, foreign_id)).agency_id = province.id
+        assert [d.id for d in await replacements.replaceable(db, agency_id=sender.agency.id)] == [
+            replaced_id
+        ]
+        for wrong in (foreign_id, replacing_id, 999_999):  # another agency's; never sent; none
+            with pytest.raises(ValidationError):
+                await replacements.replacing(
+                    db,
+                    agency_id=sender.agency.id,
+                    document_id=replacing_id,
+                    replaced_id=wrong,
+                    recipient_codes=[FINANCE],
+                )
+        replacing = await replacements.replacing(
+            db,
+            agency_id=sender.agency.id,
+            document_id=replacing_id,
+            replaced_id=replaced_id,
+            recipient_codes=[FINANCE, COMMUNE],
+        )
+        assert replacing.info.organ_ids == (FINANCE,)  # the commune never had the first
+        await compose.send_issued(
+            db,
+            clock=sender.res.clock,
+            blobs=sender.res.blobs,
+            document=await db.get_one(Document, replacing_id),
+            issuer=province,
+            recipients=[Recipient(FINANCE, "Sở Tài chính")],
+            clerk=await db.get_one(User, sender.clerk.id),
+            replacing=replacing,
+        )
+    return replacing_id
+
+
+async def test_update_replace_and_recall_by_packet(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE)
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    (first,) = await received(receiver)
+    delivery = (await deliveries(sender, document_id))[FINANCE]
+
+    # Updated before the Sở registered it: the new packet takes its place, 15 goes back alone.
+    await _update(sender, document_id, delivery.id, "Bổ sung nơi nhận và sửa trích yếu.")
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    old, row = await received(receiver)
+    assert old.id == first.id and old.state == ReceivedState.SUPERSEDED
+    assert row.state == ReceivedState.PENDING and row.original_id == old.id
+    assert row.business_type == 2 and row.match_key == old.match_key
+    assert await run_queued(receiver, statuses.SEND_STATUS_JOB) == 2  # 01 (first), 15 (update)
+    await poll(sender)
+    after = (await deliveries(sender, document_id))[FINANCE]
+    assert after.update_state == RecallState.ACCEPTED and after.status_code == "01"
+    carrier = (await deliveries(sender, document_id, carriers=True))[FINANCE]
+    assert carrier.about_id == delivery.id and carrier.state == DeliveryState.SENT
+    registered = await _register(receiver, row.id)
+    async with receiver.res.sessions() as db, db.begin():
+        await assignments.assign(
+            db,
+            clock=receiver.res.clock,
+            actor=Actor(await db.get_one(User, receiver.leader.id)),
+            document=await db.get_one(Document, registered.id),
+            plan=Plan(lead=Party(user_id=receiver.specialist.id), deadline=None),
+        )
+
+    # Updated after registration, from the tracking panel: the Sở's clerk sees "Yêu cầu cập
+    # nhật" and agrees; the corrected file is a new version, the people handling it are told.
+    await _corrected(sender, document_id)
+    async with sender.app.client() as http:
+        await sign_in_as(sender.app, browser_like(http), sender.clerk.id)
+        path = f"/documents/{document_id}/axis/update"
+        empty = await http.post(path, data={"delivery": str(delivery.id), "update_reason": ""})
+        assert empty.status_code == 422
+        panel = await http.post(
+            path, data={"delivery": str(delivery.id), "update_reason": "Sửa số liệu phụ lục."}
+        )
+        assert panel.status_code == 200 and 'data-update="requested"' in panel.text
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    update = (await received(receiver))[-1]
+    assert update.state == ReceivedState.UPDATE and update.original_id == row.id
+    assert update.reason == "Sửa số liệu phụ lục."
+    async with receiver.app.client() as http:
+        await sign_in_as(receiver.app, browser_like(http), receiver.clerk.id)
+        page = await http.get(f"/axis/inbox/{update.id}")
+        assert "Yêu cầu cập nhật" in page.text and "Sửa số liệu phụ lục." in page.text
+        assert f"/axis/inbox/{update.id}/update" in page.text
+        listed = await http.get("/axis/inbox")
+        assert "Yêu cầu cập nhật" in listed.text and f"/axis/inbox/{update.id}" in listed.text
+    async with receiver.res.sessions() as db:
+        assert [r.id for r in await updates.waiting(db, agency_id=receiver.agency.id)] == [
+            update.id
+        ]
+    await _answer_update(receiver, update.id, accept=True, reason="")
+    async with receiver.res.sessions() as db:
+        document = await db.get_one(Document, registered.id)
+        versions = [v.version for v in document.files[0].versions]
+        notices = list(
+            await db.scalars(select(PushOutbox).where(PushOutbox.user_id == receiver.specialist.id))
+        )
+    assert versions == [1, 2]  # the new file is a new version; the first is kept
+    assert any("cập nhật" in str(n.payload) for n in notices)
+    await _answers_reach(receiver, sender)
+    assert (await deliveries(sender, document_id))[FINANCE].update_state == RecallState.ACCEPTED
+
+    # A second update, refused with a reason; in the same poll an update forged by another
+    # system naming this document, and a new document replacing it.
+    await _update(sender, document_id, delivery.id, "Cập nhật lần hai.")
+    # Forged by another system (the commune's), naming the province's document.
+    await _raw_update(sender, document_id, organ_id=COMMUNE, system="00.55.W00")
+    replacing_id = await _replacement(sender, document_id)
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    latest = (await received(receiver))[-3:]
+    (second,) = [r for r in latest if r.business_type == 2 and r.sender_code == PROVINCE]
+    (forged,) = [r for r in latest if r.sender_code == COMMUNE]
+    (replacement,) = [r for r in latest if r.business_type == 3]
+    assert second.state == ReceivedState.UPDATE and second.original_id == row.id
+    # The forged one is not applied to the province's document: a new document from the commune.
+    assert forged.state == ReceivedState.PENDING and forged.original_id is None
+    assert replacement.state == ReceivedState.PENDING
+    await _answer_update(
+        receiver, second.id, accept=False, reason="Văn bản đã hoàn thành xử lý theo bản trước."
+    )
+    new = await _register(receiver, replacement.id)
+    async with receiver.res.sessions() as db:
+        replaced_row = await db.get_one(AxisReceived, row.id)
+        assert replaced_row.replaced_by_id == replacement.id
+        assert replaced_row.state == ReceivedState.REGISTERED  # marked, kept as it was
+        old_links = await replacements.of_document(db, await db.get_one(Document, registered.id))
+        new_links = await replacements.of_document(db, await db.get_one(Document, new.id))
+        versions = [
+            v.version for v in (await db.get_one(Document, registered.id)).files[0].versions
+        ]
+    assert [link.document_id for link in old_links.replaced_by] == [new.id]
+    assert [link.document_id for link in new_links.replaces] == [registered.id]
+    assert versions == [1, 2]  # neither the refused nor the forged update touched it
+    async with receiver.app.client() as http:
+        await sign_in_as(receiver.app, browser_like(http), receiver.clerk.id)
+        page = await http.get(f"/documents/{registered.id}")
+        assert "Đã bị thay thế" in page.text and f"/documents/{new.id}" in page.text
+    await _answers_reach(receiver, sender)
+    refused = (await deliveries(sender, document_id))[FINANCE]
+    assert refused.update_state == RecallState.REFUSED
+    assert refused.update_note == "Văn bản đã hoàn thành xử lý theo bản trước."
+    async with sender.app.client() as http:
+        await sign_in_as(sender.app, browser_like(http), sender.clerk.id)
+        panel = await http.get(f"/documents/{document_id}/axis")
+        assert "Từ chối cập nhật" in panel.text and "theo bản trước" in panel.text
+        page = await http.get(f"/documents/{document_id}")
+        assert "Đã bị thay thế" in page.text and f"/documents/{replacing_id}" in page.text
+
+    # A recall as a BussinessDocType-1 packet, recorded as a 13 like the status would be:
+    # refused (16), asked again, accepted (15).
+    async def recall(reason: str) -> None:
+        async with sender.res.sessions() as db, db.begin():
+            await outbox.recall(
+                db,
+                clock=sender.res.clock,
+                document_id=document_id,
+                delivery_ids=[delivery.id],
+                reason=reason,
+                clerk_id=sender.clerk.id,
+                clerk_name=sender.clerk.full_name,
+                by_packet=True,
+            )
+        await run_queued(sender, statuses.SEND_STATUS_JOB)
+        await poll(receiver)
+
+    async def answer_recall(accept: bool, reason: str = "") -> None:
+        async with receiver.res.sessions() as db, db.begin():
+            await reception.answer_recall(
+                db,
+                clock=receiver.res.clock,
+                clerk=await clerk_of(receiver, db),
+                received_id=row.id,
+                accept=accept,
+                reason=reason,
+            )
+        await _answers_reach(receiver, sender)
+
+    await recall("Văn bản có sai sót, đề nghị trả lại.")
+    async with sender.res.sessions() as db:
+        asked = await db.scalar(
+            select(AxisStatusEvent).where(
+                AxisStatusEvent.delivery_id == delivery.id, AxisStatusEvent.direction == "out"
+            )
+        )
+    assert asked is not None and asked.code == "13" and asked.message_type == "edoc"
+    assert asked.state == "sent"
+    async with receiver.res.sessions() as db:
+        (waiting,) = await reception.recalls(db, agency_id=receiver.agency.id)
+        by_packet = await db.scalar(select(AxisReceived).where(AxisReceived.business_type == 1))
+    assert waiting.id == row.id and waiting.reason == "Văn bản có sai sót, đề nghị trả lại."
+    assert by_packet is not None and by_packet.state == ReceivedState.APPLIED
+    await answer_recall(False, "Văn bản đã được giao xử lý.")
+    refused = (await deliveries(sender, document_id))[FINANCE]
+    assert refused.recall == RecallState.REFUSED
+    assert refused.status_note == "Văn bản đã được giao xử lý."
+    await recall("Ban hành sai thẩm quyền, đề nghị thu hồi.")  # available again after a 16
+    await answer_recall(True)
+    assert (await deliveries(sender, document_id))[FINANCE].recall == RecallState.ACCEPTED
+    async with receiver.res.sessions() as db:
+        assert (await db.get_one(Document, registered.id)).status == catalogue.Status.RECALLED
+
+    # An update with no PDF in it is refused at once (16, the reason), not quarantined.
+    await _raw_update(sender, document_id, organ_id=PROVINCE, system="00.53.W00", files=False)
+    await poll(receiver)
+    unreadable = (await received(receiver))[-1]
+    assert unreadable.state == ReceivedState.DECLINED and unreadable.original_id == row.id
+    async with receiver.res.sessions() as db:
+        answer = await db.scalar(
+            select(AxisStatusEvent).where(AxisStatusEvent.received_id == unreadable.id)
+        )
+    assert answer is not None and answer.code == "16"
+    assert answer.description.startswith("Gói tin không có tệp PDF")

@@ -82,6 +82,14 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
         assert refused.status_code == 422
         assert "Không tìm thấy nơi nhận: 00.53.W00" in refused.text
 
+        # Nothing of this agency went over the axis yet: nothing to replace (type 3).
+        assert form.select_one("select[name=replaces]") is None
+        replacing = await http.post(
+            f"/issue/{document_id}", data={"recipient": ["000.00.11.H53"], "replaces": "999999"}
+        )
+        assert replacing.status_code == 422
+        assert "Văn bản được thay thế phải là" in replacing.text
+
         chosen = {
             "recipient": ["000.00.11.h53", "000.00.00.G12", "000.00.11.H53"],
             "unit": [str(units[0]["data-value"])],
