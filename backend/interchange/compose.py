@@ -2,13 +2,26 @@
 
 The packet carries what the register and the Decree 30 header say (số/ký hiệu, date, place,
 type, trích yếu, signer, nơi nhận, độ khẩn, pages), the issued PDF as sealed and its phụ lục
-as signed: the PAdES signatures inside them are what binds. The packet itself is not signed
-(XML-DSig) yet: `xmlsig.sign_packet` exists, the agency key is not wired to it.
+as signed: the PAdES signatures inside them are what binds. The packet itself is signed
+(XML-DSig, `xmlsig.sign_packet`) with the issuing agency's seal key — the key that sealed the
+PDF, on its PKCS#11 token — and carries the seal's certificate chain in `KeyInfo`
+(`seal_packet`, run in a thread: the token blocks).
+
+Without a seal key (`seal=None`: no signing set-up, or a seal certificate that is not RSA, which
+packets cannot be signed with) the packet still goes, unsigned, with a warning in the log and on
+the document's tracking panel (`AxisDispatch.signed_by` empty): the PAdES seal inside the PDF is
+what the recipient registers on, and most systems on the axis send no packet signature at all,
+so holding back an issued, numbered document for it would serve nobody. A token that fails while
+signing is an error (`PacketSigningError`): the issue rolls back and the clerk tries again, as
+when sealing fails.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +33,7 @@ from backend.core.errors import ValidationError
 from backend.core.models import Agency, User
 from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile
-from backend.interchange import edxml, outbox
+from backend.interchange import edxml, outbox, xmlsig
 from backend.interchange.docid import DocumentId
 from backend.interchange.packet import (
     Attachment,
@@ -36,6 +49,9 @@ from backend.interchange.packet import (
 )
 from backend.interchange.status import Organisation
 from backend.interchange.tables import AxisDispatch
+from signing import KeyProvider
+
+log = logging.getLogger(__name__)
 
 # QCVN 102 SĐ1:2022 list B codes of the Decree 30 administrative types whose code was legible
 # in the sources (README §3.5); the others are written 0 with their name, which receivers trust
@@ -169,6 +185,25 @@ async def issued_files(
     return files
 
 
+@dataclass(frozen=True)
+class PacketSeal:
+    """The issuing agency's seal key and its certificates, the seal's own first."""
+
+    key: KeyProvider
+    certificates: tuple[xmlsig.Certificate, ...]
+
+    @property
+    def subject(self) -> str:
+        return xmlsig.subject_of(self.certificates[0])
+
+
+async def seal_packet(packet: bytes, seal: PacketSeal) -> bytes:
+    """The packet signed with the seal key, off the event loop (PKCS#11 blocks)."""
+    return await asyncio.to_thread(
+        xmlsig.sign_packet, packet, key=seal.key, certificates=seal.certificates
+    )
+
+
 async def send_issued(
     db: AsyncSession,
     *,
@@ -178,9 +213,11 @@ async def send_issued(
     issuer: Agency,
     recipients: Sequence[outbox.Recipient],
     clerk: User,
+    seal: PacketSeal | None,
 ) -> AxisDispatch:
     """Queue an issued document to its recipients over the axis, in the caller's transaction
-    (the one that issues it, or a later "Gửi qua trục")."""
+    (the one that issues it, or a later "Gửi qua trục"), signed with `seal` (see the module
+    docstring for `None`)."""
     if document.status != catalogue.Status.ISSUED:
         raise ValidationError(
             "Chỉ gửi qua trục văn bản đã phát hành.",
@@ -197,7 +234,16 @@ async def send_issued(
         clerk=clerk,
         now=clock.now(),
     )
-    return await outbox.dispatch(
+    data = edxml.build_document(packet)
+    if seal is not None:
+        data = await seal_packet(data, seal)
+    else:
+        log.warning(
+            "document %s (%s) sent over the axis unsigned: no seal key to sign its packet with",
+            document.id,
+            packet.document_id,
+        )
+    dispatch = await outbox.dispatch(
         db,
         clock=clock,
         blobs=blobs,
@@ -205,7 +251,9 @@ async def send_issued(
         sender=issuer,
         document_key=packet.document_id,
         notation=packet.code.text,
-        packet=edxml.build_document(packet),
+        packet=data,
         recipients=recipients,
         actor_id=clerk.id,
     )
+    dispatch.signed_by = seal.subject if seal is not None else ""
+    return dispatch

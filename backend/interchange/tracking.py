@@ -3,7 +3,8 @@
 Per delivery: our transport state, the recipient's latest status (01…06, 02 with its reason),
 its timeline, and whether it is late — "chậm tiếp nhận" when no 01/03 came within a day of
 sending (peers that poll statuses once a day are thus not flagged too early, README §7.13), and
-"quá hạn" when the document's deadline passed before the recipient reported 06.
+"quá hạn" when the document's deadline passed before the recipient reported 06. A document
+whose packet went without our XML signature (no seal key: `compose`) says so.
 """
 
 from __future__ import annotations
@@ -97,6 +98,20 @@ async def of_document(db: AsyncSession, *, document_id: int, now: datetime) -> l
         )
         for d in deliveries
     ]
+
+
+async def unsigned(db: AsyncSession, *, document_id: int) -> bool:
+    """Whether a packet of this document (a new document's, not a recall) went unsigned."""
+    found = await db.scalar(
+        select(AxisDispatch.id)
+        .where(
+            AxisDispatch.document_id == document_id,
+            AxisDispatch.business_type == 0,
+            AxisDispatch.signed_by == "",
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _condition(kind: Filter, now: datetime) -> ColumnElement[bool] | None:

@@ -168,11 +168,10 @@ async def tracking_panel(request: Request) -> Response:
         if document is None or document.agency_id != current_user(request).agency_id:
             raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
         tracks = await tracking.of_document(db, document_id=document_id, now=res.clock.now())
-    return render(
-        request,
-        "exchange/_tracking.html",
-        {"document": document, "tracks": tracks, "label": statuses.label},
-    )
+        unsigned = await tracking.unsigned(db, document_id=document_id)
+    context = {"document": document, "tracks": tracks, "unsigned": unsigned,
+               "label": statuses.label}  # fmt: skip
+    return render(request, "exchange/_tracking.html", context)
 
 
 async def _delivery_ids(request: Request) -> tuple[list[int], str]:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,9 @@ from backend.interchange.tables import AxisDelivery, AxisReceived
 from backend.organisations import create_agency
 from backend.runtime.resources import Resources
 from backend.web.app import create_app
+from signing import InMemoryKey
 from signing.samples import make_sample_pdf
+from tests.backend.interchange.test_xmlsig import _signer
 from tests.conftest import _copy_sqlite, make_settings
 from tests.support.axis_sim import AxisSimProcess
 from tests.support.lifespan import LifespanManager
@@ -87,6 +90,21 @@ class Office:
     leader: User
     specialist: User
     agency: Agency
+    # The seal its packets are signed with (XML-DSig); None: they go unsigned.
+    seal: compose.PacketSeal | None = None
+
+
+@pytest.fixture(scope="session")
+def province_seal() -> compose.PacketSeal:
+    """The province's seal key (in memory: the PKCS#11 path is xmlsig_hsm_cases.py's) and
+    its certificate under a CA of its own."""
+    made = _signer("UBND tỉnh Tây Ninh")
+    pem = made.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return compose.PacketSeal(key=InMemoryKey(pem), certificates=(made.cert, made.ca))
 
 
 async def _office(
@@ -156,7 +174,11 @@ def finance_office(settings: Settings) -> AsyncIterator[Office]:
 
 @pytest.fixture
 async def offices(
-    tmp_path: Path, sqlite_template: Path, redis_url: str, axis: AxisSimProcess
+    tmp_path: Path,
+    sqlite_template: Path,
+    redis_url: str,
+    axis: AxisSimProcess,
+    province_seal: compose.PacketSeal,
 ) -> AsyncIterator[tuple[Office, Office]]:
     def settings_for(name: str, system: str) -> Settings:
         return office_settings(tmp_path, sqlite_template, redis_url, axis, name)
@@ -164,6 +186,7 @@ async def offices(
     province = province_office(settings_for("province", SYSTEMS["province"]))
     finance = finance_office(settings_for("finance", SYSTEMS["finance"]))
     sender = await anext(province)
+    sender.seal = province_seal
     receiver = await anext(finance)
     try:
         yield sender, receiver
@@ -259,6 +282,7 @@ async def send(office: Office, document_id: int, *codes: str) -> None:
             issuer=province,
             recipients=[Recipient(code, f"Cơ quan {code}") for code in codes],
             clerk=office.clerk,
+            seal=office.seal,
         )
 
 

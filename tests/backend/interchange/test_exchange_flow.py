@@ -6,9 +6,11 @@ this process; their jobs are run by calling the handlers, so each step is seen i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from backend.core.errors import ValidationError
@@ -20,6 +22,7 @@ from backend.interchange import inbox, outbox, reception, statuses
 from backend.interchange.errors import InterchangeError
 from backend.interchange.tables import (
     AxisDelivery,
+    AxisDispatch,
     AxisStatusEvent,
     DeliveryState,
     RecallState,
@@ -29,6 +32,7 @@ from backend.push.tables import PushOutbox
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
 from backend.workflow.tables import Assignment, State
+from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.conftest import (
     COMMUNE,
     FINANCE,
@@ -82,6 +86,17 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
     (row,) = await received(receiver)
     assert row.checks["verified"] is True
     assert row.checks["files"][0]["signatures"] == {"status": "unsigned"}
+    # The packet itself carries the province's seal signature (XML-DSig), and it holds.
+    assert sender.seal is not None
+    assert row.checks["packet_signature"] == {
+        "state": "valid",
+        "subject": sender.seal.subject,
+        "reason_vi": "",
+        "reason_en": "",
+    }
+    async with sender.res.sessions() as db:
+        dispatch = await db.get_one(AxisDispatch, sent[FINANCE].dispatch_id)
+    assert dispatch.signed_by == "CN=UBND tỉnh Tây Ninh"
     assert await run_queued(receiver, statuses.SEND_STATUS_JOB) == 1
     # Listed twice (a poll that finds it again) it is stored once.
     await poll(receiver)
@@ -155,6 +170,63 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
     assert codes == ["01", "03", "04", "06"]
     # The commune never answered: still "sent, not yet received".
     assert (await deliveries(sender, document_id))[COMMUNE].status_code == ""
+
+
+async def test_a_packet_changed_after_it_was_signed_is_reported_invalid(
+    offices: tuple[Office, Office],
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    await send(sender, document_id, FINANCE)
+    # Between the seal and the axis, someone edits the trích yếu of the stored packet.
+    async with sender.res.sessions() as db, db.begin():
+        dispatch = await db.scalar(
+            select(AxisDispatch).where(AxisDispatch.document_id == document_id)
+        )
+        assert dispatch is not None and dispatch.signed_by
+        signed = await sender.res.blobs.get(dispatch.packet_sha256)
+        changed = signed.replace("thu ngân sách".encode(), "chi ngân sách".encode())
+        assert changed != signed
+        dispatch.packet_sha256 = await sender.res.blobs.put(changed)
+    assert await run_queued(sender, outbox.SEND_JOB) == 1
+    await poll(receiver)
+    assert await run_queued(receiver, inbox.CHECK_JOB) == 1
+    (row,) = await received(receiver)
+    # Reported, never a reason to refuse: the document still waits for the clerk.
+    assert row.state == ReceivedState.PENDING and "chi ngân sách" in row.subject
+    assert row.checks["packet_signature"]["state"] == "invalid"
+    assert row.checks["packet_signature"]["reason_vi"] == (
+        "nội dung gói tin đã bị thay đổi sau khi ký"
+    )
+
+
+async def test_without_a_seal_key_the_packet_goes_unsigned_and_the_clerk_is_told(
+    offices: tuple[Office, Office], caplog: pytest.LogCaptureFixture
+) -> None:
+    sender, receiver = offices
+    document_id = await issued_document(sender)
+    with caplog.at_level(logging.WARNING, logger="backend.interchange.compose"):
+        await send(replace(sender, seal=None), document_id, FINANCE)
+    assert "sent over the axis unsigned" in caplog.text
+    assert await run_queued(sender, outbox.SEND_JOB) == 1
+    await poll(receiver)
+    assert await run_queued(receiver, inbox.CHECK_JOB) == 1
+    (row,) = await received(receiver)
+    assert row.state == ReceivedState.PENDING
+    assert row.checks["packet_signature"]["state"] == "absent"
+    async with sender.app.client() as http:
+        browser_like(http)
+        await sign_in_as(sender.app, http, sender.clerk.id)
+        unsigned = BeautifulSoup(
+            (await http.get(f"/documents/{document_id}/axis")).text, "html.parser"
+        )
+        signed_id = await issued_document(sender, number=13)
+        await send(sender, signed_id, FINANCE)
+        signed = BeautifulSoup((await http.get(f"/documents/{signed_id}/axis")).text, "html.parser")
+    warning = unsigned.select_one("[data-unsigned]")
+    assert warning is not None and "không có chữ ký số XML" in warning.text
+    assert signed.select_one("[data-unsigned]") is None
+    assert signed.select_one(f'tr[data-recipient="{FINANCE}"]') is not None
 
 
 async def test_returned_with_a_reason_and_a_packet_delivered_twice(

@@ -16,8 +16,8 @@ from backend.core.jobs import Job
 from backend.core.settings import Settings
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.interchange import connection, directory, outbox
-from backend.interchange.tables import AxisDelivery
+from backend.interchange import connection, directory, outbox, xmlsig
+from backend.interchange.tables import AxisDelivery, AxisDispatch
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.test_directory import PROVINCE
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -109,6 +109,18 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
         send_jobs = list(await db.scalars(select(Job.kind).where(Job.kind == outbox.SEND_JOB)))
     assert queued == {"000.00.11.H53": "queued", "000.00.00.G12": "queued"}
     assert send_jobs == [outbox.SEND_JOB]
+    # The packet is signed with the seal key that sealed the PDF, its chain in KeyInfo.
+    async with res.sessions() as db:
+        dispatch = await db.scalar(
+            select(AxisDispatch).where(AxisDispatch.document_id == document_id)
+        )
+    assert dispatch is not None and res.signing is not None
+    seal = xmlsig.verify_packet(
+        await res.blobs.get(dispatch.packet_sha256),
+        trusted=list(res.signing.pki.trust.trust_roots),
+    )
+    assert seal.state is xmlsig.SignatureState.VALID and seal.trusted
+    assert seal.subject == dispatch.signed_by == xmlsig.subject_of(res.signing.pki.seal_cert)
 
 
 async def test_without_an_axis_agencies_cannot_be_chosen(
