@@ -34,6 +34,8 @@ from backend.signing_flow import keyring
 from backend.signing_flow.events import DocumentIssued
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
+from backend.workflow import assignments
+from backend.workflow.assignments import Actor
 from signing import (
     AttachmentStampAppearance,
     PadesLevel,
@@ -278,8 +280,10 @@ async def issue(
             clerk=clerk,
             seal=packet_seal(setup),
         )
-    # The units chosen are recorded with the issue (audit, above); delivering an issued
-    # document to units of the agency itself is not built yet (#13 follow-up).
+    # Units of the agency itself receive it "để biết" through the workflow, in this transaction.
+    await assignments.inform_units(
+        db, clock=clock, actor=Actor(clerk), document=document, unit_ids=unit_ids
+    )
     draft = await db.get(Draft, document.id)
     if draft is not None:
         notice = payloads.issued(
