@@ -3,20 +3,33 @@
 Per delivery: our transport state, the recipient's latest status (01…06, 02 with its reason),
 its timeline, and whether it is late — "chậm tiếp nhận" when no 01/03 came within a day of
 sending (peers that poll statuses once a day are thus not flagged too early, README §7.13), and
-"quá hạn" when the document's deadline passed before the recipient reported 06. A document
-whose packet went without our XML signature (no seal key: `compose`) says so.
+"quá hạn" when the document's deadline (17:00 of its day) passed before the recipient reported 06
+(or returned it, 02). A document whose packet went without our XML signature (no seal key:
+`compose`) says so.
+
+"Văn bản đã gửi" (`sent`) filters by those states, and the leader's province-down figures
+(`by_recipient`: per recipient agency, sent / on time / overdue / done / slow to receive) count
+with the very same conditions in one grouped query, so a figure and the list behind it agree.
+Only new documents' packets count (BussinessDocType 0): a recall or an update is an act on a
+document already sent, shown in its tracking.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Date, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
+from backend.core.models import Agency
+from backend.documents.queries import start_of
 from backend.documents.tables import Document
 from backend.interchange.status import StatusCode
 from backend.interchange.tables import (
@@ -35,11 +48,48 @@ PAGE = 50
 class Filter(enum.StrEnum):
     ALL = ""
     NOT_RECEIVED = "chua-nhan"  # no 01 yet (or not even sent)
+    LATE_RECEIPT = "cham-nhan"  # sent more than a day ago, no status back
     NOT_HANDLED = "chua-xu-ly"  # received, not yet registered or handled
-    OVERDUE = "qua-han"
+    ON_TIME = "dung-han"  # 06 by the deadline's day, or open and the deadline not passed
+    OVERDUE = "qua-han"  # the deadline passed, neither 06 nor 02
     FAILED = "gui-loi"
     REFUSED = "tra-lai"
     DONE = "hoan-thanh"
+
+
+class _local_date(FunctionElement[date]):
+    """The Hà Nội calendar day of a stored moment (UTC), in SQL."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(_local_date, "postgresql")
+def _local_date_postgresql(element: _local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(timezone('Asia/Ho_Chi_Minh', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(_local_date, "sqlite")
+def _local_date_sqlite(element: _local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+
+
+@dataclass(frozen=True)
+class RecipientFigures:
+    """One recipient agency's line of the leader's province-down view."""
+
+    code: str
+    name: str
+    subordinate: bool  # its parent is the sending agency (or the agency it issues for)
+    sent: int
+    on_time: int
+    overdue: int
+    done: int
+    late_receipt: int
+
+    @property
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return (self.sent, self.on_time, self.overdue, self.done, self.late_receipt)
 
 
 @dataclass(frozen=True)
@@ -114,7 +164,22 @@ async def unsigned(db: AsyncSession, *, document_id: int) -> bool:
     return found is not None
 
 
+def _passed_day(now: datetime) -> date:
+    """The last day whose deadline (deadlines.END_OF_DAY of it) has passed by `now`."""
+    today = deadlines.local_day(now)
+    return today if deadlines.local(now).time() > deadlines.END_OF_DAY else today - timedelta(1)
+
+
+def _open() -> ColumnElement[bool]:
+    return and_(
+        AxisDelivery.status_code.not_in([StatusCode.COMPLETED.value, StatusCode.REFUSED.value]),
+        AxisDelivery.state != DeliveryState.WITHDRAWN,
+        AxisDelivery.recall != RecallState.ACCEPTED,
+    )
+
+
 def _condition(kind: Filter, now: datetime) -> ColumnElement[bool] | None:
+    passed = _passed_day(now)
     if kind is Filter.NOT_RECEIVED:
         return and_(
             AxisDelivery.status_code == "",
@@ -129,21 +194,96 @@ def _condition(kind: Filter, now: datetime) -> ColumnElement[bool] | None:
     if kind is Filter.DONE:
         return AxisDelivery.status_code == StatusCode.COMPLETED.value
     if kind is Filter.OVERDUE:
+        return and_(_open(), Document.deadline.is_not(None), Document.deadline <= passed)
+    if kind is Filter.ON_TIME:
         return or_(
             and_(
-                Document.deadline.is_not(None),
-                Document.deadline < deadlines.local_day(now),
-                AxisDelivery.status_code.not_in(
-                    [StatusCode.COMPLETED.value, StatusCode.REFUSED.value]
+                AxisDelivery.status_code == StatusCode.COMPLETED.value,
+                or_(
+                    Document.deadline.is_(None),
+                    _local_date(AxisDelivery.status_at) <= Document.deadline,
                 ),
             ),
-            and_(
-                AxisDelivery.state == DeliveryState.SENT,
-                AxisDelivery.status_code == "",
-                AxisDelivery.sent_at < now - RECEIPT_WITHIN,
-            ),
+            and_(_open(), or_(Document.deadline.is_(None), Document.deadline > passed)),
+        )
+    if kind is Filter.LATE_RECEIPT:
+        return and_(
+            AxisDelivery.state == DeliveryState.SENT,
+            AxisDelivery.status_code == "",
+            AxisDelivery.sent_at < now - RECEIPT_WITHIN,
         )
     return None
+
+
+def _sent_by(
+    agency_id: int, start: date | None, end: date | None
+) -> Select[AxisDelivery, Document]:
+    """Deliveries of new documents of the agency, created from `start` to `end` (inclusive)."""
+    query = (
+        select(AxisDelivery, Document)
+        .join(AxisDispatch, AxisDispatch.id == AxisDelivery.dispatch_id)
+        .join(Document, Document.id == AxisDelivery.document_id)
+        .where(Document.agency_id == agency_id, AxisDispatch.business_type == 0)
+    )
+    if start is not None:
+        query = query.where(AxisDelivery.created_at >= start_of(start))
+    if end is not None:
+        query = query.where(AxisDelivery.created_at < start_of(end + timedelta(days=1)))
+    return query
+
+
+def _count(condition: ColumnElement[bool] | None) -> Any:
+    assert condition is not None
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def by_recipient(
+    db: AsyncSession, *, agency_id: int, now: datetime, start: date, end: date
+) -> list[RecipientFigures]:
+    """Per recipient agency, what the agency sent over the axis from `start` to `end` and where
+    it stands: subordinate agencies first, then the others, each by name. One grouped query
+    over the deliveries, then the few recipients' names and parents."""
+    counted = list(
+        await db.execute(
+            _sent_by(agency_id, start, end)
+            .with_only_columns(
+                AxisDelivery.recipient_code,
+                AxisDispatch.agency_id,
+                func.max(AxisDelivery.recipient_name),
+                func.count(),
+                _count(_condition(Filter.ON_TIME, now)),
+                _count(_condition(Filter.OVERDUE, now)),
+                _count(_condition(Filter.DONE, now)),
+                _count(_condition(Filter.LATE_RECEIPT, now)),
+            )
+            .group_by(AxisDelivery.recipient_code, AxisDispatch.agency_id)
+        )
+    )
+    known = {
+        code: (name, parent_id)
+        for code, name, parent_id in await db.execute(
+            select(Agency.code, Agency.name, Agency.parent_id).where(
+                Agency.code.in_({row[0] for row in counted})
+            )
+        )
+    }
+    # A document issued in the name of the agency's parent (the UBND, by its office) counts
+    # the parent's subordinates as ours too: the senders are in the grouping.
+    lines: dict[str, RecipientFigures] = {}
+    for code, sender_id, name, *counts in counted:
+        own_name, parent_id = known.get(code, (name or code, None))
+        line = RecipientFigures(
+            code, own_name, parent_id in (agency_id, sender_id), *(int(n) for n in counts)
+        )
+        if (seen := lines.get(code)) is not None:
+            line = RecipientFigures(
+                code,
+                own_name,
+                seen.subordinate or line.subordinate,
+                *(a + b for a, b in zip(seen.counts, line.counts, strict=True)),
+            )
+        lines[code] = line
+    return sorted(lines.values(), key=lambda r: (not r.subordinate, r.name, r.code))
 
 
 async def sent(
@@ -153,15 +293,13 @@ async def sent(
     now: datetime,
     kind: Filter = Filter.ALL,
     recipient: str = "",
+    start: date | None = None,
+    end: date | None = None,
     page: int = 1,
 ) -> list[Track]:
-    """ "Văn bản đã gửi": deliveries of our agencies' documents, newest first."""
-    query = (
-        select(AxisDelivery, Document)
-        .join(AxisDispatch, AxisDispatch.id == AxisDelivery.dispatch_id)
-        .join(Document, Document.id == AxisDelivery.document_id)
-        .where(Document.agency_id == agency_id)
-    )
+    """ "Văn bản đã gửi": deliveries of our agency's documents (sent from `start` to `end`, when
+    given), newest first."""
+    query = _sent_by(agency_id, start, end)
     condition = _condition(kind, now)
     if condition is not None:
         query = query.where(condition)

@@ -4,6 +4,8 @@ and "Văn bản đã gửi"."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -228,6 +230,9 @@ async def sent_page(request: Request) -> Response:
     recipient = request.query_params.get("noi-nhan", "").strip()
     raw_page = request.query_params.get("trang", "1")
     page = int(raw_page) if raw_page.isdigit() else 1
+    # The dashboard's period (a year), when its figures link here.
+    raw_year = request.query_params.get("nam", "")
+    year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 9999 else None
     async with transaction(request) as db:
         tracks = await tracking.sent(
             db,
@@ -235,6 +240,8 @@ async def sent_page(request: Request) -> Response:
             now=resources(request).clock.now(),
             kind=kind,
             recipient=recipient,
+            start=date(year, 1, 1) if year else None,
+            end=date(year, 12, 31) if year else None,
             page=page,
         )
     context = {
@@ -242,6 +249,7 @@ async def sent_page(request: Request) -> Response:
         "kind": kind,
         "filters": tracking.Filter,
         "recipient": recipient,
+        "year": year,
         "page": page,
         "label": statuses.label,
     }
