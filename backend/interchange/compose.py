@@ -5,7 +5,7 @@ type, trích yếu, signer, nơi nhận, độ khẩn, pages), the issued PDF as
 as signed: the PAdES signatures inside them are what binds. The packet itself is signed
 (XML-DSig, `xmlsig.sign_packet`) with the issuing agency's seal key — the key that sealed the
 PDF, on its PKCS#11 token — and carries the seal's certificate chain in `KeyInfo`
-(`seal_packet`, run in a thread: the token blocks).
+(`xmlsig.seal_packet`, run in a thread: the token blocks).
 
 Without a seal key (`seal=None`: no signing set-up, or a seal certificate that is not RSA, which
 packets cannot be signed with) the packet still goes, unsigned, with a warning in the log and on
@@ -18,10 +18,8 @@ when sealing fails.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -49,7 +47,6 @@ from backend.interchange.packet import (
 )
 from backend.interchange.status import Organisation
 from backend.interchange.tables import AxisDispatch
-from signing import KeyProvider
 
 log = logging.getLogger(__name__)
 
@@ -185,25 +182,6 @@ async def issued_files(
     return files
 
 
-@dataclass(frozen=True)
-class PacketSeal:
-    """The issuing agency's seal key and its certificates, the seal's own first."""
-
-    key: KeyProvider
-    certificates: tuple[xmlsig.Certificate, ...]
-
-    @property
-    def subject(self) -> str:
-        return xmlsig.subject_of(self.certificates[0])
-
-
-async def seal_packet(packet: bytes, seal: PacketSeal) -> bytes:
-    """The packet signed with the seal key, off the event loop (PKCS#11 blocks)."""
-    return await asyncio.to_thread(
-        xmlsig.sign_packet, packet, key=seal.key, certificates=seal.certificates
-    )
-
-
 async def send_issued(
     db: AsyncSession,
     *,
@@ -213,7 +191,7 @@ async def send_issued(
     issuer: Agency,
     recipients: Sequence[outbox.Recipient],
     clerk: User,
-    seal: PacketSeal | None,
+    seal: xmlsig.PacketSeal | None,
 ) -> AxisDispatch:
     """Queue an issued document to its recipients over the axis, in the caller's transaction
     (the one that issues it, or a later "Gửi qua trục"), signed with `seal` (see the module
@@ -236,7 +214,7 @@ async def send_issued(
     )
     data = edxml.build_document(packet)
     if seal is not None:
-        data = await seal_packet(data, seal)
+        data = await xmlsig.seal_packet(data, seal)
     else:
         log.warning(
             "document %s (%s) sent over the axis unsigned: no seal key to sign its packet with",

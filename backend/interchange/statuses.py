@@ -24,7 +24,7 @@ from backend.core import audit, jobs
 from backend.core.clock import VIETNAM, Clock
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
-from backend.interchange import connection, docid
+from backend.interchange import connection, docid, xmlsig
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InvalidDocumentIdError
 from backend.interchange.status import (
@@ -218,11 +218,16 @@ async def send_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
             description=event.description,
             timestamp=event.occurred_at.astimezone(VIETNAM).replace(tzinfo=None),
         )
+    data = build_status(packet)
+    if (seal := ctx.packet_seal) is not None:
+        # Signed like our document packets (after its MessageHeader); without a seal key a
+        # status goes unsigned, as most systems' statuses do.
+        data = await xmlsig.seal_packet(data, seal)
     async with connection.client(ctx.settings) as axis:
         doc_id = await axis.send_edoc(
             from_code=ours.code,
             message_type="status",
-            data=build_status(packet),
+            data=data,
             to=[about.organ_id],
         )
     async with ctx.sessions() as db, db.begin():

@@ -11,7 +11,7 @@ namespace as the default one instead, which signxml 5.2 cannot produce consisten
 The key is a `cryptography` RSA key, the agency's key on its PKCS#11 token (`signing.Pkcs11Key`,
 signed through `signing.Pkcs11RsaPrivateKey`) or any other `signing.KeyProvider` (its coroutine
 run to completion in the signing thread); signing blocks (PKCS#11), so async code runs it in a
-thread (`compose.seal_packet`).
+thread (`seal_packet`, with a `PacketSeal`: the agency seal key and its chain).
 
 What we read: ABSENT (no signature), PLACEHOLDER (what vendors write in its place: a `Signature`
 outside the xmldsig namespace, .NET's empty `DigitalSignature`, or a real one carrying the value
@@ -73,8 +73,10 @@ from signing import KeyProvider, KeyProviderError, Pkcs11Key, Pkcs11RsaPrivateKe
 
 __all__ = [
     "Certificate",
+    "PacketSeal",
     "PacketSignature",
     "SignatureState",
+    "seal_packet",
     "sign_packet",
     "subject_of",
     "verify_packet",
@@ -116,6 +118,24 @@ class PacketSignature:
     reason_vi: str = ""  # why INVALID, or what the PLACEHOLDER was
     reason_en: str = ""
     trusted: bool = False  # the signer was checked against `trusted` certificates, and passed
+
+
+@dataclass(frozen=True)
+class PacketSeal:
+    """The agency's seal key and its certificates, the seal's own first: what our packets are
+    signed with (`signing_flow.setup.SigningSetup.packet_seal`)."""
+
+    key: KeyProvider
+    certificates: tuple[Certificate, ...]
+
+    @property
+    def subject(self) -> str:
+        return subject_of(self.certificates[0])
+
+
+async def seal_packet(xml: bytes, seal: PacketSeal) -> bytes:
+    """`sign_packet` with the seal, off the event loop (PKCS#11 blocks)."""
+    return await asyncio.to_thread(sign_packet, xml, key=seal.key, certificates=seal.certificates)
 
 
 class _Signer(XMLSigner):

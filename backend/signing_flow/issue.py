@@ -93,17 +93,6 @@ async def _sign_attachment(
     )
 
 
-def packet_seal(setup: SigningSetup) -> compose.PacketSeal | None:
-    """The seal key and chain that sealed the PDF, to sign its packet with; None when the seal
-    certificate is not RSA (packets are signed RSA-SHA256: the packet then goes unsigned)."""
-    certificate = setup.cert(keyring.SEAL)
-    if certificate.public_key.algorithm != "rsa":
-        return None
-    return compose.PacketSeal(
-        key=setup.keys.key(keyring.SEAL), certificates=(certificate, *setup.chain)
-    )
-
-
 async def issuing_agency(db: AsyncSession, document: Document) -> Agency:
     """The agency in whose name a document is issued: the one its signer signs for (the Chủ
     tịch listed with the office signs for the Ủy ban nhân dân), else the document's own. Its
@@ -278,7 +267,7 @@ async def issue(
             issuer=agency,
             recipients=await compose.named(db, recipient_codes),
             clerk=clerk,
-            seal=packet_seal(setup),
+            seal=setup.packet_seal(),
         )
     # Units of the agency itself receive it "để biết" through the workflow, in this transaction.
     await assignments.inform_units(

@@ -1,4 +1,5 @@
-"""The leader's (and unit head's) dashboard, its drill-down lists and the CSV export."""
+"""The leader's (and unit head's) dashboard, its drill-down lists and the CSV export; for those
+who see the whole agency, the documents sent over the axis per recipient (`tracking`)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Limits
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.identity import users
-from backend.interchange import compose, inbox, outbox, reception, statuses
+from backend.interchange import compose, inbox, outbox, reception, statuses, xmlsig
 from backend.interchange.outbox import Recipient
 from backend.interchange.tables import AxisDelivery, AxisReceived
 from backend.organisations import create_agency
@@ -91,20 +91,24 @@ class Office:
     specialist: User
     agency: Agency
     # The seal its packets are signed with (XML-DSig); None: they go unsigned.
-    seal: compose.PacketSeal | None = None
+    seal: xmlsig.PacketSeal | None = None
 
 
-@pytest.fixture(scope="session")
-def province_seal() -> compose.PacketSeal:
-    """The province's seal key (in memory: the PKCS#11 path is xmlsig_hsm_cases.py's) and
-    its certificate under a CA of its own."""
-    made = _signer("UBND tỉnh Tây Ninh")
+def seal_of(name: str) -> xmlsig.PacketSeal:
+    """An agency's seal key (in memory: the PKCS#11 path is xmlsig_hsm_cases.py's) and its
+    certificate under a CA of its own."""
+    made = _signer(name)
     pem = made.key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return compose.PacketSeal(key=InMemoryKey(pem), certificates=(made.cert, made.ca))
+    return xmlsig.PacketSeal(key=InMemoryKey(pem), certificates=(made.cert, made.ca))
+
+
+@pytest.fixture(scope="session")
+def seals() -> dict[str, xmlsig.PacketSeal]:
+    return {"province": seal_of("UBND tỉnh Tây Ninh"), "finance": seal_of("Sở Tài chính")}
 
 
 async def _office(
@@ -178,7 +182,7 @@ async def offices(
     sqlite_template: Path,
     redis_url: str,
     axis: AxisSimProcess,
-    province_seal: compose.PacketSeal,
+    seals: dict[str, xmlsig.PacketSeal],
 ) -> AsyncIterator[tuple[Office, Office]]:
     def settings_for(name: str, system: str) -> Settings:
         return office_settings(tmp_path, sqlite_template, redis_url, axis, name)
@@ -186,8 +190,8 @@ async def offices(
     province = province_office(settings_for("province", SYSTEMS["province"]))
     finance = finance_office(settings_for("finance", SYSTEMS["finance"]))
     sender = await anext(province)
-    sender.seal = province_seal
     receiver = await anext(finance)
+    sender.seal, receiver.seal = seals["province"], seals["finance"]
     try:
         yield sender, receiver
     finally:
@@ -217,8 +221,23 @@ async def run_queued(office: Office, kind: str) -> int:
             statuses.SEND_STATUS_JOB: statuses.send_job,
             inbox.CHECK_JOB: inbox.check_job,
         }[kind]
-        await handler(office.res, claimed)
+        await handler(_Context(office), claimed)
     return len(queued)
+
+
+class _Context:
+    """The office's resources as a job sees them, with the office's seal (the in-process
+    offices have no PKI, so `Resources.packet_seal` would be None)."""
+
+    def __init__(self, office: Office) -> None:
+        self._office = office
+
+    @property
+    def packet_seal(self) -> xmlsig.PacketSeal | None:
+        return self._office.seal
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._office.res, name)
 
 
 async def poll(office: Office) -> None:

@@ -18,7 +18,7 @@ from backend.core.jobs import ClaimedJob, Job
 from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.interchange import inbox, outbox, reception, statuses
+from backend.interchange import inbox, outbox, reception, statuses, xmlsig
 from backend.interchange.errors import InterchangeError
 from backend.interchange.tables import (
     AxisDelivery,
@@ -168,65 +168,63 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
             )
         )
     assert codes == ["01", "03", "04", "06"]
+    # Each status packet came signed with the Sở's seal, as its document packets would.
+    assert receiver.seal is not None
+    statuses_in = [r for r in await received(sender) if r.kind == "status"]
+    assert len(statuses_in) == 4
+    for row in statuses_in:
+        seal = xmlsig.verify_packet(await sender.res.blobs.get(row.packet_sha256))
+        assert (seal.state, seal.subject) == (xmlsig.SignatureState.VALID, receiver.seal.subject)
     # The commune never answered: still "sent, not yet received".
     assert (await deliveries(sender, document_id))[COMMUNE].status_code == ""
 
 
-async def test_a_packet_changed_after_it_was_signed_is_reported_invalid(
-    offices: tuple[Office, Office],
+async def test_a_packet_changed_after_signing_is_invalid_and_one_without_a_seal_is_said(
+    offices: tuple[Office, Office], caplog: pytest.LogCaptureFixture
 ) -> None:
     sender, receiver = offices
-    document_id = await issued_document(sender)
-    await send(sender, document_id, FINANCE)
+    changed_id = await issued_document(sender)
+    await send(sender, changed_id, FINANCE)
     # Between the seal and the axis, someone edits the trích yếu of the stored packet.
     async with sender.res.sessions() as db, db.begin():
         dispatch = await db.scalar(
-            select(AxisDispatch).where(AxisDispatch.document_id == document_id)
+            select(AxisDispatch).where(AxisDispatch.document_id == changed_id)
         )
         assert dispatch is not None and dispatch.signed_by
         signed = await sender.res.blobs.get(dispatch.packet_sha256)
         changed = signed.replace("thu ngân sách".encode(), "chi ngân sách".encode())
         assert changed != signed
         dispatch.packet_sha256 = await sender.res.blobs.put(changed)
-    assert await run_queued(sender, outbox.SEND_JOB) == 1
+    # Another document, sent from an office without a seal key.
+    unsigned_id = await issued_document(sender, number=13)
+    with caplog.at_level(logging.WARNING, logger="backend.interchange.compose"):
+        await send(replace(sender, seal=None), unsigned_id, FINANCE)
+    assert "sent over the axis unsigned" in caplog.text
+    assert await run_queued(sender, outbox.SEND_JOB) == 2
     await poll(receiver)
-    assert await run_queued(receiver, inbox.CHECK_JOB) == 1
-    (row,) = await received(receiver)
-    # Reported, never a reason to refuse: the document still waits for the clerk.
-    assert row.state == ReceivedState.PENDING and "chi ngân sách" in row.subject
-    assert row.checks["packet_signature"]["state"] == "invalid"
-    assert row.checks["packet_signature"]["reason_vi"] == (
+    assert await run_queued(receiver, inbox.CHECK_JOB) == 2
+    edited, unsigned = sorted(await received(receiver), key=lambda r: r.number_symbol)
+    # Reported, never a reason to refuse: both wait for the clerk.
+    assert edited.number_symbol == "12/UBND-KT" and unsigned.number_symbol == "13/UBND-KT"
+    assert edited.state == unsigned.state == ReceivedState.PENDING
+    assert "chi ngân sách" in edited.subject
+    assert edited.checks["packet_signature"]["state"] == "invalid"
+    assert edited.checks["packet_signature"]["reason_vi"] == (
         "nội dung gói tin đã bị thay đổi sau khi ký"
     )
-
-
-async def test_without_a_seal_key_the_packet_goes_unsigned_and_the_clerk_is_told(
-    offices: tuple[Office, Office], caplog: pytest.LogCaptureFixture
-) -> None:
-    sender, receiver = offices
-    document_id = await issued_document(sender)
-    with caplog.at_level(logging.WARNING, logger="backend.interchange.compose"):
-        await send(replace(sender, seal=None), document_id, FINANCE)
-    assert "sent over the axis unsigned" in caplog.text
-    assert await run_queued(sender, outbox.SEND_JOB) == 1
-    await poll(receiver)
-    assert await run_queued(receiver, inbox.CHECK_JOB) == 1
-    (row,) = await received(receiver)
-    assert row.state == ReceivedState.PENDING
-    assert row.checks["packet_signature"]["state"] == "absent"
+    assert unsigned.checks["packet_signature"]["state"] == "absent"
+    # The sender's clerk sees on the unsigned one's tracking that it went without the seal.
     async with sender.app.client() as http:
         browser_like(http)
         await sign_in_as(sender.app, http, sender.clerk.id)
-        unsigned = BeautifulSoup(
-            (await http.get(f"/documents/{document_id}/axis")).text, "html.parser"
-        )
-        signed_id = await issued_document(sender, number=13)
-        await send(sender, signed_id, FINANCE)
-        signed = BeautifulSoup((await http.get(f"/documents/{signed_id}/axis")).text, "html.parser")
-    warning = unsigned.select_one("[data-unsigned]")
+        panels = [
+            BeautifulSoup((await http.get(f"/documents/{d}/axis")).text, "html.parser")
+            for d in (unsigned_id, changed_id)
+        ]
+    warning = panels[0].select_one("[data-unsigned]")
     assert warning is not None and "không có chữ ký số XML" in warning.text
-    assert signed.select_one("[data-unsigned]") is None
-    assert signed.select_one(f'tr[data-recipient="{FINANCE}"]') is not None
+    assert panels[1].select_one("[data-unsigned]") is None
+    assert panels[1].select_one(f'tr[data-recipient="{FINANCE}"]') is not None
 
 
 async def test_returned_with_a_reason_and_a_packet_delivered_twice(
