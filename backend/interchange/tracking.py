@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, func, or_, select
+from sqlalchemy import DateTime, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -50,28 +50,38 @@ class Filter(enum.StrEnum):
     NOT_RECEIVED = "chua-nhan"  # no 01 yet (or not even sent)
     LATE_RECEIPT = "cham-nhan"  # sent more than a day ago, no status back
     NOT_HANDLED = "chua-xu-ly"  # received, not yet registered or handled
-    ON_TIME = "dung-han"  # 06 by the deadline's day, or open and the deadline not passed
+    ON_TIME = "dung-han"  # 06 by the deadline, or open and the deadline not passed
     OVERDUE = "qua-han"  # the deadline passed, neither 06 nor 02
     FAILED = "gui-loi"
     REFUSED = "tra-lai"
     DONE = "hoan-thanh"
 
 
-class _local_date(FunctionElement[date]):
-    """The Hà Nội calendar day of a stored moment (UTC), in SQL."""
+# A deadline day's moment (deadlines.END_OF_DAY in Hà Nội, no daylight saving) after its UTC
+# midnight: what `deadlines.normalize` makes of a bare date, for SQL.
+_DUE_AFTER_MIDNIGHT = deadlines.due_at(date(2000, 1, 1)) - datetime(2000, 1, 1, tzinfo=UTC)
 
-    type = Date()
+
+class _due_moment(FunctionElement[datetime]):
+    """A deadline date's moment (UTC), in SQL, to compare stored moments with."""
+
+    type = DateTime(timezone=True)
     inherit_cache = True
 
 
-@compiles(_local_date, "postgresql")
-def _local_date_postgresql(element: _local_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(timezone('Asia/Ho_Chi_Minh', {compiler.process(element.clauses, **kw)}) AS DATE)"
+@compiles(_due_moment, "postgresql")
+def _due_moment_postgresql(element: _due_moment, compiler: SQLCompiler, **kw: Any) -> str:
+    minutes = int(_DUE_AFTER_MIDNIGHT.total_seconds() // 60)
+    day = compiler.process(element.clauses, **kw)
+    return f"(({day} + interval '{minutes} minutes') AT TIME ZONE 'UTC')"
 
 
-@compiles(_local_date, "sqlite")
-def _local_date_sqlite(element: _local_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+@compiles(_due_moment, "sqlite")
+def _due_moment_sqlite(element: _due_moment, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC wall time as text, with microseconds: the same shape compares in order.
+    minutes = int(_DUE_AFTER_MIDNIGHT.total_seconds() // 60)
+    day = compiler.process(element.clauses, **kw)
+    return f"(datetime({day}, '+{minutes} minutes') || '.000000')"
 
 
 @dataclass(frozen=True)
@@ -201,7 +211,7 @@ def _condition(kind: Filter, now: datetime) -> ColumnElement[bool] | None:
                 AxisDelivery.status_code == StatusCode.COMPLETED.value,
                 or_(
                     Document.deadline.is_(None),
-                    _local_date(AxisDelivery.status_at) <= Document.deadline,
+                    AxisDelivery.status_at <= _due_moment(Document.deadline),
                 ),
             ),
             and_(_open(), or_(Document.deadline.is_(None), Document.deadline > passed)),

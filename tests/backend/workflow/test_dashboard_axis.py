@@ -96,8 +96,13 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> None:
         deliver(due_later, d1, OTHER, start, status_code="02", status_at=vn(3, 3, 10))
         deliver(due_past, d2, OTHER, start, status_code="06", status_at=vn(3, 7, 10))
         deliver(no_deadline, d3, OTHER, vn(3, 10, 8))
-        # Not in our directory: recalled before it left (withdrawn), never sent.
+        # Not in our directory: recalled before it left (withdrawn), never sent; done at 16:00
+        # of the deadline's day (on time), and at 18:00 (late: the deadline is 17:00).
         deliver(due_past, d2, CENTRAL, start, state=DeliveryState.WITHDRAWN, sent_at=None)
+        for number, hour in ((5, 16), (6, 18)):
+            due_sixth = await document(number, date(2026, 3, 6), start)
+            sent = await dispatch(due_sixth, start)
+            deliver(due_sixth, sent, CENTRAL, start, status_code="06", status_at=vn(3, 6, hour))
         # Outside the figures: last year's document, and a recall packet's own delivery.
         deliver(
             last_year, await dispatch(last_year, last_year.created_at), SUB, last_year.created_at
@@ -123,7 +128,7 @@ async def test_the_province_down_view_counts_per_recipient_and_links_to_its_rows
     assert [(f.code, f.subordinate, f.sent, f.on_time, f.overdue, f.done, f.late_receipt)
             for f in figures] == [
         (SUB, True, 3, 2, 1, 1, 1),
-        (CENTRAL, False, 1, 0, 0, 0, 0),
+        (CENTRAL, False, 3, 1, 0, 2, 0),
         (OTHER, False, 3, 1, 0, 1, 0),
     ]  # fmt: skip
     assert [f.name for f in figures] == [
@@ -152,7 +157,7 @@ async def test_the_province_down_view_counts_per_recipient_and_links_to_its_rows
             shown = listing.select(".tracktable tbody tr")
             assert len(shown) == int(link.text), (link["href"], len(shown))
             links += 1
-    assert links == 9
+    assert links == 11
     # The period is the dashboard's: nothing in 2025's view but last year's document.
     page = BeautifulSoup((await client.get("/dashboard?year=2025")).text, "html.parser")
     rows = page.select("#axis-recipients tbody tr")
