@@ -70,6 +70,8 @@ class Filters:
     mine_of: int | None = None
     mine_unit: int | None = None
     mine: bool = False
+    # With mine_of: what was sent to the person (or unit) "để biết" instead, whatever its state.
+    inform: bool = False
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
@@ -77,12 +79,17 @@ class Filters:
             holder = Assignment.user_id == self.mine_of
             if self.mine_unit is not None:
                 holder = or_(holder, Assignment.unit_id == self.mine_unit)
-            open_work = select(Assignment.document_id).where(
-                holder,
-                Assignment.state.in_((State.ACTIVE.value, State.IN_PROGRESS.value)),
-                Assignment.part != Part.INFORM.value,
-            )
-            found.append(Document.id.in_(open_work))
+            if self.inform:
+                given = select(Assignment.document_id).where(
+                    holder, Assignment.part == Part.INFORM.value
+                )
+            else:
+                given = select(Assignment.document_id).where(
+                    holder,
+                    Assignment.state.in_((State.ACTIVE.value, State.IN_PROGRESS.value)),
+                    Assignment.part != Part.INFORM.value,
+                )
+            found.append(Document.id.in_(given))
         if self.direction:
             found.append(Document.direction == self.direction)
         if self.statuses:
@@ -127,6 +134,13 @@ INBOXES = {
         ),
         Inbox(
             "viec-cua-toi", "Việc của tôi", "My work", Filters(mine=True), Action.HANDLE_DOCUMENT
+        ),
+        Inbox(
+            "de-biet",
+            "Để biết",
+            "For information",
+            Filters(inform=True),
+            Action.HANDLE_DOCUMENT,
         ),
         Inbox(
             "van-ban-den",

@@ -13,7 +13,9 @@ axis is `backend.axis_sim`), the connection from the settings (`connection`).
 Flows: sending (`compose`, `outbox`), receiving (`inbox`, `reception`), statuses both ways
 (`statuses`), the sender's view (`tracking`), the agency directory (`directory`, with
 `directory_sync`, `directory_index`, and its periodic jobs in `directory_jobs`), their tables
-(`tables`), the error family (`errors`). The packets we send are not signed with `xmlsig` yet
-(the agency key is not wired to it); a received packet's signature is checked and reported
+(`tables`), the error family (`errors`). The packets we send — documents (`compose`) and
+statuses (`statuses`) — are signed with `xmlsig` with the agency's seal key when the
+installation has one (`signing_flow.setup.SigningSetup.packet_seal`); a document packet sent
+without is flagged on its tracking. A received packet's signature is checked and reported
 (`inbox.check_job`). The PDFs' own signatures are what both sides verify.
 """

@@ -2,12 +2,23 @@
 
 The packet carries what the register and the Decree 30 header say (số/ký hiệu, date, place,
 type, trích yếu, signer, nơi nhận, độ khẩn, pages), the issued PDF as sealed and its phụ lục
-as signed: the PAdES signatures inside them are what binds. The packet itself is not signed
-(XML-DSig) yet: `xmlsig.sign_packet` exists, the agency key is not wired to it.
+as signed: the PAdES signatures inside them are what binds. The packet itself is signed
+(XML-DSig, `xmlsig.sign_packet`) with the issuing agency's seal key — the key that sealed the
+PDF, on its PKCS#11 token — and carries the seal's certificate chain in `KeyInfo`
+(`xmlsig.seal_packet`, run in a thread: the token blocks).
+
+Without a seal key (`seal=None`: no signing set-up, or a seal certificate that is not RSA, which
+packets cannot be signed with) the packet still goes, unsigned, with a warning in the log and on
+the document's tracking panel (`AxisDispatch.signed_by` empty): the PAdES seal inside the PDF is
+what the recipient registers on, and most systems on the axis send no packet signature at all,
+so holding back an issued, numbered document for it would serve nobody. A token that fails while
+signing is an error (`PacketSigningError`): the issue rolls back and the clerk tries again, as
+when sealing fails.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +32,7 @@ from backend.core.errors import ValidationError
 from backend.core.models import Agency, User
 from backend.documents import catalogue
 from backend.documents.tables import Document, DocumentFile
-from backend.interchange import edxml, outbox
+from backend.interchange import edxml, outbox, xmlsig
 from backend.interchange.docid import DocumentId
 from backend.interchange.packet import (
     Attachment,
@@ -38,6 +49,8 @@ from backend.interchange.packet import (
 from backend.interchange.replacements import Replacing
 from backend.interchange.status import Organisation
 from backend.interchange.tables import AxisDispatch
+
+log = logging.getLogger(__name__)
 
 # QCVN 102 SĐ1:2022 list B codes of the Decree 30 administrative types whose code was legible
 # in the sources (README §3.5); the others are written 0 with their name, which receivers trust
@@ -180,11 +193,13 @@ async def send_issued(
     issuer: Agency,
     recipients: Sequence[outbox.Recipient],
     clerk: User,
+    seal: xmlsig.PacketSeal | None,
     replacing: Replacing | None = None,
 ) -> AxisDispatch:
     """Queue an issued document to its recipients over the axis, in the caller's transaction
-    (the one that issues it, or a later "Gửi qua trục"); `replacing` (checked by
-    `replacements.replacing`) makes it a replacement of an earlier one (type 3)."""
+    (the one that issues it, or a later "Gửi qua trục"), signed with `seal` (see the module
+    docstring for `None`); `replacing` (checked by `replacements.replacing`) makes it a
+    replacement of an earlier one (type 3)."""
     if document.status != catalogue.Status.ISSUED:
         raise ValidationError(
             "Chỉ gửi qua trục văn bản đã phát hành.",
@@ -202,17 +217,61 @@ async def send_issued(
         now=clock.now(),
         business=replacing.business(REPLACE_REASON) if replacing else None,
     )
-    return await outbox.dispatch(
+    return await queue(
         db,
         clock=clock,
         blobs=blobs,
+        packet=packet,
         document_id=document.id,
+        issuer=issuer,
+        recipients=recipients,
+        clerk=clerk,
+        seal=seal,
+        replaces_document_id=replacing.document_id if replacing else None,
+    )
+
+
+async def queue(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    packet: DocumentPacket,
+    document_id: int,
+    issuer: Agency,
+    recipients: Sequence[outbox.Recipient],
+    clerk: User,
+    seal: xmlsig.PacketSeal | None,
+    about: dict[str, int] | None = None,
+    replaces_document_id: int | None = None,
+) -> AxisDispatch:
+    """Serialise a document packet, sign it with `seal` (see the module docstring for `None`)
+    and queue it to its recipients (`outbox.dispatch`), in the caller's transaction: a new
+    document's, a replacement's or an update's (`about`: the deliveries it updates)."""
+    data = edxml.build_document(packet)
+    if seal is not None:
+        data = await xmlsig.seal_packet(data, seal)
+    else:
+        log.warning(
+            "document %s (%s) sent over the axis unsigned: no seal key to sign its packet with",
+            document_id,
+            packet.document_id,
+        )
+    dispatch = await outbox.dispatch(
+        db,
+        clock=clock,
+        blobs=blobs,
+        document_id=document_id,
         sender=issuer,
         document_key=packet.document_id,
         notation=packet.code.text,
-        packet=edxml.build_document(packet),
+        packet=data,
         recipients=recipients,
         actor_id=clerk.id,
         business_type=int(packet.business.doc_type),
-        replaces_document_id=replacing.document_id if replacing else None,
+        reason=packet.business.reason if packet.business.doc_type is BusinessDocType.UPDATE else "",
+        about=about,
+        replaces_document_id=replaces_document_id,
     )
+    dispatch.signed_by = seal.subject if seal is not None else ""
+    return dispatch

@@ -29,7 +29,7 @@ from backend.core import audit, jobs
 from backend.core.clock import VIETNAM, Clock
 from backend.core.jobs import ClaimedJob
 from backend.core.models import Agency
-from backend.interchange import connection, docid, edxml
+from backend.interchange import connection, docid, edxml, xmlsig
 from backend.interchange.context import ExchangeContext
 from backend.interchange.errors import InvalidDocumentIdError
 from backend.interchange.packet import (
@@ -273,6 +273,10 @@ async def send_job(ctx: ExchangeContext, job: ClaimedJob) -> None:
         data = edxml.build_document(recall)
     else:
         message_type, data = "status", build_status(packet)
+    if (seal := ctx.packet_seal) is not None:
+        # Signed like our document packets (after the trace header list, or a status's
+        # MessageHeader); without a seal key it goes unsigned, as most systems' statuses do.
+        data = await xmlsig.seal_packet(data, seal)
     async with connection.client(ctx.settings) as axis:
         doc_id = await axis.send_edoc(
             from_code=ours.code, message_type=message_type, data=data, to=[about.organ_id]

@@ -79,6 +79,9 @@ class AxisDispatch(Base):
     packet_sha256: Mapped[str] = mapped_column(String(64), default="")
     packet_size: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The subject of the seal certificate the packet was signed with (XML-DSig); empty when it
+    # went unsigned (no seal key, or not a new document's packet).
+    signed_by: Mapped[str] = mapped_column(String(512), default="")
     # Each "Gửi lại" of failed deliveries is a new round of the send job.
     send_rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -34,7 +34,7 @@ from backend.core.models import Agency, User
 from backend.documents import catalogue
 from backend.documents.intake import Upload, revise_incoming
 from backend.documents.tables import Document
-from backend.interchange import compose, edxml, outbox, reception, statuses
+from backend.interchange import compose, edxml, outbox, reception, statuses, xmlsig
 from backend.interchange.packet import Business, BusinessDocType, DocumentPacket
 from backend.interchange.status import StatusCode
 from backend.interchange.tables import (
@@ -81,8 +81,10 @@ async def send(
     delivery_ids: Sequence[int],
     reason: str,
     clerk: User,
+    seal: xmlsig.PacketSeal | None,
 ) -> AxisDispatch:
-    """The sender's "Gửi cập nhật" to the chosen recipients, in the caller's transaction."""
+    """The sender's "Gửi cập nhật" to the chosen recipients, in the caller's transaction, the
+    packet signed with `seal` as a new document's is (`compose.queue`)."""
     text = reception.reason_text(reason)
     document = await db.get(Document, document_id)
     if document is None or document.agency_id != clerk.agency_id:
@@ -129,19 +131,16 @@ async def send(
     )
     changed = _content(packet) != _content(previous)
     packet = replace(packet, business=replace(packet.business, document_info=changed))
-    record = await outbox.dispatch(
+    record = await compose.queue(
         db,
         clock=clock,
         blobs=blobs,
+        packet=packet,
         document_id=document.id,
-        sender=issuer,
-        document_key=packet.document_id,
-        notation=packet.code.text,
-        packet=edxml.build_document(packet),
+        issuer=issuer,
         recipients=recipients,
-        actor_id=clerk.id,
-        business_type=int(BusinessDocType.UPDATE),
-        reason=text,
+        clerk=clerk,
+        seal=seal,
         about={d.recipient_code: d.id for d in chosen},
     )
     now = clock.now()

@@ -8,9 +8,10 @@ VPCP's fixture has it, the signer's certificate (and chain) in `KeyInfo/X509Data
 `edXMLHeader` after `TraceHeaderList` as `ds:Signature` (VPCP's `edoc.edxml` writes the xmldsig
 namespace as the default one instead, which signxml 5.2 cannot produce consistently: its
 `Transforms` then fall out of the namespace); the `edXML:` prefixes stay as they were.
-The key is a `cryptography` RSA key or the agency's key on its PKCS#11 token (`signing.Pkcs11Key`,
-signed through `signing.Pkcs11RsaPrivateKey`); signing blocks (PKCS#11), so async code runs it in
-a thread.
+The key is a `cryptography` RSA key, the agency's key on its PKCS#11 token (`signing.Pkcs11Key`,
+signed through `signing.Pkcs11RsaPrivateKey`) or any other `signing.KeyProvider` (its coroutine
+run to completion in the signing thread); signing blocks (PKCS#11), so async code runs it in a
+thread (`seal_packet`, with a `PacketSeal`: the agency seal key and its chain).
 
 What we read: ABSENT (no signature), PLACEHOLDER (what vendors write in its place: a `Signature`
 outside the xmldsig namespace, .NET's empty `DigitalSignature`, or a real one carrying the value
@@ -23,6 +24,7 @@ that is.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -34,8 +36,12 @@ from typing import TypeAlias
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature as InvalidValue
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding, PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import (
     Criticality,
@@ -63,9 +69,18 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from backend.interchange.errors import PacketSigningError
 from backend.interchange.safexml import DEFAULT_MAX_PACKET_BYTES, hardened_parser, parse_packet
 from backend.interchange.shape import serialise
-from signing import KeyProviderError, Pkcs11Key, Pkcs11RsaPrivateKey
+from signing import KeyProvider, KeyProviderError, Pkcs11Key, Pkcs11RsaPrivateKey
 
-__all__ = ["PacketSignature", "SignatureState", "sign_packet", "verify_packet"]
+__all__ = [
+    "Certificate",
+    "PacketSeal",
+    "PacketSignature",
+    "SignatureState",
+    "seal_packet",
+    "sign_packet",
+    "subject_of",
+    "verify_packet",
+]
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 # SHA-256 of the SignatureValue every vendor sample carries, from every vendor (README §2.6).
@@ -105,6 +120,24 @@ class PacketSignature:
     trusted: bool = False  # the signer was checked against `trusted` certificates, and passed
 
 
+@dataclass(frozen=True)
+class PacketSeal:
+    """The agency's seal key and its certificates, the seal's own first: what our packets are
+    signed with (`signing_flow.setup.SigningSetup.packet_seal`)."""
+
+    key: KeyProvider
+    certificates: tuple[Certificate, ...]
+
+    @property
+    def subject(self) -> str:
+        return subject_of(self.certificates[0])
+
+
+async def seal_packet(xml: bytes, seal: PacketSeal) -> bytes:
+    """`sign_packet` with the seal, off the event loop (PKCS#11 blocks)."""
+    return await asyncio.to_thread(sign_packet, xml, key=seal.key, certificates=seal.certificates)
+
+
 class _Signer(XMLSigner):
     """signxml's signer reading the packet with our parser: attachments are text nodes beyond
     libxml2's default limit (10 MB), which its own parser refuses."""
@@ -115,7 +148,7 @@ class _Signer(XMLSigner):
 
 
 def sign_packet(
-    xml: bytes, *, key: rsa.RSAPrivateKey | Pkcs11Key, certificates: Sequence[Certificate]
+    xml: bytes, *, key: rsa.RSAPrivateKey | KeyProvider, certificates: Sequence[Certificate]
 ) -> bytes:
     """The packet with our enveloped signature over all of it.
 
@@ -165,7 +198,7 @@ def sign_packet(
 
 
 def _signing_key(
-    key: rsa.RSAPrivateKey | Pkcs11Key, certificate: x509.Certificate
+    key: rsa.RSAPrivateKey | KeyProvider, certificate: x509.Certificate
 ) -> rsa.RSAPrivateKey:
     public = certificate.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
@@ -177,11 +210,67 @@ def _signing_key(
         return Pkcs11RsaPrivateKey(
             key, certificate=asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
         )
+    if isinstance(key, KeyProvider):
+        return _ProviderRsaKey(key, public)
     if key.public_key().public_numbers() != public.public_numbers():
         raise _cannot_sign(
             "khóa ký không khớp với chứng thư số", "the key does not match the certificate"
         )
     return key
+
+
+class _ProviderRsaKey(rsa.RSAPrivateKey):
+    """A `KeyProvider` (an in-memory key, a remote signer) as the `cryptography` key signxml
+    signs with: its coroutine runs to completion in the calling thread, and the value is
+    checked with the certificate's public key, as `Pkcs11RsaPrivateKey` does for a token."""
+
+    def __init__(self, key: KeyProvider, public: rsa.RSAPublicKey) -> None:
+        self._key = key
+        self._public = public
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._public
+
+    def sign(
+        self,
+        data: bytes,
+        padding: AsymmetricPadding,
+        algorithm: Prehashed | hashes.HashAlgorithm | NoDigestInfo,
+    ) -> bytes:
+        if not isinstance(padding, PKCS1v15) or not isinstance(algorithm, hashes.HashAlgorithm):
+            raise UnsupportedAlgorithm("the key signs with PKCS#1 v1.5 over the data only")
+        value = asyncio.run(self._key.sign(dtbs=data, md_algorithm=algorithm.name))
+        try:
+            self._public.verify(value, data, PKCS1v15(), algorithm)
+        except InvalidValue:
+            raise KeyProviderError(
+                "the key's signature does not verify with the certificate"
+            ) from None
+        return value
+
+    def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
+        raise UnsupportedAlgorithm("the key is used for signatures only")
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        raise UnsupportedAlgorithm("the private key is the provider's")
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        raise UnsupportedAlgorithm("the private key is the provider's")
+
+    def __copy__(self) -> _ProviderRsaKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _ProviderRsaKey:
+        return self
 
 
 def _cannot_sign(vi: str, en: str) -> PacketSigningError:
@@ -293,6 +382,11 @@ def verify_packet(
         subject=subject,
         trusted=trusted is not None,
     )
+
+
+def subject_of(certificate: Certificate) -> str:
+    """A certificate's subject as `verify_packet` reports it (RFC 4514)."""
+    return _pyca(certificate).subject.rfc4514_string()
 
 
 def _local(element: etree._Element) -> str:

@@ -24,6 +24,7 @@ from backend.documents.pages import PageRenderer
 from backend.documents.verification import SignatureChecker, load_trust
 from backend.documents.workers import PdfWorkers
 from backend.identity.tokens import KeyRing, load_keyring
+from backend.interchange.xmlsig import PacketSeal
 from backend.push.runtime import PushRuntime
 from backend.push.vapid import load_or_create
 from backend.push.worker import Policy
@@ -63,6 +64,11 @@ class Resources:
     bus: Bus
     # Leaders' and the agency's signing (None until a PKI exists: `eoffice pki init`).
     signing: SigningSetup | None = None
+
+    @property
+    def packet_seal(self) -> PacketSeal | None:
+        """What our axis packets are signed with (backend.interchange.context)."""
+        return self.signing.packet_seal() if self.signing is not None else None
 
 
 @contextlib.asynccontextmanager

@@ -8,6 +8,10 @@ made at B-LTA; the version remembers until when its archival timestamp holds
 the agency key as well, text only (Decree 30: number and symbol and signing time, top right of
 page 1, no seal image), as a new version of that file.
 
+Then it goes where the clerk chose, in the same transaction: to agencies over the national axis
+(one edXML packet, XML-DSig-signed with the same seal key: `interchange.compose`), and to units
+of the agency itself "để biết" (`workflow.assignments.inform_units`).
+
 Atomic: the number is taken in the same SQL transaction that stores the sealed version and marks
 the document issued; if sealing fails, the counter update rolls back with it and no number is
 used up."""
@@ -34,6 +38,8 @@ from backend.signing_flow import keyring
 from backend.signing_flow.events import DocumentIssued
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
+from backend.workflow import assignments
+from backend.workflow.assignments import Actor
 from signing import (
     AttachmentStampAppearance,
     PadesLevel,
@@ -277,10 +283,15 @@ async def issue(
             issuer=agency,
             recipients=await compose.named(db, recipient_codes),
             clerk=clerk,
+            seal=setup.packet_seal(),
             replacing=replacing,
         )
-    # The units chosen are recorded with the issue (audit, above); delivering an issued
-    # document to units of the agency itself is not built yet (#13 follow-up).
+    if unit_ids:
+        # Units of the agency itself receive it "để biết" through the workflow, in this
+        # transaction.
+        await assignments.inform_units(
+            db, clock=clock, actor=Actor(clerk), document=document, unit_ids=unit_ids
+        )
     draft = await db.get(Draft, document.id)
     if draft is not None:
         notice = payloads.issued(

@@ -15,6 +15,7 @@ from asn1crypto import x509
 
 from backend.core.settings import Settings
 from backend.documents.workers import PdfWorkers
+from backend.interchange.xmlsig import PacketSeal
 from backend.signing_flow import keyring
 from signing import KeyProvider, Pkcs11Key, SigningServices, TrustSettings
 
@@ -94,6 +95,14 @@ class SigningSetup:
 
     def seal_image(self) -> bytes:
         return keyring.signature_image(self.settings, keyring.SEAL)
+
+    def packet_seal(self) -> PacketSeal | None:
+        """The seal key and chain that seal the PDFs, to sign our axis packets with; None when
+        the seal certificate is not RSA (packets are signed RSA-SHA256: they go unsigned)."""
+        certificate = self.cert(keyring.SEAL)
+        if certificate.public_key.algorithm != "rsa":
+            return None
+        return PacketSeal(key=self.keys.key(keyring.SEAL), certificates=(certificate, *self.chain))
 
     def has_key(self, username: str) -> bool:
         if isinstance(self.pki, keyring.ProductionPki):

@@ -1,4 +1,5 @@
-"""Assign, re-assign, report progress, complete and return (Decree 30: route → resolve).
+"""Assign, re-assign, report progress, complete and return (Decree 30: route → resolve); an
+issued document sent to units of the agency "để biết" (`inform_units`).
 
 Rules: a document has exactly one open chủ trì at the top; each hop's deadline is never later
 than its parent's; a unit head re-assigns only what was given to their unit, only to people of
@@ -269,6 +270,54 @@ async def assign(
         db, clock, actor, document, "assigned", lead, note=plan.direction, detail=_describe(plan)
     )
     return lead
+
+
+async def inform_units(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    actor: Actor,
+    document: Document,
+    unit_ids: Sequence[int],
+) -> list[Assignment]:
+    """The clerk's Phát hành to units of the agency itself: each receives the issued document
+    "để biết" (an inform hop, its heads told by push). Routing (`assign`) is for incoming
+    documents and needs a chủ trì; an issued document has nobody to handle it, only people to
+    know it, so it gets inform hops alone and keeps its status."""
+    if document.agency_id != actor.user.agency_id:
+        raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
+    if not policy.may(
+        principal_of(actor.user), Action.ISSUE_DOCUMENT, await queries.load_ref(db, document)
+    ):
+        raise ForbiddenError(
+            "Chỉ văn thư gửi văn bản phát hành đến các đơn vị.",
+            "Only the clerk sends issued documents to the units.",
+        )
+    if document.direction != Direction.OUTGOING or document.status != Status.ISSUED:
+        raise ValidationError(
+            "Chỉ gửi để biết văn bản đi đã phát hành.",
+            "Only issued outgoing documents are sent to units for information.",
+        )
+    parties = [Party(unit_id=unit_id) for unit_id in dict.fromkeys(unit_ids)]
+    for party in parties:
+        await _check_party(db, party, document.agency_id)
+    hops = [
+        await _add(
+            db,
+            clock,
+            document=document,
+            by=actor.user,
+            part=Part.INFORM,
+            party=party,
+            deadline=None,
+            direction="",
+        )
+        for party in parties
+    ]
+    if hops:
+        detail: dict[str, object] = {"inform": [f"d:{p.unit_id}" for p in parties]}
+        await event(db, clock, actor, document, "informed", detail=detail)
+    return hops
 
 
 def not_a_router() -> ForbiddenError:

@@ -1,4 +1,5 @@
-"""The leader's (and unit head's) dashboard, its drill-down lists and the CSV export."""
+"""The leader's (and unit head's) dashboard, its drill-down lists and the CSV export; for those
+who see the whole agency, the documents sent over the axis per recipient (`tracking`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from backend.documents import catalogue
 from backend.documents.catalogue import Status
 from backend.identity import policy
 from backend.identity.policy import WHOLE_AGENCY, Action
+from backend.interchange import tracking
 from backend.web import htmx
 from backend.web.views.auth import current_principal, transaction
 from backend.web.views.render import render, resources
@@ -59,9 +61,25 @@ async def _figures(request: Request) -> tuple[int, dashboard_cache.Figures]:
     return year, figures
 
 
+async def _sent_over_the_axis(request: Request) -> list[tracking.RecipientFigures] | None:
+    """The province-down view: for those who see the whole agency's dashboard only."""
+    if not policy.may(current_principal(request), Action.VIEW_DASHBOARD, WHOLE_AGENCY):
+        return None
+    _, start, end, _ = _period(request)
+    async with transaction(request) as db:
+        return await tracking.by_recipient(
+            db,
+            agency_id=current_principal(request).agency_id,
+            now=resources(request).clock.now(),
+            start=start,
+            end=end,
+        )
+
+
 async def dashboard_page(request: Request) -> Response:
     year, figures = await _figures(request)
     found = figures.numbers
+    block = "figures" if htmx.is_partial(request) else None
     listing = request.url_for("dashboard_list").path
     status_chart = charts.bars(
         [
@@ -79,8 +97,9 @@ async def dashboard_page(request: Request) -> Response:
     context: dict[str, Any] = {"n": found, "year": year, "status_chart": status_chart,
                                "trend": trend, "statuses": catalogue.STATUS_LABELS,
                                "as_of": figures.at.astimezone(VIETNAM),
-                               "current": figures.current}  # fmt: skip
-    block = "figures" if htmx.is_partial(request) else None
+                               "current": figures.current,
+                               "axis": None if block else await _sent_over_the_axis(request),
+                               "axis_filters": tracking.Filter}  # fmt: skip
     response = render(request, "dashboard/dashboard.html", context, block=block)
     if block:
         response.headers["Cache-Control"] = "no-store"

@@ -53,6 +53,7 @@ def _filters(request: Request, inbox: queries.Inbox) -> queries.Filters:
     params = request.query_params
     principal = current_principal(request)
     urgency = params.get("urgency", "")
+    holder = inbox.filters.mine or inbox.filters.inform
     return queries.Filters(
         direction=inbox.filters.direction,
         statuses=inbox.filters.statuses,
@@ -61,8 +62,9 @@ def _filters(request: Request, inbox: queries.Inbox) -> queries.Filters:
         date_from=_date_param(params.get("from")),
         date_to=_date_param(params.get("to")),
         issuer=params.get("issuer", ""),
-        mine_of=principal.user_id if inbox.filters.mine else None,
-        mine_unit=policy.held_unit(principal) if inbox.filters.mine else None,
+        mine_of=principal.user_id if holder else None,
+        mine_unit=policy.held_unit(principal) if holder else None,
+        inform=inbox.filters.inform,
     )
 
 

@@ -4,6 +4,8 @@ register or return, answer a recall or an update), a sent document's tracking pe
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -192,11 +194,10 @@ async def tracking_panel(request: Request) -> Response:
         if document is None or document.agency_id != current_user(request).agency_id:
             raise NotFoundError("Không tìm thấy văn bản.", "No such document.")
         tracks = await tracking.of_document(db, document_id=document_id, now=res.clock.now())
-    return render(
-        request,
-        "exchange/_tracking.html",
-        {"document": document, "tracks": tracks, "label": statuses.label},
-    )
+        unsigned = await tracking.unsigned(db, document_id=document_id)
+    context = {"document": document, "tracks": tracks, "unsigned": unsigned,
+               "label": statuses.label}  # fmt: skip
+    return render(request, "exchange/_tracking.html", context)
 
 
 async def _delivery_ids(request: Request, field: str = "reason") -> tuple[list[int], str]:
@@ -228,6 +229,7 @@ async def tracking_update(request: Request) -> Response:
             delivery_ids=ids,
             reason=reason,
             clerk=clerk,
+            seal=res.packet_seal,
         )
     return await tracking_panel(request)
 
@@ -273,6 +275,9 @@ async def sent_page(request: Request) -> Response:
     recipient = request.query_params.get("noi-nhan", "").strip()
     raw_page = request.query_params.get("trang", "1")
     page = int(raw_page) if raw_page.isdigit() else 1
+    # The dashboard's period (a year), when its figures link here.
+    raw_year = request.query_params.get("nam", "")
+    year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 9999 else None
     async with transaction(request) as db:
         tracks = await tracking.sent(
             db,
@@ -280,6 +285,8 @@ async def sent_page(request: Request) -> Response:
             now=resources(request).clock.now(),
             kind=kind,
             recipient=recipient,
+            start=date(year, 1, 1) if year else None,
+            end=date(year, 12, 31) if year else None,
             page=page,
         )
     context = {
@@ -287,6 +294,7 @@ async def sent_page(request: Request) -> Response:
         "kind": kind,
         "filters": tracking.Filter,
         "recipient": recipient,
+        "year": year,
         "page": page,
         "label": statuses.label,
     }

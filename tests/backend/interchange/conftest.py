@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,13 +22,15 @@ from backend.documents import catalogue
 from backend.documents.intake import Limits
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.identity import users
-from backend.interchange import compose, inbox, outbox, reception, statuses
+from backend.interchange import compose, inbox, outbox, reception, statuses, xmlsig
 from backend.interchange.outbox import Recipient
 from backend.interchange.tables import AxisDelivery, AxisReceived
 from backend.organisations import create_agency
 from backend.runtime.resources import Resources
 from backend.web.app import create_app
+from signing import InMemoryKey
 from signing.samples import make_sample_pdf
+from tests.backend.interchange.test_xmlsig import _signer
 from tests.conftest import _copy_sqlite, make_settings
 from tests.support.axis_sim import AxisSimProcess
 from tests.support.lifespan import LifespanManager
@@ -87,6 +90,25 @@ class Office:
     leader: User
     specialist: User
     agency: Agency
+    # The seal its packets are signed with (XML-DSig); None: they go unsigned.
+    seal: xmlsig.PacketSeal | None = None
+
+
+def seal_of(name: str) -> xmlsig.PacketSeal:
+    """An agency's seal key (in memory: the PKCS#11 path is xmlsig_hsm_cases.py's) and its
+    certificate under a CA of its own."""
+    made = _signer(name)
+    pem = made.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return xmlsig.PacketSeal(key=InMemoryKey(pem), certificates=(made.cert, made.ca))
+
+
+@pytest.fixture(scope="session")
+def seals() -> dict[str, xmlsig.PacketSeal]:
+    return {"province": seal_of("UBND tỉnh Tây Ninh"), "finance": seal_of("Sở Tài chính")}
 
 
 async def _office(
@@ -156,7 +178,11 @@ def finance_office(settings: Settings) -> AsyncIterator[Office]:
 
 @pytest.fixture
 async def offices(
-    tmp_path: Path, sqlite_template: Path, redis_url: str, axis: AxisSimProcess
+    tmp_path: Path,
+    sqlite_template: Path,
+    redis_url: str,
+    axis: AxisSimProcess,
+    seals: dict[str, xmlsig.PacketSeal],
 ) -> AsyncIterator[tuple[Office, Office]]:
     def settings_for(name: str, system: str) -> Settings:
         return office_settings(tmp_path, sqlite_template, redis_url, axis, name)
@@ -165,6 +191,7 @@ async def offices(
     finance = finance_office(settings_for("finance", SYSTEMS["finance"]))
     sender = await anext(province)
     receiver = await anext(finance)
+    sender.seal, receiver.seal = seals["province"], seals["finance"]
     try:
         yield sender, receiver
     finally:
@@ -194,8 +221,23 @@ async def run_queued(office: Office, kind: str) -> int:
             statuses.SEND_STATUS_JOB: statuses.send_job,
             inbox.CHECK_JOB: inbox.check_job,
         }[kind]
-        await handler(office.res, claimed)
+        await handler(_Context(office), claimed)
     return len(queued)
+
+
+class _Context:
+    """The office's resources as a job sees them, with the office's seal (the in-process
+    offices have no PKI, so `Resources.packet_seal` would be None)."""
+
+    def __init__(self, office: Office) -> None:
+        self._office = office
+
+    @property
+    def packet_seal(self) -> xmlsig.PacketSeal | None:
+        return self._office.seal
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._office.res, name)
 
 
 async def poll(office: Office) -> None:
@@ -259,6 +301,7 @@ async def send(office: Office, document_id: int, *codes: str) -> None:
             issuer=province,
             recipients=[Recipient(code, f"Cơ quan {code}") for code in codes],
             clerk=office.clerk,
+            seal=office.seal,
         )
 
 

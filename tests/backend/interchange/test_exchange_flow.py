@@ -6,9 +6,11 @@ this process; their jobs are run by calling the handlers, so each step is seen i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from backend.core.errors import ValidationError
@@ -26,6 +28,7 @@ from backend.interchange import (
     replacements,
     statuses,
     updates,
+    xmlsig,
 )
 from backend.interchange.errors import InterchangeError
 from backend.interchange.outbox import Recipient
@@ -100,6 +103,17 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
     (row,) = await received(receiver)
     assert row.checks["verified"] is True
     assert row.checks["files"][0]["signatures"] == {"status": "unsigned"}
+    # The packet itself carries the province's seal signature (XML-DSig), and it holds.
+    assert sender.seal is not None
+    assert row.checks["packet_signature"] == {
+        "state": "valid",
+        "subject": sender.seal.subject,
+        "reason_vi": "",
+        "reason_en": "",
+    }
+    async with sender.res.sessions() as db:
+        dispatch = await db.get_one(AxisDispatch, sent[FINANCE].dispatch_id)
+    assert dispatch.signed_by == "CN=UBND tỉnh Tây Ninh"
     assert await run_queued(receiver, statuses.SEND_STATUS_JOB) == 1
     # Listed twice (a poll that finds it again) it is stored once.
     await poll(receiver)
@@ -171,8 +185,63 @@ async def test_send_receive_register_and_the_statuses_the_sender_sees(
             )
         )
     assert codes == ["01", "03", "04", "06"]
+    # Each status packet came signed with the Sở's seal, as its document packets would.
+    assert receiver.seal is not None
+    statuses_in = [r for r in await received(sender) if r.kind == "status"]
+    assert len(statuses_in) == 4
+    for row in statuses_in:
+        seal = xmlsig.verify_packet(await sender.res.blobs.get(row.packet_sha256))
+        assert (seal.state, seal.subject) == (xmlsig.SignatureState.VALID, receiver.seal.subject)
     # The commune never answered: still "sent, not yet received".
     assert (await deliveries(sender, document_id))[COMMUNE].status_code == ""
+
+
+async def test_a_packet_changed_after_signing_is_invalid_and_one_without_a_seal_is_said(
+    offices: tuple[Office, Office], caplog: pytest.LogCaptureFixture
+) -> None:
+    sender, receiver = offices
+    changed_id = await issued_document(sender)
+    await send(sender, changed_id, FINANCE)
+    # Between the seal and the axis, someone edits the trích yếu of the stored packet.
+    async with sender.res.sessions() as db, db.begin():
+        dispatch = await db.scalar(
+            select(AxisDispatch).where(AxisDispatch.document_id == changed_id)
+        )
+        assert dispatch is not None and dispatch.signed_by
+        signed = await sender.res.blobs.get(dispatch.packet_sha256)
+        changed = signed.replace("thu ngân sách".encode(), "chi ngân sách".encode())
+        assert changed != signed
+        dispatch.packet_sha256 = await sender.res.blobs.put(changed)
+    # Another document, sent from an office without a seal key.
+    unsigned_id = await issued_document(sender, number=13)
+    with caplog.at_level(logging.WARNING, logger="backend.interchange.compose"):
+        await send(replace(sender, seal=None), unsigned_id, FINANCE)
+    assert "sent over the axis unsigned" in caplog.text
+    assert await run_queued(sender, outbox.SEND_JOB) == 2
+    await poll(receiver)
+    assert await run_queued(receiver, inbox.CHECK_JOB) == 2
+    edited, unsigned = sorted(await received(receiver), key=lambda r: r.number_symbol)
+    # Reported, never a reason to refuse: both wait for the clerk.
+    assert edited.number_symbol == "12/UBND-KT" and unsigned.number_symbol == "13/UBND-KT"
+    assert edited.state == unsigned.state == ReceivedState.PENDING
+    assert "chi ngân sách" in edited.subject
+    assert edited.checks["packet_signature"]["state"] == "invalid"
+    assert edited.checks["packet_signature"]["reason_vi"] == (
+        "nội dung gói tin đã bị thay đổi sau khi ký"
+    )
+    assert unsigned.checks["packet_signature"]["state"] == "absent"
+    # The sender's clerk sees on the unsigned one's tracking that it went without the seal.
+    async with sender.app.client() as http:
+        browser_like(http)
+        await sign_in_as(sender.app, http, sender.clerk.id)
+        panels = [
+            BeautifulSoup((await http.get(f"/documents/{d}/axis")).text, "html.parser")
+            for d in (unsigned_id, changed_id)
+        ]
+    warning = panels[0].select_one("[data-unsigned]")
+    assert warning is not None and "không có chữ ký số XML" in warning.text
+    assert panels[1].select_one("[data-unsigned]") is None
+    assert panels[1].select_one(f'tr[data-recipient="{FINANCE}"]') is not None
 
 
 async def test_returned_with_a_reason_and_a_packet_delivered_twice(

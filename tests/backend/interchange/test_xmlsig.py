@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
@@ -24,6 +24,7 @@ from backend.interchange.errors import PacketSigningError
 from backend.interchange.packet import Attachment, DocumentPacket
 from backend.interchange.status import build_status, parse_status
 from backend.interchange.xmlsig import SignatureState, sign_packet, verify_packet
+from signing import InMemoryKey
 
 SAMPLES = Path(__file__).parent / "samples"
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -417,3 +418,21 @@ def test_the_agency_key_on_its_pkcs11_token_signs_packets() -> None:
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "skipped" not in summary, summary
+
+
+def _provider(signer: Signer) -> InMemoryKey:
+    pem = signer.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return InMemoryKey(pem)
+
+
+def test_any_key_provider_signs_and_a_key_not_the_certificates_is_said(
+    agency: Signer, stranger: Signer
+) -> None:
+    packet = edxml.build_document(two_files())
+    signed = sign_packet(packet, key=_provider(agency), certificates=[agency.cert, agency.ca])
+    assert verify_packet(signed, trusted=[agency.ca]).state is SignatureState.VALID
+    with pytest.raises(PacketSigningError) as caught:
+        sign_packet(packet, key=_provider(stranger), certificates=[agency.cert])
+    assert "thiết bị ký" in caught.value.message_vi

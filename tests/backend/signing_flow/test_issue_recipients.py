@@ -11,13 +11,18 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
+from backend import organisations
 from backend.core.audit import AuditEntry
 from backend.core.jobs import Job
+from backend.core.models import Agency, Role
 from backend.core.settings import Settings
 from backend.documents.catalogue import Status
 from backend.documents.tables import Document
-from backend.interchange import connection, directory, outbox
-from backend.interchange.tables import AxisDelivery
+from backend.identity import users
+from backend.interchange import connection, directory, outbox, xmlsig
+from backend.interchange.tables import AxisDelivery, AxisDispatch
+from backend.push.tables import PushOutbox
+from backend.workflow.tables import Assignment, Part
 from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.test_directory import PROVINCE
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -50,9 +55,26 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         await directory.sync(db, clock=res.clock, rows=PROVINCE, full=True)
+        # A second unit of the agency, with its head.
+        agency = await db.get_one(Agency, leader.world.agency_id)
+        finance_unit = await organisations.create_unit(
+            db, clock=res.clock, agency=agency, name="Phòng Tài chính", short_name="TC"
+        )
+        finance_head = await users.create_user(
+            db,
+            clock=res.clock,
+            agency=agency,
+            username="truongphongtc",
+            full_name="Trưởng phòng Tài chính",
+            roles={Role.UNIT_HEAD},
+            unit=finance_unit,
+        )
     document_id = await make_draft(app, leader.world)
     tx_id = await prepare(leader, document_id)
     assert (await confirm(leader, tx_id, await assertion(leader, tx_id))).status_code == 200  # type: ignore[attr-defined]
+    heads = [leader.world.user_ids["unit_head"], finance_head.id]
+    for head in heads:  # nothing for them before the issue
+        assert await informed_list(app, head) == []
 
     async with app.client() as http:
         browser_like(http)
@@ -70,7 +92,10 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
             "recipient-group-units",
         ]
         units = picker.select("button.picker__unit")
-        assert [(u["data-field"], u["data-name"]) for u in units] == [("unit", "Phòng Kinh tế")]
+        assert [(u["data-field"], u["data-name"]) for u in units] == [
+            ("unit", "Phòng Kinh tế"),
+            ("unit", "Phòng Tài chính"),
+        ]
         # Group members once per page, however many documents wait (CSS ignores <template>).
         template = page.select_one("template#recipient-group-communes")
         assert template is not None
@@ -92,7 +117,7 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
 
         chosen = {
             "recipient": ["000.00.11.h53", "000.00.00.G12", "000.00.11.H53"],
-            "unit": [str(units[0]["data-value"])],
+            "unit": [str(u["data-value"]) for u in units],
             "q": "tai chinh",  # the picker's search box travels with the form: ignored
         }
         issued = await http.post(f"/issue/{document_id}", data=chosen)
@@ -105,8 +130,21 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
     assert entry is not None
     assert entry.detail["send_to"] == {
         "agencies": ["000.00.11.H53", "000.00.00.G12"],
-        "units": [int(str(units[0]["data-value"]))],
+        "units": [int(str(u["data-value"])) for u in units],
     }
+    # Each unit received it "để biết": its head sees it in their list and was told by push.
+    for head in heads:
+        assert await informed_list(app, head) == [document_id]
+    async with res.sessions() as db:
+        hops = list(
+            await db.scalars(select(Assignment).where(Assignment.document_id == document_id))
+        )
+        told = set(await db.scalars(select(PushOutbox.user_id)))
+    assert sorted((h.part, h.unit_id) for h in hops) == sorted(
+        (Part.INFORM.value, int(str(u["data-value"]))) for u in units
+    )
+    assert set(heads) <= told
+    assert document.status == Status.ISSUED  # informing is not routing
     async with res.sessions() as db:
         queued = {
             d.recipient_code: d.state
@@ -117,6 +155,29 @@ async def test_the_chosen_recipients_are_checked_and_passed_on_with_the_issue(
         send_jobs = list(await db.scalars(select(Job.kind).where(Job.kind == outbox.SEND_JOB)))
     assert queued == {"000.00.11.H53": "queued", "000.00.00.G12": "queued"}
     assert send_jobs == [outbox.SEND_JOB]
+    # The packet is signed with the seal key that sealed the PDF, its chain in KeyInfo.
+    async with res.sessions() as db:
+        dispatch = await db.scalar(
+            select(AxisDispatch).where(AxisDispatch.document_id == document_id)
+        )
+    assert dispatch is not None and res.signing is not None
+    seal = xmlsig.verify_packet(
+        await res.blobs.get(dispatch.packet_sha256),
+        trusted=list(res.signing.pki.trust.trust_roots),
+    )
+    assert seal.state is xmlsig.SignatureState.VALID and seal.trusted
+    assert seal.subject == dispatch.signed_by == xmlsig.subject_of(res.signing.pki.seal_cert)
+
+
+async def informed_list(app: LifespanManager, user_id: int) -> list[int]:
+    """The documents in a person's "Để biết" list."""
+    async with app.client() as http:
+        browser_like(http)
+        await sign_in_as(app, http, user_id)
+        response = await http.get("/documents?inbox=de-biet")
+    assert response.status_code == 200
+    page = BeautifulSoup(response.text, "html.parser")
+    return [int(str(li["data-id"])) for li in page.select("#doclist li.docitem")]
 
 
 async def test_without_an_axis_agencies_cannot_be_chosen(
