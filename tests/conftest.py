@@ -28,6 +28,7 @@ from backend.core import db, migrate
 from backend.core.embedded_redis import redis_server_binary
 from backend.core.settings import Settings
 from tests.support.lifespan import LifespanManager
+from tests.support.ports import free_port
 
 pytest_plugins = ["tests.support.browser"]
 T = TypeVar("T")
@@ -48,13 +49,6 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --- Redis ------------------------------------------------------------------------------------

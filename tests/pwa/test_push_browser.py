@@ -6,6 +6,7 @@ notice for the same document replaces the older one; a click opens the document'
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,10 @@ def notifications(page: Page) -> list[dict[str, Any]]:
 
 
 def shown_when(page: Page, ready: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-    for _ in range(100):
+    """The notifications shown, once `ready` holds (by the clock: a loaded machine's service
+    worker takes its time to wake for a push)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         found = notifications(page)
         if ready(found):
             return found
@@ -56,7 +60,9 @@ def test_push_message_shows_the_notice_once_and_a_click_opens_the_document(
         ),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(200)
+    deadline = time.monotonic() + 30
+    while not registrations and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     assert registrations, "no service worker registration reported"
 
     def deliver(notice: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ from mss_support import (
     NOCERT_MSISDN,
     RSA_MSISDN,
     LiveServer,
-    free_port,
     identities,
     identity,
     live_server,
@@ -46,6 +45,7 @@ from signing.mss import (
     build_display_text,
     control_code,
 )
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.anyio
 

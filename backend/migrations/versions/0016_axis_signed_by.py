@@ -16,12 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("axis_dispatches", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("signed_by", sa.String(length=512), nullable=False, server_default="")
-        )
+    # A plain ADD COLUMN (no batch rebuild: on SQLite a rebuild rewrites 0015's column
+    # references as table constraints, and dropping those columns on downgrade then fails).
+    op.add_column(
+        "axis_dispatches",
+        sa.Column("signed_by", sa.String(length=512), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("axis_dispatches", schema=None) as batch_op:
-        batch_op.drop_column("signed_by")
+    op.execute("ALTER TABLE axis_dispatches DROP COLUMN signed_by")

@@ -454,7 +454,7 @@ async def test_a_send_whose_answer_was_lost_is_not_sent_twice(
 
 async def _update(sender: Office, document_id: int, delivery_id: int, reason: str) -> None:
     async with sender.res.sessions() as db, db.begin():
-        await updates.send(
+        record = await updates.send(
             db,
             clock=sender.res.clock,
             blobs=sender.res.blobs,
@@ -463,7 +463,10 @@ async def _update(sender: Office, document_id: int, delivery_id: int, reason: st
             delivery_ids=[delivery_id],
             reason=reason,
             clerk=await db.get_one(User, sender.clerk.id),
+            seal=sender.seal,
         )
+        # An update's packet is signed with the seal like the document's own.
+        assert sender.seal is not None and record.signed_by == sender.seal.subject
 
 
 async def _answer_update(receiver: Office, received_id: int, *, accept: bool, reason: str) -> None:
@@ -578,6 +581,7 @@ async def _replacement(sender: Office, replaced_id: int) -> int:
             issuer=province,
             recipients=[Recipient(FINANCE, "Sở Tài chính")],
             clerk=await db.get_one(User, sender.clerk.id),
+            seal=sender.seal,
             replacing=replacing,
         )
     return replacing_id

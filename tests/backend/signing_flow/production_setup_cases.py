@@ -16,7 +16,6 @@ tests set SOFTHSM2_CONF before any PKCS#11 use, so they run in a pytest process 
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -42,6 +41,7 @@ from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
 from tests.support.external_pki import make_external_pki
 from tests.support.lifespan import LifespanManager
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -50,12 +50,6 @@ SO_PIN = "agency-so-5678"
 TOKEN = "agency-token"
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 AGENCY = "Ủy ban nhân dân tỉnh Ngoài"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(*command: str) -> None:

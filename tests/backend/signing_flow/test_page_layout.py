@@ -35,6 +35,15 @@ from tests.support.lifespan import LifespanManager
 
 Box = tuple[float, float, float, float]
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "layout"
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """The layout is the subject here, not the database: SQLite only (the issue flow runs on
+    PostgreSQL too in test_issue and test_passkey_signing)."""
+    return sqlite_url
+
+
 DRAFTS = {
     "a4-1-page": {"pages": 1},
     "a4-5-pages": {"pages": 5},

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 from bs4 import BeautifulSoup
+from sqlalchemy import select
 
 from backend import organisations
 from backend.core.clock import FixedClock
@@ -16,7 +17,7 @@ from backend.core.models import Agency
 from backend.documents.catalogue import Direction, Status
 from backend.documents.tables import Document
 from backend.interchange import tracking
-from backend.interchange.tables import AxisDelivery, AxisDispatch, DeliveryState, RecallState
+from backend.interchange.tables import AxisDelivery, AxisDispatch, DeliveryState
 from tests.backend.identity.conftest import World, resources_of, sign_in_as
 from tests.support.lifespan import LifespanManager
 
@@ -103,12 +104,18 @@ async def build(app: LifespanManager, world: World, clock: FixedClock) -> None:
             due_sixth = await document(number, date(2026, 3, 6), start)
             sent = await dispatch(due_sixth, start)
             deliver(due_sixth, sent, CENTRAL, start, status_code="06", status_at=vn(3, 6, hour))
-        # Outside the figures: last year's document, and a recall packet's own delivery.
+        # Outside the figures: last year's document, and an update packet's own delivery (the
+        # recipient's row is the first one, `about`).
         deliver(
             last_year, await dispatch(last_year, last_year.created_at), SUB, last_year.created_at
         )
-        recall = await dispatch(due_later, vn(3, 9, 9), business_type=1)
-        deliver(due_later, recall, SUB, vn(3, 9, 9), recall=RecallState.REQUESTED)
+        update = await dispatch(due_later, vn(3, 9, 9), business_type=2)
+        first = await db.scalar(
+            select(AxisDelivery.id).where(
+                AxisDelivery.dispatch_id == d1, AxisDelivery.recipient_code == SUB
+            )
+        )
+        deliver(due_later, update, SUB, vn(3, 9, 9), about_id=first)
     clock.set(vn(3, 10, 9))  # Tuesday 10 March 2026, 09:00
 
 
