@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from backend.core.errors import EofficeError, NotFoundError
 from backend.documents import catalogue
-from backend.documents.intake import Limits
+from backend.documents.intake import DuplicateFoundError, Limits
 from backend.documents.tables import Document
 from backend.interchange import outbox, reception, replacements, statuses, tracking, updates
 from backend.interchange.packet import DocumentPacket
@@ -61,7 +61,13 @@ async def _packet(request: Request, row_sha: str, max_bytes: int) -> DocumentPac
     return packet
 
 
-async def received_view(request: Request, *, error: str = "", status_code: int = 200) -> Response:
+async def received_view(
+    request: Request,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    duplicate: DuplicateFoundError | None = None,
+) -> Response:
     services = _services(request)
     async with transaction(request) as db:
         row = await reception.get(
@@ -92,6 +98,15 @@ async def received_view(request: Request, *, error: str = "", status_code: int =
         if packet
         else "",
         "error": error,
+        # The paper copy (or another arrival) already registered: offered as a link, which
+        # keeps its số đến, as on the intake form.
+        "duplicate": {
+            "id": duplicate.original_id,
+            "register_number": duplicate.register_number,
+            "number_symbol": duplicate.number_symbol,
+        }
+        if duplicate
+        else None,
     }
     return render(request, "exchange/received.html", context, status_code=status_code)
 
@@ -164,7 +179,10 @@ async def _act(request: Request, action: str) -> Response:
                 target = request.url_for("exchange_received", received_id=received_id).path
     except EofficeError as exc:
         return await received_view(
-            request, error=exc.message(language(request)), status_code=exc.status_code
+            request,
+            error=exc.message(language(request)),
+            status_code=exc.status_code,
+            duplicate=exc if isinstance(exc, DuplicateFoundError) else None,
         )
     return htmx.redirect(RedirectResponse(target, status_code=303), target)
 

@@ -17,6 +17,7 @@ from backend.core.errors import ValidationError
 from backend.core.jobs import ClaimedJob, Job
 from backend.core.models import Agency, User
 from backend.documents import catalogue
+from backend.documents.intake import Limits, Registrar, Upload, register_incoming
 from backend.documents.tables import Document, FileVersion
 from backend.interchange import (
     compose,
@@ -773,3 +774,53 @@ async def test_update_replace_and_recall_by_packet(
         )
     assert answer is not None and answer.code == "16"
     assert answer.description.startswith("Gói tin không có tệp PDF")
+
+
+async def test_the_paper_copy_registered_first_is_offered_as_a_link_and_keeps_its_number(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    """The paper copy came first and has its số đến; the electronic one then arrives over the
+    axis: registering it is refused as a duplicate with the offer to link it (as on the intake
+    form), and linked it keeps the paper copy's number while 03 goes back to the sender."""
+    sender, receiver = offices
+    document_id = await issued_document(sender, number=31)
+    await send(sender, document_id, FINANCE)
+    await run_queued(sender, outbox.SEND_JOB)
+    await poll(receiver)
+    (row,) = await received(receiver)
+    async with receiver.res.sessions() as db, db.begin():
+        packet = await reception.packet_of(receiver.res.blobs, row, max_bytes=50 * MiB)
+        clerk = await db.get_one(User, receiver.clerk.id)
+        paper = await register_incoming(
+            db,
+            clock=receiver.res.clock,
+            blobs=receiver.res.blobs,
+            workers=receiver.res.pdf_workers,
+            registrar=Registrar.clerk(clerk),
+            form=reception.incoming_form(packet),
+            pdfs=[Upload("ban-giay.pdf", "application/pdf", make_sample_pdf(pages=1))],
+            scans=[],
+            limits=Limits(max_bytes=50 * MiB),
+            checker=receiver.res.signature_checker,
+        )
+    path = f"/axis/inbox/{row.id}/register"
+    async with receiver.app.client() as http:
+        await sign_in_as(receiver.app, browser_like(http), receiver.clerk.id)
+        refused = await http.post(path)
+        assert refused.status_code == 409
+        offer = BeautifulSoup(refused.text, "html.parser").select_one(
+            f'form[action="{path}"] input[name="link_to"]'
+        )
+        assert offer is not None and offer["value"] == str(paper.id)
+        assert f"số đến {paper.register_number}" in refused.text
+        linked = await http.post(path, data={"link_to": str(paper.id)})
+        assert linked.status_code == 303
+    async with receiver.res.sessions() as db:
+        taken = await db.get_one(AxisReceived, row.id)
+        assert taken.state == ReceivedState.REGISTERED and taken.document_id is not None
+        copy = await db.get_one(Document, taken.document_id)
+    assert copy.duplicate_of_id == paper.id
+    assert copy.register_number == paper.register_number
+    assert await run_queued(receiver, statuses.SEND_STATUS_JOB) >= 1
+    await poll(sender)
+    assert (await deliveries(sender, document_id))[FINANCE].status_code == "03"
