@@ -331,6 +331,9 @@ async def issue_page(request: Request) -> Response:
         issued = await issue.recently_issued(db, agency_id=clerk.agency_id)
         # The recipient picker's quick choices: the province's groups, the agency's units.
         groups = await directory.groups(db, agency=clerk.agency) if documents else []
+        if documents:
+            # The picker's index, built now (in the background) rather than at the first search.
+            await directory.warm(db)
         # What a new document may replace (type 3): the agency's documents sent over the axis.
         replaceable = (
             await replacements.replaceable(db, agency_id=clerk.agency_id) if documents else []

@@ -318,6 +318,24 @@ async def test_search_ignores_case_and_diacritics(
     assert await search(sessions, "ubnd xa an binh") == ["Ủy ban nhân dân xã An Bình"]
 
 
+async def test_the_picker_page_warms_the_index_so_a_search_does_not_build_it(
+    sessions: async_sessionmaker[AsyncSession], province: Agency
+) -> None:
+    async with sessions() as s:
+        await directory.warm(s)
+        engine = s.get_bind()
+    holder = directory._HOLDERS[engine]
+    assert holder.rebuild is not None
+    await holder.rebuild
+    warmed = holder.index
+    assert warmed is not None
+    async with sessions() as s:
+        await directory.warm(s)  # current: nothing started
+    assert holder.rebuild.done() and holder.index is warmed
+    assert await search(sessions, "so tai chinh tay ninh") == ["Sở Tài chính tỉnh Tây Ninh"]
+    assert holder.index is warmed  # the search answered from the warmed index
+
+
 async def test_search_by_code_and_ranking(
     sessions: async_sessionmaker[AsyncSession], province: Agency
 ) -> None:
