@@ -30,6 +30,7 @@ from backend.core.settings import Settings, SettingsError, load_or_create_secret
 from backend.demo import province
 from backend.documents.workers import PdfWorkers
 from backend.identity import tokens, users
+from backend.interchange import connection, registration
 from backend.mssp_sim import app as mssp_app
 from backend.runtime import background
 from backend.runtime.assets import Assets
@@ -194,6 +195,27 @@ def _print_link(link: str) -> None:
     print(link)
 
 
+def cmd_axis_register(settings: Settings, args: argparse.Namespace) -> int:
+    """Register the agencies hosted here (or those named) on the axis, under our system id."""
+    system_id = connection.required(settings)[1]  # or AxisNotConfiguredError, reported
+
+    async def work(s: AsyncSession) -> list[registration.Outcome]:
+        async with connection.client(settings) as axis:
+            return await registration.register(
+                s,
+                clock=SystemClock(),
+                axis=axis,
+                system_id=system_id,
+                agencies=await registration.hosted(s, args.agency or ()),
+            )
+
+    outcomes = asyncio.run(in_transaction(settings, work))
+    for outcome in outcomes:
+        mark = "đã đăng ký / registered" if not outcome.error else f"LỖI / REFUSED: {outcome.error}"
+        print(f"{outcome.code:16} {outcome.name} (← {outcome.parent_code}): {mark}")
+    return 1 if any(outcome.error for outcome in outcomes) else 0
+
+
 def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
     _print_link(asyncio.run(in_transaction(settings, lambda s: _admin_create(settings, args, s))))
     return 0
@@ -278,6 +300,16 @@ def parser() -> argparse.ArgumentParser:
     )
     axis.add_argument("--config", help="JSON configuration (default: the demo province)")
     axis.set_defaults(func=cmd_axis_sim)
+
+    axis_cmd = sub.add_parser("axis", help="the national document axis")
+    axis_sub = axis_cmd.add_subparsers(dest="axis_command", required=True)
+    axis_register = axis_sub.add_parser(
+        "register", help="register our agencies on the axis (registerAgency), parents first"
+    )
+    axis_register.add_argument(
+        "--agency", action="append", help="only this agency (mã định danh); may be repeated"
+    )
+    axis_register.set_defaults(func=cmd_axis_register)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate

@@ -34,9 +34,8 @@ def configured(settings: Settings) -> bool:
     return credentials(settings) is not None
 
 
-@contextlib.asynccontextmanager
-async def client(settings: Settings) -> AsyncIterator[VxpClient]:
-    """A VXP client for this system; `AxisNotConfiguredError` when the exchange is off."""
+def required(settings: Settings) -> tuple[str, str, str]:
+    """`credentials`, or `AxisNotConfiguredError` when the exchange is off."""
     found = credentials(settings)
     if found is None:
         raise AxisNotConfiguredError(
@@ -45,7 +44,13 @@ async def client(settings: Settings) -> AsyncIterator[VxpClient]:
             "The national document axis is not configured (URL, system id, secret). "
             "Tell the system administrator.",
         )
-    url, system_id, secret = found
+    return found
+
+
+@contextlib.asynccontextmanager
+async def client(settings: Settings) -> AsyncIterator[VxpClient]:
+    """A VXP client for this system; `AxisNotConfiguredError` when the exchange is off."""
+    url, system_id, secret = required(settings)
     axis = VxpClient(
         base_url=url, system_id=system_id, secret=secret, timeout=settings.axis_timeout_seconds
     )

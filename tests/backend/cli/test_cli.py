@@ -111,3 +111,13 @@ def test_configuration_errors_exit_2(
     monkeypatch.setenv("EOFFICE_BASE_URL", "localhost:8000")
     assert main(["migrate"]) == 2
     assert "base_url" in capsys.readouterr().err
+
+
+def test_axis_register_without_an_axis_says_what_is_missing(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (Registering against the axis itself: tests/backend/interchange/test_exchange_flow.py.)
+    assert main(["axis", "register"]) == 1
+    err = capsys.readouterr().err
+    assert "Chưa cấu hình kết nối Trục liên thông văn bản quốc gia" in err
+    assert "not configured" in err

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from backend.core.errors import ValidationError
 from backend.core.jobs import ClaimedJob, Job
-from backend.core.models import Agency, User
+from backend.core.models import Agency, AuditEntry, User
 from backend.documents import catalogue
 from backend.documents.intake import Limits, Registrar, Upload, register_incoming
 from backend.documents.tables import Document, FileVersion
@@ -26,12 +26,13 @@ from backend.interchange import (
     inbox,
     outbox,
     reception,
+    registration,
     replacements,
     statuses,
     updates,
     xmlsig,
 )
-from backend.interchange.errors import InterchangeError
+from backend.interchange.errors import AxisRefusedError, InterchangeError
 from backend.interchange.outbox import Recipient
 from backend.interchange.packet import Attachment, BusinessDocType
 from backend.interchange.tables import (
@@ -43,6 +44,7 @@ from backend.interchange.tables import (
     RecallState,
     ReceivedState,
 )
+from backend.organisations import create_agency
 from backend.push.tables import PushOutbox
 from backend.workflow import assignments
 from backend.workflow.assignments import Actor, Party, Plan
@@ -52,8 +54,10 @@ from tests.backend.identity.conftest import browser_like, sign_in_as
 from tests.backend.interchange.conftest import (
     COMMUNE,
     FINANCE,
+    OFFICE,
     PROVINCE,
     SECRETS,
+    SYSTEMS,
     Office,
     clerk_of,
     deliveries,
@@ -824,3 +828,48 @@ async def test_the_paper_copy_registered_first_is_offered_as_a_link_and_keeps_it
     assert await run_queued(receiver, statuses.SEND_STATUS_JOB) >= 1
     await poll(sender)
     assert (await deliveries(sender, document_id))[FINANCE].status_code == "03"
+
+
+async def test_our_agencies_are_registered_on_the_axis_parents_first(
+    offices: tuple[Office, Office], axis: AxisSimProcess
+) -> None:
+    sender, _ = offices
+    health = "000.00.07.H53"
+    async with sender.res.sessions() as db, db.begin():
+        province = await db.scalar(select(Agency).where(Agency.code == PROVINCE))
+        for code, name in ((health, "Sở Y tế tỉnh Tây Ninh"), (FINANCE, "Sở Tài chính (nhầm)")):
+            # The second holds a code another system registered: refused, the rest go on.
+            await create_agency(
+                db, clock=sender.res.clock, code=code, name=name, short_name="S", parent=province
+            )
+    async with connection.client(sender.res.settings) as client:
+        with pytest.raises(AxisRefusedError):  # not on the axis yet: cannot send
+            await client.send_edoc(
+                from_code=health, message_type="edoc", data=b"<x/>", to=[FINANCE]
+            )
+        async with sender.res.sessions() as db, db.begin():
+            outcomes = await registration.register(
+                db,
+                clock=sender.res.clock,
+                axis=client,
+                system_id=SYSTEMS["province"],
+                agencies=await registration.hosted(db),
+            )
+        directory = {a.code: a for a in await client.agencies()}
+    by_code = {o.code: o for o in outcomes}
+    assert outcomes[0].code == PROVINCE and by_code[PROVINCE].parent_code == SYSTEMS["province"]
+    assert by_code[OFFICE].parent_code == PROVINCE and not by_code[OFFICE].error
+    assert by_code[health].parent_code == PROVINCE and not by_code[health].error
+    assert by_code[FINANCE].error  # the axis' reason, shown to the administrator
+    assert directory[health].name == "Sở Y tế tỉnh Tây Ninh"
+    assert directory[health].pid == directory[PROVINCE].id
+    assert directory[FINANCE].name == "Sở Tài chính"  # another system's entry is untouched
+    async with sender.res.sessions() as db:
+        with pytest.raises(ValidationError):
+            await registration.hosted(db, ["000.00.99.H53"])
+        actions = list(
+            await db.scalars(
+                select(AuditEntry.object_id).where(AuditEntry.action == "axis.agency_registered")
+            )
+        )
+    assert len(actions) == 3  # the province, its office, the Sở Y tế
