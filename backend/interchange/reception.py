@@ -266,7 +266,6 @@ async def answer_recall(
             "Không có yêu cầu thu hồi nào đang chờ cho văn bản này.",
             "No recall request waits for this document.",
         )
-    now = clock.now()
     if accept:
         text = " ".join(reason.split())
         row.recall = RecallState.ACCEPTED
@@ -285,8 +284,33 @@ async def answer_recall(
         text = reason_text(reason)
         row.recall = RecallState.REFUSED
         code = StatusCode.CHANGE_REFUSED
+    await answered(
+        db,
+        clock=clock,
+        clerk=clerk,
+        row=row,
+        code=code,
+        text=text,
+        action="axis.recall_accepted" if accept else "axis.recall_refused",
+    )
+    return row
+
+
+async def answered(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    clerk: User,
+    row: AxisReceived,
+    code: StatusCode,
+    text: str,
+    action: str,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """The clerk's answer to a recall or an update (15, or 16 with `text`): recorded on the
+    packet, queued to its sender, audited."""
     row.decided_by_id = clerk.id
-    row.decided_at = now
+    row.decided_at = clock.now()
     await statuses.queue(
         db,
         clock=clock,
@@ -297,13 +321,12 @@ async def answer_recall(
     await audit.record(
         db,
         clock=clock,
-        action="axis.recall_accepted" if accept else "axis.recall_refused",
+        action=action,
         actor_id=clerk.id,
         object_type="axis_packet",
         object_id=row.id,
-        detail={"reason": text, "sender": row.sender_code},
+        detail={"reason": text, "sender": row.sender_code, **(detail or {})},
     )
-    return row
 
 
 async def follow_handling(db: AsyncSession, *, clock: Clock, document_ids: Sequence[int]) -> int:

@@ -26,7 +26,6 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.errors import ConflictError, EofficeError, NotFoundError, ValidationError
@@ -313,22 +312,14 @@ async def answer(
         # Why it was refused, shown on its page like the reason an unreadable one was.
         row.problem_vi = row.problem_en = text
         code = StatusCode.CHANGE_REFUSED
-    row.decided_by_id = clerk.id
-    row.decided_at = clock.now()
-    await statuses.queue(
+    await reception.answered(
         db,
         clock=clock,
-        received=row,
-        status=statuses.Outgoing(code, description=text, staff=clerk.full_name),
-        once=False,
-    )
-    await audit.record(
-        db,
-        clock=clock,
+        clerk=clerk,
+        row=row,
+        code=code,
+        text=text,
         action="axis.update_accepted" if accept else "axis.update_refused",
-        actor_id=clerk.id,
-        object_type="axis_packet",
-        object_id=row.id,
-        detail={"reason": text, "sender": row.sender_code, "original": original.id},
+        detail={"original": original.id},
     )
     return row

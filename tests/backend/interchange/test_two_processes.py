@@ -10,6 +10,7 @@ seed it and to look at it; the servers do the work.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -78,6 +79,34 @@ async def session_for(office: Office, user_id: int) -> httpx.AsyncClient:
             headers={"Sec-Fetch-Site": "same-origin"},
             timeout=60,
         )
+
+
+async def delivery_of(office: Office, document_id: int) -> AxisDelivery:
+    """The recipient's delivery of a document (not an update packet's)."""
+    async with office.res.sessions() as db:
+        return await db.get_one(
+            AxisDelivery,
+            await db.scalar(
+                select(AxisDelivery.id).where(
+                    AxisDelivery.document_id == document_id, AxisDelivery.about_id.is_(None)
+                )
+            ),
+        )
+
+
+async def waiting(office: Office, state: ReceivedState) -> AxisReceived | None:
+    """The newest received packet in that state."""
+    async with office.res.sessions() as db:
+        return await db.scalar(
+            select(AxisReceived)
+            .where(AxisReceived.state == state)
+            .order_by(AxisReceived.id.desc())
+            .limit(1)
+        )
+
+
+async def answered(office: Office, document_id: int, field: str, value: str) -> bool:
+    return str(getattr(await delivery_of(office, document_id), field)) == value
 
 
 async def test_the_sender_sees_every_status_of_the_other_process(
@@ -167,7 +196,83 @@ async def test_the_sender_sees_every_status_of_the_other_process(
                 )
             )
         assert seen == ["01", "03", "04", "05", "06"]
-        for http in (clerk, leader, specialist):
+
+        # The province's clerk, on its server, sends an update of that document; the Sở's
+        # clerk agrees (15) and the province sees it.
+        office = sender_server.url
+        province_clerk = await session_for(sender, sender.clerk.id)
+        delivery = await delivery_of(sender, document_id)
+        updated = await province_clerk.post(
+            f"{office}/documents/{document_id}/axis/update",
+            data={"delivery": str(delivery.id), "update_reason": "Bổ sung phụ lục số liệu."},
+            headers={"Origin": office},
+        )
+        assert updated.status_code == 200, updated.text
+        update = await until(lambda: waiting(receiver, ReceivedState.UPDATE), "the update")
+        agreed = await clerk.post(
+            f"{origin}/axis/inbox/{update.id}/update",
+            data={"decision": "accept"},
+            headers={"Origin": origin},
+            follow_redirects=False,
+        )
+        assert agreed.status_code == 303, agreed.text
+        await until(lambda: answered(sender, document_id, "update_state", "accepted"), "15")
+
+        # A second document: the Sở returns it with a reason (02), seen by the province.
+        returned_id = await issued_document(sender, number=13)
+        await send(sender, returned_id, FINANCE)
+        second = await until(lambda: waiting(receiver, ReceivedState.PENDING), "the second")
+        back = await clerk.post(
+            f"{origin}/axis/inbox/{second.id}/return",
+            data={"reason": "Gửi nhầm nơi nhận, đề nghị gửi Sở Kế hoạch và Đầu tư."},
+            headers={"Origin": origin},
+            follow_redirects=False,
+        )
+        assert back.status_code == 303, back.text
+        await until(lambda: answered(sender, returned_id, "status_code", "02"), "02")
+        assert (await delivery_of(sender, returned_id)).status_note == (
+            "Gửi nhầm nơi nhận, đề nghị gửi Sở Kế hoạch và Đầu tư."
+        )
+
+        # A third, registered there, then recalled from the province: refused (16), asked
+        # again, accepted (15).
+        recalled_id = await issued_document(sender, number=14)
+        await send(sender, recalled_id, FINANCE)
+        third = await until(lambda: waiting(receiver, ReceivedState.PENDING), "the third")
+        taken = await clerk.post(
+            f"{origin}/axis/inbox/{third.id}/register",
+            headers={"Origin": origin},
+            follow_redirects=False,
+        )
+        assert taken.status_code == 303, taken.text
+        await until(lambda: answered(sender, recalled_id, "status_code", "03"), "03")
+        for decision, expected in (("refuse", "refused"), ("accept", "accepted")):
+            recall = await province_clerk.post(
+                f"{office}/documents/{recalled_id}/axis/recall",
+                data={
+                    "delivery": str((await delivery_of(sender, recalled_id)).id),
+                    "reason": "Văn bản ban hành chưa đúng thẩm quyền.",
+                },
+                headers={"Origin": office},
+            )
+            assert recall.status_code == 200, recall.text
+
+            async def asked() -> bool:
+                async with receiver.res.sessions() as db:
+                    row = await db.get_one(AxisReceived, third.id)
+                    return row.recall == "requested"
+
+            await until(asked, "the recall request at the Sở")
+            answer = await clerk.post(
+                f"{origin}/axis/inbox/{third.id}/recall",
+                data={"decision": decision, "reason": "Văn bản đã được phân công xử lý."},
+                headers={"Origin": origin},
+                follow_redirects=False,
+            )
+            assert answer.status_code == 303, answer.text
+            reached = functools.partial(answered, sender, recalled_id, "recall", expected)
+            await until(reached, expected)
+        for http in (clerk, leader, specialist, province_clerk):
             await http.aclose()
     finally:
         sender_server.stop()
