@@ -147,30 +147,24 @@ class Pkcs11Key(KeyProvider):
             self._close_locked()
 
 
-class Pkcs11RsaPrivateKey(rsa.RSAPrivateKey):
-    """An RSA key on a PKCS#11 token as a ``cryptography`` private key, for libraries that sign
-    with one (signxml's XML-DSig calls ``key.sign(data, padding=PKCS1v15(), algorithm=...)``).
+class _HeldRsaKey(rsa.RSAPrivateKey):
+    """An RSA key held elsewhere (a token, a `KeyProvider`) as a ``cryptography`` private key,
+    for libraries that sign with one (signxml's XML-DSig calls
+    ``key.sign(data, padding=PKCS1v15(), algorithm=...)``): PKCS#1 v1.5 over the data, every
+    value checked with the certificate's public key before it is returned, so a certificate that
+    is not the key's, or a fault, raises rather than yield a signature nobody can verify. The key
+    does not leave its holder: ``decrypt``, ``private_numbers`` and ``private_bytes`` raise
+    :class:`UnsupportedAlgorithm`."""
 
-    ``sign`` runs on the token, in the calling thread (PKCS#1 v1.5 with SHA-256/384/512, the
-    data hashed on the token), and every value is checked with the certificate's public key
-    before it is returned: a certificate that is not the key's, or a token fault, raises rather
-    than yield a signature nobody can verify. The key never leaves the token, so ``decrypt``,
-    ``private_numbers`` and ``private_bytes`` raise :class:`UnsupportedAlgorithm`.
+    _holder = "the key"
+    _mismatch = "the key's signature does not verify with the certificate"
+    _hidden = "the private key is the provider's"
 
-    Args:
-        key: the token key.
-        certificate: the key's certificate (its public key is this key's public half).
-
-    Raises:
-        KeyProviderError: the certificate's key is not RSA.
-    """
-
-    def __init__(self, key: Pkcs11Key, *, certificate: x509.Certificate) -> None:
-        public = serialization.load_der_public_key(certificate.public_key.dump())
-        if not isinstance(public, rsa.RSAPublicKey):
-            raise KeyProviderError("the certificate's key is not an RSA key")
-        self._key = key
+    def __init__(self, public: rsa.RSAPublicKey) -> None:
         self._public = public
+
+    def _sign(self, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+        raise NotImplementedError
 
     @property
     def key_size(self) -> int:
@@ -186,24 +180,19 @@ class Pkcs11RsaPrivateKey(rsa.RSAPrivateKey):
         algorithm: Prehashed | hashes.HashAlgorithm | NoDigestInfo,
     ) -> bytes:
         if not isinstance(padding, PKCS1v15) or not isinstance(algorithm, hashes.HashAlgorithm):
-            raise UnsupportedAlgorithm("the token key signs with PKCS#1 v1.5 over the data only")
-        if algorithm.name not in {"sha256", "sha384", "sha512"}:
-            raise UnsupportedAlgorithm(f"the token key does not sign with {algorithm.name}")
-        value = self._key.sign_blocking(dtbs=data, md_algorithm=algorithm.name)
+            raise UnsupportedAlgorithm(f"{self._holder} signs with PKCS#1 v1.5 over the data only")
+        value = self._sign(data, algorithm)
         try:
             self._public.verify(value, data, PKCS1v15(), algorithm)
         except InvalidSignature:
-            raise KeyProviderError(
-                "the token's signature does not verify with the certificate: is the certificate "
-                "the one issued for this key?"
-            ) from None
+            raise KeyProviderError(self._mismatch) from None
         return value
 
     def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
-        raise UnsupportedAlgorithm("the token key is used for signatures only")
+        raise UnsupportedAlgorithm(f"{self._holder} is used for signatures only")
 
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
-        raise UnsupportedAlgorithm("the private key does not leave the token")
+        raise UnsupportedAlgorithm(self._hidden)
 
     def private_bytes(
         self,
@@ -211,13 +200,59 @@ class Pkcs11RsaPrivateKey(rsa.RSAPrivateKey):
         format: serialization.PrivateFormat,
         encryption_algorithm: serialization.KeySerializationEncryption,
     ) -> bytes:
-        raise UnsupportedAlgorithm("the private key does not leave the token")
+        raise UnsupportedAlgorithm(self._hidden)
 
-    def __copy__(self) -> Pkcs11RsaPrivateKey:
-        return self  # a handle to the token key: nothing to copy
+    def __copy__(self) -> _HeldRsaKey:
+        return self  # a handle to the key: nothing to copy
 
-    def __deepcopy__(self, memo: dict[int, object]) -> Pkcs11RsaPrivateKey:
+    def __deepcopy__(self, memo: dict[int, object]) -> _HeldRsaKey:
         return self
+
+
+class Pkcs11RsaPrivateKey(_HeldRsaKey):
+    """An RSA key on a PKCS#11 token as a ``cryptography`` private key (see `_HeldRsaKey`):
+    ``sign`` runs on the token, in the calling thread, with SHA-256/384/512 (the data hashed on
+    the token).
+
+    Args:
+        key: the token key.
+        certificate: the key's certificate (its public key is this key's public half).
+
+    Raises:
+        KeyProviderError: the certificate's key is not RSA.
+    """
+
+    _holder = "the token key"
+    _mismatch = (
+        "the token's signature does not verify with the certificate: is the certificate the one "
+        "issued for this key?"
+    )
+    _hidden = "the private key does not leave the token"
+
+    def __init__(self, key: Pkcs11Key, *, certificate: x509.Certificate) -> None:
+        public = serialization.load_der_public_key(certificate.public_key.dump())
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise KeyProviderError("the certificate's key is not an RSA key")
+        super().__init__(public)
+        self._key = key
+
+    def _sign(self, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+        if algorithm.name not in {"sha256", "sha384", "sha512"}:
+            raise UnsupportedAlgorithm(f"the token key does not sign with {algorithm.name}")
+        return self._key.sign_blocking(dtbs=data, md_algorithm=algorithm.name)
+
+
+class ProviderRsaPrivateKey(_HeldRsaKey):
+    """Any `KeyProvider` with an RSA key (an in-memory key, a remote signer) as a
+    ``cryptography`` private key (see `_HeldRsaKey`): its coroutine runs to completion in the
+    calling thread, which must not be running an event loop."""
+
+    def __init__(self, key: KeyProvider, public: rsa.RSAPublicKey) -> None:
+        super().__init__(public)
+        self._key = key
+
+    def _sign(self, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+        return asyncio.run(self._key.sign(dtbs=data, md_algorithm=algorithm.name))
 
 
 def write_softhsm_config(*, directory: Path) -> Path:

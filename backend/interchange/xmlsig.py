@@ -36,12 +36,8 @@ from typing import TypeAlias
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature as InvalidValue
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding, PKCS1v15
-from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import (
     Criticality,
@@ -69,7 +65,13 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from backend.interchange.errors import PacketSigningError
 from backend.interchange.safexml import DEFAULT_MAX_PACKET_BYTES, hardened_parser, parse_packet
 from backend.interchange.shape import serialise
-from signing import KeyProvider, KeyProviderError, Pkcs11Key, Pkcs11RsaPrivateKey
+from signing import (
+    KeyProvider,
+    KeyProviderError,
+    Pkcs11Key,
+    Pkcs11RsaPrivateKey,
+    ProviderRsaPrivateKey,
+)
 
 __all__ = [
     "Certificate",
@@ -211,66 +213,12 @@ def _signing_key(
             key, certificate=asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
         )
     if isinstance(key, KeyProvider):
-        return _ProviderRsaKey(key, public)
+        return ProviderRsaPrivateKey(key, public)
     if key.public_key().public_numbers() != public.public_numbers():
         raise _cannot_sign(
             "khóa ký không khớp với chứng thư số", "the key does not match the certificate"
         )
     return key
-
-
-class _ProviderRsaKey(rsa.RSAPrivateKey):
-    """A `KeyProvider` (an in-memory key, a remote signer) as the `cryptography` key signxml
-    signs with: its coroutine runs to completion in the calling thread, and the value is
-    checked with the certificate's public key, as `Pkcs11RsaPrivateKey` does for a token."""
-
-    def __init__(self, key: KeyProvider, public: rsa.RSAPublicKey) -> None:
-        self._key = key
-        self._public = public
-
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
-    def public_key(self) -> rsa.RSAPublicKey:
-        return self._public
-
-    def sign(
-        self,
-        data: bytes,
-        padding: AsymmetricPadding,
-        algorithm: Prehashed | hashes.HashAlgorithm | NoDigestInfo,
-    ) -> bytes:
-        if not isinstance(padding, PKCS1v15) or not isinstance(algorithm, hashes.HashAlgorithm):
-            raise UnsupportedAlgorithm("the key signs with PKCS#1 v1.5 over the data only")
-        value = asyncio.run(self._key.sign(dtbs=data, md_algorithm=algorithm.name))
-        try:
-            self._public.verify(value, data, PKCS1v15(), algorithm)
-        except InvalidValue:
-            raise KeyProviderError(
-                "the key's signature does not verify with the certificate"
-            ) from None
-        return value
-
-    def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
-        raise UnsupportedAlgorithm("the key is used for signatures only")
-
-    def private_numbers(self) -> rsa.RSAPrivateNumbers:
-        raise UnsupportedAlgorithm("the private key is the provider's")
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        raise UnsupportedAlgorithm("the private key is the provider's")
-
-    def __copy__(self) -> _ProviderRsaKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _ProviderRsaKey:
-        return self
 
 
 def _cannot_sign(vi: str, en: str) -> PacketSigningError:
