@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -33,6 +34,7 @@ _BODY = (
     "về Văn phòng để được hướng dẫn, giải quyết theo quy định.",
 )
 SIGNER_NAME = "Nguyễn Văn An"
+SIGNER_LINES = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH")
 
 
 def make_sample_pdf(
@@ -44,6 +46,7 @@ def make_sample_pdf(
     rotate: int = 0,
     signer_name: str = SIGNER_NAME,
     place: str = "Sông Hồng",
+    signer_lines: Sequence[str] = SIGNER_LINES,
 ) -> bytes:
     """Build a Decree 30 draft (Noto Sans, Vietnamese): page 1 has the header (agency, national
     motto), ``Số: …/QĐ-UBND`` with the number left blank and ``Sông Hồng, ngày … tháng … năm
@@ -58,6 +61,8 @@ def make_sample_pdf(
         rotate: ``/Rotate`` of every page (0 or 90): with 90 the pages are stored portrait and
             their content turned so that they show as laid out.
         signer_name: printed name in the signer block.
+        signer_lines: the block's lines above the signature (competence and title), e.g.
+            ``("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")``.
         place: the place name of the date line (dots leave it for the issuing agency's).
 
     Returns:
@@ -133,13 +138,25 @@ def make_sample_pdf(
             paragraph += 1
             written += 1
         if number == pages - 1:
-            _closing(pdf, left_col, right_col, height - 57 - block_height + 10, signer_name)
+            _closing(
+                pdf,
+                left_col,
+                right_col,
+                height - 57 - block_height + 10,
+                signer_name,
+                signer_lines,
+            )
     data = bytes(pdf.output())
     return _rotated(data, rotate) if rotate else data
 
 
 def _closing(
-    pdf: Any, left: tuple[float, float], right: tuple[float, float], top: float, name: str
+    pdf: Any,
+    left: tuple[float, float],
+    right: tuple[float, float],
+    top: float,
+    name: str,
+    lines: Sequence[str],
 ) -> None:
     pdf.set_xy(left[0] + 15, top)
     pdf.set_font("Noto", "B", 11)
@@ -149,9 +166,10 @@ def _closing(
         pdf.cell(left[1], 13, line, new_x="LEFT", new_y="NEXT")
     pdf.set_xy(right[0], top)
     pdf.set_font("Noto", "B", 13)
-    pdf.cell(right[1], 17, "TM. ỦY BAN NHÂN DÂN", align="C", new_x="LEFT", new_y="NEXT")
-    pdf.cell(right[1], 17, "CHỦ TỊCH", align="C", new_x="LEFT", new_y="NEXT")
-    pdf.set_y(pdf.get_y() + 95)
+    # Three lines fit above the signature's room without moving the name (KT. in a UBND).
+    for line in lines:
+        pdf.cell(right[1], 17, line, align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_y(pdf.get_y() + 95 - 17 * max(0, len(lines) - 2))
     pdf.set_x(right[0])
     pdf.cell(right[1], 17, name, align="C")
 

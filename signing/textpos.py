@@ -215,6 +215,9 @@ class DraftPositions:
         leader_box: the leader's signature, between title and printed name.
         seal_box: the seal, over the left third of the leader's signature.
         text_size: font size of the date line (points), for the filled-in text.
+        block_lines: the signer block's lines above the signature gap, top to bottom (e.g.
+            ``("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")``).
+        signer_name: the printed name under the gap.
     """
 
     first: PageGeometry
@@ -227,6 +230,8 @@ class DraftPositions:
     leader_box: Box
     seal_box: Box
     text_size: float
+    block_lines: tuple[str, ...] = ()
+    signer_name: str = ""
 
 
 def _refuse(vi: str, en: str) -> SigningError:
@@ -305,7 +310,19 @@ def _intersects(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _signer_block(lines: list[TextLine], width: float) -> tuple[Box, Box]:
+def _block_text(right: list[TextLine], title: TextLine) -> tuple[str, ...]:
+    """The signer block's lines above the signature, top to bottom: the title line and the
+    right-column lines stacked right above it (a gap of more than about a line ends it)."""
+    found = [title]
+    for line in sorted(right, key=lambda candidate: candidate.box[1]):
+        top = found[-1]
+        height = max(top.box[3] - top.box[1], 1.0)
+        if line.box[1] >= top.box[3] - 0.5 and line.box[1] - top.box[3] < 1.2 * height:
+            found.append(line)
+    return tuple(" ".join(line.text.split()) for line in reversed(found))
+
+
+def _signer_block(lines: list[TextLine], width: float) -> tuple[Box, Box, tuple[str, ...], str]:
     right = [line for line in lines if line.box[0] >= width * 0.45 and line.text.strip()]
     right.sort(key=lambda line: line.box[1])
     if len(right) < 2:
@@ -315,12 +332,10 @@ def _signer_block(lines: list[TextLine], width: float) -> tuple[Box, Box]:
             "The last page of the draft has no signer block (title and name, on the right).",
         )
     name = right[0].box
-    title = next(
-        (line.box for line in right[1:] if line.box[1] > name[3]),
-        None,
-    )
+    title_line = next((line for line in right[1:] if line.box[1] > name[3]), None)
+    title = title_line.box if title_line is not None else None
     gap = (title[1] - name[3]) if title is not None else 0.0
-    if title is None or gap < MIN_SIGNATURE_GAP:
+    if title_line is None or title is None or gap < MIN_SIGNATURE_GAP:
         raise _refuse(
             "Khối chữ ký ở trang cuối của dự thảo không chừa chỗ ký giữa chức vụ và họ tên "
             "người ký (cần ít nhất khoảng 15 mm). Hãy để trống vài dòng rồi tải lên lại.",
@@ -342,7 +357,7 @@ def _signer_block(lines: list[TextLine], width: float) -> tuple[Box, Box]:
                     "quá dài). Hãy để chỗ trống cho chữ ký và con dấu rồi tải lên lại.",
                     "Text lies where the signature and seal go on the last page.",
                 )
-    return leader, seal
+    return leader, seal, _block_text(right, title_line), " ".join(right[0].text.split())
 
 
 def find_signer_block(pdf: bytes) -> tuple[int, Box, Box]:
@@ -365,7 +380,7 @@ def find_signer_block(pdf: bytes) -> tuple[int, Box, Box]:
     except pdfium.PdfiumError as exc:
         raise _refuse("Không đọc được tệp PDF.", f"Unreadable PDF: {exc}") from exc
     last, lines = page_lines(pdf, count - 1)
-    leader, seal = _signer_block(lines, last.display_size[0])
+    leader, seal, _, _ = _signer_block(lines, last.display_size[0])
     return count - 1, to_user(leader, last), to_user(seal, last)
 
 
@@ -392,7 +407,7 @@ def find_positions(pdf: bytes) -> DraftPositions:
     number, number_full = _number_gap(lines, width)
     date, with_place, size = _date_gap(lines, width)
     last, last_lines = page_lines(pdf, count - 1)
-    leader, seal = _signer_block(last_lines, last.display_size[0])
+    leader, seal, block, name = _signer_block(last_lines, last.display_size[0])
     return DraftPositions(
         first=first,
         number_box=to_user(number, first),
@@ -404,4 +419,6 @@ def find_positions(pdf: bytes) -> DraftPositions:
         leader_box=to_user(leader, last),
         seal_box=to_user(seal, last),
         text_size=size,
+        block_lines=block,
+        signer_name=name,
     )

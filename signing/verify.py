@@ -79,6 +79,9 @@ class SignatureReport:
         ok: ``verdict`` is valid.
         summary_vi: the verdict in plain Vietnamese.
         summary_en: the verdict in plain English.
+        stated_reason: the signature dictionary's ``/Reason`` (covered by the signature): for a
+            signer who signs for someone, eOffice states there in which form and for whom
+            ("… (KT. CHỦ TỊCH: ký thay Chủ tịch)").
     """
 
     field_name: str
@@ -103,6 +106,7 @@ class SignatureReport:
     ok: bool
     summary_vi: str
     summary_en: str
+    stated_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,7 @@ def _broken(sig: EmbeddedPdfSignature, exc: Exception) -> SignatureReport:
         ok=False,
         summary_vi=found.vi,
         summary_en=found.en,
+        stated_reason=_stated_reason(sig),
     )
 
 
@@ -351,7 +356,13 @@ async def _one(
         ok=judged.verdict == Verdict.VALID,
         summary_vi=judged.vi,
         summary_en=judged.en,
+        stated_reason=_stated_reason(sig),
     )
+
+
+def _stated_reason(sig: EmbeddedPdfSignature) -> str:
+    reason = sig.sig_object.get("/Reason")
+    return str(reason) if reason is not None else ""
 
 
 def _overall(reports: list[SignatureReport]) -> tuple[Verdict, str, str]:

@@ -20,6 +20,7 @@ from backend import organisations
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.models import Agency, Role, Unit, User
+from backend.demo import authority as demo_authority
 from backend.demo import sample_documents
 from backend.documents.tables import Document
 from backend.documents.workers import PdfWorkers
@@ -265,6 +266,7 @@ async def load(
             is_demo=True,
             signs_for=by_code[PROVINCE_CODE] if person.username in SIGN_FOR_PROVINCE else None,
         )
+    await demo_authority.load(db, clock=clock, people=created, admin=created["quantri"])
     if blobs is not None and workers is not None:
         await sample_documents.load(
             db, clock=clock, blobs=blobs, workers=workers, clerk=created["vanthu"]

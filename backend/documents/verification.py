@@ -42,6 +42,8 @@ def _signature(s: SignatureReport) -> dict[str, object]:
     when = s.timestamp_time or s.signing_time
     return {
         "signer": s.signer_name,
+        # In which form and for whom the signer signed, as the signature itself states it.
+        "stated_reason": s.stated_reason,
         "ok": s.ok,
         "verdict": s.verdict.value,
         "reason": s.reason,

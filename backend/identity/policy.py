@@ -4,7 +4,9 @@ A route declares what it needs (`routes.route(..., access=...)`); the route guar
 `allows_route`. Handlers, domain code and templates ask `may` with the object in hand, which adds
 the scope rules: everything is inside the person's agency; a leader sees the whole agency, a unit
 head their unit, a specialist what is assigned to them; a draft is its author's and its named
-signer's.
+signer's. Signing follows the signer's grants (`GrantRef`: a form of Decree 30 — the head's own,
+KT., Q., TL., TUQ. — with its document types and dates) and absences: an absent signer's drafts
+are their deputy's to see and return for the period, not to sign.
 
 The objects are small frozen refs (`DocumentRef`, `HopRef`, `DraftRef`, `WHOLE_AGENCY`) that the
 domain packages build from their rows; the state a step needs (a draft still awaiting its
@@ -18,6 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from backend.core.models import Role
@@ -61,6 +64,11 @@ class Action(enum.StrEnum):
     # Choose where an issued document goes (the recipient picker: the directory, the province's
     # groups, the agency's own units): the clerks who issue.
     CHOOSE_RECIPIENTS = "recipients:choose"
+    # Who signs for whom (a GrantTarget): administrators give and revoke every form; the head
+    # (a HEAD grant in force) gives KT., TL. and TUQ. — never Q. or another head.
+    MANAGE_SIGNING = "signing_authority:manage"
+    # Mark an absence (an AbsenceRef): a signer their own, an administrator anyone's.
+    MARK_ABSENCE = "absence:mark"
 
 
 # Route access markers that are not actions.
@@ -91,11 +99,19 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         Action.MANAGE_SERVICE_ACCOUNTS,
         Action.VIEW_PUSH_FAILURES,
         Action.VIEW_AGENCIES,
+        Action.MANAGE_SIGNING,
+        Action.MARK_ABSENCE,
     },
     Role.LEADER: EVERYONE
     | HANDLERS
     | SIGNERS
-    | {Action.VIEW_REGISTER, Action.ASSIGN_DOCUMENT, Action.VIEW_DASHBOARD},
+    | {
+        Action.VIEW_REGISTER,
+        Action.ASSIGN_DOCUMENT,
+        Action.VIEW_DASHBOARD,
+        Action.MANAGE_SIGNING,
+        Action.MARK_ABSENCE,
+    },
     Role.OFFICE_CHIEF: EVERYONE
     | HANDLERS
     | {
@@ -132,13 +148,35 @@ API_SCOPES = {
 
 
 @dataclass(frozen=True)
+class GrantRef:
+    """One signing authority a person holds (a `signing_flow.tables.SigningGrant`)."""
+
+    id: int
+    form: str
+    # Document type codes it covers; empty: every type.
+    types: frozenset[str] = frozenset()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
 class Principal:
-    """A signed-in person, as the policy sees them."""
+    """A signed-in person, as the policy sees them.
+
+    `grants`, `on`, `absent` and `covering` are the signing side, loaded by
+    `signing_flow.authority.principal` (a principal built from the user row alone has none):
+    the person's grants, the Vietnam date they are judged on, whether the person is away that
+    day, and whose drafts they cover as the named deputy."""
 
     user_id: int
     agency_id: int
     unit_id: int | None
     roles: frozenset[Role]
+    grants: tuple[GrantRef, ...] = ()
+    on: date | None = None
+    absent: bool = False
+    covering: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -203,11 +241,47 @@ class HopRef:
 
 @dataclass(frozen=True)
 class DraftRef:
-    """An outgoing draft: who wrote it and the leader it names as signer."""
+    """An outgoing draft: who wrote it, who it names as signer, its document type and the grant
+    it is to be signed under (None: a draft from before the agency had signing rules, signed by
+    a leader in their own name)."""
 
     agency_id: int
     author_id: int
     signer_id: int
+    type_code: str = ""
+    grant_id: int | None = None
+
+
+class SignRefusal(enum.StrEnum):
+    """Why a person may not sign a draft (`sign_refusal`); the domain words each one."""
+
+    NOT_SIGNER = "not_signer"
+    ABSENT = "absent"
+    NO_GRANT = "no_grant"
+    REVOKED = "revoked"
+    NOT_YET = "not_yet"
+    EXPIRED = "expired"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class GrantTarget:
+    """A signing grant to give or revoke: its agency and its form (a `SignForm` value)."""
+
+    agency_id: int
+    form: str
+
+
+@dataclass(frozen=True)
+class AbsenceRef:
+    """An absence to mark or end: whose it is."""
+
+    agency_id: int
+    user_id: int
+
+
+# Forms the head may give; HEAD and Q. (acting) are appointments, made by administrators.
+HEAD_GIVES = frozenset({"kt", "tl", "tuq"})
 
 
 @dataclass(frozen=True)
@@ -218,10 +292,25 @@ class WholeAgency:
 WHOLE_AGENCY = WholeAgency()
 
 
+def grant_in_force(grant: GrantRef, on: date | None) -> bool:
+    """Not revoked and, on `on` (None: no date known, only revocation counts), inside its dates."""
+    if grant.revoked:
+        return False
+    if on is None:
+        return True
+    return (grant.valid_from is None or grant.valid_from <= on) and (
+        grant.valid_until is None or on <= grant.valid_until
+    )
+
+
 def _actions(principal: Principal) -> frozenset[Action]:
     granted: frozenset[Action] = frozenset()
     for role in principal.roles:
         granted |= ROLE_ACTIONS[role]
+    # A signing authority in force opens the signer's pages to whoever holds it (the office
+    # chief signing TL., a unit head TUQ.); what they may sign is the object-level rule.
+    if any(grant_in_force(g, principal.on) for g in principal.grants):
+        granted |= SIGNERS | {Action.MARK_ABSENCE}
     return granted
 
 
@@ -265,13 +354,58 @@ def _on_hop(principal: Principal, action: Action, hop: HopRef) -> bool:
     return action is Action.HANDLE_DOCUMENT and holds(principal, hop)
 
 
+def sign_refusal(principal: Principal, draft: DraftRef) -> SignRefusal | None:
+    """Why `principal` may not sign `draft` now, or None when they may: they are its named
+    signer, not away, and the grant it names is theirs, in force on `principal.on` and covers
+    its type. A draft without a grant (no signing rules yet) is a leader's own."""
+    if principal.user_id != draft.signer_id:
+        return SignRefusal.NOT_SIGNER
+    if principal.absent:
+        return SignRefusal.ABSENT
+    if draft.grant_id is None:
+        return None if Role.LEADER in principal.roles else SignRefusal.NO_GRANT
+    grant = next((g for g in principal.grants if g.id == draft.grant_id), None)
+    if grant is None:
+        return SignRefusal.NO_GRANT
+    if grant.revoked:
+        return SignRefusal.REVOKED
+    on = principal.on
+    if on is not None and grant.valid_from is not None and on < grant.valid_from:
+        return SignRefusal.NOT_YET
+    if on is not None and grant.valid_until is not None and on > grant.valid_until:
+        return SignRefusal.EXPIRED
+    if grant.types and draft.type_code not in grant.types:
+        return SignRefusal.OUT_OF_SCOPE
+    return None
+
+
 def _on_draft(principal: Principal, action: Action, draft: DraftRef) -> bool:
     me = principal.user_id
-    if action in (Action.SIGN_DOCUMENT, Action.RETURN_DRAFT):
-        return me == draft.signer_id
+    if action is Action.SIGN_DOCUMENT:
+        return sign_refusal(principal, draft) is None
+    # The named deputy of an absent signer sees their drafts and may send them back.
+    covers = draft.signer_id in principal.covering
+    if action is Action.RETURN_DRAFT:
+        return (me == draft.signer_id and not principal.absent) or covers
     if action is Action.VIEW_DRAFT:
-        return me in (draft.author_id, draft.signer_id)
+        return me in (draft.author_id, draft.signer_id) or covers
     return action is Action.REVISE_DRAFT and me == draft.author_id
+
+
+def is_head(principal: Principal) -> bool:
+    return any(g.form == "head" and grant_in_force(g, principal.on) for g in principal.grants)
+
+
+def _on_grant(principal: Principal, target: GrantTarget) -> bool:
+    if Role.ADMIN in principal.roles:
+        return True
+    return target.form in HEAD_GIVES and is_head(principal)
+
+
+def _on_absence(principal: Principal, absence: AbsenceRef) -> bool:
+    if Role.ADMIN in principal.roles:
+        return True
+    return absence.user_id == principal.user_id
 
 
 def _agency_wide(principal: Principal, action: Action) -> bool:
@@ -295,6 +429,10 @@ def may(principal: Principal | None, action: Action, obj: object = None) -> bool
         return _on_hop(principal, action, obj)
     if isinstance(obj, DraftRef):
         return _on_draft(principal, action, obj)
+    if isinstance(obj, GrantTarget):
+        return action is Action.MANAGE_SIGNING and _on_grant(principal, obj)
+    if isinstance(obj, AbsenceRef):
+        return action is Action.MARK_ABSENCE and _on_absence(principal, obj)
     if isinstance(obj, WholeAgency):
         return _agency_wide(principal, action)
     if action is Action.MANAGE_OWN_ACCOUNT:

@@ -196,17 +196,29 @@ async def of_document(db: AsyncSession, document: Document) -> Links:
     """A document's replacements: for one we sent, from our dispatches; for one received over
     the axis, from the packets."""
     if document.direction == catalogue.Direction.OUTGOING:
+        # By id through a subquery: SELECT DISTINCT over the documents' columns fails on
+        # PostgreSQL (a json column has no equality operator).
         replaces = await db.scalars(
             select(Document)
-            .join(AxisDispatch, AxisDispatch.replaces_document_id == Document.id)
-            .where(AxisDispatch.document_id == document.id)
-            .distinct()
+            .where(
+                Document.id.in_(
+                    select(AxisDispatch.replaces_document_id).where(
+                        AxisDispatch.document_id == document.id
+                    )
+                )
+            )
+            .order_by(Document.id)
         )
         replaced_by = await db.scalars(
             select(Document)
-            .join(AxisDispatch, AxisDispatch.document_id == Document.id)
-            .where(AxisDispatch.replaces_document_id == document.id)
-            .distinct()
+            .where(
+                Document.id.in_(
+                    select(AxisDispatch.document_id).where(
+                        AxisDispatch.replaces_document_id == document.id
+                    )
+                )
+            )
+            .order_by(Document.id)
         )
         return Links(
             replaces=tuple(_document_link(d) for d in replaces),

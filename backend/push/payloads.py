@@ -210,3 +210,45 @@ def test_notice() -> Notice:
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def covering(*, absent_name: str, period: str, deputy: bool) -> Notice:
+    """An absence was marked: to the deputy (whose queue now holds the absent person's) and to
+    the absent person (who is told who covers)."""
+    if deputy:
+        title = f"Xử lý thay {_short(absent_name, 60)}"
+        body = f"Từ {period}, văn bản chờ ký và văn bản trình của đồng chí đến với bạn."
+    else:
+        title = f"Đã ghi vắng mặt {period}"
+        body = f"{_short(absent_name, 60)} xử lý thay văn bản chờ ký và văn bản trình."
+    return Notice(
+        title=title,
+        body=body,
+        page=Page("sign_queue"),
+        topic="absence",
+        urgency="normal",
+        ttl=NORMAL_TTL,
+    )
+
+
+def covering_ended(*, absent_name: str) -> Notice:
+    return Notice(
+        title=f"Kết thúc xử lý thay {_short(absent_name, 60)}",
+        body="Văn bản chờ ký và văn bản trình đã trở về người được trình.",
+        page=Page("sign_queue"),
+        topic="absence",
+        urgency="normal",
+        ttl=NORMAL_TTL,
+    )
+
+
+def draft_for_absent(*, document_id: int, subject: str, urgency: int, absent_name: str) -> Notice:
+    """To the deputy: a draft for someone away waits in the deputy's queue."""
+    return Notice(
+        title=f"Chờ ký (thay {_short(absent_name, 40)}): {_short(subject)}",
+        body="Dự thảo trình người đang vắng mặt; đồng chí xem và xử lý thay.",
+        page=Page("sign_document", {"document_id": document_id}),
+        topic=document_topic(document_id),
+        urgency="high" if _urgent(urgency) else "normal",
+        ttl=URGENT_TTL if _urgent(urgency) else NORMAL_TTL,
+    )

@@ -22,8 +22,9 @@ from backend.documents.workers import PdfWorkers
 from backend.identity import policy
 from backend.identity.policy import Action, DraftRef, principal_of
 from backend.push import outbox, payloads
+from backend.signing_flow import authority
 from backend.signing_flow.events import DraftReturned, DraftSubmitted
-from backend.signing_flow.tables import DocumentComment, Draft
+from backend.signing_flow.tables import DocumentComment, Draft, SigningGrant
 from signing import SigningError, add_issuing_fields
 from signing.textpos import find_positions
 
@@ -39,8 +40,12 @@ class DraftForm:
     recipients: str
     urgency: int
     deadline: date | None
+    # A leader (agencies without signing rules) or, with rules, whoever holds `grant_id`.
     signer_id: int
     reply_to_id: int | None = None
+    # The signing grant chosen ("KT. CHỦ TỊCH" by the Vice-Chairman, …); required once the
+    # agency has signing rules.
+    grant_id: int | None = None
 
 
 def leader_box(draft: Draft) -> tuple[float, float, float, float]:
@@ -59,8 +64,10 @@ def parse_draft(fields: dict[str, str]) -> DraftForm:
     subject = " ".join(fields.get("subject", "").split())
     if not subject:
         problems.append("trích yếu")
+    # The signer comes as "g<grant id>" (a signing authority) or a leader's user id.
     signer = fields.get("signer_id", "")
-    if not signer.isdigit():
+    grant = signer[1:] if signer.startswith("g") else ""
+    if not (signer.isdigit() or grant.isdigit()):
         problems.append("người ký")
     urgency = fields.get("urgency", "0")
     deadline = None
@@ -82,9 +89,50 @@ def parse_draft(fields: dict[str, str]) -> DraftForm:
         recipients=fields.get("recipients", "").strip(),
         urgency=int(urgency),
         deadline=deadline,
-        signer_id=int(signer),
+        signer_id=int(signer) if signer.isdigit() else 0,
         reply_to_id=int(reply_to) if reply_to else None,
+        grant_id=int(grant) if grant else None,
     )
+
+
+@dataclass(frozen=True)
+class SignerChoice:
+    """One entry of the drafter's "Người ký" list: `value` is "g<grant id>" (a signing
+    authority) or a leader's id (an agency without signing rules)."""
+
+    value: str
+    name: str
+    lines: str
+    # "vắng mặt đến 10/12/2026 — Trần Thị Bích Ngọc xử lý thay", when away today.
+    away: str = ""
+
+
+async def signer_choices(
+    db: AsyncSession, *, clock: Clock, agency_id: int, type_code: str | None = None
+) -> list[SignerChoice]:
+    """Who a draft of `type_code` may go to today, as the drafter picks: the signing
+    authorities in force that cover it (head first), or the leaders when the agency has no
+    signing rules."""
+    if not await authority.has_rules(db, agency_id):
+        return [
+            SignerChoice(str(p.id), p.full_name, p.title) for p in await leaders_of(db, agency_id)
+        ]
+    found: list[SignerChoice] = []
+    for option in await authority.options(
+        db, agency_id=agency_id, on=authority.today(clock), type_code=type_code
+    ):
+        away = ""
+        if option.away is not None and option.deputy is not None:
+            away = (
+                f"vắng mặt đến {authority.vn_date(option.away.ends_on)} — "
+                f"{option.deputy.full_name} xử lý thay"
+            )
+        found.append(
+            SignerChoice(
+                f"g{option.grant.id}", option.signer.full_name, " / ".join(option.lines), away
+            )
+        )
+    return found
 
 
 async def leaders_of(db: AsyncSession, agency_id: int) -> list[User]:
@@ -100,8 +148,45 @@ def _may_sign_drafts(person: User) -> bool:
 
 def ref(document: Document, draft: Draft) -> DraftRef:
     return DraftRef(
-        agency_id=document.agency_id, author_id=draft.author_id, signer_id=draft.signer_id
+        agency_id=document.agency_id,
+        author_id=draft.author_id,
+        signer_id=draft.signer_id,
+        type_code=document.type_code,
+        grant_id=draft.grant_id,
     )
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs a draft, and under which grant (None: a leader, no signing rules yet)."""
+
+    person: User
+    option: authority.SignerOption | None
+
+
+async def chosen_signer(db: AsyncSession, *, clock: Clock, author: User, form: DraftForm) -> Signer:
+    """The signer a drafter chose, checked: with signing rules, a grant in force that covers the
+    type; without, a leader of the agency."""
+    if await authority.has_rules(db, author.agency_id):
+        if form.grant_id is None:
+            raise ValidationError(
+                "Hãy chọn người ký theo thẩm quyền ký của cơ quan.",
+                "Choose the signer from the agency's signing authorities.",
+            )
+        option = await authority.grant_for_draft(
+            db,
+            agency_id=author.agency_id,
+            grant_id=form.grant_id,
+            type_code=form.type_code,
+            on=authority.today(clock),
+        )
+        return Signer(option.signer, option)
+    signer = await db.get(User, form.signer_id)
+    if signer is None or signer.agency_id != author.agency_id or not _may_sign_drafts(signer):
+        raise ValidationError(
+            "Người ký phải là lãnh đạo của cơ quan.", "The signer must be a leader of the agency."
+        )
+    return Signer(signer, None)
 
 
 async def _checked_pdf(
@@ -117,13 +202,18 @@ async def _checked_pdf(
     return info.page_count
 
 
-def with_issuing_fields(data: bytes) -> tuple[bytes, int, str]:
+def with_issuing_fields(
+    data: bytes, option: authority.SignerOption | None = None
+) -> tuple[bytes, int, str]:
     """The draft with its number and date fields over its own ``Số: …/…`` and date line on page
     1 and the seal field in the signer block of its last page, all found from the page text
     (signing.textpos); the last page and the leader's signature box there, as stored on the
-    draft. A draft without those lines is refused with what it lacks."""
+    draft. A draft without those lines is refused with what it lacks, and one whose signer
+    block does not print the chosen authority and name (`option`) with what it should print."""
     try:
         found = find_positions(data)
+        if option is not None:
+            authority.check_block(lines=found.block_lines, name=found.signer_name, option=option)
         filled = add_issuing_fields(
             pdf=data,
             number_box=found.number_box,
@@ -178,11 +268,8 @@ async def create_draft(
 ) -> Document:
     """Store a draft for its signer; records `DraftSubmitted` (the signer's queue follows it
     once the transaction has committed)."""
-    signer = await db.get(User, form.signer_id)
-    if signer is None or signer.agency_id != author.agency_id or not _may_sign_drafts(signer):
-        raise ValidationError(
-            "Người ký phải là lãnh đạo của cơ quan.", "The signer must be a leader of the agency."
-        )
+    chosen = await chosen_signer(db, clock=clock, author=author, form=form)
+    signer = chosen.person
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationError(
             f"Tối đa {MAX_ATTACHMENTS} phụ lục cho một dự thảo.",
@@ -205,7 +292,7 @@ async def create_draft(
             what_en="attachment",
         )
         attachment_pages.append(pages)
-    data, last_page, sign_box = with_issuing_fields(pdf.data)
+    data, last_page, sign_box = with_issuing_fields(pdf.data, chosen.option)
     now = clock.now()
     document = Document(
         agency_id=author.agency_id,
@@ -218,7 +305,7 @@ async def create_draft(
         status=catalogue.Status.DRAFT,
         recipients=form.recipients,
         signer_name=signer.full_name,
-        signer_title=signer.title,
+        signer_title=" / ".join(chosen.option.lines) if chosen.option else signer.title,
         unit_id=author.unit_id,
         registered_by_id=author.id,
         search_text=form.subject.lower(),
@@ -264,6 +351,7 @@ async def create_draft(
             created_at=now,
             reply_to_id=reply_to.id if reply_to else None,
             submitted_at=now,
+            grant_id=chosen.option.grant.id if chosen.option else None,
         )
     )
     await audit.record(
@@ -275,22 +363,44 @@ async def create_draft(
         object_id=document.id,
         detail={
             "signer_id": signer.id,
+            "grant_id": chosen.option.grant.id if chosen.option else None,
             "subject": form.subject,
             "attachments": len(attachments),
             "reply_to": reply_to.id if reply_to else None,
         },
     )
     events.record(db, DraftSubmitted(document.id, signer.id))
+    await _tell_deputy(db, clock=clock, signer=signer, document=document)
     return document
 
 
-def _queue_query(signer_id: int):  # type: ignore[no-untyped-def]
+async def _tell_deputy(db: AsyncSession, *, clock: Clock, signer: User, document: Document) -> None:
+    """A draft for someone away today waits in their deputy's queue: the deputy hears of it too
+    (the signer hears through `DraftSubmitted` as always)."""
+    away = await authority.absence_on(db, signer.id, authority.today(clock))
+    if away is None:
+        return
+    await outbox.enqueue(
+        db,
+        clock=clock,
+        user_id=away.deputy_id,
+        notice=payloads.draft_for_absent(
+            document_id=document.id,
+            subject=document.subject,
+            urgency=document.urgency,
+            absent_name=signer.full_name,
+        ),
+    )
+    events.record(db, DraftSubmitted(document.id, away.deputy_id))
+
+
+def _queue_query(signer_ids: Sequence[int]):  # type: ignore[no-untyped-def]
     urgent_first = case((Document.urgency >= catalogue.Urgency.HOA_TOC, 0), else_=1)
     return (
         select(Document, Draft, User)
         .join(Draft, Draft.document_id == Document.id)
         .join(User, User.id == Draft.author_id)
-        .where(Draft.signer_id == signer_id, Document.status == catalogue.Status.DRAFT)
+        .where(Draft.signer_id.in_(signer_ids), Document.status == catalogue.Status.DRAFT)
         .order_by(
             urgent_first,
             Document.urgency.desc(),
@@ -305,11 +415,36 @@ def _queue_query(signer_id: int):  # type: ignore[no-untyped-def]
 class QueueRow:
     document: Document
     author: User
+    # Set when the draft is an absent signer's, in their deputy's queue for the period.
+    absent_signer: User | None = None
 
 
-async def to_sign(db: AsyncSession, *, signer_id: int) -> list[QueueRow]:
-    rows = await db.execute(_queue_query(signer_id))
-    return [QueueRow(document=d, author=a) for d, _draft, a in rows]
+async def to_sign(db: AsyncSession, *, signer_id: int, on: date | None = None) -> list[QueueRow]:
+    """The signer's "Chờ ký", most urgent first; on a day (`on`) when they are the named
+    deputy of someone away, that person's drafts too (marked with whose they are)."""
+    covering = {a.user_id for a in await authority.covered_by(db, signer_id, on)} if on else set()
+    rows = await db.execute(_queue_query([signer_id, *sorted(covering)]))
+    found: list[QueueRow] = []
+    for document, draft, author in rows:
+        absent = await db.get(User, draft.signer_id) if draft.signer_id != signer_id else None
+        found.append(QueueRow(document=document, author=author, absent_signer=absent))
+    return found
+
+
+async def grant_of(db: AsyncSession, document_id: int) -> str:
+    """The authority lines the draft is to be signed under ("TM. ỦY BAN NHÂN DÂN / KT. CHỦ
+    TỊCH / PHÓ CHỦ TỊCH"); "" for a draft without a grant."""
+    draft = await db.get(Draft, document_id)
+    grant = (
+        await db.get(SigningGrant, draft.grant_id)
+        if draft is not None and draft.grant_id is not None
+        else None
+    )
+    if grant is None:
+        return ""
+    holder = await db.get_one(User, grant.user_id)
+    lines = authority.block_lines(grant, collective=await authority.collective_of(db, holder))
+    return " / ".join(lines)
 
 
 async def draft_of(db: AsyncSession, document_id: int) -> Draft | None:
@@ -332,7 +467,11 @@ async def return_draft(
     if (
         document is None
         or draft is None
-        or not policy.may(principal_of(leader), Action.RETURN_DRAFT, ref(document, draft))
+        or not policy.may(
+            await authority.principal(db, leader, on=authority.today(clock)),
+            Action.RETURN_DRAFT,
+            ref(document, draft),
+        )
     ):
         raise NotFoundError("Không tìm thấy dự thảo.", "No such draft.")
     if document.status != catalogue.Status.DRAFT:
@@ -438,9 +577,12 @@ async def resubmit_draft(
     note: str,
     max_bytes: int,
     max_pages: int,
+    signer_choice: str = "",
 ) -> MyDraft:
     """Send a returned draft back to its signer, with a revised main file as a new version
-    (the earlier versions stay) or unchanged; records `DraftSubmitted`."""
+    (the earlier versions stay) or unchanged; records `DraftSubmitted`. `signer_choice` ("g<grant
+    id>", or a leader's id without signing rules) sends it to another signer — the signer block
+    of the file it goes with must print theirs."""
     mine = await author_draft(db, author=author, document_id=document_id)
     document, draft = mine.document, mine.draft
     if document.status != catalogue.Status.RETURNED:
@@ -448,7 +590,47 @@ async def resubmit_draft(
             "Chỉ gửi lại được dự thảo đã bị trả lại.", "Only a returned draft can be sent again."
         )
     now = clock.now()
-    detail: dict[str, object] = {"signer_id": draft.signer_id}
+    chosen: Signer | None = None
+    if signer_choice:
+        picked = parse_draft(
+            {"type_code": document.type_code, "subject": document.subject,
+             "signer_id": signer_choice, "urgency": str(document.urgency)}
+        )  # fmt: skip
+        chosen = await chosen_signer(db, clock=clock, author=author, form=picked)
+        draft.signer_id, draft.grant_id = (
+            chosen.person.id,
+            (chosen.option.grant.id if chosen.option else None),
+        )
+        document.signer_name = chosen.person.full_name
+        document.signer_title = (
+            " / ".join(chosen.option.lines) if chosen.option else chosen.person.title
+        )
+        mine = MyDraft(document=document, draft=draft, signer=chosen.person, returned=None)
+    elif draft.grant_id is not None:
+        # Same signer and grant: still in force for this type today?
+        chosen = await chosen_signer(
+            db,
+            clock=clock,
+            author=author,
+            form=DraftForm(
+                type_code=document.type_code,
+                subject=document.subject,
+                recipients="",
+                urgency=document.urgency,
+                deadline=None,
+                signer_id=0,
+                grant_id=draft.grant_id,
+            ),
+        )
+    detail: dict[str, object] = {"signer_id": draft.signer_id, "grant_id": draft.grant_id}
+    if pdf is None and chosen is not None and chosen.option is not None:
+        # The stored file's signer block must print the (new) signer's authority.
+        main = next(f for f in document.files if f.kind == "main")
+        try:
+            found = find_positions(await blobs.get(main.current.sha256))
+        except SigningError as exc:
+            raise ValidationError(exc.message_vi, exc.message_en) from exc
+        authority.check_block(lines=found.block_lines, name=found.signer_name, option=chosen.option)
     if pdf is not None:
         pages = await _checked_pdf(
             workers,
@@ -458,7 +640,9 @@ async def resubmit_draft(
             what_vi="Dự thảo",
             what_en="draft",
         )
-        data, draft.sign_page, draft.sign_box = with_issuing_fields(pdf.data)
+        data, draft.sign_page, draft.sign_box = with_issuing_fields(
+            pdf.data, chosen.option if chosen is not None else None
+        )
         main = next(f for f in document.files if f.kind == "main")
         version = await _version(
             blobs,
@@ -501,6 +685,7 @@ async def resubmit_draft(
         detail=detail,
     )
     events.record(db, DraftSubmitted(document_id, draft.signer_id))
+    await _tell_deputy(db, clock=clock, signer=mine.signer, document=document)
     return mine
 
 

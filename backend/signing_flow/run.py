@@ -236,6 +236,10 @@ async def execute(
         tx = await db.get_one(SigningTransaction, tx_id)
         signer = await db.get_one(User, tx.signer_id)
         username = signer.username
+    # The authority is checked again now: a grant revoked or expired (or the signer marked away)
+    # while the confirmation was pending fails its items before any key signs or any PDF is
+    # finished — nothing is half-signed.
+    await _refuse_unauthorised(sessions, clock=clock, tx_id=tx_id, signer_id=signer.id)
     if key is not None or tx.method == "passkey":
         try:
             await _sign_values(sessions, tx_id=tx_id, key=key or setup.keys.key(username))
@@ -263,6 +267,32 @@ async def execute(
             tx_id=tx_id,
         )
     return await _close(sessions, redis, clock=clock, tx_id=tx_id)
+
+
+async def _refuse_unauthorised(
+    sessions: async_sessionmaker[AsyncSession], *, clock: Clock, tx_id: str, signer_id: int
+) -> None:
+    async with sessions() as db, db.begin():
+        signer = await db.get_one(User, signer_id)
+        items = await db.scalars(
+            select(SigningItem).where(
+                SigningItem.transaction_id == tx_id, SigningItem.result == "pending"
+            )
+        )
+        for item in items:
+            document = await db.get_one(Document, item.document_id)
+            why = await tx_mod.still_authorised(db, clock=clock, signer=signer, document=document)
+            if why is not None:
+                item.result, item.error = "failed", why[0][:2000]
+                await audit.record(
+                    db,
+                    clock=clock,
+                    action="signing.refused",
+                    actor_id=signer_id,
+                    object_type="document",
+                    object_id=document.id,
+                    detail={"transaction": tx_id, "reason": why[1]},
+                )
 
 
 async def _close(

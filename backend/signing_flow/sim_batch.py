@@ -74,7 +74,7 @@ async def create(
             "Tài khoản của bạn chưa có số điện thoại ký số SIM.",
             "Your account has no SIM signing phone number.",
         )
-    await tx_mod.signable(db, signer, ids)
+    await tx_mod.signable(db, signer, ids, clock=clock)
     busy = await db.scalar(
         select(SigningTransaction.id).where(
             SigningTransaction.signer_id == signer.id,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -53,6 +54,9 @@ class Draft(Base):
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     # The last time the author sent it (again) to the signer; the author's list sorts by it.
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The authority it is to be signed under (None: drafted before the agency had signing rules,
+    # signed by a leader in their own name).
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("signing_grants.id"))
 
 
 class DocumentComment(Base):
@@ -178,3 +182,60 @@ class SigningBatchItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     transaction_id: Mapped[str | None] = mapped_column(ForeignKey("signing_transactions.id"))
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class SignForm(enum.StrEnum):
+    """How a person signs for the agency (Decree 30/2020/NĐ-CP, Article 13 and Appendix I)."""
+
+    HEAD = "head"  # the head, in their own name (TM. <collective> above the title in a UBND)
+    KT = "kt"  # ký thay: a deputy for the head — "KT. CHỦ TỊCH" / "PHÓ CHỦ TỊCH"
+    Q = "q"  # quyền: the acting head — "Q. CHỦ TỊCH"
+    TL = "tl"  # thừa lệnh: a unit head by the agency's rules — "TL. CHỦ TỊCH" / "CHÁNH VĂN PHÒNG"
+    TUQ = "tuq"  # thừa ủy quyền: by a written authorisation with a period and a scope
+
+
+class SigningGrant(Base):
+    """One person's authority to sign the agency's outgoing documents in one form.
+
+    `types` lists the document type codes it covers ("" = every type); `valid_from` and
+    `valid_until` bound it in Vietnam dates (inclusive; None = open). The lines it prints are
+    `title` (the holder's own, e.g. "PHÓ CHỦ TỊCH") under "<FORM>. <head_title>". A grant is
+    never edited: it is revoked and a new one given, each audited."""
+
+    __tablename__ = "signing_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    form: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(128))
+    head_title: Mapped[str] = mapped_column(String(128))
+    types: Mapped[str] = mapped_column(String(255), default="")
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    # The written decision behind it ("Quyết định số 12/QĐ-UBND ngày 02/01/2026").
+    decision_ref: Mapped[str] = mapped_column(String(255), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Absence(Base):
+    """A leader away (công tác, nghỉ phép) from `starts_on` to `ends_on` (Vietnam dates,
+    inclusive): the documents put before them and their "Chờ ký" go to `deputy_id` meanwhile."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Cancelled before it began, or ended early (ends_on then moves back to that day).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

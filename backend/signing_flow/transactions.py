@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,12 +28,12 @@ from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
 from backend.identity import policy
-from backend.identity.policy import Action, principal_of
-from backend.signing_flow import drafts
+from backend.signing_flow import authority, drafts
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import (
     OPEN_STATES,
     Draft,
+    SigningGrant,
     SigningItem,
     SigningTransaction,
     TxState,
@@ -125,21 +125,26 @@ async def get(db: AsyncSession, tx_id: str, *, signer_id: int) -> SigningTransac
     return tx
 
 
-async def signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) -> list[Document]:
+async def signable(
+    db: AsyncSession, signer: User, document_ids: Sequence[int], *, clock: Clock
+) -> list[Document]:
+    """The drafts `signer` may sign now, in order; refused with the reason otherwise (a grant
+    revoked, expired or out of scope, the signer away)."""
+    me = await authority.principal(db, signer, on=authority.today(clock))
     documents: list[Document] = []
     for document_id in document_ids:
         document = await db.get(Document, document_id)
         draft = await db.get(Draft, document_id)
-        if (
-            document is None
-            or draft is None
-            or not policy.may(
-                principal_of(signer), Action.SIGN_DOCUMENT, drafts.ref(document, draft)
+        if document is None or draft is None or document.agency_id != signer.agency_id:
+            raise not_waiting()
+        refusal = policy.sign_refusal(me, drafts.ref(document, draft))
+        if refusal is policy.SignRefusal.NOT_SIGNER:
+            raise not_waiting()
+        if refusal is not None:
+            vi, en = await authority.refusal_message(
+                db, refusal, signer=signer, grant_id=draft.grant_id, on=me.on or date.min
             )
-        ):
-            raise NotFoundError(
-                "Không tìm thấy văn bản chờ bạn ký.", "No document waiting for your signature."
-            )
+            raise SigningFlowError(f"«{document.subject}»: {vi}", f"{document.subject!r}: {en}")
         if document.status != catalogue.Status.DRAFT:
             raise SigningFlowError(
                 "Văn bản này không còn chờ ký (đã ký hoặc đã trả lại).",
@@ -147,6 +152,44 @@ async def signable(db: AsyncSession, signer: User, document_ids: Sequence[int]) 
             )
         documents.append(document)
     return documents
+
+
+REASON = "Phê duyệt và ký ban hành"
+
+
+async def signature_reason(db: AsyncSession, draft: Draft) -> str:
+    """The signature's /Reason (signed with it): for a signer who signs on someone's behalf, the
+    authority lines and on whose behalf — "Phê duyệt và ký ban hành (KT. CHỦ TỊCH: ký thay Chủ
+    tịch)" — which the verification report shows."""
+    grant = await db.get(SigningGrant, draft.grant_id) if draft.grant_id is not None else None
+    if grant is None:
+        return REASON
+    behalf, _ = authority.behalf_text(grant)
+    lines = authority.block_lines(grant, collective=None)
+    return f"{REASON} ({' / '.join(lines)}{': ' + behalf if behalf else ''})"
+
+
+def not_waiting() -> NotFoundError:
+    return NotFoundError(
+        "Không tìm thấy văn bản chờ bạn ký.", "No document waiting for your signature."
+    )
+
+
+async def still_authorised(
+    db: AsyncSession, *, clock: Clock, signer: User, document: Document
+) -> tuple[str, str] | None:
+    """Checked again when a confirmed signature is about to be embedded: None while the signer
+    still may sign, else the reason (a grant revoked while a SIM confirmation was pending)."""
+    draft = await db.get(Draft, document.id)
+    if draft is None:
+        return "Không còn dự thảo.", "The draft is gone."
+    me = await authority.principal(db, signer, on=authority.today(clock))
+    refusal = policy.sign_refusal(me, drafts.ref(document, draft))
+    if refusal is None:
+        return None
+    return await authority.refusal_message(
+        db, refusal, signer=signer, grant_id=draft.grant_id, on=me.on or date.min
+    )
 
 
 def _main(document: Document) -> tuple[int, int, str]:
@@ -196,7 +239,7 @@ async def prepare(
             "Bạn chưa có khóa ký số trên máy chủ. Hãy liên hệ quản trị viên.",
             "You have no server-held signing key. Please contact your administrator.",
         )
-    documents = await signable(db, signer, sorted(set(document_ids)))
+    documents = await signable(db, signer, sorted(set(document_ids)), clock=clock)
     now = clock.now()
     reuse = await _reusable(db, signer=signer, method=method, documents=documents, now=now)
     if reuse is not None:
@@ -232,7 +275,7 @@ async def prepare(
                 ),
                 level=PadesLevel.B_LT,
                 certify=True,
-                reason="Phê duyệt và ký ban hành",
+                reason=await signature_reason(db, draft),
             )
         except SigningError as exc:
             raise SigningFlowError(

@@ -26,6 +26,7 @@ from backend.documents.tables import Document
 from backend.identity import policy
 from backend.identity.policy import Action, HopRef, principal_of
 from backend.push import outbox, payloads
+from backend.signing_flow import authority
 from backend.workflow import deadlines
 from backend.workflow.events import HandlingStepRecorded
 from backend.workflow.tables import (
@@ -547,30 +548,34 @@ async def request_direction(
         note=note.strip(),
         detail={"leader": f"u:{leader.id}"},
     )
-    await outbox.enqueue(
-        db,
-        clock=clock,
-        user_id=leader.id,
-        notice=payloads.direction_requested(
-            document_id=document.id,
-            subject=document.subject,
-            urgency=document.urgency,
-            by=actor.user.full_name,
-        ),
+    notice = payloads.direction_requested(
+        document_id=document.id,
+        subject=document.subject,
+        urgency=document.urgency,
+        by=actor.user.full_name,
     )
+    await outbox.enqueue(db, clock=clock, user_id=leader.id, notice=notice)
+    # A leader away today: the deputy named for the period finds it in their list and hears it.
+    away = await authority.absence_on(db, leader.id, authority.today(clock))
+    if away is not None:
+        await outbox.enqueue(db, clock=clock, user_id=away.deputy_id, notice=notice)
     return row
 
 
-async def awaiting_direction(db: AsyncSession, *, leader: User) -> list[Document]:
+async def awaiting_direction(
+    db: AsyncSession, *, leader: User, on: date | None = None
+) -> list[Document]:
     """The leader's "Chờ cho ý kiến": documents put before them (for the office chief: that they put
-    before a leader) and not yet assigned, most urgent and oldest first."""
+    before a leader) and not yet assigned, most urgent and oldest first; on a day (`on`) when
+    they are the named deputy of a leader away, that leader's too."""
+    covering = [a.user_id for a in await authority.covered_by(db, leader.id, on)] if on else []
     return list(
         await db.scalars(
             select(Document)
             .join(DirectionRequest, DirectionRequest.document_id == Document.id)
             .where(
                 or_(
-                    DirectionRequest.leader_id == leader.id,
+                    DirectionRequest.leader_id.in_([leader.id, *covering]),
                     DirectionRequest.requested_by_id == leader.id,
                 ),
                 DirectionRequest.closed_at.is_(None),

@@ -10,6 +10,9 @@ from backend.signing_flow import keyring
 
 PEOPLE = [
     keyring.Person("leader", "Người leader", holds_server_key=True),
+    # Who signs for whom: a Vice-Chairman (KT.) and the office chief (TL.) sign with their own.
+    keyring.Person("deputy", "Người deputy", holds_server_key=True),
+    keyring.Person("officechief", "Người office_chief", holds_server_key=True),
     keyring.Person("clerk", "Người clerk", holds_server_key=False),
     keyring.Person("specialist", "Người specialist", holds_server_key=False),
 ]

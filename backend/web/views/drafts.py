@@ -37,7 +37,21 @@ async def _page(request: Request, *, error: str = "", status_code: int = 200) ->
             if mine.draft.reply_to_id is not None
             else None
         )
+        # A returned draft may go to another signer (the one named is away, their grant ended).
+        signers = (
+            await drafts.signer_choices(
+                db,
+                clock=resources(request).clock,
+                agency_id=mine.document.agency_id,
+                type_code=mine.document.type_code,
+            )
+            if mine.document.status == catalogue.Status.RETURNED
+            else []
+        )
+    current = f"g{mine.draft.grant_id}" if mine.draft.grant_id else str(mine.draft.signer_id)
     context = {
+        "signers": signers,
+        "values": {"signer_id": current},
         "mine": mine,
         "document": mine.document,
         "answers": answers,
@@ -57,6 +71,7 @@ async def resubmit(request: Request) -> Response:
     document_id = request.path_params["document_id"]
     async with request.form(max_files=1, max_part_size=limit + MiB) as form:
         note = str(form.get("note", ""))
+        signer_choice = str(form.get("signer_id", ""))
         item = form.get("pdf")
         upload = (
             Upload(item.filename or "du-thao.pdf", item.content_type or "", await item.read())
@@ -78,6 +93,7 @@ async def resubmit(request: Request) -> Response:
                 note=note,
                 max_bytes=limit,
                 max_pages=settings.max_pages,
+                signer_choice=signer_choice,
             )
     except EofficeError as error:
         return await _page(

@@ -16,9 +16,10 @@ from starlette.responses import Response
 from backend.core.errors import EofficeError, ForbiddenError, UnauthenticatedError
 from backend.core.models import User
 from backend.identity import policy, sessions, tokens
-from backend.identity.policy import Access, ApiScope, principal_of
+from backend.identity.policy import Access, ApiScope, Principal
 from backend.identity.session_middleware import SCOPE_KEY
 from backend.identity.sessions import Lookup
+from backend.signing_flow import authority
 from backend.web.views.auth import client_ip, settings_of, signin_redirect, transaction
 from backend.web.views.render import resources
 
@@ -36,10 +37,10 @@ def forbidden() -> ForbiddenError:
     )
 
 
-async def _person(request: Request) -> tuple[Lookup, User | None]:
+async def _person(request: Request) -> tuple[Lookup, User | None, Principal | None]:
     lookup: Lookup = request.scope.get(SCOPE_KEY) or Lookup("none")
     if lookup.status != "active" or lookup.session is None:
-        return lookup, None
+        return lookup, None, None
     async with transaction(request) as db:
         # Agency and unit loaded now: templates read them after the session has closed.
         user = await db.get(
@@ -47,12 +48,18 @@ async def _person(request: Request) -> tuple[Lookup, User | None]:
             lookup.session.user_id,
             options=[selectinload(User.agency), selectinload(User.unit)],
         )
-    if user is None or not user.is_active:
+        # The signing side (grants, absences of the day) is judged on today's Vietnam date.
+        principal = (
+            await authority.principal(db, user, on=authority.today(resources(request).clock))
+            if user is not None and user.is_active
+            else None
+        )
+    if user is None or principal is None:
         await sessions.end(
             resources(request).redis, user_id=lookup.session.user_id, ref=lookup.session.ref
         )
-        return Lookup("expired"), None
-    return lookup, user
+        return Lookup("expired"), None, None
+    return lookup, user, principal
 
 
 async def _api(request: Request, endpoint: Endpoint, access: ApiScope) -> Response:
@@ -87,8 +94,7 @@ def guard(endpoint: Endpoint, access: Access) -> Endpoint:
     async def guarded(request: Request) -> Response:
         if isinstance(access, ApiScope):
             return await _api(request, endpoint, access)
-        lookup, user = await _person(request)
-        principal = principal_of(user) if user else None
+        lookup, user, principal = await _person(request)
         request.state.user = user
         request.state.principal = principal
         request.state.session = lookup.session if user else None

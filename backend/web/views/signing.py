@@ -11,12 +11,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from backend.core.errors import EofficeError, NotFoundError, ValidationError
+from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
 from backend.interchange import connection, directory, replacements
-from backend.signing_flow import confirm, drafts, issue, run, sim, sim_batch, transactions
+from backend.signing_flow import (
+    authority,
+    confirm,
+    drafts,
+    issue,
+    run,
+    sim,
+    sim_batch,
+    transactions,
+)
 from backend.signing_flow.setup import SigningSetup
 from backend.web import htmx
 from backend.web.views.auth import (
@@ -56,9 +66,17 @@ def _tx_json(tx: Any) -> dict[str, object]:
 
 
 async def queue_page(request: Request) -> Response:
+    user, on = current_user(request), authority.today(resources(request).clock)
     async with transaction(request) as db:
-        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
-    context = {"rows": rows, "urgencies": catalogue.URGENCY_LABELS}
+        rows = await drafts.to_sign(db, signer_id=user.id, on=on)
+        away = await authority.absence_on(db, user.id, on)
+        deputy = await db.get(User, away.deputy_id) if away is not None else None
+    context = {
+        "rows": rows,
+        "urgencies": catalogue.URGENCY_LABELS,
+        "away": away,
+        "deputy": deputy,
+    }
     # The live refresh (an SSE event on #live) asks for the list alone.
     block = "queue" if htmx.is_partial(request) else None
     return htmx.vary_on_htmx(render(request, "signing/queue.html", context, block=block))
@@ -66,9 +84,17 @@ async def queue_page(request: Request) -> Response:
 
 async def sign_view(request: Request) -> Response:
     document_id = request.path_params["document_id"]
+    user, on = current_user(request), authority.today(resources(request).clock)
     async with transaction(request) as db:
-        rows = await drafts.to_sign(db, signer_id=current_user(request).id)
+        rows = await drafts.to_sign(db, signer_id=user.id, on=on)
         row = next((r for r in rows if r.document.id == document_id), None)
+        away = await authority.absence_on(db, user.id, on)
+        covered = (
+            await authority.absence_on(db, row.absent_signer.id, on)
+            if row is not None and row.absent_signer is not None
+            else None
+        )
+        grant = await drafts.grant_of(db, document_id)
     if row is None:
         raise NotFoundError(
             "Văn bản này không chờ bạn ký.", "This document does not await your signature."
@@ -76,6 +102,9 @@ async def sign_view(request: Request) -> Response:
     main = next(f for f in row.document.files if f.kind == "main")
     context = {
         "row": row,
+        "away": away,
+        "covered": covered,
+        "grant_lines": grant,
         "document": row.document,
         "main": main,
         "widths": WIDTHS,
@@ -206,14 +235,19 @@ async def return_draft(request: Request) -> Response:
 async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any]:
     user = current_user(request)
     async with transaction(request) as db:
-        leaders = await drafts.leaders_of(db, user.agency_id)
+        signers = await drafts.signer_choices(
+            db,
+            clock=resources(request).clock,
+            agency_id=user.agency_id,
+            type_code=values.get("type_code") or None,
+        )
         reply_to = None
         if values.get("reply_to", "").isdigit():
             reply_to = await drafts.reply_target(
                 db, author=user, document_id=int(values["reply_to"])
             )
     return {
-        "leaders": leaders,
+        "signers": signers,
         "types": catalogue.TYPES,
         "urgencies": catalogue.URGENCY_LABELS,
         "values": values,
@@ -221,6 +255,20 @@ async def _draft_form(request: Request, values: dict[str, str]) -> dict[str, Any
         "max_attachments": drafts.MAX_ATTACHMENTS,
         "error": "",
     }
+
+
+async def draft_signers(request: Request) -> Response:
+    """The "Người ký" field again for another document type (the form asks on change)."""
+    type_code = request.query_params.get("type_code", "")
+    values = {"type_code": type_code, "signer_id": request.query_params.get("signer_id", "")}
+    async with transaction(request) as db:
+        signers = await drafts.signer_choices(
+            db,
+            clock=resources(request).clock,
+            agency_id=current_user(request).agency_id,
+            type_code=type_code if type_code in catalogue.TYPES else None,
+        )
+    return render(request, "signing/_signers.html", {"signers": signers, "values": values})
 
 
 async def draft_new(request: Request) -> Response:

@@ -22,6 +22,7 @@ from backend.documents import catalogue, queries, reading
 from backend.documents.tables import Document
 from backend.identity import policy, sessions
 from backend.identity.policy import Action
+from backend.signing_flow import authority
 from backend.web.views.auth import (
     client_ip,
     current_principal,
@@ -130,7 +131,11 @@ async def forward(request: Request) -> Response:
 async def awaiting_direction(request: Request) -> Response:
     """The leader's "Chờ cho ý kiến": what the office chief put before them."""
     async with transaction(request) as db:
-        documents = await assignments.awaiting_direction(db, leader=current_user(request))
+        documents = await assignments.awaiting_direction(
+            db,
+            leader=current_user(request),
+            on=authority.today(resources(request).clock),
+        )
     return render(
         request,
         "workflow/awaiting.html",

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from backend.core.models import Role
 from backend.identity.policy import (
     DEMO,
+    HEAD_GIVES,
     PUBLIC,
     SIGNED_IN,
     WHOLE_AGENCY,
+    AbsenceRef,
     Action,
     ApiScope,
     DocumentRef,
     DraftRef,
+    GrantRef,
+    GrantTarget,
     HopRef,
     Principal,
     ServicePrincipal,
+    SignRefusal,
     allows_api,
     allows_route,
     may,
+    sign_refusal,
 )
 
 
@@ -142,3 +150,90 @@ def test_dashboard_scope_and_replies() -> None:
     assert may(specialist, Action.DRAFT_DOCUMENT, given)
     assert not may(specialist, Action.DRAFT_DOCUMENT, elsewhere)
     assert not may(person(Role.LEADER), Action.DRAFT_DOCUMENT, given)
+
+
+# Who signs for whom: grants (HEAD, KT., Q., TL., TUQ.) and absences.
+
+DAY = date(2026, 12, 4)
+
+
+def signer(*grants: GrantRef, user_id: int = 2, roles: tuple[Role, ...] = (Role.LEADER,),
+           absent: bool = False, covering: frozenset[int] = frozenset()) -> Principal:  # fmt: skip
+    return Principal(
+        user_id=user_id,
+        agency_id=10,
+        unit_id=None,
+        roles=frozenset(roles),
+        grants=grants,
+        on=DAY,
+        absent=absent,
+        covering=covering,
+    )
+
+
+def test_a_draft_under_a_grant_is_signed_only_while_the_grant_holds() -> None:
+    kt = GrantRef(id=7, form="kt")
+    draft = DraftRef(agency_id=10, author_id=3, signer_id=2, type_code="QD", grant_id=7)
+    assert sign_refusal(signer(kt), draft) is None and may(signer(kt), Action.SIGN_DOCUMENT, draft)
+    # Revoked, not begun, ended, another grant of the same person: each refused, each its reason.
+    cases = {
+        SignRefusal.REVOKED: GrantRef(id=7, form="kt", revoked=True),
+        SignRefusal.NOT_YET: GrantRef(id=7, form="kt", valid_from=date(2026, 12, 5)),
+        SignRefusal.EXPIRED: GrantRef(id=7, form="kt", valid_until=date(2026, 12, 3)),
+        SignRefusal.NO_GRANT: GrantRef(id=8, form="kt"),
+    }
+    for reason, grant in cases.items():
+        assert sign_refusal(signer(grant), draft) is reason
+        assert not may(signer(grant), Action.SIGN_DOCUMENT, draft)
+    # The last day of a grant still counts (Vietnam dates, inclusive).
+    assert sign_refusal(signer(GrantRef(id=7, form="kt", valid_until=DAY)), draft) is None
+    # Someone else holding a grant of that id's form is not the named signer.
+    assert sign_refusal(signer(kt, user_id=9), draft) is SignRefusal.NOT_SIGNER
+
+
+def test_tl_and_tuq_sign_only_their_scope_and_open_the_signers_pages() -> None:
+    tl = GrantRef(id=3, form="tl", types=frozenset({"CV", "TB"}))
+    chief = signer(tl, user_id=4, roles=(Role.OFFICE_CHIEF,))
+    letter = DraftRef(agency_id=10, author_id=3, signer_id=4, type_code="CV", grant_id=3)
+    decision = DraftRef(agency_id=10, author_id=3, signer_id=4, type_code="QD", grant_id=3)
+    assert may(chief, Action.SIGN_DOCUMENT, letter)
+    assert sign_refusal(chief, decision) is SignRefusal.OUT_OF_SCOPE
+    # The grant in force opens "Chờ ký" to an office chief (no leader role); an expired one not.
+    assert may(chief, Action.SIGN_DOCUMENT) and may(chief, Action.MARK_ABSENCE)
+    lapsed = signer(
+        GrantRef(id=3, form="tl", valid_until=date(2026, 1, 1)), roles=(Role.OFFICE_CHIEF,)
+    )
+    assert not may(lapsed, Action.SIGN_DOCUMENT)
+    # Without signing rules (no grant on the draft) only a leader signs, in their own name.
+    legacy = DraftRef(agency_id=10, author_id=3, signer_id=4, type_code="CV")
+    assert sign_refusal(chief, legacy) is SignRefusal.NO_GRANT
+
+
+def test_an_absent_signers_drafts_are_their_deputys_to_see_and_return_not_to_sign() -> None:
+    head = GrantRef(id=1, form="head")
+    draft = DraftRef(agency_id=10, author_id=3, signer_id=1, type_code="QD", grant_id=1)
+    away = signer(head, user_id=1, absent=True)
+    deputy = signer(GrantRef(id=2, form="kt"), user_id=2, covering=frozenset({1}))
+    assert sign_refusal(away, draft) is SignRefusal.ABSENT
+    assert not may(away, Action.RETURN_DRAFT, draft)
+    assert may(deputy, Action.VIEW_DRAFT, draft) and may(deputy, Action.RETURN_DRAFT, draft)
+    assert not may(deputy, Action.SIGN_DOCUMENT, draft)
+    # Back: the draft is the head's again, and no longer the deputy's.
+    assert may(signer(head, user_id=1), Action.SIGN_DOCUMENT, draft)
+    assert not may(signer(GrantRef(id=2, form="kt"), user_id=2), Action.RETURN_DRAFT, draft)
+
+
+def test_administrators_give_every_form_the_head_only_kt_tl_tuq() -> None:
+    admin = person(Role.ADMIN)
+    head = signer(GrantRef(id=1, form="head"), user_id=1)
+    deputy = signer(GrantRef(id=2, form="kt"), user_id=2)
+    for form in ("head", "kt", "q", "tl", "tuq"):
+        assert may(admin, Action.MANAGE_SIGNING, GrantTarget(10, form))
+        assert may(head, Action.MANAGE_SIGNING, GrantTarget(10, form)) is (form in HEAD_GIVES)
+        # Nobody re-delegates: a deputy (or a TL./TUQ. holder) gives nothing.
+        assert not may(deputy, Action.MANAGE_SIGNING, GrantTarget(10, form))
+        assert not may(admin, Action.MANAGE_SIGNING, GrantTarget(11, form))
+    # Absences: one's own; an administrator anyone's.
+    assert may(deputy, Action.MARK_ABSENCE, AbsenceRef(10, 2))
+    assert not may(deputy, Action.MARK_ABSENCE, AbsenceRef(10, 1))
+    assert may(admin, Action.MARK_ABSENCE, AbsenceRef(10, 1))

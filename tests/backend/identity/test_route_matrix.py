@@ -212,6 +212,40 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             only({"specialist", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
             form={},
         ),
+        "draft_signers": Case(
+            "GET",
+            "/drafts/new/signers?type_code=CV",
+            only({"specialist", "unit_head"}, 200, anonymous=303),
+        ),
+        # Who signs for whom: administrators and leaders open the authority page (object level:
+        # administrators give every form, the head KT./TL./TUQ.); signers mark their absences.
+        "signing_grants": Case(
+            "GET", "/signing-authority", only({"admin", "leader"}, 200, anonymous=303)
+        ),
+        "signing_grant_give": Case(
+            "POST",
+            "/signing-authority",
+            only({"admin", "leader"}, 422, anonymous=SIGNED_IN_POST),
+            form={"user_id": "", "form": "kt"},
+        ),
+        "signing_grant_revoke": Case(
+            "POST",
+            "/signing-authority/999999/revoke",
+            only({"admin", "leader"}, 404, anonymous=SIGNED_IN_POST),
+            form={"reason": "thử"},
+        ),
+        "absences": Case("GET", "/absences", only({"admin", "leader"}, 200, anonymous=303)),
+        "absence_mark": Case(
+            "POST",
+            "/absences",
+            only({"admin", "leader"}, 422, anonymous=SIGNED_IN_POST),
+            form={"starts_on": "x"},
+        ),
+        "absence_end": Case(
+            "POST",
+            "/absences/999999/end",
+            only({"admin", "leader"}, 404, anonymous=SIGNED_IN_POST),
+        ),
         "drafts_mine": Case(
             "GET", "/drafts", only({"specialist", "unit_head"}, 200, anonymous=303)
         ),
@@ -571,8 +605,11 @@ async def test_only_the_leader_a_draft_names_may_sign_or_return_it(
     res = resources_of(app)
     async with res.sessions() as db:
         with pytest.raises(NotFoundError):
-            await transactions.signable(db, await db.get_one(User, other_leader), [doc])
-        assert await transactions.signable(db, await db.get_one(User, ids["leader"]), [doc])
+            await transactions.signable(
+                db, await db.get_one(User, other_leader), [doc], clock=res.clock
+            )
+        leader = await db.get_one(User, ids["leader"])
+        assert await transactions.signable(db, leader, [doc], clock=res.clock)
 
     # Its author may follow it and comment; a colleague of the same unit may not.
     await as_user(app, client, ids["specialist"])
