@@ -81,7 +81,7 @@ class SignatureReport:
         summary_en: the verdict in plain English.
         stated_reason: the signature dictionary's ``/Reason`` (covered by the signature): for a
             signer who signs for someone, eOffice states there in which form and for whom
-            ("… (KT. CHỦ TỊCH: ký thay Chủ tịch)").
+            ("… — KT. CHỦ TỊCH / PHÓ CHỦ TỊCH (ký thay Chủ tịch)").
     """
 
     field_name: str

@@ -159,14 +159,14 @@ REASON = "Phê duyệt và ký ban hành"
 
 async def signature_reason(db: AsyncSession, draft: Draft) -> str:
     """The signature's /Reason (signed with it): for a signer who signs on someone's behalf, the
-    authority lines and on whose behalf — "Phê duyệt và ký ban hành (KT. CHỦ TỊCH: ký thay Chủ
-    tịch)" — which the verification report shows."""
+    authority lines and on whose behalf — "Phê duyệt và ký ban hành — KT. CHỦ TỊCH / PHÓ CHỦ TỊCH
+    (ký thay Chủ tịch)" — which the verification report shows."""
     grant = await db.get(SigningGrant, draft.grant_id) if draft.grant_id is not None else None
     if grant is None:
         return REASON
     behalf, _ = authority.behalf_text(grant)
     lines = authority.block_lines(grant, collective=None)
-    return f"{REASON} ({' / '.join(lines)}{': ' + behalf if behalf else ''})"
+    return f"{REASON} — {' / '.join(lines)}" + (f" ({behalf})" if behalf else "")
 
 
 def not_waiting() -> NotFoundError:

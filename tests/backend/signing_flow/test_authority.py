@@ -56,10 +56,9 @@ def pdfsig_valid(path: Path) -> int:
     return out.stdout.count("Signature is Valid")
 
 
-@pytest.fixture
-async def province(app: LifespanManager, world: World) -> World:
-    """The world's leader is the Chairman of a People's Committee (a collective body: "TM. ỦY
-    BAN NHÂN DÂN"); a Vice-Chairman, "deputy", joins them."""
+async def province_of(app: LifespanManager, world: World) -> World:
+    """The world's leader becomes the Chairman of a People's Committee (a collective body: "TM.
+    ỦY BAN NHÂN DÂN"); a Vice-Chairman, "deputy", joins them."""
     res = resources_of(app)
     async with res.sessions() as db, db.begin():
         office = await db.get_one(Agency, world.agency_id)
@@ -75,6 +74,11 @@ async def province(app: LifespanManager, world: World) -> World:
         )  # fmt: skip
         world.user_ids["deputy"] = deputy.id
     return world
+
+
+@pytest.fixture
+async def province(app: LifespanManager, world: World) -> World:
+    return await province_of(app, world)
 
 
 @asynccontextmanager
