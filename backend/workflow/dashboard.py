@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.models import Unit, User
 from backend.documents.queries import start_of
 from backend.documents.tables import Document
-from backend.workflow.tables import OPEN_STATES, Assignment, Part, State
+from backend.signing_flow.tables import SigningItem, SigningTransaction
+from backend.workflow.tables import OPEN_STATES, Assignment, DirectionRequest, Part, State
 
 # Indexes the dashboard's aggregates read (migration 0009): the documents of an agency's year with
 # the two columns grouped on and the join key, and the chủ trì hops with every column the figures
@@ -72,6 +73,16 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class LeaderRow:
+    user_id: int
+    name: str
+    routed: int = 0
+    signed: int = 0
+    # Of the routed, documents put before another leader: routed as their deputy.
+    covered: int = 0
+
+
+@dataclass(frozen=True)
 class PersonRow:
     user_id: int
     name: str
@@ -99,6 +110,9 @@ class Numbers:
     p90_days: float | None
     weeks: list[tuple[date, int, int]]  # week start, received, completed
     people: list[PersonRow]
+    # Who actually handled the leaders' work: routed, signed, of which while covering for
+    # someone away (an absent leader's work counts for their deputy, not for them).
+    leaders: list[LeaderRow] = field(default_factory=list)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -228,7 +242,13 @@ async def numbers(
             select(Unit.id, Unit.name).where(Unit.agency_id == scope.agency_id)
         )
     )
+    leaders = (
+        await _leaders(db, agency_id=scope.agency_id, in_period=in_period, start=start, end=end)
+        if scope.unit_id is None
+        else []
+    )
     return Numbers(
+        leaders=leaders,
         by_status=by_status,
         overdue_by_unit=sorted(
             ((u, unit_names.get(u, "—") if u else "—", int(n)) for u, n, _, _ in by_unit if n),
@@ -244,6 +264,67 @@ async def numbers(
         p90_days=p90_days,
         weeks=[(w, received.get(w, 0), done_weeks.get(w, 0)) for w in week_list],
         people=people,
+    )
+
+
+async def _leaders(
+    db: AsyncSession, *, agency_id: int, in_period: ColumnElement[bool], start: date, end: date
+) -> list[LeaderRow]:
+    """Per person who routed or signed: documents of the period they routed themselves (the top
+    chủ trì hop's author) and documents they signed from `start` to `end`; "covered" counts the
+    routings of documents that had been put before another leader (done as their deputy)."""
+    put_before_other = (
+        select(DirectionRequest.id)
+        .where(
+            DirectionRequest.document_id == Assignment.document_id,
+            DirectionRequest.leader_id != Assignment.assigned_by_id,
+        )
+        .exists()
+    )
+    routed = {
+        uid: (int(n), int(c))
+        for uid, n, c in await db.execute(
+            select(
+                Assignment.assigned_by_id,
+                func.count(func.distinct(Assignment.document_id)),
+                func.count(func.distinct(case((put_before_other, Assignment.document_id)))),
+            )
+            .join(Document, Document.id == Assignment.document_id)
+            .where(in_period, Assignment.parent_id.is_(None), Assignment.part == Part.LEAD.value)
+            .group_by(Assignment.assigned_by_id)
+        )
+    }
+    signed = {
+        uid: int(n)
+        for uid, n in await db.execute(
+            select(SigningTransaction.signer_id, func.count(func.distinct(SigningItem.document_id)))
+            .join(SigningItem, SigningItem.transaction_id == SigningTransaction.id)
+            .where(
+                SigningTransaction.agency_id == agency_id,
+                SigningItem.result == "signed",
+                SigningTransaction.created_at >= start_of(start),
+                SigningTransaction.created_at < start_of(end + timedelta(days=1)),
+            )
+            .group_by(SigningTransaction.signer_id)
+        )
+    }
+    ids = set(routed) | set(signed)
+    names = dict(
+        (uid, name)
+        for uid, name in await db.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    )
+    return sorted(
+        (
+            LeaderRow(
+                user_id=uid,
+                name=names.get(uid, "—"),
+                routed=routed.get(uid, (0, 0))[0],
+                signed=signed.get(uid, 0),
+                covered=routed.get(uid, (0, 0))[1],
+            )
+            for uid in ids
+        ),
+        key=lambda row: (-(row.routed + row.signed), row.name),
     )
 
 

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.clock import Clock
-from backend.workflow.dashboard import Numbers, PersonRow, Scope, numbers
+from backend.workflow.dashboard import LeaderRow, Numbers, PersonRow, Scope, numbers
 
 MAX_AGE = timedelta(minutes=10)
 KEEP_SECONDS = 8 * 24 * 3600
@@ -91,6 +91,7 @@ def _decode(raw: bytes | str) -> tuple[Numbers, tuple[int, str], datetime]:
         p90_days=body["p90_days"],
         weeks=[(date.fromisoformat(w), r, c) for w, r, c in body["weeks"]],
         people=[PersonRow(**row) for row in body["people"]],
+        leaders=[LeaderRow(**row) for row in body.get("leaders", [])],
     )
     return found, (int(entry["generation"]), entry["today"]), datetime.fromisoformat(entry["at"])
 

@@ -27,7 +27,7 @@ from backend.push.tables import PushOutbox
 from backend.signing_flow import authority, run
 from backend.signing_flow import transactions as tx_mod
 from backend.signing_flow.tables import SignForm, SigningGrant, SigningTransaction, TxState
-from backend.workflow import assignments
+from backend.workflow import assignments, dashboard
 from backend.workflow.assignments import Actor
 from signing import make_sample_pdf, verify_pdf
 from signing.textpos import find_positions
@@ -370,13 +370,15 @@ async def test_an_absence_sends_the_queue_to_the_deputy_and_back(
     waiting = sent_id(await draft(app, province, f"g{head}", lines=HEAD_LINES,
                                   name="Người leader"))  # fmt: skip
     incoming = await registered(app, province.agency_id, subject="Về việc phòng chống bão số 9")
+    later = await registered(app, province.agency_id, subject="Về việc khắc phục hậu quả lũ")
     async with res.sessions() as db, db.begin():
         chief = await db.get_one(User, ids["office_chief"])
-        await assignments.request_direction(
-            db, clock=clock, actor=Actor(chief, device="test"),
-            document=await db.get_one(Document, incoming), leader_id=ids["leader"],
-            note="Kính trình Chủ tịch",
-        )  # fmt: skip
+        for document_id in (incoming, later):
+            await assignments.request_direction(
+                db, clock=clock, actor=Actor(chief, device="test"),
+                document=await db.get_one(Document, document_id), leader_id=ids["leader"],
+                note="Kính trình Chủ tịch",
+            )  # fmt: skip
     today = authority.today(clock)
     async with client_for(app, ids["leader"]) as chairman:
         marked = await chairman.post("/absences", data={
@@ -416,6 +418,20 @@ async def test_an_absence_sends_the_queue_to_the_deputy_and_back(
         back = await deputy_http.post(f"/sign/{waiting}/return", data={
             "comment": "Đồng chí Chủ tịch vắng mặt; đề nghị trình tôi ký thay."})  # fmt: skip
         assert back.status_code == 303
+    # She routes what was put before him: the dashboard counts it as hers, done as his deputy.
+    async with res.sessions() as db, db.begin():
+        await assignments.assign(
+            db, clock=clock, actor=Actor(await db.get_one(User, ids["deputy"]), device="test"),
+            document=await db.get_one(Document, incoming),
+            plan=assignments.Plan(lead=assignments.Party(unit_id=province.unit_id),
+                                  deadline=today + timedelta(days=7)),
+        )  # fmt: skip
+    async with res.sessions() as db:
+        figures = await dashboard.numbers(
+            db, scope=dashboard.Scope(province.agency_id), start=today - timedelta(days=30),
+            end=today, today=today,
+        )  # fmt: skip
+    assert [(r.name, r.routed, r.covered) for r in figures.leaders] == [("Người deputy", 1, 1)]
     async with res.sessions() as db:
         told = set(await db.scalars(select(PushOutbox.user_id)))
         assert {ids["leader"], ids["deputy"], ids["specialist"]} <= told
@@ -439,6 +455,6 @@ async def test_an_absence_sends_the_queue_to_the_deputy_and_back(
     async with client_for(app, ids["leader"]) as chairman:
         ended = await chairman.post(f"/absences/{absence.id}/end")
         assert ended.status_code == 303
-        assert "phòng chống bão số 9" in (await chairman.get("/direction")).text
+        assert "khắc phục hậu quả lũ" in (await chairman.get("/direction")).text
     async with client_for(app, ids["deputy"]) as deputy_http:
-        assert "phòng chống bão số 9" not in (await deputy_http.get("/direction")).text
+        assert "khắc phục hậu quả lũ" not in (await deputy_http.get("/direction")).text
