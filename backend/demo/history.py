@@ -122,6 +122,11 @@ def issuers(directory: Sequence[tuple[str, str, str | None]], *, exclude: set[st
     return found
 
 
+def _moment(value: object) -> datetime:
+    assert isinstance(value, datetime)
+    return value
+
+
 def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
     return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
@@ -189,7 +194,8 @@ class Planner:
         outgoing = [doc for day in days for doc in self._outgoing_day(day)]
         counters: dict[tuple[str, int, str], int] = {}
         # Số đến: one gap-free series per year, in the order the documents were received.
-        for doc in sorted(incoming, key=lambda d: (d.row["received_at"], id(d))):
+        # (A stable sort of documents already in order of arrival: ties keep the plan's order.)
+        for doc in sorted(incoming, key=lambda d: _moment(d.row["received_at"])):
             year = doc.row["register_year"]
             assert isinstance(year, int)
             key = (catalogue.Direction.INCOMING.value, year, INCOMING_SERIES)
@@ -342,6 +348,8 @@ class Planner:
                     "closed_at": None,
                 }
                 doc.requests.append(request)
+        if request is not None:
+            assign_at = max(assign_at, _moment(request["created_at"]) + timedelta(minutes=10))
         if assign_at >= now:
             if urgency == 0 and rng.random() < 0.3:
                 row["deadline"] = self.calendar.add_working_days(self.today, 7)
@@ -405,8 +413,9 @@ class Planner:
             child = {"lead": f"u:{worker.row['user_id']}", "cooperate": [], "inform": [],
                      "deadline": deadline.isoformat(), "parent": None}  # fmt: skip
             self._step(doc, "reassigned", head, handed, hop=worker, note=note, detail=child)
-        started = worker.row["created_at"]
-        assert isinstance(started, datetime)
+        started = _moment(worker.row["created_at"])
+        if finish is not None and finish <= started:
+            finish = started + (deadline - started) / 2
         end = finish if finish is not None else now
         # Progress reports between the start and the end (or now, while it is open).
         reports = 0 if (end - started) < timedelta(hours=4) else rng.choice((0, 1, 1, 2))
