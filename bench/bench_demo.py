@@ -40,8 +40,15 @@ from backend.workflow.tables import Assignment, DirectionRequest, TimelineEvent
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 NAME = "eoffice_bench_demo"
-TABLES = (Document, DocumentFile, FileVersion, Assignment, TimelineEvent, DirectionRequest,
-          AuditEntry)  # fmt: skip
+TABLES = (
+    Document,
+    DocumentFile,
+    FileVersion,
+    Assignment,
+    TimelineEvent,
+    DirectionRequest,
+    AuditEntry,
+)
 
 
 async def _build(url: str, work: Path, *, months: int, daily: int) -> tuple[float, int, int]:
@@ -131,7 +138,10 @@ async def bench(database: str, args: argparse.Namespace) -> list[tuple[str, str]
     out.append(("baseline: bare INSERT of as many rows", f"{baseline:8.2f} s  {rows:,} rows"))
     out.append(("small demo (--months 0)", f"{small:8.2f} s  {small_docs:,} documents"))
     out.append(
-        (f"full demo ({args.months} months, {args.daily}/day)", f"{full:8.2f} s  {docs:,} documents")
+        (
+            f"full demo ({args.months} months, {args.daily}/day)",
+            f"{full:8.2f} s  {docs:,} documents",
+        )
     )
     out.append(("(full / baseline)", f"{full / baseline:8.1f} ×"))
     out.append(("(full / small)", f"{full / small:8.1f} ×"))
@@ -154,7 +164,9 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--months", type=int, default=6, help="months of history (default 6)")
-    parser.add_argument("--daily", type=int, default=DAILY_INCOMING, help="incoming documents a working day")
+    parser.add_argument(
+        "--daily", type=int, default=DAILY_INCOMING, help="incoming documents a working day"
+    )
     parser.add_argument("--pg", action="store_true", help="PostgreSQL as well")
     asyncio.run(run(parser.parse_args()))
 

@@ -99,8 +99,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"{summary.documents} documents."
     )
     if summary.created and args.months:
-        print(f"{args.months} months of history (seed {args.seed}) in "
-              f"{time.perf_counter() - started:.1f} s.")  # fmt: skip
+        print(
+            f"{args.months} months of history (seed {args.seed}) in "
+            f"{time.perf_counter() - started:.1f} s."
+        )
     return 0
 
 

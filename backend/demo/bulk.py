@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.audit import GENESIS, _digest
 from backend.core.blobs import BlobStore
 from backend.core.models import AuditEntry
-from backend.demo.history import Plan, PlannedDocument
+from backend.demo.history import Plan, PlannedDocument, moment
 from backend.documents import catalogue, textnorm
 from backend.documents.samples import SampleText, render_sample
 from backend.documents.tables import Document, DocumentFile, FileVersion, RegisterCounter
@@ -110,11 +110,25 @@ class _Audit:
     def __init__(self) -> None:
         self.rows: list[dict[str, object]] = []
 
-    def add(self, *, at: datetime, actor_id: object, action: str, object_id: int,
-            detail: dict[str, object]) -> None:  # fmt: skip
+    def add(
+        self,
+        *,
+        at: object,
+        actor_id: object,
+        action: str,
+        object_id: object,
+        detail: dict[str, object],
+    ) -> None:
         self.rows.append(
-            {"at": at, "actor_id": actor_id, "action": action, "object_type": "document",
-             "object_id": str(object_id), "detail": detail, "ip": ""}  # fmt: skip
+            {
+                "at": moment(at),
+                "actor_id": actor_id,
+                "action": action,
+                "object_type": "document",
+                "object_id": str(object_id),
+                "detail": detail,
+                "ip": "",
+            }
         )
 
     async def write(self, db: AsyncSession) -> None:
@@ -122,7 +136,7 @@ class _Audit:
             await db.execute(text("SELECT pg_advisory_xact_lock(7431001)"))
         prev = await db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
         prev = prev or GENESIS
-        self.rows.sort(key=lambda r: r["at"])  # type: ignore[arg-type,return-value]
+        self.rows.sort(key=lambda r: moment(r["at"]))
         for row in self.rows:
             entry = AuditEntry(**row)
             row["prev_hash"] = prev
@@ -130,9 +144,7 @@ class _Audit:
         await _insert(db, AuditEntry, self.rows)
 
 
-async def write(
-    db: AsyncSession, *, plan: Plan, pdfs: dict[int, SamplePdf], clerk_id: int
-) -> int:
+async def write(db: AsyncSession, *, plan: Plan, pdfs: dict[int, SamplePdf], clerk_id: int) -> int:
     """Store the plan in the caller's transaction; returns the number of documents written."""
     audit = _Audit()
     documents = plan.incoming + plan.outgoing
@@ -142,8 +154,13 @@ async def write(
         pdf = pdfs[doc.pages]
         row["page_count"] = pdf.pages
         type_name = catalogue.TYPES[str(row["type_code"])].name
-        parts = [_number_symbol(row), type_name, row["subject"], row["issuer_name"],
-                 row["signer_name"]]  # fmt: skip
+        parts = [
+            _number_symbol(row),
+            type_name,
+            row["subject"],
+            row["issuer_name"],
+            row["signer_name"],
+        ]
         # fold() works word by word: the shared file's text is folded once, not per document.
         folded = textnorm.fold(" ".join(str(p) for p in parts))
         row["search_text"] = f"{folded} {pdf.text}" if folded and pdf.text else folded or pdf.text
@@ -154,19 +171,35 @@ async def write(
     await _files(db, documents, pdfs)
     for doc in plan.incoming:
         row = doc.row
-        audit.add(at=row["received_at"], actor_id=clerk_id, action="document.registered",  # type: ignore[arg-type]
-                  object_id=int(row["id"]),  # type: ignore[call-overload]
-                  detail={"so_den": row["register_number"], "year": row["register_year"],
-                          "number_symbol": _number_symbol(row),
-                          "files": [_file_name(row)]})  # fmt: skip
+        audit.add(
+            at=row["received_at"],
+            actor_id=clerk_id,
+            action="document.registered",
+            object_id=row["id"],
+            detail={
+                "so_den": row["register_number"],
+                "year": row["register_year"],
+                "number_symbol": _number_symbol(row),
+                "files": [_file_name(row)],
+            },
+        )
     for doc in plan.outgoing:
         row = doc.row
-        audit.add(at=row["_issued_at"], actor_id=clerk_id, action="document.issued",  # type: ignore[arg-type]
-                  object_id=int(row["id"]),  # type: ignore[call-overload]
-                  detail={"number_symbol": _number_symbol(row),
-                          "issue_date": str(row["issue_date"]), "version": 1,
-                          "sha256": pdfs[doc.pages].sha256, "recipients": row["recipients"],
-                          "send_to": {"agencies": [], "units": []}, "attachments": []})  # fmt: skip
+        audit.add(
+            at=row["_issued_at"],
+            actor_id=clerk_id,
+            action="document.issued",
+            object_id=row["id"],
+            detail={
+                "number_symbol": _number_symbol(row),
+                "issue_date": str(row["issue_date"]),
+                "version": 1,
+                "sha256": pdfs[doc.pages].sha256,
+                "recipients": row["recipients"],
+                "send_to": {"agencies": [], "units": []},
+                "attachments": [],
+            },
+        )
     await _workflow(db, plan.incoming, audit)
     await audit.write(db)
     await _counters(db, plan)
@@ -213,8 +246,11 @@ async def _workflow(db: AsyncSession, documents: list[PlannedDocument], audit: _
     owner = {id(hop): doc for doc in documents for hop in doc.hops}
     while level:
         rows = [
-            {**hop.row, "document_id": owner[id(hop)].row["id"],
-             "parent_id": hop.parent.id if hop.parent else None}  # fmt: skip
+            {
+                **hop.row,
+                "document_id": owner[id(hop)].row["id"],
+                "parent_id": hop.parent.id if hop.parent else None,
+            }
             for hop in level
         ]
         for hop, hop_id in zip(level, await _insert_returning(db, Assignment, rows), strict=True):
@@ -223,20 +259,31 @@ async def _workflow(db: AsyncSession, documents: list[PlannedDocument], audit: _
         level = [
             hop for doc in documents for hop in doc.hops if hop.parent and id(hop.parent) in placed
         ]
-    events, requests = [], []
+    events: list[dict[str, object]] = []
+    requests: list[dict[str, object]] = []
     for doc in documents:
         doc_id = doc.row["id"]
         for step in doc.steps:
-            detail = dict(step.row["detail"])  # type: ignore[call-overload]
+            given = step.row["detail"]
+            assert isinstance(given, dict)
+            detail: dict[str, object] = dict(given)
             if step.row["kind"] == "reassigned" and step.hop and step.hop.parent:
                 detail["parent"] = step.hop.parent.id
             events.append(
-                {**step.row, "detail": detail, "document_id": doc_id,
-                 "assignment_id": step.hop.id if step.hop else None}  # fmt: skip
+                {
+                    **step.row,
+                    "detail": detail,
+                    "document_id": doc_id,
+                    "assignment_id": step.hop.id if step.hop else None,
+                }
             )
-            audit.add(at=step.row["at"], actor_id=step.row["actor_id"],  # type: ignore[arg-type]
-                      action=f"workflow.{step.row['kind']}", object_id=int(doc_id),  # type: ignore[call-overload]
-                      detail=detail)  # fmt: skip
+            audit.add(
+                at=step.row["at"],
+                actor_id=step.row["actor_id"],
+                action=f"workflow.{step.row['kind']}",
+                object_id=doc_id,
+                detail=detail,
+            )
         requests.extend({**request, "document_id": doc_id} for request in doc.requests)
     await _insert(db, TimelineEvent, events)
     await _insert(db, DirectionRequest, requests)
@@ -253,8 +300,13 @@ async def _counters(db: AsyncSession, plan: Plan) -> None:
         db,
         RegisterCounter,
         [
-            {"agency_id": agency_id, "direction": direction, "year": year, "series": series,
-             "value": value}  # fmt: skip
+            {
+                "agency_id": agency_id,
+                "direction": direction,
+                "year": year,
+                "series": series,
+                "value": value,
+            }
             for (direction, year, series), value in sorted(plan.counters.items())
         ],
     )

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from backend.core.clock import VIETNAM
 from backend.documents import catalogue
@@ -122,7 +122,7 @@ def issuers(directory: Sequence[tuple[str, str, str | None]], *, exclude: set[st
     return found
 
 
-def _moment(value: object) -> datetime:
+def moment(value: object) -> datetime:
     assert isinstance(value, datetime)
     return value
 
@@ -160,12 +160,21 @@ def person_name(rng: random.Random) -> str:
 
 
 class Planner:
-    def __init__(self, *, staff: Staff, issuers: list[Issuer], seed: int, now: datetime,
-                 months: int, daily_incoming: int, daily_outgoing: int,
-                 calendar: Calendar | None = None,
-                 taken: frozenset[tuple[str, int, str]] = frozenset()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        staff: Staff,
+        issuers: list[Issuer],
+        seed: int,
+        now: datetime,
+        months: int,
+        daily_incoming: int,
+        daily_outgoing: int,
+        calendar: Calendar | None = None,
+        taken: frozenset[tuple[str, int, str]] = frozenset(),
+    ) -> None:
         self.staff, self.issuers = staff, issuers
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 (demo data, reproducible from its seed)
         self.now = now
         self.today = now.astimezone(VIETNAM).date()
         self.calendar = calendar or Calendar()
@@ -195,7 +204,7 @@ class Planner:
         counters: dict[tuple[str, int, str], int] = {}
         # Số đến: one gap-free series per year, in the order the documents were received.
         # (A stable sort of documents already in order of arrival: ties keep the plan's order.)
-        for doc in sorted(incoming, key=lambda d: _moment(d.row["received_at"])):
+        for doc in sorted(incoming, key=lambda d: moment(d.row["received_at"])):
             year = doc.row["register_year"]
             assert isinstance(year, int)
             key = (catalogue.Direction.INCOMING.value, year, INCOMING_SERIES)
@@ -243,7 +252,7 @@ class Planner:
             else f"{abbreviation}-{issuer.abbreviation}"
         )
         number = self._issuer_number(issuer, issued.year, symbol)
-        title, upper, competence = {
+        title, _upper, competence = {
             "so": rng.choice(words.SIGNERS[:2]),
             "ubnd": rng.choice(words.SIGNERS[2:]),
         }.get(issuer.kind, rng.choice(words.SIGNERS))
@@ -282,9 +291,17 @@ class Planner:
         self._route(doc, received, urgency)
         return doc
 
-    def _step(self, doc: PlannedDocument, kind: str, actor: str, at: datetime, *,
-              hop: Hop | None = None, note: str = "",
-              detail: dict[str, object] | None = None) -> None:  # fmt: skip
+    def _step(
+        self,
+        doc: PlannedDocument,
+        kind: str,
+        actor: str,
+        at: datetime,
+        *,
+        hop: Hop | None = None,
+        note: str = "",
+        detail: dict[str, object] | None = None,
+    ) -> None:
         doc.steps.append(
             Step(
                 {
@@ -300,9 +317,19 @@ class Planner:
             )
         )
 
-    def _hop(self, doc: PlannedDocument, *, part: Part, by: str, at: datetime,
-             deadline: datetime | None, direction: str, unit: str | None = None,
-             user: str | None = None, parent: Hop | None = None) -> Hop:  # fmt: skip
+    def _hop(
+        self,
+        doc: PlannedDocument,
+        *,
+        part: Part,
+        by: str,
+        at: datetime,
+        deadline: datetime | None,
+        direction: str,
+        unit: str | None = None,
+        user: str | None = None,
+        parent: Hop | None = None,
+    ) -> Hop:
         hop = Hop(
             {
                 "part": part.value,
@@ -338,8 +365,14 @@ class Planner:
             forward_at = received + timedelta(minutes=rng.randint(10, 60))
             if forward_at < now:
                 leader = self.staff.users[router]
-                self._step(doc, "forwarded", "chanhvanphong", forward_at,
-                           note=rng.choice(words.FORWARD_NOTES), detail={"leader": f"u:{leader}"})  # fmt: skip
+                self._step(
+                    doc,
+                    "forwarded",
+                    "chanhvanphong",
+                    forward_at,
+                    note=rng.choice(words.FORWARD_NOTES),
+                    detail={"leader": f"u:{leader}"},
+                )
                 request = {
                     "leader_id": leader,
                     "requested_by_id": self.staff.users["chanhvanphong"],
@@ -349,7 +382,7 @@ class Planner:
                 }
                 doc.requests.append(request)
         if request is not None:
-            assign_at = max(assign_at, _moment(request["created_at"]) + timedelta(minutes=10))
+            assign_at = max(assign_at, moment(request["created_at"]) + timedelta(minutes=10))
         if assign_at >= now:
             if urgency == 0 and rng.random() < 0.3:
                 row["deadline"] = self.calendar.add_working_days(self.today, 7)
@@ -361,14 +394,25 @@ class Planner:
         deadline = deadlines.due_at(self.calendar.add_working_days(assign_day, span))
         unit = _pick(rng, UNIT_WEIGHTS)
         head, specialists = ROUTING[unit]
-        unit_name = {"KT": "Phòng Kinh tế", "NC": "Phòng Nội chính",
-                     "KGVX": "Phòng Khoa giáo - Văn xã", "TH": "Phòng Tổng hợp"}[unit]  # fmt: skip
+        unit_name = {
+            "KT": "Phòng Kinh tế",
+            "NC": "Phòng Nội chính",
+            "KGVX": "Phòng Khoa giáo - Văn xã",
+            "TH": "Phòng Tổng hợp",
+        }[unit]
         direction = rng.choice(words.DIRECTIONS).format(unit=unit_name)
         direct = rng.random() < 0.2
         worker_name = rng.choice(specialists)
-        top = self._hop(doc, part=Part.LEAD, by=router, at=assign_at, deadline=deadline,
-                        direction=direction, unit=None if direct else unit,
-                        user=worker_name if direct else None)  # fmt: skip
+        top = self._hop(
+            doc,
+            part=Part.LEAD,
+            by=router,
+            at=assign_at,
+            deadline=deadline,
+            direction=direction,
+            unit=None if direct else unit,
+            user=worker_name if direct else None,
+        )
         lead_key = f"u:{top.row['user_id']}" if direct else f"d:{top.row['unit_id']}"
         others = [u for u in ROUTING if u != unit]
         finish, stuck, returned = self._fate(received, assign_at, deadline, may_return=not direct)
@@ -377,11 +421,29 @@ class Planner:
         inform = rng.random() < 0.1
         helpers: list[Hop] = []
         if cooperate:
-            helpers.append(self._hop(doc, part=Part.COOPERATE, by=router, at=assign_at,
-                                     deadline=deadline, direction=direction, unit=others[0]))  # fmt: skip
+            helpers.append(
+                self._hop(
+                    doc,
+                    part=Part.COOPERATE,
+                    by=router,
+                    at=assign_at,
+                    deadline=deadline,
+                    direction=direction,
+                    unit=others[0],
+                )
+            )
         if inform:
-            helpers.append(self._hop(doc, part=Part.INFORM, by=router, at=assign_at,
-                                     deadline=None, direction=direction, unit=others[-1]))  # fmt: skip
+            helpers.append(
+                self._hop(
+                    doc,
+                    part=Part.INFORM,
+                    by=router,
+                    at=assign_at,
+                    deadline=None,
+                    direction=direction,
+                    unit=others[-1],
+                )
+            )
         row["status"] = catalogue.Status.ASSIGNED.value
         row["deadline"] = deadlines.local_day(deadline)
         row["unit_id"] = self.staff.units[unit]
@@ -407,13 +469,26 @@ class Planner:
             if handed >= now or handed >= deadline:
                 return
             note = rng.choice(words.REASSIGN_NOTES)
-            worker = self._hop(doc, part=Part.LEAD, by=head, at=handed, deadline=deadline,
-                               direction=note, user=worker_name, parent=top)  # fmt: skip
+            worker = self._hop(
+                doc,
+                part=Part.LEAD,
+                by=head,
+                at=handed,
+                deadline=deadline,
+                direction=note,
+                user=worker_name,
+                parent=top,
+            )
             top.row["state"] = State.DELEGATED.value
-            child = {"lead": f"u:{worker.row['user_id']}", "cooperate": [], "inform": [],
-                     "deadline": deadline.isoformat(), "parent": None}  # fmt: skip
+            child: dict[str, object] = {
+                "lead": f"u:{worker.row['user_id']}",
+                "cooperate": [],
+                "inform": [],
+                "deadline": deadline.isoformat(),
+                "parent": None,
+            }
             self._step(doc, "reassigned", head, handed, hop=worker, note=note, detail=child)
-        started = _moment(worker.row["created_at"])
+        started = moment(worker.row["created_at"])
         if finish is not None and finish <= started:
             finish = started + (deadline - started) / 2
         end = finish if finish is not None else now
@@ -427,23 +502,39 @@ class Planner:
             if at >= now:
                 break
             percent = min(90, percent + rng.choice((20, 30, 40)))
-            self._step(doc, "progress", worker_name, at, hop=worker,
-                       note=rng.choice(words.PROGRESS_NOTES), detail={"percent": percent})  # fmt: skip
+            self._step(
+                doc,
+                "progress",
+                worker_name,
+                at,
+                hop=worker,
+                note=rng.choice(words.PROGRESS_NOTES),
+                detail={"percent": percent},
+            )
             worker.row.update(state=State.IN_PROGRESS.value, progress=percent)
             row["status"] = catalogue.Status.IN_PROGRESS.value
         for helper in helpers:
             if helper.row["part"] == Part.COOPERATE and rng.random() < 0.6:
                 at = assign_at + (now - assign_at) / 3
-                self._step(doc, "input", ROUTING[others[0]][0], at, hop=helper,
-                           note=rng.choice(words.INPUT_NOTES), detail={"percent": None})  # fmt: skip
+                self._step(
+                    doc,
+                    "input",
+                    ROUTING[others[0]][0],
+                    at,
+                    hop=helper,
+                    note=rng.choice(words.INPUT_NOTES),
+                    detail={"percent": None},
+                )
                 helper.row["state"] = State.IN_PROGRESS.value
         if finish is None or finish >= now:
             return
         result = rng.choice(words.RESULTS)
-        hop: Hop | None = worker
-        while hop is not None:
-            hop.row.update(state=State.COMPLETED.value, closed_at=finish, progress=100, result=result)
-            hop = hop.parent
+        closing: Hop | None = worker
+        while closing is not None:
+            closing.row.update(
+                state=State.COMPLETED.value, closed_at=finish, progress=100, result=result
+            )
+            closing = closing.parent
         row["status"] = catalogue.Status.COMPLETED.value
         self._step(doc, "completed", worker_name, finish, hop=worker, note=result)
 
@@ -474,9 +565,11 @@ class Planner:
     def _outgoing(self, issued_at: datetime) -> PlannedDocument:
         rng, staff = self.rng, self.staff
         type_code = _pick(rng, words.OUTGOING_TYPES)
-        signer = "chanhvanphong" if type_code in {"CV", "TB"} and rng.random() < 0.15 else (
-            "chutich" if rng.random() < 0.35 else "phochutich"
-        )  # fmt: skip
+        signer = (
+            "chanhvanphong"
+            if type_code in {"CV", "TB"} and rng.random() < 0.15
+            else ("chutich" if rng.random() < 0.35 else "phochutich")
+        )
         competence = {"chutich": "TM.", "phochutich": "KT.", "chanhvanphong": "TL."}[signer]
         agency_short = staff.office_short if signer == "chanhvanphong" else staff.province_short
         abbreviation = catalogue.TYPES[type_code].abbreviation

@@ -96,8 +96,9 @@ async def load_drafts(
             pdf=Upload(
                 "du-thao.pdf",
                 "application/pdf",
-                make_sample_pdf(pages=1 + index % 3, title=subject,
-                                signer_name=people[signer].full_name),  # fmt: skip
+                make_sample_pdf(
+                    pages=1 + index % 3, title=subject, signer_name=people[signer].full_name
+                ),
             ),
             max_bytes=MAX_BYTES,
             max_pages=100,

@@ -30,8 +30,15 @@ NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
 
 
 def _plan(seed: int) -> list[tuple[str, object, object, str]]:
-    names = ["chutich", "phochutich", "chanhvanphong", "vanthu", "truongphongkt",
-             "truongphongnc", "truongphongkgvx"] + [f"chuyenvien{i}" for i in range(1, 8)]  # fmt: skip
+    names = [
+        "chutich",
+        "phochutich",
+        "chanhvanphong",
+        "vanthu",
+        "truongphongkt",
+        "truongphongnc",
+        "truongphongkgvx",
+    ] + [f"chuyenvien{i}" for i in range(1, 8)]
     staff = Staff(
         office_id=1,
         office_short="VP",
@@ -113,7 +120,9 @@ async def test_months_of_history_keep_the_registers_and_the_workflow_consistent(
                     assert top == []
                 elif d.status in (Status.ASSIGNED, Status.IN_PROGRESS):
                     assert [h.state for h in top if h.state in OPEN_STATES], d.id
-                    leaves = [h for h in by_doc[d.id] if h.part == "lead" and h.state != "delegated"]
+                    leaves = [
+                        h for h in by_doc[d.id] if h.part == "lead" and h.state != "delegated"
+                    ]
                     in_progress = any(h.state == State.IN_PROGRESS for h in leaves)
                     assert in_progress == (d.status == Status.IN_PROGRESS), d.id
                 elif d.status == Status.COMPLETED:
@@ -125,9 +134,12 @@ async def test_months_of_history_keep_the_registers_and_the_workflow_consistent(
             overdue = [
                 h
                 for h in hops
-                if h.parent_id is None and h.state in OPEN_STATES and h.deadline
-                and h.deadline < NOW and h.part == "lead"
-            ]  # fmt: skip
+                if h.parent_id is None
+                and h.state in OPEN_STATES
+                and h.deadline
+                and h.deadline < NOW
+                and h.part == "lead"
+            ]
             assert overdue
             # Each document's page count is its stored file's; the file is in the blob store.
             stored = {
