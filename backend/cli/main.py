@@ -19,6 +19,7 @@ from starlette.routing import Router
 from backend import organisations
 from backend.axis_sim import app as axis_app
 from backend.axis_sim import config as axis_config
+from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
@@ -90,19 +91,25 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 ),
             )
         )
+        verb = "Loaded" if summary.created else "Demo data already present"
+        print(
+            f"{verb}: {summary.agencies} agencies, {summary.units} units "
+            f"({summary.active_units} active after merges), {summary.users} demo users, "
+            f"{summary.documents} documents."
+        )
+        if summary.created and args.months:
+            print(
+                f"{args.months} months of history (seed {args.seed}) in "
+                f"{time.perf_counter() - started:.1f} s."
+            )
+        # Once the dev PKI exists (`eoffice pki init` after a first run), a few documents signed
+        # by a leader and issued, their signatures valid.
+        if args.months and signing_cli.has_dev_pki(settings):
+            issued = asyncio.run(signing_cli.issue_demo_documents(settings, workers))
+            if issued:
+                print(f"{issued} outgoing documents signed by a leader and issued (dev PKI).")
     finally:
         workers.close()
-    verb = "Loaded" if summary.created else "Demo data already present"
-    print(
-        f"{verb}: {summary.agencies} agencies, {summary.units} units "
-        f"({summary.active_units} active after merges), {summary.users} demo users, "
-        f"{summary.documents} documents."
-    )
-    if summary.created and args.months:
-        print(
-            f"{args.months} months of history (seed {args.seed}) in "
-            f"{time.perf_counter() - started:.1f} s."
-        )
     return 0
 
 
