@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.audit import GENESIS, _digest
+from backend.core.audit import GENESIS, chain_hash
 from backend.core.blobs import BlobStore
 from backend.core.models import AuditEntry
 from backend.demo.history import Plan, PlannedDocument, moment
@@ -140,7 +140,7 @@ class _Audit:
         for row in self.rows:
             entry = AuditEntry(**row)
             row["prev_hash"] = prev
-            row["hash"] = prev = _digest(prev, entry)
+            row["hash"] = prev = chain_hash(prev, entry)
         await _insert(db, AuditEntry, self.rows)
 
 
