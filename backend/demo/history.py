@@ -252,10 +252,7 @@ class Planner:
             else f"{abbreviation}-{issuer.abbreviation}"
         )
         number = self._issuer_number(issuer, issued.year, symbol)
-        title, _upper, competence = {
-            "so": rng.choice(words.SIGNERS[:2]),
-            "ubnd": rng.choice(words.SIGNERS[2:]),
-        }.get(issuer.kind, rng.choice(words.SIGNERS))
+        title, competence = rng.choice(words.SIGNERS[issuer.kind])
         pages = rng.choice((1, 1, 2, 2, 2, 3, 4))
         row: dict[str, object] = {
             "agency_id": staff.office_id,

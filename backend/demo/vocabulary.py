@@ -111,12 +111,13 @@ OUTGOING_TYPES = (
 # Độ khẩn: mostly thường, some khẩn, few thượng khẩn and hỏa tốc.
 URGENCIES = ((0, 82), (1, 13), (2, 4), (3, 1))
 
-SIGNERS = (
-    ("Giám đốc", "GIÁM ĐỐC", ""),
-    ("Phó Giám đốc", "PHÓ GIÁM ĐỐC", "KT."),
-    ("Chủ tịch", "CHỦ TỊCH", "TM."),
-    ("Phó Chủ tịch", "PHÓ CHỦ TỊCH", "KT."),
-)
+# Who signs what an issuer sends, by kind of issuer: (title, signing competence).
+SIGNERS = {
+    "so": (("Giám đốc", ""), ("Phó Giám đốc", "KT.")),
+    "ubnd": (("Chủ tịch", "TM."), ("Phó Chủ tịch", "KT.")),
+    "bo": (("Bộ trưởng", ""), ("Thứ trưởng", "KT.")),
+    "khac": (("Giám đốc", ""), ("Phó Giám đốc", "KT."), ("Chánh Văn phòng", "TL.")),
+}
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
 MIDDLE = ("Văn", "Thị", "Minh", "Quốc", "Thanh", "Hữu", "Ngọc", "Đức")
 GIVEN = ("An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hương", "Khánh", "Lâm", "Long",
