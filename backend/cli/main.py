@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from starlette.routing import Router
 from backend import organisations
 from backend.axis_sim import app as axis_app
 from backend.axis_sim import config as axis_config
+from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
@@ -28,6 +30,7 @@ from backend.core.i18n import Translations
 from backend.core.models import Role, User
 from backend.core.settings import Settings, SettingsError, load_or_create_secret
 from backend.demo import province
+from backend.demo.history import DEFAULT_SEED
 from backend.documents.workers import PdfWorkers
 from backend.identity import tokens, users
 from backend.interchange import connection, registration
@@ -73,6 +76,7 @@ def cmd_db_revision(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     workers = PdfWorkers(1)
+    started = time.perf_counter()
     try:
         summary = asyncio.run(
             in_transaction(
@@ -82,17 +86,30 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                     clock=SystemClock(),
                     blobs=FileBlobStore(settings.data_dir / "blobs"),
                     workers=workers,
+                    months=args.months,
+                    seed=args.seed,
                 ),
             )
         )
+        verb = "Loaded" if summary.created else "Demo data already present"
+        print(
+            f"{verb}: {summary.agencies} agencies, {summary.units} units "
+            f"({summary.active_units} active after merges), {summary.users} demo users, "
+            f"{summary.documents} documents."
+        )
+        if summary.created and args.months:
+            print(
+                f"{args.months} months of history (seed {args.seed}) in "
+                f"{time.perf_counter() - started:.1f} s."
+            )
+        # Once the dev PKI exists (`eoffice pki init` after a first run), a few documents signed
+        # by a leader and issued, their signatures valid.
+        if args.months and signing_cli.has_dev_pki(settings):
+            issued = asyncio.run(signing_cli.issue_demo_documents(settings, workers))
+            if issued:
+                print(f"{issued} outgoing documents signed by a leader and issued (dev PKI).")
     finally:
         workers.close()
-    verb = "Loaded" if summary.created else "Demo data already present"
-    print(
-        f"{verb}: {summary.agencies} agencies, {summary.units} units "
-        f"({summary.active_units} active after merges), {summary.users} demo users, "
-        f"{summary.documents} documents."
-    )
     return 0
 
 
@@ -321,7 +338,17 @@ def parser() -> argparse.ArgumentParser:
     )
     revision.add_argument("-m", "--message", required=True, help="what it changes, e.g. 'jobs'")
     revision.set_defaults(func=cmd_db_revision)
-    sub.add_parser("demo", help="load the demo province (idempotent)").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="load the demo province (idempotent)")
+    demo.add_argument(
+        "--months",
+        type=int,
+        default=6,
+        help="months of the office's work before today (default 6; 0: users and five documents)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="the history's random seed (default fixed)"
+    )
+    demo.set_defaults(func=cmd_demo)
     sub.add_parser(
         "worker", help="send push notices and run background jobs (SIM polls, sweeps, reminders…)"
     ).set_defaults(func=cmd_worker)

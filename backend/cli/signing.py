@@ -21,7 +21,10 @@ from backend.core.blobs import FileBlobStore
 from backend.core.clock import SystemClock
 from backend.core.models import Agency, Role, User
 from backend.core.settings import Settings
+from backend.demo import issued
+from backend.documents.workers import PdfWorkers
 from backend.signing_flow import archive, keyring
+from backend.signing_flow.setup import Pkcs11Keys, SigningSetup
 from signing import (
     SEAL_FIELD,
     AgencySealAppearance,
@@ -61,6 +64,36 @@ def cmd_pki_init(settings: Settings, args: argparse.Namespace) -> int:
 
 
 LEVELS = {level.value: level for level in PadesLevel}
+
+
+def has_dev_pki(settings: Settings) -> bool:
+    return (keyring.pki_dir(settings) / "certomancer.json").exists() and not (
+        settings.production_signing
+    )
+
+
+async def issue_demo_documents(settings: Settings, workers: PdfWorkers) -> int:
+    """The demo's few signed and issued documents (backend.demo.issued), with the dev PKI's
+    keys and services, once."""
+    pki = keyring.load(settings)
+    async with serve_dev_services(pki=pki) as services:
+        setup = SigningSetup(
+            settings=settings,
+            services=services,
+            pki=pki,
+            keys=Pkcs11Keys(settings),
+            workers=workers,
+        )
+        return await in_transaction(
+            settings,
+            lambda s: issued.sign_and_issue(
+                s,
+                clock=SystemClock(),
+                blobs=FileBlobStore(settings.data_dir / "blobs"),
+                workers=workers,
+                setup=setup,
+            ),
+        )
 
 
 async def _sign(settings: Settings, args: argparse.Namespace, pdf: bytes) -> bytes:

@@ -41,3 +41,16 @@ async def load(db: AsyncSession, *, clock: Clock, people: dict[str, User], admin
                 decision_ref=decision,
             ),
         )
+
+
+async def form_for(
+    db: AsyncSession, *, clock: Clock, signer: User, type_code: str
+) -> tuple[int, tuple[str, ...]]:
+    """The grant a demo draft for `signer` is sent under and the lines its signer block prints
+    (as a specialist picks it in the form)."""
+    for option in await authority.options(
+        db, agency_id=signer.agency_id, on=authority.today(clock), type_code=type_code
+    ):
+        if option.signer.id == signer.id:
+            return option.grant.id, tuple(option.lines)
+    raise LookupError(f"{signer.username} may not sign {type_code} in the demo rules")

@@ -21,7 +21,9 @@ from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.models import Agency, Role, Unit, User
 from backend.demo import authority as demo_authority
-from backend.demo import sample_documents
+from backend.demo import history, sample_documents, workload
+from backend.demo.history import Staff
+from backend.documents.catalogue import Status
 from backend.documents.tables import Document
 from backend.documents.workers import PdfWorkers
 from backend.identity import users
@@ -90,6 +92,23 @@ DEMO_USERS = [
              frozenset({Role.CLERK}), "HCTC", "0912000007"),
     DemoUser("quantri", "Bùi Thanh Khoa", "Quản trị hệ thống", frozenset({Role.ADMIN}), "TTCB",
              None),
+]  # fmt: skip
+# With the six months of history: the other units' heads and specialists who handled them.
+STAFF_USERS = [
+    DemoUser("truongphongnc", "Ngô Thị Lan", "Trưởng phòng Nội chính",
+             frozenset({Role.UNIT_HEAD}), "NC", "0912000011"),
+    DemoUser("truongphongkgvx", "Đinh Văn Mạnh", "Trưởng phòng Khoa giáo - Văn xã",
+             frozenset({Role.UNIT_HEAD}), "KGVX", "0912000012"),
+    DemoUser("chuyenvien3", "Lý Thị Mai", "Chuyên viên Phòng Kinh tế",
+             frozenset({Role.SPECIALIST}), "KT", "0912000013"),
+    DemoUser("chuyenvien4", "Trịnh Văn Nam", "Chuyên viên Phòng Nội chính",
+             frozenset({Role.SPECIALIST}), "NC", "0912000014"),
+    DemoUser("chuyenvien5", "Phan Thị Oanh", "Chuyên viên Phòng Khoa giáo - Văn xã",
+             frozenset({Role.SPECIALIST}), "KGVX", "0912000015"),
+    DemoUser("chuyenvien6", "Tạ Quang Phúc", "Chuyên viên Phòng Tổng hợp",
+             frozenset({Role.SPECIALIST}), "TH", "0912000016"),
+    DemoUser("chuyenvien7", "Mai Thị Quỳnh", "Chuyên viên Phòng Khoa giáo - Văn xã",
+             frozenset({Role.SPECIALIST}), "KGVX", "0912000017"),
 ]  # fmt: skip
 
 
@@ -222,11 +241,18 @@ async def load(
     clock: Clock,
     blobs: BlobStore | None = None,
     workers: PdfWorkers | None = None,
+    months: int = 0,
+    seed: int = history.DEFAULT_SEED,
+    daily: int = history.DAILY_INCOMING,
 ) -> DemoSummary:
-    """Load the demo province; with a blob store and PDF workers, sample documents too."""
+    """Load the demo province; with a blob store and PDF workers, sample documents too, and with
+    `months`, that many months of the office's work before today (`daily` incoming documents a
+    working day on average, drawn from `seed`) and drafts waiting for the leaders."""
     existing = await db.scalar(select(Agency).where(Agency.code == PROVINCE_CODE))
     if existing is not None:
         return await _summary(db, created=False)
+    if months and (blobs is None or workers is None):
+        raise ValueError("the demo's history needs a blob store and PDF workers")
 
     by_code: dict[str, Agency] = {}
     for code, name, short_name, parent_code in AGENCIES:
@@ -252,7 +278,7 @@ async def load(
     # Not full: a real directory already synced here would otherwise be flagged deleted.
     await directory.sync(db, clock=clock, rows=directory_rows(), full=False)
     created: dict[str, User] = {}
-    for person in DEMO_USERS:
+    for person in DEMO_USERS + (STAFF_USERS if months else []):
         created[person.username] = await users.create_user(
             db,
             clock=clock,
@@ -267,6 +293,19 @@ async def load(
             signs_for=by_code[PROVINCE_CODE] if person.username in SIGN_FOR_PROVINCE else None,
         )
     await demo_authority.load(db, clock=clock, people=created, admin=created["quantri"])
+    if months and blobs is not None and workers is not None:
+        # Before today's documents: their số đến continue the history's register.
+        await workload.load_history(
+            db,
+            clock=clock,
+            blobs=blobs,
+            workers=workers,
+            staff=_staff(by_code, units, created),
+            senders=history.issuers(DIRECTORY, exclude={"00.99.W00", PROVINCE_CODE, OFFICE_CODE}),
+            months=months,
+            seed=seed,
+            daily=daily,
+        )
     if blobs is not None and workers is not None:
         await sample_documents.load(
             db, clock=clock, blobs=blobs, workers=workers, clerk=created["vanthu"]
@@ -274,8 +313,13 @@ async def load(
         # The office chief has put the Hỏa tốc công điện before the chairman ("Chờ cho ý kiến").
         urgent = await db.scalar(
             select(Document)
-            .where(Document.agency_id == office.id, Document.urgency >= 3)
-            .order_by(Document.id)
+            .where(
+                Document.agency_id == office.id,
+                Document.urgency >= 3,
+                Document.status == Status.REGISTERED,
+            )
+            # The sample công điện, registered after the history.
+            .order_by(Document.id.desc())
             .limit(1)
         )
         if urgent is not None:
@@ -288,7 +332,21 @@ async def load(
                 note="Đề nghị đồng chí Chủ tịch cho ý kiến chỉ đạo; đề xuất giao Phòng Nội chính "
                 "chủ trì.",
             )
+    if months and blobs is not None and workers is not None:
+        await workload.load_drafts(db, clock=clock, blobs=blobs, workers=workers, people=created)
     return await _summary(db, created=True)
+
+
+def _staff(by_code: dict[str, Agency], units: dict[str, Unit], people: dict[str, User]) -> Staff:
+    office = by_code[OFFICE_CODE]
+    return Staff(
+        office_id=office.id,
+        office_short=office.short_name,
+        province_short=by_code[PROVINCE_CODE].short_name,
+        users={name: user.id for name, user in people.items()},
+        names={name: (user.full_name, user.title) for name, user in people.items()},
+        units={short: unit.id for short, unit in units.items()},
+    )
 
 
 async def _summary(db: AsyncSession, *, created: bool) -> DemoSummary:

@@ -44,12 +44,12 @@ def test_migrate_demo_is_idempotent(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate"]) == 0
-    assert main(["demo"]) == 0
+    assert main(["demo", "--months", "0"]) == 0
     assert (
         "Loaded: 6 agencies, 10 units (7 active after merges), 8 demo users, 5 documents."
         in capsys.readouterr().out
     )
-    assert main(["demo"]) == 0
+    assert main(["demo", "--months", "0"]) == 0
     assert "already present" in capsys.readouterr().out
     url = env["EOFFICE_DATABASE_URL"]
     hosted = select(func.count()).select_from(Agency).where(Agency.hosted.is_(True))

@@ -63,7 +63,7 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     eoffice: object, tmp_path: Path
 ) -> None:
     assert callable(eoffice)
-    assert eoffice("demo").returncode == 0
+    assert eoffice("demo", "--months", "0").returncode == 0
     init = eoffice("pki", "init")
     assert init.returncode == 0, init.stderr
     # chutich, phochutich (chanhvanphong is the office chief, who routes and does not sign).
