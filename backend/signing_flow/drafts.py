@@ -15,7 +15,7 @@ from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.errors import NotFoundError, ValidationError
 from backend.core.models import User
-from backend.documents import catalogue, queries
+from backend.documents import catalogue, queries, textnorm
 from backend.documents.intake import Upload
 from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.workers import PdfWorkers
@@ -308,7 +308,12 @@ async def create_draft(
         signer_title=" / ".join(chosen.option.lines) if chosen.option else signer.title,
         unit_id=author.unit_id,
         registered_by_id=author.id,
-        search_text=form.subject.lower(),
+        search_text=search_text(
+            document_type=form.type_code,
+            subject=form.subject,
+            signer=signer.full_name,
+            recipients=form.recipients,
+        ),
         created_at=now,
     )
     main = await _version(
@@ -392,6 +397,15 @@ async def _tell_deputy(db: AsyncSession, *, clock: Clock, signer: User, document
         ),
     )
     events.record(db, DraftSubmitted(document.id, away.deputy_id))
+
+
+def search_text(
+    *, document_type: str, subject: str, signer: str, recipients: str, number_symbol: str = ""
+) -> str:
+    """What search finds an outgoing document by, folded like an incoming one's (no diacritics:
+    "quyet dinh" finds "Quyết định"); the number is added when it is issued."""
+    type_name = catalogue.TYPES[document_type].name
+    return textnorm.fold(" ".join([number_symbol, type_name, subject, signer, recipients]))
 
 
 def _queue_query(signer_ids: Sequence[int]):  # type: ignore[no-untyped-def]

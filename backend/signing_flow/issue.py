@@ -34,7 +34,7 @@ from backend.documents.tables import Document, DocumentFile, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.interchange import compose, replacements
 from backend.push import outbox, payloads
-from backend.signing_flow import keyring
+from backend.signing_flow import drafts, keyring
 from backend.signing_flow.events import DocumentIssued
 from backend.signing_flow.setup import SigningSetup
 from backend.signing_flow.tables import Draft
@@ -172,6 +172,13 @@ async def issue(
     )
     document.register_year, document.register_series = year, series
     document.register_number = number
+    document.search_text = drafts.search_text(
+        document_type=document.type_code,
+        subject=document.subject,
+        signer=document.signer_name,
+        recipients=document.recipients,
+        number_symbol=document.number_symbol,
+    )
     place = document.issue_place or agency.place_name or await _place_of(db, document)
     document.issue_place = place
     main = next(f for f in document.files if f.kind == "main")

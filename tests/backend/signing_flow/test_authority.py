@@ -227,6 +227,10 @@ async def test_the_vice_chairman_signs_kt_and_the_issued_document_says_so(
     async with client_for(app, ids["clerk"]) as clerk:
         issued = await clerk.post(f"/issue/{document_id}")
         assert issued.status_code == 303, issued.text
+        # Found without diacritics and by its number, like any registered document.
+        for query in ("phe duyet ke hoach chuyen doi so", "01/QĐ-UBND"):
+            found = await clerk.get("/documents/search", params={"q": query})
+            assert "chuyển đổi số 2027" in found.text, query
         shown = await clerk.get(f"/documents/{document_id}")
         assert "KT. CHỦ TỊCH" in shown.text and "ký thay Chủ tịch" in shown.text
     final = await res.blobs.get((await versions(app, document_id))[-1].sha256)
