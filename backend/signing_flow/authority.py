@@ -420,9 +420,11 @@ async def give(db: AsyncSession, *, clock: Clock, actor: User, form: GrantForm) 
     if form.form in (SignForm.HEAD, SignForm.Q) and Role.LEADER not in holder.roles:
         problems.append(("Người đứng đầu phải là lãnh đạo.", "The head must be a leader."))
     if form.form is SignForm.HEAD and head is not None and head.form == SignForm.HEAD.value:
+        holder_now = await db.get_one(User, head.user_id)
         problems.append(
             (
-                f"Cơ quan đã có người đứng đầu ký (người giữ: #{head.user_id}); thu hồi trước.",
+                f"Cơ quan đã có người đứng đầu ký ({holder_now.full_name}); hãy thu hồi thẩm "
+                "quyền đó trước.",
                 "The agency already has a head; revoke that grant first.",
             )
         )

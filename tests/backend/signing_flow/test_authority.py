@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from backend import organisations
 from backend.core.audit import AuditEntry
 from backend.core.clock import FixedClock
+from backend.core.errors import ForbiddenError, ValidationError
 from backend.core.models import Agency, Role, User
 from backend.documents.tables import Document
 from backend.identity import users
@@ -462,3 +463,35 @@ async def test_an_absence_sends_the_queue_to_the_deputy_and_back(
         assert "khắc phục hậu quả lũ" in (await chairman.get("/direction")).text
     async with client_for(app, ids["deputy"]) as deputy_http:
         assert "khắc phục hậu quả lũ" not in (await deputy_http.get("/direction")).text
+
+
+async def test_each_form_needs_what_the_decree_asks(app: LifespanManager, province: World) -> None:
+    ids, res = province.user_ids, resources_of(app)
+    await give(app, ids["admin"], ids["leader"], SignForm.HEAD)
+    cases = [
+        # TL. and TUQ. need their scope; TUQ. a written authorisation with an end date; Q. its
+        # decision; the head one at a time.
+        (ids["leader"], SignForm.TL, dict(title="Chánh Văn phòng"), "phạm vi"),
+        (ids["leader"], SignForm.TUQ, dict(title="Chánh Văn phòng", types=frozenset({"CV"})),
+         "thời hạn"),
+        (ids["admin"], SignForm.HEAD, dict(), "đã có người đứng đầu"),
+    ]  # fmt: skip
+    for actor, form, extra, message in cases:
+        with pytest.raises(ValidationError) as refused:
+            await give(app, actor, ids["office_chief"] if form != SignForm.HEAD else ids["deputy"],
+                       form, **extra)  # type: ignore[arg-type]  # fmt: skip
+        assert message in refused.value.message_vi
+    # The head appoints no acting head (Q.): administrators do, with the decision.
+    with pytest.raises(ForbiddenError):
+        await give(app, ids["leader"], ids["deputy"], SignForm.Q)
+    acting = await give(app, ids["admin"], ids["deputy"], SignForm.Q, until=30)
+    tuq = await give(app, ids["leader"], ids["office_chief"], SignForm.TUQ,
+                     title="Chánh Văn phòng", types=frozenset({"CV"}), until=30)  # fmt: skip
+    async with res.sessions() as db:
+        lines = {
+            row.grant.id: row.lines
+            for row in await authority.grants(db, agency_id=province.agency_id,
+                                              on=authority.today(res.clock))
+        }  # fmt: skip
+    assert lines[acting] == ["TM. ỦY BAN NHÂN DÂN", "Q. CHỦ TỊCH"]
+    assert lines[tuq] == ["TUQ. CHỦ TỊCH", "CHÁNH VĂN PHÒNG"]
