@@ -70,6 +70,33 @@
       .finally(function () { busy = false; });
   }
 
+  // No passkey yet on this account (a demo's "sign in as", a first sign-in by link on another
+  // device): create one here with the platform authenticator, then confirm with it.
+  function createThenConfirm(sheet, button) {
+    if (busy) return;
+    busy = true;
+    button.disabled = true;
+    post(button.dataset.createOptionsUrl)
+      .then(function (options) {
+        return navigator.credentials.create({ publicKey: webauthn.creationOptions(options) });
+      })
+      .then(function (credential) {
+        return post(button.dataset.createUrl, {
+          credential: assertionJSON(credential),
+          name: button.dataset.deviceName || "",
+        });
+      })
+      .then(function () {
+        busy = false;
+        confirmPasskey(sheet, button);
+      })
+      .catch(function (error) {
+        status(sheet, sheet.dataset.msgFailed + " " + error.message, "error");
+        button.disabled = false;
+        busy = false;
+      });
+  }
+
   // htmx 4 names it htmx:after:swap; the sheet opens as soon as the server's sheet arrives.
   function openSwappedSheet() {
     var sheet = document.querySelector("#sign-sheet-slot dialog.sheet");
@@ -194,6 +221,8 @@
     var sheet = target.closest("dialog");
     if (target.hasAttribute("data-confirm-passkey")) {
       confirmPasskey(sheet, target);
+    } else if (target.hasAttribute("data-create-passkey")) {
+      createThenConfirm(sheet, target);
     } else if (target.hasAttribute("data-cancel-tx")) {
       post(sheet.dataset.cancelUrl).finally(function () { sheet.close(); });
     } else if (target.hasAttribute("data-cancel-batch")) {

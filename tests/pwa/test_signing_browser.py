@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from backend.core.models import User
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.identity import users
+from backend.identity import sessions, users
 from backend.signing_flow import keyring
 from backend.signing_flow.tables import DocumentComment
 from backend.web.app import create_app
+from backend.web.views.auth import session_limits
 from signing import serve_dev_services, verify_pdf
 from tests.backend.identity.conftest import seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of
@@ -385,3 +386,58 @@ def test_batch_of_ten_with_one_confirmation_then_the_clerk_issues_with_seal(
         assert out.stdout.count("Signature is Valid") == 2, out.stdout
     finally:
         server.stop()
+
+
+def start_session(settings: object, user_id: int) -> str:
+    """A session straight into Redis, as the demo's "sign in as" makes one: no passkey yet."""
+
+    async def start() -> str:
+        async with LifespanManager(create_app(settings)) as app:  # type: ignore[arg-type]
+            res = resources_of(app)
+            session_id, _ = await sessions.start(
+                res.redis,
+                clock=res.clock,
+                limits=session_limits(res.settings),
+                user_id=user_id,
+                device="test",
+                ip="127.0.0.1",
+            )
+            return session_id
+
+    return run_async(start())
+
+
+def test_a_leader_without_a_passkey_creates_one_in_the_sheet_and_signs(
+    browser: Browser, scene: Scene
+) -> None:
+    """The first signature of a leader signed in without a passkey (the demo's "sign in as", a
+    new device): the sheet creates one with the platform authenticator and signs with it —
+    two taps from the reader."""
+    settings = scene.server.settings
+    context = browser.new_context(viewport=SIZES["phone"], is_mobile=True, has_touch=True)  # type: ignore[arg-type]
+    context.add_cookies(
+        [
+            {
+                "name": settings.session_cookie,
+                "value": start_session(settings, scene.ids["leader"]),
+                "url": scene.server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    authenticator = Authenticator(context, page)
+    page.goto(f"{scene.server.url}/sign/{scene.ids['urgent']}")
+    page.get_by_role("button", name="Ký số").click()  # tap 1
+    sheet = page.locator("#confirm-sheet")
+    expect(sheet).to_contain_text("chưa có khóa truy cập")
+    page.screenshot(path=screenshot_path("signing-sheet-no-passkey-phone"))
+    sheet.get_by_role("button", name="Tạo khóa truy cập và ký").click()  # tap 2
+    page.wait_for_url(f"**/documents/{scene.ids['urgent']}?signed=1", timeout=30_000)
+    expect(page.locator(".sigcheck")).to_contain_text("Đã kiểm tra: hợp lệ")
+    assert len(authenticator.credentials()) == 1
+    page.goto(f"{scene.server.url}/account/passkeys")
+    expect(page.locator("#passkey-list .passkey-name")).to_have_text(["Thiết bị ký số"])
+    context.close()
+    assert errors == []

@@ -16,6 +16,7 @@ from backend.documents import catalogue
 from backend.documents.intake import Upload
 from backend.documents.render import WIDTHS
 from backend.documents.tables import Document
+from backend.identity import passkeys
 from backend.interchange import connection, directory, replacements
 from backend.signing_flow import (
     authority,
@@ -135,8 +136,25 @@ async def prepare(request: Request) -> Response:
         )
         tx = prepared.transaction
         documents = {d.id: d for d in await _documents(db, [i.document_id for i in tx.items])}
-        context = {"tx": tx, "documents": documents, "lang": language(request)}
+        # A leader signed in without a passkey here (a demo's "sign in as", a new phone): the
+        # sheet creates one on this device first, then confirms with it, in one tap.
+        has_passkey = bool(await passkeys.passkeys_of(db, current_user(request).id))
+        context = {
+            "tx": tx,
+            "documents": documents,
+            "lang": language(request),
+            "has_passkey": has_passkey,
+            "phone_url": _virtual_phone(request),
+        }
     return render(request, "signing/_sheet.html", context)
+
+
+def _virtual_phone(request: Request) -> str | None:
+    """In demo, the MSSP simulator's virtual phone of the signer (the SIM path without a SIM)."""
+    phone = current_user(request).phone
+    if not settings_of(request).demo or not phone:
+        return None
+    return f"/mssp-sim/phone/{phone}"
 
 
 async def _documents(db: Any, ids: list[int]) -> list[Any]:
@@ -364,6 +382,7 @@ async def sim_start(request: Request) -> Response:
                 "tx": tx,
                 "documents": documents,
                 "seconds": settings.signing_timeout_seconds,
+                "phone_url": _virtual_phone(request),
             }
     finally:
         await client.aclose()
