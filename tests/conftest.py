@@ -169,7 +169,7 @@ def postgres_template() -> Iterator[str]:
     run_async(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _copy_sqlite(template: Path, directory: Path) -> str:
+def copy_sqlite(template: Path, directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "test.db"
     shutil.copyfile(template, path)
@@ -180,7 +180,7 @@ def _copy_sqlite(template: Path, directory: Path) -> str:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each kind."""
     if request.param == "sqlite":
-        yield _copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "db")
+        yield copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "db")
         return
     template = request.getfixturevalue("postgres_template")
     name = f"eoffice_t_{uuid.uuid4().hex[:12]}"
@@ -192,7 +192,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """A fresh SQLite database, for tests whose subject is not the database."""
-    return _copy_sqlite(sqlite_template, tmp_path / "db")
+    return copy_sqlite(sqlite_template, tmp_path / "db")
 
 
 # --- The app --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from backend.demo import issued
 from backend.documents.workers import PdfWorkers
 from backend.signing_flow import archive, keyring
 from backend.signing_flow.setup import Pkcs11Keys, SigningSetup
+from backend.signing_flow.tables import SigningGrant
 from signing import (
     SEAL_FIELD,
     AgencySealAppearance,
@@ -41,8 +42,13 @@ from signing.textpos import find_signer_block
 
 
 async def _people(session: AsyncSession) -> tuple[list[keyring.Person], str]:
+    # Server-held keys for leaders and for whoever holds a signing grant (an office chief
+    # signing "TL.", a unit head "TUQ.").
+    granted = set(await session.scalars(select(SigningGrant.user_id)))
     people = [
-        keyring.Person(u.username, u.full_name, holds_server_key=Role.LEADER in u.roles)
+        keyring.Person(
+            u.username, u.full_name, holds_server_key=Role.LEADER in u.roles or u.id in granted
+        )
         for u in await session.scalars(select(User).order_by(User.id))
     ]
     # Our own top agency: the directory's agencies (hosted=False) share the table.

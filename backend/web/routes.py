@@ -89,6 +89,7 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/enrol/{token}", enrol.enrol_verify, name="enrol_verify", access=PUBLIC,
               methods=POST),
         # My account.
+        route("/me", account.me_page, name="me", access=SIGNED_IN),
         route("/account/passkeys", account.passkeys_page, name="account_passkeys",
               access=ACCOUNT),
         route("/account/passkeys/options", account.passkey_options, name="passkey_options",
@@ -174,6 +175,8 @@ def build(settings: Settings) -> list[BaseRoute]:
         route("/absences/{absence_id:int}/end", authority.absence_end, name="absence_end",
               access=Action.MARK_ABSENCE, methods=POST),
         route("/sign", signing.queue_page, name="sign_queue", access=Action.SIGN_DOCUMENT),
+        route("/sign/count", signing.queue_count, name="sign_count",
+              access=Action.SIGN_DOCUMENT),
         route("/sign/{document_id:int}", signing.sign_view, name="sign_document",
               access=Action.SIGN_DOCUMENT),
         route("/sign/{document_id:int}/return", signing.return_draft, name="sign_return",

@@ -3,7 +3,7 @@ globals."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,11 @@ PWA_LOCALE = PWA_DIR / "locale"
 
 def vn_datetime(at: datetime) -> str:
     return at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+
+
+def vn_due(at: date | datetime) -> str:
+    """A deadline as people read it: "17:00 27/11/2026", or the bare date for a day."""
+    return vn_datetime(at) if isinstance(at, datetime) else at.strftime("%d/%m/%Y")
 
 
 def isodate(at: datetime) -> str:
@@ -65,6 +70,7 @@ def make_templates(
     # (documents/_item.html) can use it too.
     env.globals["url_for"] = url_for
     env.filters["vn_datetime"] = vn_datetime
+    env.filters["vn_due"] = vn_due
     env.filters["isodate"] = isodate
     env.globals["static"] = assets.url
     env.globals["demo"] = settings.demo

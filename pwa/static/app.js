@@ -12,6 +12,19 @@
     });
   }
 
+  // Back (the installed app has no browser button): to the list we came from as it was (its
+  // filters, its scroll) when we came from it, else to the link's own target.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-back]");
+    if (!link || !document.referrer) return;
+    var from = new URL(document.referrer);
+    var to = new URL(link.href);
+    if (from.origin === to.origin && from.pathname === to.pathname && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   function showNetworkState() {
     var banner = document.getElementById("net-status");
     if (banner) banner.hidden = navigator.onLine;

@@ -1,4 +1,5 @@
-"""My account: my passkeys (add, rename, revoke) and my sessions (see, end)."""
+"""My account ("Tôi"): who I am, my passkeys (add, rename, revoke), my sessions (see, end), and
+the way to everything that is not daily work."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ from backend.web.views.auth import (
 from backend.web.views.render import render, resources
 
 PURPOSE = "add_passkey"
+
+
+async def me_page(request: Request) -> Response:
+    """ "Tôi": the person, their account things (passkeys, sessions, notifications, absence,
+    language, sign out) and the work pages their tabs do not hold."""
+    return render(request, "account/me.html")
 
 
 async def passkeys_page(request: Request) -> Response:

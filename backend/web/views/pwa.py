@@ -9,9 +9,12 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from backend.core.i18n import LANGUAGE_COOKIE, LANGUAGES
+from backend.documents import catalogue
 from backend.runtime.assets import Assets
-from backend.web.views.auth import safe_next, signin_redirect
+from backend.web import htmx
+from backend.web.views.auth import safe_next, signin_redirect, transaction
 from backend.web.views.render import language, render, resources
+from backend.workflow import home as home_work
 
 THEME_COLOUR = "#8f1d1d"
 BACKGROUND_COLOUR = "#fbf7f2"
@@ -24,9 +27,25 @@ def _assets(request: Request) -> Assets:
 async def home(request: Request) -> Response:
     if getattr(request.state, "session_status", "none") == "expired":
         return signin_redirect(request, reason="expired")
-    response = render(request, "home.html")
-    if getattr(request.state, "user", None) is not None:
-        response.headers["Cache-Control"] = "no-store"
+    user = getattr(request.state, "user", None)
+    principal = getattr(request.state, "principal", None)
+    if user is None or principal is None:
+        return render(request, "home.html")
+    async with transaction(request) as db:
+        work = await home_work.today(
+            db, user=user, principal=principal, now=resources(request).clock.now()
+        )
+    # The live refresh (an SSE event on #live) asks for the sections alone.
+    block = "today" if htmx.is_partial(request) else None
+    response = htmx.vary_on_htmx(
+        render(
+            request,
+            "home.html",
+            {"work": work, "urgency_labels": catalogue.URGENCY_LABELS},
+            block=block,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -14,6 +14,7 @@ from backend.core.i18n import LANGUAGE_COOKIE, pick_language
 from backend.core.settings import Settings
 from backend.core.urls import UrlFor
 from backend.runtime.resources import Resources
+from backend.web import navigation
 
 
 def resources(request: Request) -> Resources:
@@ -46,10 +47,13 @@ def render(
     block: str | None = None,
 ) -> Response:
     lang = language(request)
+    principal = getattr(request.state, "principal", None)
     full = {
         "request": request,
         "lang": lang,
         "current_user": getattr(request.state, "user", None),
+        # The tab bar / rail, the current destination and the back link (signed-in pages).
+        "nav": navigation.state(request, principal) if principal is not None else None,
         # Where this page's live stream starts (backend.core.live.since_now).
         "live_since": live.since_now(int(time.time() * 1000)),
         **(context or {}),

@@ -83,6 +83,19 @@ async def queue_page(request: Request) -> Response:
     return htmx.vary_on_htmx(render(request, "signing/queue.html", context, block=block))
 
 
+async def queue_count(request: Request) -> Response:
+    """The "Chờ ký" tab's badge (refreshed by the live events that move the queue)."""
+    async with transaction(request) as db:
+        rows = await drafts.to_sign(
+            db,
+            signer_id=current_user(request).id,
+            on=authority.today(resources(request).clock),
+        )
+    response = Response(str(len(rows)) if rows else "", media_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 async def sign_view(request: Request) -> Response:
     document_id = request.path_params["document_id"]
     user, on = current_user(request), authority.today(resources(request).clock)

@@ -31,7 +31,7 @@ from backend.web.app import create_app
 from signing import InMemoryKey
 from signing.samples import make_sample_pdf
 from tests.backend.interchange.test_xmlsig import _signer
-from tests.conftest import _copy_sqlite, make_settings
+from tests.conftest import copy_sqlite, make_settings
 from tests.support.axis_sim import AxisSimProcess
 from tests.support.lifespan import LifespanManager
 
@@ -150,7 +150,7 @@ def office_settings(
     """An office's own database and data directory, its system on the axis; jobs are run by
     the test (in process) or by a server process started on these settings."""
     system = SYSTEMS[name]
-    url = _copy_sqlite(sqlite_template, tmp_path / name / "db")
+    url = copy_sqlite(sqlite_template, tmp_path / name / "db")
     return make_settings(
         tmp_path / name,
         url,
