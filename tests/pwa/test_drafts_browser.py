@@ -115,7 +115,7 @@ def test_returned_draft_revised_and_sent_again_at_phone_size(
 
     author_context, author = enrolled(browser, scene, "specialist")
     author.on("pageerror", lambda exc: errors.append(str(exc)))
-    author.get_by_role("link", name="Dự thảo của tôi").click()
+    author.get_by_role("link", name="Dự thảo", exact=True).click()
     item = author.locator(".doclist .docitem").first
     expect(item).to_contain_text(SUBJECT)
     expect(item).to_contain_text("Bị trả lại")
@@ -215,7 +215,7 @@ def test_issue_screen_lists_attachments_with_their_signature_status(
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.get_by_role("link", name="Phát hành").click()
+        page.get_by_role("link", name="Phát hành", exact=True).click()
         item = page.locator(".doclist .docitem").first
         expect(item.locator(".attachments li")).to_have_count(2)
         expect(item).to_contain_text("chưa ký: cơ quan ký số khi phát hành")

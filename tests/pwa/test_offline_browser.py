@@ -265,6 +265,7 @@ def test_sign_out_wipes_the_device_then_the_document_is_gone(
         })""",
         str(o.ids["hop"]),  # another person's id: never sent, only wiped
     )
+    page.locator(".tab[data-tab=me]").click()
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url(re.compile(r"/signin\?reason=signed_out"))
     assert page.evaluate(f"async () => ({USER_CACHES}).length") == 0

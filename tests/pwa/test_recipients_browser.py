@@ -102,7 +102,7 @@ def test_the_clerk_picks_recipients_with_keyboard_groups_and_chips_then_issues(
     server = ProcessServer(settings, port).start()
     try:
         page = enrolled_page(browser, link, server, size)
-        page.get_by_role("link", name="Phát hành").click()
+        page.get_by_role("link", name="Phát hành", exact=True).click()
         picker = page.locator(f"#picker-{document_id}")
         box = picker.get_by_role("combobox")
         results = picker.get_by_role("listbox")

@@ -355,7 +355,7 @@ def test_batch_of_ten_with_one_confirmation_then_the_clerk_issues_with_seal(
         page.context.close()
 
         clerk = enrolled_page(browser, links["clerk"], server, size)
-        clerk.get_by_role("link", name="Phát hành").click()
+        clerk.get_by_role("link", name="Phát hành", exact=True).click()
         expect(clerk.locator(".doclist .docitem")).to_have_count(10)
         clerk.screenshot(path=screenshot_path(f"signing-issue-list-{size}"))
         first = clerk.locator(".doclist .docitem").first
