@@ -23,7 +23,7 @@ from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
-from backend.core.blobs import FileBlobStore
+from backend.core.blobs import open_blob_store
 from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
 from backend.core.i18n import Translations
@@ -84,7 +84,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 lambda s: province.load(
                     s,
                     clock=SystemClock(),
-                    blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    blobs=open_blob_store(settings),
                     workers=workers,
                     months=args.months,
                     seed=args.seed,
