@@ -85,6 +85,9 @@ class FileBlobStore(BlobStore):
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def __repr__(self) -> str:
+        return f"FileBlobStore({str(self.root)!r})"
+
     def _path(self, sha256: str) -> Path:
         _check_id(sha256)
         return self.root / blob_key(sha256)

@@ -103,6 +103,7 @@ async def open_resources(
         client = aioredis.Redis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(client.aclose)
         blobs = open_blob_store(settings)
+        log.info("blob store: %r", blobs)  # no credentials in it
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)

@@ -94,6 +94,8 @@ class SeaweedFS:
             f"-s3.config={config}",
             f"-s3.localSocket={self.directory}/s3.sock",
             "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-iam=false",
             "-master.volumeSizeLimitMB=64",
             "-master.telemetry=false",
             "-volume.max=100",
@@ -109,6 +111,7 @@ class SeaweedFS:
         deadline = started + timeout
         while True:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"weed exited early, see {self.directory / 'weed.log'}")
             try:
                 client.list_buckets()
@@ -138,10 +141,9 @@ class SeaweedFS:
             except ProcessLookupError:
                 pass
         # gRPC servers also listen on Unix sockets in /tmp named by port; leave none behind.
-        for name, port in self.ports.items():
-            kind = name.split(".")[0]
-            Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)
-            Path(f"/tmp/seaweedfs-{kind}-{port}.sock").unlink(missing_ok=True)
+        for port in self.ports.values():
+            for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                path.unlink(missing_ok=True)
 
     def client(self, *, connect_timeout: float = 3, read_timeout: float = 30) -> Any:
         import boto3
