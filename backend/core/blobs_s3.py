@@ -65,7 +65,7 @@ class S3BlobStore(BlobStore):
         secret_key: str = "",
         region: str = "",
         connect_timeout: float = 3,
-        read_timeout: float = 30,
+        read_timeout: float = 10,
         max_attempts: int = 3,
         multipart_threshold: int = MULTIPART_THRESHOLD,
     ) -> None:

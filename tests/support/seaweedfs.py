@@ -134,7 +134,9 @@ class SeaweedFS:
         if process.poll() is None:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=10)
+                # Its graceful shutdown takes ~10 s (volume servers leaving the master); the
+                # data is thrown away, so do not wait for it.
+                process.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -164,6 +165,26 @@ async def test_store_down_is_a_clear_error_quickly(tmp_path: Path) -> None:
         with pytest.raises(BlobStoreUnavailableError, match="unreachable"):
             await call
     assert time.monotonic() - started < 30
+
+
+async def test_a_store_that_never_answers_times_out(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        # Listening, never accepting: connections complete, requests get no answer.
+        silent.bind(("127.0.0.1", free_port()))
+        silent.listen(16)
+        store = S3BlobStore(
+            bucket="eoffice",
+            cache_dir=tmp_path,
+            endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            access_key=ACCESS_KEY,
+            secret_key="x",
+            read_timeout=0.5,
+            max_attempts=2,
+        )
+        started = time.monotonic()
+        with pytest.raises(BlobStoreUnavailableError, match="ReadTimeoutError"):
+            await store.get("a" * 64)
+        assert time.monotonic() - started < 10
 
 
 async def test_wrong_credentials_or_bucket_are_unavailable_not_missing(
