@@ -29,6 +29,7 @@ from backend.core.embedded_redis import redis_server_binary
 from backend.core.settings import Settings
 from tests.support.lifespan import LifespanManager
 from tests.support.ports import free_port
+from tests.support.seaweedfs import SeaweedFS
 
 pytest_plugins = ["tests.support.browser"]
 T = TypeVar("T")
@@ -122,6 +123,16 @@ def redis_url(redis_server: RedisServer) -> str:
         redis_server.start()  # a test may have stopped it on purpose
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A real S3-compatible object store, started once per session (xdist worker) on first use."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    print(f"SeaweedFS S3 at {server.endpoint}, up in {server.started_in:.2f}s")
+    yield server
+    server.stop()
 
 
 # --- SQL databases ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The `eoffice` command: serve, migrate, demo data, administrator bootstrap."""
+"""The `eoffice` command: serve, migrate, demo data, administrator bootstrap, blob store."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
-from backend.core.blobs import FileBlobStore
+from backend.core.blobs import open_blob_store
 from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
 from backend.core.i18n import Translations
@@ -84,7 +84,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 lambda s: province.load(
                     s,
                     clock=SystemClock(),
-                    blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    blobs=open_blob_store(settings),
                     workers=workers,
                     months=args.months,
                     seed=args.seed,
@@ -292,6 +292,55 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_blobs_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.core.blob_migration import MigrationSummary, migrate_to_s3
+    from backend.core.blobs import BlobError, FileBlobStore
+    from backend.core.blobs_s3 import S3BlobStore, parse_s3_url
+
+    try:
+        bucket, prefix = parse_s3_url(args.to)
+    except ValueError as exc:
+        print(f"eoffice: {exc}", file=sys.stderr)
+        return 2
+    source = FileBlobStore(settings.data_dir / "blobs")
+    # The endpoint and credentials are the blob store settings (EOFFICE_BLOB_ENDPOINT_URL…).
+    target = S3BlobStore(
+        bucket=bucket,
+        prefix=prefix,
+        cache_dir=settings.data_dir / "blob-cache",
+        endpoint_url=settings.blob_endpoint_url,
+        access_key=settings.blob_access_key,
+        secret_key=settings.blob_secret_key,
+        region=settings.blob_region,
+    )
+    print(f"Copying {source.root} to {target.url}")
+    started = time.perf_counter()
+
+    def progress(summary: MigrationSummary, sha256: str, what: str) -> None:
+        if what.startswith("failed") or summary.total % args.every == 0:
+            print(
+                f"  {summary.total} done: {summary.copied} copied, {summary.present} already "
+                f"there, {len(summary.failed)} failed ({sha256[:12]}… {what})",
+                flush=True,
+            )
+
+    try:
+        summary = asyncio.run(migrate_to_s3(source, target, progress=progress))
+    except BlobError as exc:
+        print(f"eoffice: stopped, run again to resume: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Done in {time.perf_counter() - started:.1f}s: {summary.total} blobs, "
+        f"{summary.copied} copied ({summary.copied_bytes / 1e6:.1f} MB), "
+        f"{summary.present} already there, {len(summary.failed)} failed."
+    )
+    for sha256, why in summary.failed:
+        print(f"  failed {sha256}: {why}", file=sys.stderr)
+    if not summary.failed and settings.blob_url != args.to:
+        print(f"Next: set EOFFICE_BLOB_URL={args.to} and restart.")
+    return 1 if summary.failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eoffice", description="eOffice — văn phòng điện tử")
     sub = p.add_subparsers(dest="command", required=True)
@@ -381,6 +430,19 @@ def parser() -> argparse.ArgumentParser:
     api_key_sub.add_parser("rotate", help="add a new ES256 signing key").set_defaults(
         func=cmd_api_key_rotate
     )
+
+    blobs = sub.add_parser("blobs", help="the blob store (uploaded and signed files)")
+    blobs_sub = blobs.add_subparsers(dest="blobs_command", required=True)
+    blobs_migrate = blobs_sub.add_parser(
+        "migrate",
+        help="copy the file blob store in the data dir to S3 (resumable; each copy verified); "
+        "endpoint and keys from EOFFICE_BLOB_ENDPOINT_URL, _ACCESS_KEY, _SECRET_KEY, _REGION",
+    )
+    blobs_migrate.add_argument("--to", required=True, metavar="s3://BUCKET/PREFIX")
+    blobs_migrate.add_argument(
+        "--every", type=int, default=100, metavar="N", help="print progress every N blobs"
+    )
+    blobs_migrate.set_defaults(func=cmd_blobs_migrate)
     return p
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cli.common import in_transaction
 from backend.core import db
-from backend.core.blobs import FileBlobStore
+from backend.core.blobs import open_blob_store
 from backend.core.clock import SystemClock
 from backend.core.models import Agency, Role, User
 from backend.core.settings import Settings
@@ -95,7 +95,7 @@ async def issue_demo_documents(settings: Settings, workers: PdfWorkers) -> int:
             lambda s: issued.sign_and_issue(
                 s,
                 clock=SystemClock(),
-                blobs=FileBlobStore(settings.data_dir / "blobs"),
+                blobs=open_blob_store(settings),
                 workers=workers,
                 setup=setup,
             ),
@@ -210,7 +210,7 @@ async def _renew(settings: Settings, margin_days: int) -> int:
             while True:
                 done = await archive.renew_due(
                     db.sessionmaker(engine),
-                    blobs=FileBlobStore(settings.data_dir / "blobs"),
+                    blobs=open_blob_store(settings),
                     services=services,
                     clock=SystemClock(),
                     margin=timedelta(days=margin_days),

@@ -1,7 +1,8 @@
 """Content-addressed blob store: bytes in, SHA-256 out; nothing is ever overwritten.
 
-`BlobStore` is the interface the domain uses; `FileBlobStore` keeps files under the data dir.
-An S3-compatible implementation replaces it at scale without the domain noticing.
+`BlobStore` is the interface the domain uses; `FileBlobStore` keeps files under the data dir,
+`S3BlobStore` (backend.core.blobs_s3) keeps the same keys in an S3-compatible bucket, at scale,
+without the domain noticing. `open_blob_store` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import re
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
+
+if TYPE_CHECKING:
+    from backend.core.settings import Settings
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -30,6 +35,13 @@ class BlobCorruptError(BlobError):
     """Stored bytes no longer match their address."""
 
 
+class BlobStoreUnavailableError(BlobError):
+    """The store did not answer or refused us (down, unreachable, bad credentials, no bucket).
+
+    Web handlers turn every non-missing, non-corrupt `BlobError` into a 503 "try again shortly".
+    """
+
+
 def blob_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -37,6 +49,12 @@ def blob_id(data: bytes) -> str:
 def _check_id(sha256: str) -> None:
     if not _SHA256.match(sha256):
         raise BlobNotFoundError(f"not a blob id: {sha256!r}")
+
+
+def blob_key(sha256: str) -> str:
+    """Where a blob lives relative to the store's root: `ab/cd/abcd…` (both stores)."""
+    _check_id(sha256)
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 class BlobStore(ABC):
@@ -67,9 +85,12 @@ class FileBlobStore(BlobStore):
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def __repr__(self) -> str:
+        return f"FileBlobStore({str(self.root)!r})"
+
     def _path(self, sha256: str) -> Path:
         _check_id(sha256)
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / blob_key(sha256)
 
     def _put(self, data: bytes) -> str:
         sha256 = blob_id(data)
@@ -122,3 +143,12 @@ class FileBlobStore(BlobStore):
                 raise BlobError(f"blob store not writable: {self.root}")
 
         await anyio.to_thread.run_sync(check)
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The store the settings name: `blob_url` s3://bucket/prefix, else files in the data dir."""
+    if not settings.blob_url:
+        return FileBlobStore(settings.data_dir / "blobs")
+    from backend.core.blobs_s3 import S3BlobStore
+
+    return S3BlobStore.from_settings(settings)

@@ -80,6 +80,15 @@ class Settings:
     demo: bool = False
     # Default interface language: "vi" (Vietnamese) or "en".
     default_language: str = "vi"
+    # Where blobs (uploaded files, renditions, signed PDFs) are kept: empty means files under
+    # the data dir; s3://bucket/prefix an S3-compatible object store (the bucket must exist;
+    # `eoffice blobs migrate` copies the file store there). Its endpoint (empty: AWS), access
+    # key and secret key (empty: boto3's usual chain, e.g. an instance role) and region.
+    blob_url: str = ""
+    blob_endpoint_url: str = ""
+    blob_access_key: str = ""
+    blob_secret_key: str = field(default="", repr=False)
+    blob_region: str = ""
     # Upload size limit in megabytes.
     max_upload_mb: int = 50
     # Log level for the server.
@@ -193,6 +202,15 @@ class Settings:
             raise SettingsError("base_url must be an origin without a path")
         if self.default_language not in {"vi", "en"}:
             raise SettingsError("default_language must be 'vi' or 'en'")
+        if self.blob_url:
+            parts = urlsplit(self.blob_url)
+            if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+                raise SettingsError(f"blob_url must be s3://bucket/prefix, got {self.blob_url!r}")
+        if self.blob_endpoint_url and urlsplit(self.blob_endpoint_url).scheme not in {
+            "http",
+            "https",
+        }:
+            raise SettingsError("blob_endpoint_url must be an http(s) URL")
         if self.axis_recall_mechanism not in {"status", "packet"}:
             raise SettingsError("axis_recall_mechanism must be 'status' or 'packet'")
         for name in _POSITIVE_INTS:

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.core import db, migrate
-from backend.core.blobs import BlobStore, FileBlobStore
+from backend.core.blobs import BlobStore, open_blob_store
 from backend.core.clock import Clock
 from backend.core.embedded_redis import EmbeddedRedis
 from backend.core.events import Bus
@@ -102,7 +102,8 @@ async def open_resources(
             log.info("embedded redis-server pid %s at %s", embedded.pid, redis_url)
         client = aioredis.Redis.from_url(redis_url, decode_responses=False)
         stack.push_async_callback(client.aclose)
-        blobs = FileBlobStore(settings.data_dir / "blobs")
+        blobs = open_blob_store(settings)
+        log.info("blob store: %r", blobs)  # no credentials in it
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)

@@ -65,6 +65,9 @@ def test_a_secret_is_generated_once_into_the_data_dir(tmp_path: Path) -> None:
         ({"EOFFICE_BASE_URL": "ftp://x"}, "base_url"),
         ({"EOFFICE_BASE_URL": "http://localhost:8000/app"}, "without a path"),
         ({"EOFFICE_DEFAULT_LANGUAGE": "fr"}, "default_language"),
+        ({"EOFFICE_BLOB_URL": "/srv/blobs"}, "s3://bucket/prefix"),
+        ({"EOFFICE_BLOB_URL": "s3:///no-bucket"}, "s3://bucket/prefix"),
+        ({"EOFFICE_BLOB_ENDPOINT_URL": "minio:9000"}, "blob_endpoint_url"),
     ],
 )
 def test_bad_values_are_refused_clearly(tmp_path: Path, env: dict[str, str], fragment: str) -> None:

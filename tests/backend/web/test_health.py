@@ -17,9 +17,10 @@ async def test_healthz_reports_both_stores_with_latency(client: httpx.AsyncClien
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    for store in ("database", "redis"):
+    for store in ("database", "redis", "blobs"):
         assert body[store]["ok"] is True
         assert 0 <= body[store]["latency_ms"] < 5000
+    assert body["blobs"]["kind"] == "file"
     assert response.headers["cache-control"] == "no-store"
 
 
