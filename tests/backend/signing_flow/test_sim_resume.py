@@ -27,14 +27,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core import db as db_mod
 from backend.core.blobs import FileBlobStore
+from backend.core.clock import SystemClock
 from backend.core.jobs import Job
 from backend.core.models import AuditEntry, User
 from backend.core.settings import Settings
 from backend.documents.tables import DocumentFile, FileVersion
-from backend.signing_flow import sim
-from backend.signing_flow.tables import SigningBatch, SigningBatchItem, SigningTransaction
+from backend.signing_flow import authority, sim
+from backend.signing_flow.tables import (
+    SignForm,
+    SigningBatch,
+    SigningBatchItem,
+    SigningTransaction,
+)
 from backend.web.app import create_app
-from tests.backend.identity.conftest import seed_world, sign_in_as
+from signing import make_sample_pdf
+from tests.backend.identity.conftest import browser_like, seed_world, sign_in_as
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port
 from tests.support.lifespan import LifespanManager
@@ -258,4 +265,86 @@ async def test_sim_poller_of_a_killed_process_is_taken_over_by_another(
     finally:
         a.stop()
         b.stop()
+        await engine.dispose()
+
+
+async def test_a_grant_revoked_while_the_sim_awaits_the_pin_signs_nothing(
+    proc_settings: Settings, simulator: object
+) -> None:
+    """Who signs for whom, on the real SIM path: the leader signs as the head under a grant, the
+    request reaches the phone, the grant is revoked before the PIN; the PIN is entered (the
+    MSSP answers with the signature), and eOffice refuses to embed it: nothing is signed."""
+    async with LifespanManager(create_app(proc_settings)) as app:
+        world = await seed_world(app, resources_of(app).clock)
+        res = resources_of(app)
+        async with res.sessions() as db, db.begin():
+            (await db.get_one(User, world.user_ids["leader"])).phone = PHONE
+            head = await authority.give(
+                db, clock=res.clock, actor=await db.get_one(User, world.user_ids["admin"]),
+                form=authority.GrantForm(
+                    user_id=world.user_ids["leader"], form=SignForm.HEAD, title="Chủ tịch",
+                    head_title="Chủ tịch", types=frozenset(), valid_from=None,
+                    valid_until=None, decision_ref="",
+                ),
+            )  # fmt: skip
+            head_id = head.id
+        async with app.client(proc_settings.origin) as http:
+            browser_like(http).headers["Origin"] = proc_settings.origin
+            await sign_in_as(app, http, world.user_ids["specialist"])
+            sent = await http.post(
+                "/drafts",
+                data={"type_code": "QD", "subject": "Quyết định khen thưởng", "urgency": "0",
+                      "signer_id": f"g{head_id}"},
+                files={"pdf": ("qd.pdf", make_sample_pdf(signer_name="Người leader",
+                                                          signer_lines=("CHỦ TỊCH",)),
+                               "application/pdf")},
+            )  # fmt: skip
+            assert sent.status_code == 303, sent.text
+            document = int(sent.headers["location"].split("sent=")[1])
+            http.cookies.clear()
+            await sign_in_as(app, http, world.user_ids["leader"])
+            cookie = str(http.cookies.get(proc_settings.session_cookie))
+    await asyncio.to_thread(simulator)  # type: ignore[arg-type]
+    port = free_port()
+    server = ProcessServer(replace(proc_settings, base_url=f"http://localhost:{port}"), port)
+    engine = db_mod.create_engine(proc_settings.database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        await asyncio.to_thread(server.start)
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=60, cookies={proc_settings.session_cookie: cookie},
+            headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"},
+        ) as http:  # fmt: skip
+            started = await http.post("/sign/sim", data={"document_id": [str(document)]})
+        assert started.status_code == 200, started.text
+        async with sessions() as db:
+            tx = await db.scalar(select(SigningTransaction))
+            assert tx is not None and tx.status == "awaiting" and tx.mss_trans_id
+        # The grant is revoked while the phone waits for the PIN.
+        async with sessions() as db, db.begin():
+            admin = await db.get_one(User, world.user_ids["admin"])
+            await authority.revoke(
+                db, clock=SystemClock(), actor=admin, grant_id=head_id, reason="Hết nhiệm kỳ"
+            )
+        phone = f"{proc_settings.mssp_url}/phone/{PHONE}"
+        async with httpx.AsyncClient(timeout=20) as http:
+            answered = await http.post(
+                f"{phone}/answer",
+                data={"transaction": tx.mss_trans_id, "pin": "1234", "action": "confirm"},
+            )
+            assert answered.status_code in (200, 303), answered.text
+        status = ""
+        for _ in range(120):
+            async with sessions() as db:
+                found = await db.get_one(SigningTransaction, tx.id, populate_existing=True)
+                status = found.status
+                error = found.items[0].error if found.items else ""
+            if status in ("completed", "failed", "expired"):
+                break
+            await asyncio.sleep(0.25)
+        assert status == "failed", server.log.read_text()[-3000:]
+        assert "thu hồi" in error
+        assert await versions_of(sessions, document) == [1]
+    finally:
+        server.stop()
         await engine.dispose()
