@@ -23,7 +23,10 @@ from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
 from backend.core import db, migrate
-from backend.core.blobs import open_blob_store
+from backend.core.blob_migration import MigrationSummary, migrate_to_s3
+from backend.core.blob_stores import open_blob_store
+from backend.core.blobs import BlobError, FileBlobStore
+from backend.core.blobs_s3 import S3BlobStore, parse_s3_url
 from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
 from backend.core.i18n import Translations
@@ -293,10 +296,6 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_blobs_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.core.blob_migration import MigrationSummary, migrate_to_s3
-    from backend.core.blobs import BlobError, FileBlobStore
-    from backend.core.blobs_s3 import S3BlobStore, parse_s3_url
-
     try:
         bucket, prefix = parse_s3_url(args.to)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cli.common import in_transaction
 from backend.core import db
-from backend.core.blobs import open_blob_store
+from backend.core.blob_stores import open_blob_store
 from backend.core.clock import SystemClock
 from backend.core.models import Agency, Role, User
 from backend.core.settings import Settings

@@ -2,7 +2,7 @@
 
 `BlobStore` is the interface the domain uses; `FileBlobStore` keeps files under the data dir,
 `S3BlobStore` (backend.core.blobs_s3) keeps the same keys in an S3-compatible bucket, at scale,
-without the domain noticing. `open_blob_store` picks one from the settings.
+without the domain noticing. `backend.core.blob_stores.open_blob_store` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 if TYPE_CHECKING:
-    from backend.core.settings import Settings
+    pass
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -143,12 +143,3 @@ class FileBlobStore(BlobStore):
                 raise BlobError(f"blob store not writable: {self.root}")
 
         await anyio.to_thread.run_sync(check)
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The store the settings name: `blob_url` s3://bucket/prefix, else files in the data dir."""
-    if not settings.blob_url:
-        return FileBlobStore(settings.data_dir / "blobs")
-    from backend.core.blobs_s3 import S3BlobStore
-
-    return S3BlobStore.from_settings(settings)

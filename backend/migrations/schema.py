@@ -16,14 +16,18 @@ from backend.core.models import Base
 metadata = Base.metadata
 
 # Objects the migrations create that SQLAlchemy's metadata does not describe: the SQLite FTS5
-# index (a virtual table with its shadow tables) and PostgreSQL's expression index for search.
+# index (a virtual table with its shadow tables), and PostgreSQL's stored search vector (a
+# generated column, `documents.search.VECTOR`) with its index.
 UNMODELLED_PREFIXES = ("documents_fts",)
-UNMODELLED_INDEXES = {"ix_documents_search"}
+UNMODELLED_INDEXES = {"ix_documents_search", "ix_documents_search_vector"}
+UNMODELLED_COLUMNS = {"search_vector"}
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     if type_ == "table" and name and name.startswith(UNMODELLED_PREFIXES):
+        return False
+    if type_ == "column" and name in UNMODELLED_COLUMNS:
         return False
     return not (type_ == "index" and name in UNMODELLED_INDEXES)

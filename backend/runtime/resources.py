@@ -13,7 +13,8 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.core import db, migrate
-from backend.core.blobs import BlobStore, open_blob_store
+from backend.core.blob_stores import open_blob_store
+from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.embedded_redis import EmbeddedRedis
 from backend.core.events import Bus

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.clock import VIETNAM
 from backend.core.models import Role, Unit, User
+from backend.core.urls import Page
 from backend.documents import catalogue
 from backend.documents.queries import start_of
 from backend.documents.tables import Document
@@ -41,8 +42,7 @@ WORKING = (State.ACTIVE.value, State.IN_PROGRESS.value)
 class Item:
     """One line of a section: a document (or a received packet) one tap away."""
 
-    page: str  # route name
-    params: dict[str, int]
+    page: Page
     subject: str
     urgency: int = 0
     number: str = ""
@@ -56,8 +56,7 @@ class Section:
     title_vi: str
     title_en: str
     count: int
-    link: str  # route name of the full list
-    query: str = ""
+    link: Page  # the full list
     items: list[Item] = field(default_factory=list)
     # Groups shown as figures under the title ("Quá hạn 2 · Hôm nay 1 · Tuần này 4").
     figures: list[tuple[str, str, int, str]] = field(default_factory=list)  # vi, en, n, query
@@ -75,8 +74,7 @@ class Home:
 
 def _doc_item(document: Document, *, page: str = "document", note: str = "") -> Item:
     return Item(
-        page=page,
-        params={"document_id": document.id},
+        page=Page(page, {"document_id": document.id}),
         subject=document.subject,
         urgency=document.urgency,
         number=document.number_symbol,
@@ -129,7 +127,7 @@ async def _to_sign(db: AsyncSession, user: User, on: date) -> Section:
         )
         for r in rows[:PREVIEW]
     ]
-    return Section("to-sign", "Chờ ký", "To sign", len(rows), "sign_queue", items=items)
+    return Section("to-sign", "Chờ ký", "To sign", len(rows), Page("sign_queue"), items=items)
 
 
 async def _direction(db: AsyncSession, user: User, on: date) -> Section:
@@ -139,7 +137,7 @@ async def _direction(db: AsyncSession, user: User, on: date) -> Section:
         "Chờ cho ý kiến",
         "Awaiting direction",
         len(found),
-        "awaiting_direction",
+        Page("awaiting_direction"),
         items=[_doc_item(d) for d in found[:PREVIEW]],
     )
 
@@ -162,8 +160,7 @@ async def _to_route(db: AsyncSession, user: User) -> Section:
         "Chờ phân công",
         "To route",
         int(count or 0),
-        "documents",
-        query="inbox=cho-phan-cong",
+        Page("documents", query="inbox=cho-phan-cong"),
         items=[_doc_item(d) for d in first],
     )
 
@@ -193,7 +190,7 @@ async def _overdue_units(db: AsyncSession, user: User, now: datetime) -> Section
         "Quá hạn của các đơn vị",
         "Overdue in the units",
         total,
-        "dashboard",
+        Page("dashboard"),
         figures=figures,
         alarm=total > 0,
     )
@@ -223,7 +220,7 @@ async def _sent_down_late(db: AsyncSession, user: User, now: datetime) -> Sectio
         "Văn bản gửi xuống quá hạn",
         "Sent down, late",
         total,
-        "dashboard",
+        Page("exchange_sent"),
         figures=figures,
         alarm=total > 0,
     )
@@ -259,8 +256,7 @@ async def _unit(db: AsyncSession, user: User, now: datetime) -> Section:
         "Chờ giao trong đơn vị",
         "To hand down in the unit",
         len(to_hand),
-        "documents",
-        query="inbox=viec-cua-toi",
+        Page("documents", query="inbox=viec-cua-toi"),
         items=[_doc_item(d) for d in to_hand[:PREVIEW]],
         figures=[("Đơn vị quá hạn", "Overdue in the unit", int(overdue or 0), "")],
         alarm=bool(overdue),
@@ -294,7 +290,9 @@ async def _my_work(db: AsyncSession, user: User, now: datetime) -> Section:
     today_ = sum(1 for d in deadlines if now <= d < end_of_today)
     week = sum(1 for d in deadlines if end_of_today <= d < end_of_week)
     items = [
-        Item("document", {"document_id": d.id}, d.subject, d.urgency, d.number_symbol, deadline)
+        Item(
+            Page("document", {"document_id": d.id}), d.subject, d.urgency, d.number_symbol, deadline
+        )
         for d, deadline in rows[:PREVIEW]
     ]
     return Section(
@@ -302,8 +300,7 @@ async def _my_work(db: AsyncSession, user: User, now: datetime) -> Section:
         "Việc của tôi",
         "My work",
         len(rows),
-        "documents",
-        query="inbox=viec-cua-toi",
+        Page("documents", query="inbox=viec-cua-toi"),
         items=items,
         figures=[
             ("Quá hạn", "Overdue", overdue, ""),
@@ -325,7 +322,7 @@ async def _returned_drafts(db: AsyncSession, user: User) -> Section:
         "Dự thảo bị trả lại",
         "Returned drafts",
         len(mine),
-        "drafts_mine",
+        Page("drafts_mine"),
         items=[
             _doc_item(m.document, page="draft_view", note=m.returned.body if m.returned else "")
             for m in mine[:PREVIEW]
@@ -341,7 +338,7 @@ async def _to_issue(db: AsyncSession, user: User) -> Section:
         "Chờ phát hành",
         "To issue",
         len(found),
-        "issue_queue",
+        Page("issue_queue"),
         items=[_doc_item(d) for d in found[:PREVIEW]],
     )
 
@@ -353,11 +350,10 @@ async def _from_axis(db: AsyncSession, user: User) -> Section:
         "Nhận qua trục liên thông",
         "Received over the axis",
         len(found),
-        "exchange_inbox",
+        Page("exchange_inbox"),
         items=[
             Item(
-                "exchange_inbox",
-                {},
+                Page("exchange_received", {"received_id": r.id}),
                 r.subject or r.document_key_text,
                 r.urgency,
                 r.number_symbol,

@@ -113,11 +113,22 @@ async def documents_page(request: Request) -> Response:
 
 async def documents_search(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
+    before = queries.Cursor.decode(request.query_params.get("truoc", ""))
     async with transaction(request) as db:
-        results = await search.search(
-            db, query=query, scope=queries.document_scope(current_principal(request)), limit=50
+        found = await search.search(
+            db,
+            query=query,
+            scope=queries.document_scope(current_principal(request)),
+            limit=50,
+            before=before,
         )
-    context = {"q": query, "results": results, **_common(request)}
+    context = {
+        "q": query,
+        "results": found.documents,
+        "older": found.older_than.encode() if found.older_than else None,
+        "earlier_page": before is not None,
+        **_common(request),
+    }
     block = "results" if htmx.is_partial(request) else None
     return htmx.vary_on_htmx(render(request, "documents/search.html", context, block=block))
 

@@ -13,7 +13,7 @@ from backend.documents import catalogue
 from backend.runtime.assets import Assets
 from backend.web import htmx
 from backend.web.views.auth import safe_next, signin_redirect, transaction
-from backend.web.views.render import language, render, resources
+from backend.web.views.render import language, render, resources, url_builder
 from backend.workflow import home as home_work
 
 THEME_COLOUR = "#8f1d1d"
@@ -41,7 +41,11 @@ async def home(request: Request) -> Response:
         render(
             request,
             "home.html",
-            {"work": work, "urgency_labels": catalogue.URGENCY_LABELS},
+            {
+                "work": work,
+                "urgency_labels": catalogue.URGENCY_LABELS,
+                "urls": url_builder(request),
+            },
             block=block,
         )
     )

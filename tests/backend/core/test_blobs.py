@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.core.blob_stores import open_blob_store
 from backend.core.blobs import (
     BlobCorruptError,
     BlobNotFoundError,
@@ -18,7 +19,6 @@ from backend.core.blobs import (
     BlobStoreUnavailableError,
     FileBlobStore,
     blob_key,
-    open_blob_store,
 )
 from backend.core.blobs_s3 import S3BlobStore
 from tests.conftest import make_settings

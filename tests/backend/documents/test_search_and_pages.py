@@ -60,17 +60,51 @@ async def test_search_without_diacritics_ranked_and_scoped(
     other = await add(engine, agency, "Báo cáo tình hình kinh tế xã hội", "7/BC-UBND", 2)
     async with db.sessionmaker(engine)() as s:
         scope = Document.agency_id == agency
-        found = [d.id for d in await search(s, query="quyet dinh", scope=scope)]
+
+        async def ids(query: str, where: object = scope) -> list[int]:
+            return [d.id for d in (await search(s, query=query, scope=where)).documents]  # type: ignore[arg-type]
+
+        found = await ids("quyet dinh")
         assert set(found) == {qd, cv}
         assert found[0] == cv  # "quyết định" twice ranks above once
-        assert [d.id for d in await search(s, query="dong nai", scope=scope)] == [qd]
-        assert [d.id for d in await search(s, query="Đồng Nai", scope=scope)] == [qd]
-        assert [d.id for d in await search(s, query="2491", scope=scope)] == [cv]
-        assert [d.id for d in await search(s, query="kinh te xa", scope=scope)] == [other]
-        assert await search(s, query="quyet dinh", scope=Document.agency_id == agency + 999) == []
-        assert await search(s, query="  ---  ", scope=scope) == []
+        assert await ids("dong nai") == [qd]
+        assert await ids("Đồng Nai") == [qd]
+        assert await ids("2491") == [cv]
+        assert await ids("kinh te xa") == [other]
+        # The last word is a prefix (being typed); the others are whole words.
+        assert await ids("quyet di") == found
+        assert await ids("quye dinh") == []  # "quye" is no whole word
+        assert await ids("quyet dinh", Document.agency_id == agency + 999) == []
+        assert await ids("  ---  ") == []
         # Query syntax is data, never FTS/tsquery syntax.
-        assert await search(s, query='" OR 1=1 -- ) & !', scope=scope) == []
+        assert await ids('" OR 1=1 -- ) & !') == []
+        assert await ids("quyet (dinh") == found
+
+
+async def test_postgresql_pages_are_windows_of_the_newest_matches_ranked(
+    engine: AsyncEngine, clerk: User
+) -> None:
+    """At a million documents only the newest matches are ranked (a page); the next page is the
+    next window back in time, so nothing is skipped (SQLite ranks every match on one page)."""
+    agency = clerk.agency_id
+    made = [
+        await add(engine, agency, "Quyết định" + " quyết định" * (n % 3), f"{n + 1}/QĐ-UBND", n)
+        for n in range(5)
+    ]
+    async with db.sessionmaker(engine)() as s:
+        scope = Document.agency_id == agency
+        if engine.dialect.name != "postgresql":
+            assert len((await search(s, query="quyet dinh", scope=scope, limit=2)).documents) == 2
+            return
+        first = await search(s, query="quyet dinh", scope=scope, limit=2)
+        second = await search(s, query="quyet dinh", scope=scope, limit=2, before=first.older_than)
+        third = await search(s, query="quyet dinh", scope=scope, limit=2, before=second.older_than)
+    pages = [[d.id for d in page.documents] for page in (first, second, third)]
+    # The add() helper makes document n older by n days: the newest first, two by two.
+    assert [sorted(p) for p in pages] == [sorted(made[0:2]), sorted(made[2:4]), [made[4]]]
+    # Within a window, the more relevant first.
+    assert pages[0] == [made[1], made[0]]
+    assert third.older_than is None
 
 
 async def test_pages_render_once_per_rendition_even_under_concurrency(
