@@ -59,7 +59,7 @@ class Section:
     link: Page  # the full list
     items: list[Item] = field(default_factory=list)
     # Groups shown as figures under the title ("Quá hạn 2 · Hôm nay 1 · Tuần này 4").
-    figures: list[tuple[str, str, int, str]] = field(default_factory=list)  # vi, en, n, query
+    figures: list[tuple[str, str, int]] = field(default_factory=list)  # vi, en, n
     alarm: bool = False  # something is overdue: shown in red
 
 
@@ -184,7 +184,7 @@ async def _overdue_units(db: AsyncSession, user: User, now: datetime) -> Section
         )
     )
     total = sum(int(n) for _, _, n in rows)
-    figures = [(name or "—", name or "—", int(n), "") for _, name, n in rows[:PREVIEW]]
+    figures = [(name or "—", name or "—", int(n)) for _, name, n in rows[:PREVIEW]]
     return Section(
         "overdue-units",
         "Quá hạn của các đơn vị",
@@ -211,9 +211,7 @@ async def _sent_down_late(db: AsyncSession, user: User, now: datetime) -> Sectio
 
     total = sum(late(r) for r in rows)
     figures = [
-        (r.name, r.name, late(r), "")
-        for r in sorted(rows, key=lambda r: -late(r))[:PREVIEW]
-        if late(r)
+        (r.name, r.name, late(r)) for r in sorted(rows, key=lambda r: -late(r))[:PREVIEW] if late(r)
     ]
     return Section(
         "sent-late",
@@ -258,7 +256,7 @@ async def _unit(db: AsyncSession, user: User, now: datetime) -> Section:
         len(to_hand),
         Page("documents", query="inbox=viec-cua-toi"),
         items=[_doc_item(d) for d in to_hand[:PREVIEW]],
-        figures=[("Đơn vị quá hạn", "Overdue in the unit", int(overdue or 0), "")],
+        figures=[("Đơn vị quá hạn", "Overdue in the unit", int(overdue or 0))],
         alarm=bool(overdue),
     )
 
@@ -303,9 +301,9 @@ async def _my_work(db: AsyncSession, user: User, now: datetime) -> Section:
         Page("documents", query="inbox=viec-cua-toi"),
         items=items,
         figures=[
-            ("Quá hạn", "Overdue", overdue, ""),
-            ("Hôm nay", "Today", today_, ""),
-            ("Tuần này", "This week", week, ""),
+            ("Quá hạn", "Overdue", overdue),
+            ("Hôm nay", "Today", today_),
+            ("Tuần này", "This week", week),
         ],
         alarm=overdue > 0,
     )
