@@ -26,7 +26,7 @@ from backend.core import db, migrate
 from backend.core.blob_migration import MigrationSummary, migrate_to_s3
 from backend.core.blob_stores import open_blob_store
 from backend.core.blobs import BlobError, FileBlobStore
-from backend.core.blobs_s3 import S3BlobStore, parse_s3_url
+from backend.core.blobs_s3 import S3BlobStore
 from backend.core.clock import SystemClock
 from backend.core.errors import EofficeError
 from backend.core.i18n import Translations
@@ -296,22 +296,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_blobs_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    source = FileBlobStore(settings.data_dir / "blobs")
+    # The endpoint and credentials are the blob store settings (EOFFICE_BLOB_ENDPOINT_URL…).
     try:
-        bucket, prefix = parse_s3_url(args.to)
+        target = S3BlobStore.from_settings(settings, url=args.to)
     except ValueError as exc:
         print(f"eoffice: {exc}", file=sys.stderr)
         return 2
-    source = FileBlobStore(settings.data_dir / "blobs")
-    # The endpoint and credentials are the blob store settings (EOFFICE_BLOB_ENDPOINT_URL…).
-    target = S3BlobStore(
-        bucket=bucket,
-        prefix=prefix,
-        cache_dir=settings.data_dir / "blob-cache",
-        endpoint_url=settings.blob_endpoint_url,
-        access_key=settings.blob_access_key,
-        secret_key=settings.blob_secret_key,
-        region=settings.blob_region,
-    )
     print(f"Copying {source.root} to {target.url}")
     started = time.perf_counter()
 

@@ -103,8 +103,9 @@ class S3BlobStore(BlobStore):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> S3BlobStore:
-        bucket, prefix = parse_s3_url(settings.blob_url)
+    def from_settings(cls, settings: Settings, *, url: str = "") -> S3BlobStore:
+        """The store the settings name (or at `url`, with the settings' endpoint and keys)."""
+        bucket, prefix = parse_s3_url(url or settings.blob_url)
         return cls(
             bucket=bucket,
             prefix=prefix,
