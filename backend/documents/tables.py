@@ -66,6 +66,8 @@ class Document(Base):
     )
 
     __table_args__ = (
+        # Search's newest matches (and any "newest first" over all directions): read backwards.
+        Index("ix_documents_agency_created", "agency_id", "created_at", "id"),
         Index(
             "uq_documents_register_number",
             "agency_id",

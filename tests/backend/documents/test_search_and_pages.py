@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from PIL import Image
+from sqlalchemy import and_, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.core import db
 from backend.core.blobs import FileBlobStore
 from backend.core.models import User
+from backend.documents import search as search_module
 from backend.documents.pages import PageRenderer
 from backend.documents.search import search
 from backend.documents.tables import Document
@@ -164,3 +166,28 @@ async def test_rendering_a_hundred_pages_does_not_block_the_event_loop(
     # The loop kept ticking while workers rendered: at least half the possible 10 ms ticks.
     assert ticks >= elapsed / 0.01 * 0.5
     await client.aclose()
+
+
+async def test_postgresql_search_past_its_budget_asks_the_text_index_with_the_same_result(
+    engine: AsyncEngine, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rare or absent word makes reading the date index backwards slow; past the budget the
+    same window comes from the text index. Forced here: a 1 ms budget and a scope that takes
+    5 ms a row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the date-index read and its budget are PostgreSQL's")
+    agency = clerk.agency_id
+    made = [await add(engine, agency, "Kế hoạch số " + "kế hoạch " * n, f"{n}/KH", n)
+            for n in range(1, 4)]  # fmt: skip
+    scope = Document.agency_id == agency
+    async with db.sessionmaker(engine)() as s:
+        quick = await search(s, query="ke hoach", scope=scope, limit=2)
+    monkeypatch.setattr(search_module, "INDEX_ORDER_BUDGET_MS", 1)
+    slow = and_(scope, text("pg_sleep(0.005) IS NOT NULL"))
+    async with db.sessionmaker(engine)() as s, s.begin():
+        fallen = await search(s, query="ke hoach", scope=slow, limit=2)
+        # The budget was the try's alone: the transaction goes on without it.
+        assert await s.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
+    assert [d.id for d in fallen.documents] == [d.id for d in quick.documents]
+    assert [d.id for d in quick.documents] == [made[1], made[0]]
+    assert fallen.older_than == quick.older_than
