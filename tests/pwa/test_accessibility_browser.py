@@ -62,8 +62,10 @@ def demo_server(
             await engine.dispose()
 
     people, agency_name = run_async(load())
-    # The leaders' keys (as `eoffice pki init`): preparing a signature needs the signer's key.
-    keyring.init(settings, people=people, agency_name=agency_name)
+    # The Chairman's key (as `eoffice pki init`, for him alone: a key is slow to make), which
+    # preparing his signature needs.
+    leader = [p for p in people if p.username == "chutich"]
+    keyring.init(settings, people=leader, agency_name=agency_name)
     with LiveServer(settings, port) as server:
         yield server
 
@@ -71,7 +73,11 @@ def demo_server(
 def _context(browser: Browser) -> BrowserContext:
     # bypass_csp: axe is injected as an inline script, which the app's CSP rightly refuses.
     return browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, bypass_csp=True,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        bypass_csp=True,
         service_workers="block",
     )  # type: ignore[arg-type]
 
