@@ -123,13 +123,27 @@ async def static(request: Request) -> Response:
     if asset is None:
         return Response(status_code=404)
     immutable = request.query_params.get("v") == asset.version
-    return FileResponse(
-        asset.path,
-        media_type=asset.media_type,
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"
-        },
-    )
+    headers = {"Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+    if asset.gzipped is None:
+        return FileResponse(asset.path, media_type=asset.media_type, headers=headers)
+    headers["Vary"] = "Accept-Encoding"
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
+    return FileResponse(asset.path, media_type=asset.media_type, headers=headers)
+
+
+def accepts_gzip(header: str) -> bool:
+    """`gzip` in Accept-Encoding, unless refused with q=0."""
+    for part in header.split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() == "gzip":
+            name, _, value = params.partition("=")
+            try:
+                return name.strip() != "q" or float(value) > 0
+            except ValueError:
+                return False
+    return False
 
 
 async def switch_language(request: Request) -> Response:

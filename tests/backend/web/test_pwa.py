@@ -167,3 +167,23 @@ async def test_error_for_htmx_request_is_a_fragment(client: httpx.AsyncClient) -
     assert response.status_code == 404
     assert "<html" not in response.text
     assert 'role="alert"' in response.text
+
+
+async def test_text_assets_are_sent_gzipped_to_browsers_that_accept_it(
+    client: httpx.AsyncClient,
+) -> None:
+    html = page(await client.get("/"))
+    css = next(str(s["href"]) for s in html.find_all("link") if "app.css" in str(s["href"]))
+    plain = await client.get(css, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    zipped = await client.get(css, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    assert zipped.content == plain.content  # httpx decodes it: the same stylesheet
+    refused = await client.get(css, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    # Images are already compressed: sent as they are.
+    icon = await client.get("/static/icons/icon-192.png", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in icon.headers
