@@ -12,7 +12,7 @@ back in time (`before`), so no match is skipped. The newest matches of a common 
 reading the date index backwards (`_newest_ranked`), those of a rare word from the text index.
 Measured with bench/bench_search.py at 1,000,000 documents: a leader's search p50 16 ms, p95
 58 ms (the newest-50 list: p50 3 ms); a word no document contains 90 ms at worst (was 540 ms).
-""""""
+"""
 
 from __future__ import annotations
 
