@@ -71,6 +71,14 @@ class Resources:
         return self.signing.packet_seal() if self.signing is not None else None
 
 
+def prepare_shared_secrets(settings: Settings) -> None:
+    """Create the generated keys every process of this data dir signs with (API tokens, VAPID),
+    if they are missing. Called once before several worker processes start; each process then
+    only reads them. Other machines need a copy of `<data dir>/secrets/` (docs/deploy.md)."""
+    load_keyring(settings.data_dir)
+    load_or_create(settings.data_dir, contact=settings.vapid_contact)
+
+
 @contextlib.asynccontextmanager
 async def open_resources(
     settings: Settings,
