@@ -7,6 +7,7 @@ held when it was killed (SIGKILL) are finished by B once their leases lapse."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -108,6 +109,9 @@ async def test_two_machines_share_documents_live_events_and_jobs(
     res = resources_of(app)
     a = ProcessServer(replace(shared, data_dir=tmp_path / "machine-a"), free_port())
     b = ProcessServer(replace(shared, data_dir=tmp_path / "machine-b"), free_port(), workers=2)
+    # What docs/deploy.md asks: the same generated keys on every machine.
+    for server in (a, b):
+        shutil.copytree(shared.data_dir / "secrets", server.settings.data_dir / "secrets")
     clerk = await session_for(app, world.user_ids["clerk"])
     leader = await session_for(app, world.user_ids["leader"])
 
@@ -191,6 +195,7 @@ async def test_two_machines_share_documents_live_events_and_jobs(
             assert image.content[:4] == b"RIFF"
             download = await on_b.get(str(page.select_one(".files a")["href"]))  # type: ignore[index]
             assert download.content == pdf
+        assert "differ from those" not in a.log.read_text() + b.log.read_text()
         # Nothing of it went through B's data dir but caches: the file came from S3.
         assert not (b.settings.data_dir / "blobs").exists()
         assert not (a.settings.data_dir / "blobs").exists()
