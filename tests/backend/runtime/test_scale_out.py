@@ -52,7 +52,7 @@ def shared(tmp_path: Path, database_url: str, redis_url: str, seaweedfs: Seaweed
         tmp_path / "seed",
         database_url,
         redis_url,
-        jobs_lease_seconds=3,
+        jobs_lease_seconds=4,
         pdf_workers=1,
         **seaweedfs.settings_overrides(SeaweedFS.new_prefix()),
     )
@@ -150,7 +150,7 @@ async def test_two_machines_share_documents_live_events_and_jobs(
             rows = await job_rows(app, held)
             return all(r.status == "running" and a_pid in (r.lease_owner or "") for r in rows)
 
-        await wait_for(all_held_by_a, "A to claim the jobs", 15)
+        await wait_for(all_held_by_a, "A to claim the jobs", 30)
         await asyncio.to_thread(b.start)
 
         async with http_to(a, clerk) as on_a, http_to(b, leader) as on_b:
@@ -180,7 +180,7 @@ async def test_two_machines_share_documents_live_events_and_jobs(
                 document_id = int(document_path.rsplit("/", 1)[1])
                 seen: list[str] = []
                 while "event: document" not in seen:
-                    seen.append(await asyncio.wait_for(frames.get(), 10))
+                    seen.append(await asyncio.wait_for(frames.get(), 20))
                 data = await asyncio.wait_for(frames.get(), 5)
                 assert data == f'data: {{"document":{document_id},"kind":"registered"}}'
             finally:
@@ -216,12 +216,13 @@ async def test_two_machines_share_documents_live_events_and_jobs(
         async def all_done() -> bool:
             return {r.status for r in await job_rows(app, held)} == {"done"}
 
-        await wait_for(all_done, "B to finish A's jobs", 20)
+        await wait_for(all_done, "B to finish A's jobs", 40)
         taken_over_in = time.monotonic() - killed_at
         rows = await job_rows(app, held)
-        # Claimed by A (attempt 1), then by B after A's leases lapsed (attempt 2).
-        assert [r.attempts for r in rows] == [2] * HELD_JOBS
-        assert taken_over_in >= 1.0  # not before the lease (3 s, renewed every 0.75 s) lapsed
+        # Claimed by A (attempt 1), then by B after A's leases lapsed (attempt 2; more only if
+        # a lease lapsed again on a starved machine).
+        assert all(r.attempts >= 2 for r in rows), [r.attempts for r in rows]
+        assert taken_over_in >= 1.0  # not before the lease (4 s, renewed every second) lapsed
         async with res.sessions() as db:
             assert await db.scalar(select(Job.id).where(Job.kind == "old")) is None
     finally:
