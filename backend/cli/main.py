@@ -40,10 +40,10 @@ from backend.interchange import connection, registration
 from backend.mssp_sim import app as mssp_app
 from backend.runtime import background
 from backend.runtime.assets import Assets
-from backend.runtime.resources import open_resources
+from backend.runtime.resources import open_resources, prepare_shared_secrets
 from backend.runtime.simulator import sim_config
 from backend.web import routes
-from backend.web.app import create_app
+from backend.web.app import APP_FACTORY, create_app
 from backend.web.templating import PWA_LOCALE
 from backend.web.urls import paths
 
@@ -117,17 +117,46 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(settings)
     port = args.port or urlsplit(settings.base_url).port or (443 if settings.is_https else 80)
+    if args.workers < 1:
+        print("eoffice serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.embedded_redis:
+        # Each worker would start a redis-server of its own: sessions, live events and job
+        # kicks would not be shared, and a person would be signed out at random.
+        print(
+            "eoffice serve: --workers > 1 cần một Redis dùng chung: đặt EOFFICE_REDIS_URL "
+            "(ví dụ redis://127.0.0.1:6379/0).\n"
+            "               --workers > 1 needs a shared Redis: set EOFFICE_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0); the embedded Redis is for one process.",
+            file=sys.stderr,
+        )
+        return 2
     print(f"eOffice: open {settings.base_url}/ (Ctrl+C to stop)", flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=args.proxy_headers,
-        timeout_graceful_shutdown=10,
-    )
+    options = {
+        "host": args.host,
+        "port": port,
+        "log_level": settings.log_level,
+        "proxy_headers": args.proxy_headers,
+        "timeout_graceful_shutdown": 10,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    if not settings.database_url:
+        print(
+            "eoffice serve: SQLite với nhiều tiến trình: đọc song song được, nhưng mỗi lần chỉ "
+            "một tiến trình ghi; dùng PostgreSQL (EOFFICE_DATABASE_URL) khi vận hành thật.\n"
+            "               SQLite with several workers: reads run side by side, writes one at "
+            "a time; use PostgreSQL (EOFFICE_DATABASE_URL) in production.",
+            file=sys.stderr,
+            flush=True,
+        )
+    # Generated keys are made here, once, before the workers start: workers racing to create
+    # them on a fresh data dir could each sign with a key the others do not know.
+    prepare_shared_secrets(settings)
+    print(f"eOffice: {args.workers} worker processes on port {port}", flush=True)
+    uvicorn.run(APP_FACTORY, factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -339,6 +368,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, help="default: the port of EOFFICE_BASE_URL")
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-*")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="app processes on this port (default 1; more than 1 needs EOFFICE_REDIS_URL)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sim = sub.add_parser("mssp-sim", help="run the SIM-PKI (MSSP) simulator with virtual phones")

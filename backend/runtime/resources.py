@@ -29,7 +29,7 @@ from backend.interchange.xmlsig import PacketSeal
 from backend.push.runtime import PushRuntime
 from backend.push.vapid import load_or_create
 from backend.push.worker import Policy
-from backend.runtime import subscribers
+from backend.runtime import shared_secrets, subscribers
 from backend.runtime.assets import Assets
 from backend.signing_flow import keyring
 from backend.signing_flow.setup import KeySource, Pkcs11Keys, ProductionKeys, SigningSetup
@@ -72,6 +72,14 @@ class Resources:
         return self.signing.packet_seal() if self.signing is not None else None
 
 
+def prepare_shared_secrets(settings: Settings) -> None:
+    """Create the generated keys every process of this data dir signs with (API tokens, VAPID),
+    if they are missing. Called once before several worker processes start; each process then
+    only reads them. Other machines need a copy of `<data dir>/secrets/` (docs/deploy.md)."""
+    load_keyring(settings.data_dir)
+    load_or_create(settings.data_dir, contact=settings.vapid_contact)
+
+
 @contextlib.asynccontextmanager
 async def open_resources(
     settings: Settings,
@@ -108,9 +116,11 @@ async def open_resources(
         # Worker processes start on first use, not here.
         workers = PdfWorkers(settings.pdf_workers)
         stack.callback(workers.close)
+        api_keys = load_keyring(settings.data_dir)
+        vapid = load_or_create(settings.data_dir, contact=settings.vapid_contact)
+        await shared_secrets.check(client, api_keys=api_keys, vapid=vapid)
         push = PushRuntime(
-            sessions=db.sessionmaker(engine), redis=client, clock=clock,
-            keys=load_or_create(settings.data_dir, contact=settings.vapid_contact), urls=urls,
+            sessions=db.sessionmaker(engine), redis=client, clock=clock, keys=vapid, urls=urls,
             policy=Policy.from_settings(settings), run_worker=settings.push_worker,
         )  # fmt: skip
         push.start()
@@ -138,7 +148,7 @@ async def open_resources(
             blobs=blobs,
             translations=translations,
             assets=assets,
-            api_keys=load_keyring(settings.data_dir),
+            api_keys=api_keys,
             pdf_workers=workers,
             signature_checker=SignatureChecker(
                 load_trust(

@@ -24,6 +24,10 @@ from backend.web.templating import PWA_LOCALE, make_templates
 from backend.web.urls import paths
 from backend.web.views.auth import session_limits
 
+# What `eoffice serve --workers N` gives uvicorn: each worker process imports it and builds its
+# own app (uvicorn's multi-process mode takes an import string, not an app object).
+APP_FACTORY = "backend.web.app:create_app_from_env"
+
 
 class State(TypedDict):
     resources: Resources
@@ -77,3 +81,8 @@ def create_app(
     )
     app.state.settings = settings
     return app
+
+
+def create_app_from_env() -> Starlette:
+    """The app of one worker process, configured from the environment as `eoffice serve` is."""
+    return create_app(Settings.from_env())

@@ -30,17 +30,29 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class ProcessServer:
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, *, workers: int = 1) -> None:
         self.settings = settings
         self.port = port
+        # More than one: `eoffice serve --workers N` (uvicorn's supervisor and N app processes).
+        self.workers = workers
         self.url = f"http://localhost:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ProcessServer:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = self.settings.data_dir / f"server-{self.port}.log"
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "backend", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "backend",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
                 env=env_for(self.settings),
                 cwd=ROOT,
                 stdout=log,

@@ -121,3 +121,16 @@ def test_axis_register_without_an_axis_says_what_is_missing(
     err = capsys.readouterr().err
     assert "Chưa cấu hình kết nối Trục liên thông văn bản quốc gia" in err
     assert "not configured" in err
+
+
+def test_serve_with_several_workers_needs_a_shared_redis(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EOFFICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EOFFICE_REDIS_URL", raising=False)
+    assert main(["serve", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "cần một Redis dùng chung: đặt EOFFICE_REDIS_URL" in err
+    assert "needs a shared Redis" in err
+    assert main(["serve", "--workers", "0"]) == 2
+    assert not (tmp_path / "data").exists()  # refused before anything was started or written
