@@ -18,7 +18,7 @@ from backend.core.clock import SystemClock
 from backend.demo import province
 from backend.documents.workers import PdfWorkers
 from backend.signing_flow import keyring
-from tests.conftest import RedisServer, _copy_sqlite, free_port, make_settings, run_async
+from tests.conftest import RedisServer, copy_sqlite, free_port, make_settings, run_async
 from tests.support.axe import assert_accessible
 from tests.support.browser import LiveServer
 
@@ -35,7 +35,7 @@ def demo_server(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, redis_server: RedisServer
 ) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("a11y")
-    url = _copy_sqlite(sqlite_template, tmp / "db")
+    url = copy_sqlite(sqlite_template, tmp / "db")
     redis_server.flush()
     port = free_port()
     settings = make_settings(
