@@ -61,10 +61,10 @@ def cmd_pki_init(settings: Settings, args: argparse.Namespace) -> int:
     people, agency_name = asyncio.run(in_transaction(settings, _people))
     pki = keyring.init(settings, people=people, agency_name=agency_name)
     print(f"Dev PKI in {pki.directory}: root {pki.root_cert.subject.human_friendly}")
-    leaders = sum(p.holds_server_key for p in people)
+    signers = sum(p.holds_server_key for p in people)
     print(
-        f"{len(people)} signing certificates; server-held keys for {leaders} leaders and the "
-        "agency seal (SoftHSM2)."
+        f"{len(people)} signing certificates; server-held keys for {signers} signers (leaders "
+        "and holders of a signing grant) and the agency seal (SoftHSM2)."
     )
     return 0
 

@@ -66,8 +66,8 @@ def test_dev_pki_sign_and_verify_round_trip_and_specialists_hold_no_key(
     assert eoffice("demo", "--months", "0").returncode == 0
     init = eoffice("pki", "init")
     assert init.returncode == 0, init.stderr
-    # chutich, phochutich (chanhvanphong is the office chief, who routes and does not sign).
-    assert "server-held keys for 2 leaders and the agency seal" in init.stdout
+    # chutich, phochutich, and chanhvanphong who signs "TL. CHỦ TỊCH" under the demo's rules.
+    assert "server-held keys for 3 signers" in init.stdout
     assert eoffice("pki", "init").returncode == 0  # idempotent
     (tmp_path / "in.pdf").write_bytes(make_sample_pdf(pages=2))
 

@@ -164,7 +164,7 @@ async def test_months_of_history_keep_the_registers_and_the_workflow_consistent(
                 scope=Document.agency_id == sample.agency_id,
                 limit=500,
             )
-            assert sample.id in {d.id for d in found}
+            assert sample.id in {d.id for d in found.documents}
             # Drafts wait for each leader, one Hỏa tốc for the chairman; one was sent back.
             leaders = {
                 u.username: u

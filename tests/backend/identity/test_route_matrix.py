@@ -212,6 +212,8 @@ def table(ids: dict[str, int]) -> dict[str, Case]:
             only({"specialist", "unit_head"}, 422, anonymous=SIGNED_IN_POST),
             form={},
         ),
+        "me": Case("GET", "/me", SIGNED_IN_GET),
+        "sign_count": Case("GET", "/sign/count", only({"leader"}, 200, anonymous=303)),
         "draft_signers": Case(
             "GET",
             "/drafts/new/signers?type_code=CV",
@@ -629,28 +631,37 @@ async def test_only_the_leader_a_draft_names_may_sign_or_return_it(
         assert (await db.get_one(Document, doc)).status == Status.RETURNED
 
 
-NAV = {
-    "leader": {
-        "/documents",
-        "/sign",
-        "/direction",
-        "/dashboard",
-        "/documents?inbox=viec-cua-toi",
-        "/axis/sent",
-    },
-    "office_chief": {
-        "/documents",
-        "/direction",
-        "/dashboard",
-        "/documents?inbox=viec-cua-toi",
-        "/axis/sent",
-    },
-    "unit_head": {"/documents", "/drafts", "/dashboard", "/documents?inbox=viec-cua-toi"},
-    "specialist": {"/documents", "/drafts", "/documents?inbox=viec-cua-toi"},
-    "clerk": {"/documents", "/issue", "/axis/inbox", "/axis/sent"},
-    "admin": {"/admin/users"},
+# The tab bar (at most five destinations; "Tôi" last) and what "Tôi" adds: work pages the tabs
+# have no room for, administration, the account.
+TABS = {
+    "leader": ["/", "/sign", "/documents", "/dashboard", "/me"],
+    "office_chief": ["/", "/documents?inbox=viec-cua-toi", "/documents", "/dashboard", "/me"],
+    "unit_head": ["/", "/documents?inbox=viec-cua-toi", "/documents", "/dashboard", "/me"],
+    "specialist": ["/", "/documents?inbox=viec-cua-toi", "/documents", "/drafts", "/me"],
+    "clerk": ["/", "/documents", "/issue", "/axis/inbox", "/me"],
+    "admin": ["/", "/admin/users", "/me"],
 }
-EVERYONES_NAV = {"/", "/account/passkeys", "/account/sessions", "/account/notifications"}
+ME = {
+    "leader": {
+        "/documents?inbox=viec-cua-toi",
+        "/direction",
+        "/axis/sent",
+        "/signing-authority",
+        "/absences",
+    },
+    "office_chief": {"/direction", "/axis/sent"},
+    "unit_head": {"/drafts/new", "/drafts"},
+    "specialist": {"/drafts/new"},
+    "clerk": {"/axis/sent"},
+    "admin": {
+        "/signing-authority",
+        "/absences",
+        "/admin/service-accounts",
+        "/admin/agencies",
+        "/admin/push",
+    },
+}
+ACCOUNT = {"/account/passkeys", "/account/sessions", "/account/notifications"}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -659,7 +670,10 @@ async def test_the_navigation_offers_what_the_policy_allows(
 ) -> None:
     await as_user(app, client, world.user_ids[role])
     page = html(await client.get("/"))
-    links = {a["href"] for a in page.select("nav.usernav a[href]")}
-    assert links == NAV[role] | EVERYONES_NAV
-    # The clerk's lists update live without a "My work" counter.
-    assert (page.select_one("#live") is not None) == (role != "admin")
+    assert [a["href"] for a in page.select("nav.tabbar a.tab")] == TABS[role]
+    me = html(await client.get("/me"))
+    links = {a["href"] for a in me.select("nav.menu a[href]") if "/lang/" not in a["href"]}
+    assert links == ME[role] | ACCOUNT
+    assert me.select_one("form[action='/signout'] button") is not None
+    # Every signed-in page keeps its live stream (badges, lists, today's work).
+    assert page.select_one("#live") is not None
