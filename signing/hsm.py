@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,9 @@ class _HeldRsaKey(rsa.RSAPrivateKey):
     def __init__(self, public: rsa.RSAPublicKey) -> None:
         self._public = public
 
+    @abstractmethod
     def _sign(self, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
-        raise NotImplementedError
+        """The holder's raw PKCS#1 v1.5 signature of `data` (each subclass asks its holder)."""
 
     @property
     def key_size(self) -> int:

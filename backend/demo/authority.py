@@ -8,10 +8,17 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
 from backend.core.models import User
-from backend.signing_flow import authority
+from backend.documents.intake import Upload
+from backend.documents.tables import Document
+from backend.documents.workers import PdfWorkers
+from backend.signing_flow import authority, drafts
 from backend.signing_flow.tables import SignForm
+from signing import make_sample_pdf
+
+DRAFT_MAX_BYTES = 50 * 1024 * 1024
 
 # (username, form, own title, types, decision)
 RULES = [
@@ -41,6 +48,50 @@ async def load(db: AsyncSession, *, clock: Clock, people: dict[str, User], admin
                 decision_ref=decision,
             ),
         )
+
+
+async def send_draft(
+    db: AsyncSession,
+    *,
+    clock: Clock,
+    blobs: BlobStore,
+    workers: PdfWorkers,
+    author: User,
+    signer: User,
+    type_code: str,
+    subject: str,
+    urgency: int,
+    recipients: str,
+    pages: int,
+) -> Document:
+    """A demo draft sent the way a specialist sends one: under the signer's grant for the type,
+    its signer block printing that grant's lines and the signer's name."""
+    grant_id, lines = await form_for(db, clock=clock, signer=signer, type_code=type_code)
+    return await drafts.create_draft(
+        db,
+        clock=clock,
+        blobs=blobs,
+        workers=workers,
+        author=author,
+        form=drafts.DraftForm(
+            type_code=type_code,
+            subject=subject,
+            recipients=recipients,
+            urgency=urgency,
+            deadline=None,
+            signer_id=signer.id,
+            grant_id=grant_id,
+        ),
+        pdf=Upload(
+            "du-thao.pdf",
+            "application/pdf",
+            make_sample_pdf(
+                pages=pages, title=subject, signer_name=signer.full_name, signer_lines=lines
+            ),
+        ),
+        max_bytes=DRAFT_MAX_BYTES,
+        max_pages=100,
+    )
 
 
 async def form_for(

@@ -23,7 +23,6 @@ from backend.core.clock import Clock, FixedClock
 from backend.core.models import Unit, User
 from backend.demo import authority as demo_authority
 from backend.documents import catalogue
-from backend.documents.intake import Upload
 from backend.documents.tables import Document, FileVersion
 from backend.documents.verification import SignatureChecker
 from backend.documents.workers import PdfWorkers
@@ -33,7 +32,6 @@ from signing import (
     LeaderAppearance,
     PadesLevel,
     finish_signature,
-    make_sample_pdf,
     prepare_signature,
 )
 
@@ -79,33 +77,18 @@ async def sign_and_issue(
     for index, (author, signer, type_code, urgency, subject, informed) in enumerate(SIGNED):
         at = FixedClock(now - timedelta(hours=6 - 2 * index))
         leader = people[signer]
-        grant_id, lines = await demo_authority.form_for(
-            db, clock=at, signer=leader, type_code=type_code
-        )
-        document = await drafts.create_draft(
+        document = await demo_authority.send_draft(
             db,
             clock=at,
             blobs=blobs,
             workers=workers,
             author=people[author],
-            form=drafts.DraftForm(
-                type_code=type_code,
-                subject=subject,
-                recipients="Các sở, ban, ngành tỉnh;\nLưu: VT.",
-                urgency=urgency,
-                deadline=None,
-                signer_id=leader.id,
-                grant_id=grant_id,
-            ),
-            pdf=Upload(
-                "du-thao.pdf",
-                "application/pdf",
-                make_sample_pdf(
-                    pages=2, title=subject, signer_name=leader.full_name, signer_lines=lines
-                ),
-            ),
-            max_bytes=50 * 1024 * 1024,
-            max_pages=100,
+            signer=leader,
+            type_code=type_code,
+            subject=subject,
+            urgency=urgency,
+            recipients="Các sở, ban, ngành tỉnh;\nLưu: VT.",
+            pages=2,
         )
         at.advance(timedelta(minutes=40))
         await _sign_as_leader(

@@ -15,12 +15,8 @@ from backend.demo import authority as demo_authority
 from backend.demo import bulk, sample_documents
 from backend.demo import vocabulary as words
 from backend.demo.history import Issuer, Planner, Staff
-from backend.documents.intake import Upload
 from backend.documents.workers import PdfWorkers
 from backend.signing_flow import drafts
-from signing import make_sample_pdf
-
-MAX_BYTES = 50 * 1024 * 1024
 
 
 async def load_history(
@@ -80,36 +76,18 @@ async def load_drafts(
     ):
         # Sent over the last days: the queue shows its oldest and newest.
         at = FixedClock(now - timedelta(hours=3 + 9 * index))
-        grant_id, lines = await demo_authority.form_for(
-            db, clock=at, signer=people[signer], type_code=type_code
-        )
-        document = await drafts.create_draft(
+        document = await demo_authority.send_draft(
             db,
             clock=at,
             blobs=blobs,
             workers=workers,
             author=people[author],
-            form=drafts.DraftForm(
-                type_code=type_code,
-                subject=subject,
-                recipients=words.RECIPIENTS[index % len(words.RECIPIENTS)],
-                urgency=urgency,
-                deadline=None,
-                signer_id=people[signer].id,
-                grant_id=grant_id,
-            ),
-            pdf=Upload(
-                "du-thao.pdf",
-                "application/pdf",
-                make_sample_pdf(
-                    pages=1 + index % 3,
-                    title=subject,
-                    signer_name=people[signer].full_name,
-                    signer_lines=lines,
-                ),
-            ),
-            max_bytes=MAX_BYTES,
-            max_pages=100,
+            signer=people[signer],
+            type_code=type_code,
+            subject=subject,
+            urgency=urgency,
+            recipients=words.RECIPIENTS[index % len(words.RECIPIENTS)],
+            pages=1 + index % 3,
         )
         made += 1
         if index == len(words.DRAFTS):

@@ -48,6 +48,8 @@ class Item:
     number: str = ""
     due: date | datetime | None = None
     note: str = ""
+    # A draft in the deputy's queue: whose it is (the signer away).
+    away_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class Home:
         return all(s.count == 0 for s in self.sections)
 
 
-def _doc_item(document: Document, *, page: str = "document", note: str = "") -> Item:
+def _doc_item(
+    document: Document, *, page: str = "document", note: str = "", away_of: str = ""
+) -> Item:
     return Item(
         page=Page(page, {"document_id": document.id}),
         subject=document.subject,
@@ -80,6 +84,7 @@ def _doc_item(document: Document, *, page: str = "document", note: str = "") -> 
         number=document.number_symbol,
         due=document.deadline,
         note=note,
+        away_of=away_of,
     )
 
 
@@ -123,7 +128,7 @@ async def _to_sign(db: AsyncSession, user: User, on: date) -> Section:
         _doc_item(
             r.document,
             page="sign_document",
-            note=f"của {r.absent_signer.full_name} (vắng mặt)" if r.absent_signer else "",
+            away_of=r.absent_signer.full_name if r.absent_signer else "",
         )
         for r in rows[:PREVIEW]
     ]

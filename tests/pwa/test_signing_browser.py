@@ -18,13 +18,12 @@ from sqlalchemy import select
 
 from backend.core.models import User
 from backend.documents.tables import Document, DocumentFile, FileVersion
-from backend.identity import sessions, users
+from backend.identity import users
 from backend.signing_flow import keyring
 from backend.signing_flow.tables import DocumentComment
 from backend.web.app import create_app
-from backend.web.views.auth import session_limits
 from signing import serve_dev_services, verify_pdf
-from tests.backend.identity.conftest import seed_world
+from tests.backend.identity.conftest import new_session, seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port, make_settings, run_async
 from tests.pwa.test_identity_browser import Authenticator
@@ -393,15 +392,7 @@ def start_session(settings: object, user_id: int) -> str:
 
     async def start() -> str:
         async with LifespanManager(create_app(settings)) as app:  # type: ignore[arg-type]
-            res = resources_of(app)
-            session_id, _ = await sessions.start(
-                res.redis,
-                clock=res.clock,
-                limits=session_limits(res.settings),
-                user_id=user_id,
-                device="test",
-                ip="127.0.0.1",
-            )
+            session_id, _ = await new_session(app, user_id)
             return session_id
 
     return run_async(start())

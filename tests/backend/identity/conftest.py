@@ -115,8 +115,9 @@ async def seed_world(app: LifespanManager, clock: Clock) -> World:
     return World(agency_id=agency.id, unit_id=unit.id, other_agency_id=other.id, user_ids=ids)
 
 
-async def sign_in_as(app: LifespanManager, http: httpx.AsyncClient, user_id: int) -> str:
-    """A session straight into Redis (the passkey ceremony has its own tests); returns its ref."""
+async def new_session(app: LifespanManager, user_id: int) -> tuple[str, str]:
+    """A session straight into Redis (the passkey ceremony has its own tests), as the demo's
+    "sign in as" makes one: its cookie value and its ref."""
     res = resources_of(app)
     session_id, info = await sessions.start(
         res.redis,
@@ -126,8 +127,16 @@ async def sign_in_as(app: LifespanManager, http: httpx.AsyncClient, user_id: int
         device="test",
         ip="127.0.0.1",
     )
-    http.cookies.set(res.settings.session_cookie, session_id, domain="localhost.local")
-    return info.ref
+    return session_id, info.ref
+
+
+async def sign_in_as(app: LifespanManager, http: httpx.AsyncClient, user_id: int) -> str:
+    """`http` signed in as `user_id` (a `new_session`); returns the session's ref."""
+    session_id, ref = await new_session(app, user_id)
+    http.cookies.set(
+        resources_of(app).settings.session_cookie, session_id, domain="localhost.local"
+    )
+    return ref
 
 
 async def audit_actions(app: LifespanManager) -> list[str]:

@@ -23,13 +23,11 @@ from sqlalchemy import select, text
 from backend.core import jobs
 from backend.core.jobs import Job
 from backend.core.settings import Settings
-from backend.identity import sessions
 from backend.runtime.background import PRUNE_JOB
 from backend.web.app import create_app
-from backend.web.views.auth import session_limits
 from tests.backend.documents import corpus
 from tests.backend.documents.web.test_views import FIELDS
-from tests.backend.identity.conftest import World, resources_of, seed_world
+from tests.backend.identity.conftest import World, new_session, resources_of, seed_world
 from tests.conftest import make_settings
 from tests.support.lifespan import LifespanManager
 from tests.support.ports import free_port
@@ -68,15 +66,7 @@ async def seed(shared: Settings) -> AsyncIterator[tuple[LifespanManager, World]]
 
 
 async def session_for(app: LifespanManager, user_id: int) -> str:
-    res = resources_of(app)
-    session_id, _ = await sessions.start(
-        res.redis,
-        clock=res.clock,
-        limits=session_limits(res.settings),
-        user_id=user_id,
-        device="test",
-        ip="127.0.0.1",
-    )
+    session_id, _ = await new_session(app, user_id)
     return session_id
 
 
