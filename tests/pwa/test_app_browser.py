@@ -23,7 +23,7 @@ from tests.backend.signing_flow.conftest import resources_of
 from tests.conftest import RedisServer, copy_sqlite, free_port, make_settings, run_async
 from tests.pwa.test_identity_browser import Authenticator
 from tests.pwa.test_signing_browser import start_session
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, wait_until
 from tests.support.lifespan import LifespanManager
 from tests.support.pki import install_pki
 from tests.support.process_server import ProcessServer
@@ -216,9 +216,10 @@ def test_three_taps_from_opening_the_app_to_a_signed_document(browser: Browser, 
     first = page.locator("[data-section=to-sign] .todo__item").first
     subject = first.locator(".todo__subject").inner_text()
     tap(first)
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const i = document.querySelector('.page img');"
-        " return i && i.complete && i.naturalWidth > 0; }"
+        " return i && i.complete && i.naturalWidth > 0; }",
     )
     tap(page.get_by_role("button", name="Ký số"))
     tap(page.locator("#confirm-sheet").get_by_role("button", name="Xác nhận bằng khóa truy cập"))

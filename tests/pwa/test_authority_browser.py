@@ -30,7 +30,7 @@ from tests.backend.signing_flow.test_authority import (
 from tests.conftest import free_port, make_settings, run_async
 from tests.pwa.test_identity_browser import Authenticator
 from tests.pwa.test_signing_browser import SIZES, Scene, check_pdf, signed_versions
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, wait_until
 from tests.support.lifespan import LifespanManager
 from tests.support.pki import install_pki, make_signing_home
 from tests.support.process_server import ProcessServer
@@ -115,9 +115,10 @@ def test_the_vice_chairman_signs_kt_from_her_queue_while_the_chairman_is_away(
     expect(page.locator(".dochead__meta")).to_contain_text(
         "TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH"
     )
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const i = document.querySelector('.page img');"
-        " return i.complete && i.naturalWidth > 0; }"
+        " return i && i.complete && i.naturalWidth > 0; }",
     )
     page.get_by_role("button", name="Ký số").click()
     sheet = page.locator("#confirm-sheet")

@@ -15,7 +15,7 @@ from backend.core.clock import SystemClock
 from backend.demo import province
 from tests.backend.documents import corpus
 from tests.conftest import free_port, make_settings, run_async
-from tests.support.browser import LiveServer, screenshot_path
+from tests.support.browser import LiveServer, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -103,8 +103,10 @@ def test_clerk_scans_three_photos_and_leader_finds_and_reads_it(
     expect(pages).to_have_count(3)
     for index in range(3):
         pages.nth(index).scroll_into_view_if_needed()
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=pages.nth(index).element_handle()
+        wait_until(
+            page,
+            "img => img.complete && img.naturalWidth > 0",
+            arg=pages.nth(index).element_handle(),
         )
         # The header stays in view while reading.
         assert header.bounding_box() is not None and header.bounding_box()["y"] < 120  # type: ignore[index]

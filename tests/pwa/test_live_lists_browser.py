@@ -21,7 +21,7 @@ from backend.demo import province
 from backend.documents.tables import Document
 from tests.backend.documents import corpus
 from tests.conftest import free_port, make_settings, run_async
-from tests.support.browser import LiveServer, screenshot_path
+from tests.support.browser import LiveServer, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -82,17 +82,9 @@ SSE_OPEN = (
 )
 
 
-def _live_open(page: Page) -> bool:
-    for _ in range(300):  # not wait_for_function: its polling needs eval, which the CSP refuses
-        if page.evaluate("window.liveOpen === true"):
-            return True
-        page.wait_for_timeout(100)
-    return False
-
-
 def open_list(page: Page, url: str) -> None:
     page.goto(url)
-    assert _live_open(page), f"the live connection of {url} did not open"
+    wait_until(page, "window.liveOpen === true", timeout=30)
 
 
 def test_the_live_connection_opens_when_the_sse_extension_script_arrives_late(
@@ -115,9 +107,10 @@ def test_the_live_connection_opens_when_the_sse_extension_script_arrives_late(
 
     context.route("**/static/vendor/hx-sse.min.js*", late)
     page.goto(demo_server.url + "/documents?inbox=van-ban-den")
-    opened = _live_open(page)
-    context.close()
-    assert opened, "the page's live connection never opened"
+    try:
+        wait_until(page, "window.liveOpen === true", timeout=30)
+    finally:
+        context.close()
 
 
 def top_of_first_visible_row(page: Page) -> tuple[str, float]:

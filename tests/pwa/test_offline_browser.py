@@ -23,7 +23,7 @@ from tests.backend.documents.test_offline_manifest import scene
 from tests.backend.identity.conftest import resources_of, seed_world
 from tests.backend.signing_flow.conftest import make_draft
 from tests.conftest import free_port, make_settings, run_async
-from tests.support.browser import LiveServer, screenshot_path
+from tests.support.browser import LiveServer, screenshot_path, wait_until
 from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.browser
@@ -87,10 +87,8 @@ def synced(page: Page, o: Offline) -> None:
     page.goto(o.server.url + "/")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=10_000)
-    page.wait_for_function(
-        "() => document.documentElement.dataset.offlineSync === 'done'", timeout=30_000
-    )
+    wait_until(page, "() => !!navigator.serviceWorker.controller", timeout=10)
+    wait_until(page, "() => document.documentElement.dataset.offlineSync === 'done'", timeout=30)
 
 
 def kept(page: Page) -> list[str]:
@@ -111,8 +109,10 @@ def images_loaded(page: Page) -> None:
     pages = page.locator(".page img")
     for index in range(pages.count()):
         pages.nth(index).scroll_into_view_if_needed()
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=pages.nth(index).element_handle()
+        wait_until(
+            page,
+            "img => img.complete && img.naturalWidth > 0",
+            arg=pages.nth(index).element_handle(),
         )
     page.evaluate("window.scrollTo(0, 0)")
 
@@ -229,7 +229,7 @@ def test_assigned_document_reads_offline_and_a_note_is_sent_once(
     )
     page.reload()
     expect(page.locator("#outbox-status")).to_be_hidden(timeout=15_000)
-    page.wait_for_function("() => document.documentElement.dataset.offlineSync === 'done'")
+    wait_until(page, "() => document.documentElement.dataset.offlineSync === 'done'")
     assert progress_notes(o) == ["Đã đọc trên máy bay, sẽ trả lời trong ngày"]
 
     # A page never kept shows the offline page, which lists what can be read.

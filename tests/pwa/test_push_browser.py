@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.browser import LiveServer
+from tests.support.browser import LiveServer, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_push_message_shows_the_notice_once_and_a_click_opens_the_document(
     page = context.new_page()
     page.goto(live_server.url + "/")
     page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    wait_until(page, "!!navigator.serviceWorker.controller")
 
     cdp = context.new_cdp_session(page)
     registrations: list[str] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, screenshot_path
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +78,7 @@ def test_service_worker_takes_control_and_serves_the_offline_fallback(
     page.goto(live_server.url + "/")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # the first load is not controlled; clients.claim() covers later ones
-    page.wait_for_function("!!navigator.serviceWorker.controller", timeout=10_000)
+    wait_until(page, "!!navigator.serviceWorker.controller", timeout=10)
     cached = page.evaluate(
         """async () => {
             const keys = await caches.keys();
@@ -126,7 +126,7 @@ def test_chromium_reports_the_app_installable(
     )
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(live_server.url + "/")
-    page.wait_for_function("navigator.serviceWorker.controller !== undefined")
+    wait_until(page, "navigator.serviceWorker.controller !== undefined")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     cdp = context.new_cdp_session(page)
     errors: list[object] = []

@@ -27,7 +27,7 @@ from tests.backend.identity.conftest import new_session, seed_world
 from tests.backend.signing_flow.conftest import make_draft, resources_of
 from tests.conftest import free_port, make_settings, run_async
 from tests.pwa.test_identity_browser import Authenticator
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, wait_until
 from tests.support.lifespan import LifespanManager
 from tests.support.pki import install_pki, make_signing_home
 from tests.support.process_server import ProcessServer
@@ -130,9 +130,10 @@ def test_leader_signs_by_passkey_from_the_queue_and_returns_a_draft(
 
     items.first.locator("a").click()
     expect(page.locator(".page img").first).to_be_visible()
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const i = document.querySelector('.page img');"
-        " return i.complete && i.naturalWidth > 0; }"
+        " return i && i.complete && i.naturalWidth > 0; }",
     )
     bar = page.locator(".actionbar")
     expect(bar).to_be_in_viewport()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from backend.core.settings import Settings
 
@@ -88,3 +88,20 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+def wait_until(page: Page, expression: str, arg: object = None, timeout: float = 15.0) -> None:
+    """Poll `expression` (a JS expression, or a function of `arg`) until it is truthy.
+
+    Not Playwright's `wait_for_function`: when its first check is false it polls inside the
+    page with `eval`, which the app's CSP (script-src 'self') refuses — so it passes on a fast
+    machine and fails on a loaded one. `page.evaluate` goes through the DevTools protocol,
+    which the CSP does not govern.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if page.evaluate(expression, arg):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        page.wait_for_timeout(100)
