@@ -16,15 +16,18 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from pyhanko.pdf_utils import generic, images, layout
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.stamp import TextStamp, TextStampStyle
+
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 
 __all__ = [
     "DEFAULT_FONT",
@@ -146,27 +149,32 @@ def _font_bytes(path: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class _InMemoryFontFactory(GlyphAccumulatorFactory):
-    # pyHanko's factory opens the font file and never closes it (ResourceWarning); read it once
-    # and hand each engine an in-memory copy instead.
+class _InMemoryFontFactory(FontEngineFactory):
+    """pyHanko's `GlyphAccumulatorFactory`, but reading the font once and handing each engine an
+    in-memory copy (pyHanko's opens the file and never closes it: a ResourceWarning)."""
+
+    font_file: str
+    font_size: int
+
     def create_font_engine(
         self, writer: BasePdfFileWriter, obj_stream: Any = None
     ) -> GlyphAccumulator:
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+        # Imported on the first signature, not by every server process: fontTools and HarfBuzz
+        # are ~20 MB resident, and most processes never draw a stamp (as pyHanko's own
+        # TextBoxStyle config loader does).
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+        if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
         return GlyphAccumulator(
             writer=writer,
             font_handle=io.BytesIO(_font_bytes(self.font_file)),
             font_size=self.font_size,
-            ot_script_tag=self.ot_script_tag,
-            ot_language_tag=self.ot_language_tag,
-            writing_direction=self.writing_direction,
-            bcp47_lang_code=self.bcp47_lang_code,
             obj_stream=obj_stream,
         )
 
 
-def _font(path: str, size: int) -> GlyphAccumulatorFactory:
+def _font(path: str, size: int) -> FontEngineFactory:
     return _InMemoryFontFactory(path, font_size=size)
 
 

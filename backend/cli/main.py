@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -11,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Router
@@ -22,7 +22,7 @@ from backend.axis_sim import config as axis_config
 from backend.cli import signing as signing_cli
 from backend.cli.common import in_transaction
 from backend.cli.signing import add_commands
-from backend.core import db, migrate
+from backend.core import db, migrate, schema_version
 from backend.core.blob_migration import MigrationSummary, migrate_to_s3
 from backend.core.blob_stores import open_blob_store
 from backend.core.blobs import BlobError, FileBlobStore
@@ -43,7 +43,7 @@ from backend.runtime.assets import Assets
 from backend.runtime.resources import open_resources, prepare_shared_secrets
 from backend.runtime.simulator import sim_config
 from backend.web import routes
-from backend.web.app import APP_FACTORY, create_app
+from backend.web.app import APP_FACTORY
 from backend.web.templating import PWA_LOCALE
 from backend.web.urls import paths
 
@@ -53,7 +53,7 @@ async def _migrate(settings: Settings) -> None:
     engine = db.create_engine(settings.effective_database_url)
     try:
         await migrate.upgrade(engine)
-        print(f"Database at revision {await migrate.current_revision(engine)}.")
+        print(f"Database at revision {await schema_version.current_revision(engine)}.")
     finally:
         await engine.dispose()
 
@@ -133,31 +133,58 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     print(f"eOffice: open {settings.base_url}/ (Ctrl+C to stop)", flush=True)
-    options = {
-        "host": args.host,
-        "port": port,
-        "log_level": settings.log_level,
-        "proxy_headers": args.proxy_headers,
-        "timeout_graceful_shutdown": 10,
-    }
-    if args.workers == 1:
-        uvicorn.run(create_app(settings), **options)
-        return 0
-    if not settings.database_url:
-        print(
-            "eoffice serve: SQLite với nhiều tiến trình: đọc song song được, nhưng mỗi lần chỉ "
-            "một tiến trình ghi; dùng PostgreSQL (EOFFICE_DATABASE_URL) khi vận hành thật.\n"
-            "               SQLite with several workers: reads run side by side, writes one at "
-            "a time; use PostgreSQL (EOFFICE_DATABASE_URL) in production.",
-            file=sys.stderr,
-            flush=True,
-        )
-    # Generated keys are made here, once, before the workers start: workers racing to create
-    # them on a fresh data dir could each sign with a key the others do not know.
-    prepare_shared_secrets(settings)
-    print(f"eOffice: {args.workers} worker processes on port {port}", flush=True)
-    uvicorn.run(APP_FACTORY, factory=True, workers=args.workers, **options)
-    return 0
+    if args.workers > 1:
+        if not settings.database_url:
+            print(
+                "eoffice serve: SQLite với nhiều tiến trình: đọc song song được, nhưng mỗi lần "
+                "chỉ một tiến trình ghi; dùng PostgreSQL (EOFFICE_DATABASE_URL) khi vận hành "
+                "thật.\n"
+                "               SQLite with several workers: reads run side by side, writes one "
+                "at a time; use PostgreSQL (EOFFICE_DATABASE_URL) in production.",
+                file=sys.stderr,
+                flush=True,
+            )
+        # Generated keys are made here, once, before the workers start: workers racing to
+        # create them on a fresh data dir could each sign with a key the others do not know.
+        prepare_shared_secrets(settings)
+        print(f"eOffice: {args.workers} worker processes on port {port}", flush=True)
+    # This process becomes uvicorn serving the app factory, so a server process holds only what
+    # the app imports, not the whole command line (migrations, the demo generator, PDF
+    # writers): ~30 MB less per process. With --workers, uvicorn's spawned workers would
+    # otherwise re-import this module as their __main__. The PID stays the same.
+    argv = uvicorn_argv(
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        proxy_headers=args.proxy_headers,
+    )
+    os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter, a fixed argument list)
+
+
+def uvicorn_argv(
+    *, host: str, port: int, workers: int, log_level: str, proxy_headers: bool
+) -> list[str]:
+    """The command line `eoffice serve` runs as: uvicorn serving `APP_FACTORY`, configured from
+    the same environment."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        APP_FACTORY,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        log_level,
+        "--timeout-graceful-shutdown",
+        "10",
+        "--proxy-headers" if proxy_headers else "--no-proxy-headers",
+    ]
 
 
 def cmd_mssp_sim(settings: Settings, args: argparse.Namespace) -> int:

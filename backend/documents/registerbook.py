@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-
 from backend.core.clock import VIETNAM
 from backend.documents import catalogue
 from backend.documents.tables import Document
@@ -68,6 +65,11 @@ def _row(document: Document, direction: catalogue.Direction) -> list[str]:
 
 
 def render_register(heading: RegisterHeading, documents: Sequence[Document]) -> bytes:
+    # fpdf2 (with fontTools, ~10 MB resident) is loaded when a register is first printed, not
+    # by every server process at start.
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.add_font("Noto", "", f"{FONT_DIR}/NotoSans-Regular.ttf")
     pdf.add_font("Noto", "B", f"{FONT_DIR}/NotoSans-Bold.ttf")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import cache
 
-import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.documents import intake_errors as errors
-
-pillow_heif.register_heif_opener()
 
 # 60 megapixels covers an A3 scan at 600 dpi; more is a decompression bomb, not a document.
 MAX_PIXELS = 60_000_000
@@ -19,7 +17,17 @@ ACCEPTED = {"JPEG", "PNG", "TIFF", "HEIF", "MPO"}
 SCAN_DPI = 200
 
 
+@cache
+def _open_heif_too() -> None:
+    """Teach Pillow HEIF/HEIC (iPhone photos) when the first scan arrives, not in every server
+    process at start (pillow-heif and libheif are ~3 MB resident)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def _frames(data: bytes, name: str) -> list[Image.Image]:
+    _open_heif_too()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -12,7 +12,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.core import db, migrate
+from backend.core import db, schema_version
 from backend.core.blob_stores import open_blob_store
 from backend.core.blobs import BlobStore
 from backend.core.clock import Clock
@@ -96,10 +96,10 @@ async def open_resources(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = db.create_engine(settings.effective_database_url)
         stack.push_async_callback(engine.dispose)
-        revision = await migrate.current_revision(engine)
-        if revision != migrate.head_revision():
+        revision = await schema_version.current_revision(engine)
+        if revision != schema_version.HEAD:
             raise NotMigratedError(
-                f"database is at revision {revision!r}, code expects {migrate.head_revision()!r}:"
+                f"database is at revision {revision!r}, code expects {schema_version.HEAD!r}:"
                 " run `eoffice migrate`"
             )
 

@@ -12,7 +12,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, select, text
 
 from backend import organisations
-from backend.core import db, migrate
+from backend.core import db, migrate, schema_version
 from backend.core.clock import FixedClock
 from backend.core.jobs import Job
 from backend.core.models import Role
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.anyio
 async def test_database_is_at_head_and_matches_the_models(database_url: str) -> None:
     engine = db.create_engine(database_url)
     try:
-        assert await migrate.current_revision(engine) == migrate.head_revision()
+        assert await schema_version.current_revision(engine) == migrate.head_revision()
 
         def diff(connection: Connection) -> list[object]:
             context = MigrationContext.configure(
@@ -41,13 +41,26 @@ async def test_database_is_at_head_and_matches_the_models(database_url: str) -> 
         await engine.dispose()
 
 
+def test_the_head_server_processes_expect_is_the_newest_migration() -> None:
+    # Server processes check the database against a constant, without loading Alembic.
+    assert migrate.head_revision() == schema_version.HEAD
+
+
+async def test_a_database_never_migrated_has_no_revision(tmp_path: Path) -> None:
+    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert await schema_version.current_revision(engine) is None
+    finally:
+        await engine.dispose()
+
+
 async def test_downgrade_to_base_and_back(database_url: str) -> None:
     engine = db.create_engine(database_url)
     try:
         await migrate.downgrade(engine, "base")
-        assert await migrate.current_revision(engine) is None
+        assert await schema_version.current_revision(engine) is None
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == migrate.head_revision()
+        assert await schema_version.current_revision(engine) == migrate.head_revision()
     finally:
         await engine.dispose()
 
