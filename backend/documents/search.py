@@ -10,8 +10,17 @@ a fiftieth of all documents, "ubnd" in a tenth) cost 200–650 ms. A page is now
 newest `limit` matches, shown most relevant first, then newest; the next page is the next window
 back in time (`before`), so no match is skipped. The newest matches of a common word come from
 reading the date index backwards (`_newest_ranked`), those of a rare word from the text index.
-Measured with bench/bench_search.py at 1,000,000 documents: a leader's search p50 16 ms, p95
-58 ms (the newest-50 list: p50 3 ms); a word no document contains 90 ms at worst (was 540 ms).
+
+The planner chooses between the two from the words' statistics, so each search is planned for
+its own words (`force_custom_plan`): asyncpg prepares statements, and from a statement's sixth
+run PostgreSQL may keep a generic plan made without the words, which read the date index for
+words no document has (90–100 ms each, where the text index answers in 3 ms).
+
+Measured with bench/bench_search.py at 1,000,000 documents with bench_dashboard.py's handling
+(1.5 million assignments), one client, p50 / p95 in ms, the newest-50 list 1.6 / 2.3 in the same
+run: a leader 5 / 33 (a word no document has, as a prefix: 88); a unit head 9 / 165 (one query
+of thirteen, "bao cao quy", whose prefix "quy:*" also matches every "quyết", is 166; the others
+≤ 50); the specialist given the most documents (20,930) 51 / 86.
 """
 
 from __future__ import annotations
@@ -143,6 +152,8 @@ async def search(
                     and_(Document.created_at == before.created_at, Document.id < before.id),
                 )
             )
+        # Planned for these words, not by a cached generic plan (the module's docstring).
+        await db.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"))
         documents = await _newest_ranked(db, matching, limit)
         if len(documents) < limit:
             return Found(documents)

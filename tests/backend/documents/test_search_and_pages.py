@@ -11,15 +11,19 @@ from PIL import Image
 from sqlalchemy import and_, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend import organisations
 from backend.core import db
 from backend.core.blobs import FileBlobStore
-from backend.core.models import User
+from backend.core.clock import FixedClock
+from backend.core.models import Agency, Role, User
+from backend.documents import queries
 from backend.documents import search as search_module
 from backend.documents.pages import PageRenderer
 from backend.documents.search import search
 from backend.documents.tables import Document
 from backend.documents.textnorm import fold
 from backend.documents.workers import PdfWorkers
+from backend.identity.policy import Principal
 from tests.backend.documents import corpus
 
 pytestmark = pytest.mark.anyio
@@ -191,3 +195,58 @@ async def test_postgresql_search_past_its_budget_asks_the_text_index_with_the_sa
     assert [d.id for d in fallen.documents] == [d.id for d in quick.documents]
     assert [d.id for d in quick.documents] == [made[1], made[0]]
     assert fallen.older_than == quick.older_than
+
+
+async def test_a_unit_heads_list_and_search_stay_fast_when_the_units_assignments_outgrow_work_mem(
+    engine: AsyncEngine, clerk: User, clock: FixedClock
+) -> None:
+    """At a million documents a unit holds ~300,000 assignments. Beside an OR, PostgreSQL hashes
+    an `id IN (SELECT …)` list only when it fits in work_mem; otherwise it scans the list again
+    for every document, and the unit head's list took minutes. Here the list outgrows a small
+    work_mem; the scope must still answer within the statement timeout."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("work_mem and the plans in question are PostgreSQL's")
+    agency_id = clerk.agency_id
+    template = await add(engine, agency_id, "Kế hoạch chuyển đổi số", "1/KH", 1)
+    async with db.sessionmaker(engine)() as s, s.begin():
+        agency = await s.get_one(Agency, agency_id)
+        unit = await organisations.create_unit(
+            s, clock=clock, agency=agency, name="Phòng Tổng hợp", short_name="TH"
+        )
+        columns = ", ".join(
+            c.name for c in Document.__table__.columns if c.name not in {"id", "created_at"}
+        )
+        # 20,000 documents, one every 15 minutes back from now; the older 10,000 given to the
+        # unit to coordinate, the newer 10,000 not: those the list passes over.
+        await s.execute(
+            text(
+                f"INSERT INTO documents ({columns}, created_at) "
+                f"SELECT {columns}, now() - n * interval '15 minutes' FROM documents, "
+                "generate_series(1, 20000) AS n WHERE id = :template"
+            ),
+            {"template": template},
+        )
+        await s.execute(
+            text(
+                "INSERT INTO assignments (document_id, part, unit_id, assigned_by_id, direction, "
+                "state, progress, result, created_at) SELECT id, 'cooperate', :unit, :by, '', "
+                "'active', 0, '', now() FROM documents WHERE agency_id = :agency "
+                "AND created_at < now() - 10000 * interval '15 minutes'"
+            ),
+            {"unit": unit.id, "by": clerk.id, "agency": agency_id},
+        )
+        await s.execute(text("ANALYZE documents"))
+        await s.execute(text("ANALYZE assignments"))
+    head = Principal(
+        user_id=clerk.id, agency_id=agency_id, unit_id=unit.id, roles=frozenset({Role.UNIT_HEAD})
+    )
+    scope = queries.document_scope(head)
+    async with db.sessionmaker(engine)() as s, s.begin():
+        await s.execute(text("SET LOCAL work_mem = '64kB'"))
+        await s.execute(text("SET LOCAL statement_timeout = '2s'"))
+        rows = await queries.list_rows(
+            s, scope=scope, filters=queries.INBOXES["van-ban-den"].filters, limit=50
+        )
+        found = await search(s, query="chuyen doi so", scope=scope, limit=50)
+    assert len(rows.items) == 50
+    assert len(found.documents) == 50
