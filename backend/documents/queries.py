@@ -20,10 +20,14 @@ from backend.workflow.tables import Assignment, Part, State
 PAGE_SIZE = 25
 
 
+def sees_whole_agency(principal: Principal) -> bool:
+    return policy.may(principal, Action.VIEW_DOCUMENT, WHOLE_AGENCY)
+
+
 def document_scope(principal: Principal) -> ColumnElement[bool]:
     """Rows `principal` may see; agrees with `policy.may(principal, VIEW_DOCUMENT, ref)`."""
     in_agency = Document.agency_id == principal.agency_id
-    if policy.may(principal, Action.VIEW_DOCUMENT, WHOLE_AGENCY):
+    if sees_whole_agency(principal):
         return in_agency
     if not policy.may(principal, Action.VIEW_DOCUMENT):
         return false()

@@ -114,11 +114,13 @@ async def documents_page(request: Request) -> Response:
 async def documents_search(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     before = queries.Cursor.decode(request.query_params.get("truoc", ""))
+    principal = current_principal(request)
     async with transaction(request) as db:
         found = await search.search(
             db,
             query=query,
-            scope=queries.document_scope(current_principal(request)),
+            scope=queries.document_scope(principal),
+            whole_agency=queries.sees_whole_agency(principal),
             limit=50,
             before=before,
         )
