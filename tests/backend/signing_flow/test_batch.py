@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.core.jobs import Job
 from backend.documents.tables import Document
-from backend.signing_flow import run, transactions
+from backend.signing_flow import results, transactions
 from backend.signing_flow.tables import SigningTransaction
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
@@ -43,9 +43,9 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
     done = await confirm(leader, tx_id, await assertion(leader, tx_id))
     body = done.json()  # type: ignore[attr-defined]
     assert body["status"] == "completed"
-    results = {d["id"]: d["result"] for d in body["documents"]}
-    assert results.pop(ids[3]) == "failed"
-    assert set(results.values()) == {"signed"}
+    outcome = {d["id"]: d["result"] for d in body["documents"]}
+    assert outcome.pop(ids[3]) == "failed"
+    assert set(outcome.values()) == {"signed"}
     assert res.signing is not None
     for document_id in ids:
         found = await versions(app, document_id)
@@ -59,7 +59,7 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
     deadline = time.monotonic() + 60
     while True:
         async with res.sessions() as db:
-            job = await db.scalar(select(Job).where(Job.kind == run.CHECK_JOB))
+            job = await db.scalar(select(Job).where(Job.kind == results.CHECK_JOB))
         if job is not None and job.status == "done":
             break
         assert time.monotonic() < deadline, job
