@@ -215,14 +215,14 @@ async def _add_version(db: AsyncSession, *, clock: Clock, outcome: Outcome, batc
         urgency=document.urgency,
         signer_name=batch.signer.full_name,
     )
-    for user_id in sorted(batch.people[document.id]):
-        await outbox.enqueue(
-            db,
-            clock=clock,
-            user_id=user_id,
-            notice=notice,
-            dedupe_key=f"signed:{version.id}:{user_id}",
-        )
+    await outbox.enqueue_many(
+        db,
+        clock=clock,
+        notices=[
+            (user_id, notice, f"signed:{version.id}:{user_id}")
+            for user_id in sorted(batch.people[document.id])
+        ],
+    )
     await audit.record(
         db,
         clock=clock,
