@@ -14,7 +14,12 @@ from signing.appearance import (
     seal_box_overlapping,
 )
 from signing.archive import archive_horizon, renew_archive
-from signing.batch import SigningSession, finish_signatures, signing_process_pool
+from signing.batch import (
+    SigningSession,
+    finish_signatures,
+    signing_process_pool,
+    warm_signing_worker,
+)
 from signing.decree30 import (
     DATE_FIELD,
     NUMBER_FIELD,
@@ -116,5 +121,6 @@ __all__ = [
     "signing_process_pool",
     "token_certificates",
     "verify_pdf",
+    "warm_signing_worker",
     "write_softhsm_config",
 ]

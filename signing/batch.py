@@ -39,7 +39,7 @@ from signing.signature_values import normalise_and_verify
 from signing.state import PadesLevel, SignatureState
 from signing.twophase import signature_container
 
-__all__ = ["SigningSession", "finish_signatures", "signing_process_pool"]
+__all__ = ["SigningSession", "finish_signatures", "signing_process_pool", "warm_signing_worker"]
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,16 @@ def _embed(job: _EmbedJob) -> bytes | str:
     return output.getvalue()
 
 
-def _warm_worker() -> None:
-    """Process-pool initialiser: the imports above are done; touch the DSS code path once."""
+def warm_signing_worker() -> None:
+    """Make a worker process ready for :class:`SigningSession`'s PDF work.
+
+    Run in the worker, as a pool's initialiser or as a task submitted ahead of a batch to a
+    pool the caller owns: unpickling this function imports pyHanko there, and it touches the
+    DSS code path once, so the first batch does not pay for either.
+
+    Args:
+        (none): it is called with no arguments, in the worker.
+    """
     DocumentSecurityStore.sig_content_identifier(b"00")
 
 
@@ -110,9 +118,9 @@ def signing_process_pool(*, max_workers: int = 2) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_warm_worker,
+        initializer=warm_signing_worker,
     )
-    for future in [pool.submit(_warm_worker) for _ in range(max_workers)]:
+    for future in [pool.submit(warm_signing_worker) for _ in range(max_workers)]:
         future.result()
     return pool
 

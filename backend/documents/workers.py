@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -30,6 +31,15 @@ class PdfWorkers:
     def executor(self) -> ProcessPoolExecutor:
         """The current pool, for other CPU-bound work (the PDF half of batch signing)."""
         return self._pool
+
+    def warm(self, fn: Callable[[], object]) -> None:
+        """Start the workers now and run `fn` in them, without waiting: work that will soon
+        need them ready (a batch the signer is confirming) does not pay for their start."""
+        try:
+            for _ in range(self.workers):
+                self._pool.submit(fn)
+        except BrokenProcessPool:
+            pass  # the next `_run` replaces the pool
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -16,7 +16,7 @@ from backend.core.jobs import ClaimedJob, Periodic, Registry, Runner
 from backend.core.settings import Settings
 from backend.interchange import connection, directory_jobs, inbox, outbox, statuses
 from backend.runtime.resources import Resources
-from backend.signing_flow import archive, run, sim, sweeper
+from backend.signing_flow import archive, results, sim, sweeper
 from backend.signing_flow import jobs as signing_jobs
 from backend.workflow import reminders
 
@@ -35,7 +35,7 @@ async def prune_job(res: Resources, job: ClaimedJob) -> None:
 def registry() -> Registry[Resources]:
     kinds: Registry[Resources] = Registry()
     kinds.register(sim.POLL_JOB, signing_jobs.sim_poll)
-    kinds.register(run.CHECK_JOB, run.check_job)
+    kinds.register(results.CHECK_JOB, results.check_job)
     kinds.register(sweeper.SWEEP_JOB, sweeper.sweep_job)
     kinds.register(archive.RENEW_JOB, archive.renew_job)
     kinds.register(reminders.REMINDERS_JOB, reminders.run_job)

@@ -22,7 +22,7 @@ from backend.documents.tables import Document
 from backend.interchange import reception
 from backend.push.events import NoticeQueued
 from backend.push.runtime import PushRuntime
-from backend.signing_flow import run
+from backend.signing_flow import results
 from backend.signing_flow.events import DocumentIssued, DraftReturned, DraftSubmitted
 from backend.workflow import counters, dashboard_cache
 from backend.workflow.events import HandlingStepRecorded
@@ -73,7 +73,7 @@ def wire(
 
     async def document_issued(event: DocumentIssued) -> None:
         async with sessions() as db:
-            told = await run.to_tell(db, event.document_id, event.agency_id)
+            told = await results.to_tell(db, event.document_id, event.agency_id)
         await live.announce_document(redis, told, event.document_id, "issued")
 
     async def notice_queued(event: NoticeQueued) -> None:

@@ -17,7 +17,13 @@ from backend.core.settings import Settings
 from backend.documents.workers import PdfWorkers
 from backend.interchange.xmlsig import PacketSeal
 from backend.signing_flow import keyring
-from signing import KeyProvider, Pkcs11Key, SigningServices, TrustSettings
+from signing import (
+    KeyProvider,
+    Pkcs11Key,
+    SigningServices,
+    TrustSettings,
+    warm_signing_worker,
+)
 
 
 class KeySource(Protocol):
@@ -80,6 +86,12 @@ class SigningSetup:
     @property
     def executor(self) -> Executor | None:
         return self.workers.executor if self.workers is not None else None
+
+    def warm_workers(self) -> None:
+        """Get the worker processes ready for a batch's PDF work while the signer confirms it
+        (started, pyHanko loaded), not after the confirmation; returns at once."""
+        if self.workers is not None:
+            self.workers.warm(warm_signing_worker)
 
     def cert(self, username: str) -> x509.Certificate:
         if username == keyring.SEAL:

@@ -175,21 +175,29 @@ def not_waiting() -> NotFoundError:
     )
 
 
-async def still_authorised(
-    db: AsyncSession, *, clock: Clock, signer: User, document: Document
-) -> tuple[str, str] | None:
-    """Checked again when a confirmed signature is about to be embedded: None while the signer
-    still may sign, else the reason (a grant revoked while a SIM confirmation was pending)."""
-    draft = await db.get(Draft, document.id)
-    if draft is None:
-        return "Không còn dự thảo.", "The draft is gone."
+async def no_longer_authorised(
+    db: AsyncSession, *, clock: Clock, signer: User, documents: Sequence[Document]
+) -> dict[int, tuple[str, str]]:
+    """Checked again when confirmed signatures are about to be embedded: for each document
+    `signer` may no longer sign, by id, the reason (a grant revoked while a SIM confirmation was
+    pending, the draft gone). The signer is judged once for all of them."""
+    ids = [d.id for d in documents]
+    drafts_of = {
+        d.document_id: d for d in await db.scalars(select(Draft).where(Draft.document_id.in_(ids)))
+    }
     me = await authority.principal(db, signer, on=authority.today(clock))
-    refusal = policy.sign_refusal(me, drafts.ref(document, draft))
-    if refusal is None:
-        return None
-    return await authority.refusal_message(
-        db, refusal, signer=signer, grant_id=draft.grant_id, on=me.on or date.min
-    )
+    refused: dict[int, tuple[str, str]] = {}
+    for document in documents:
+        draft = drafts_of.get(document.id)
+        if draft is None:
+            refused[document.id] = ("Không còn dự thảo.", "The draft is gone.")
+            continue
+        refusal = policy.sign_refusal(me, drafts.ref(document, draft))
+        if refusal is not None:
+            refused[document.id] = await authority.refusal_message(
+                db, refusal, signer=signer, grant_id=draft.grant_id, on=me.on or date.min
+            )
+    return refused
 
 
 def _main(document: Document) -> tuple[int, int, str]:
@@ -240,6 +248,8 @@ async def prepare(
             "You have no server-held signing key. Please contact your administrator.",
         )
     documents = await signable(db, signer, sorted(set(document_ids)), clock=clock)
+    if len(documents) > 1:
+        setup.warm_workers()  # the batch's PDF work will run there once it is confirmed
     now = clock.now()
     reuse = await _reusable(db, signer=signer, method=method, documents=documents, now=now)
     if reuse is not None:

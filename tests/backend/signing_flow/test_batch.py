@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import FixedClock
 from backend.core.jobs import Job
+from backend.core.models import User
+from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.signing_flow import run, transactions
+from backend.push import payloads
+from backend.signing_flow import confirm as confirmation
+from backend.signing_flow import results, run, transactions
+from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningTransaction
+from backend.web.views.auth import relying_party
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
@@ -43,9 +52,9 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
     done = await confirm(leader, tx_id, await assertion(leader, tx_id))
     body = done.json()  # type: ignore[attr-defined]
     assert body["status"] == "completed"
-    results = {d["id"]: d["result"] for d in body["documents"]}
-    assert results.pop(ids[3]) == "failed"
-    assert set(results.values()) == {"signed"}
+    outcome = {d["id"]: d["result"] for d in body["documents"]}
+    assert outcome.pop(ids[3]) == "failed"
+    assert set(outcome.values()) == {"signed"}
     assert res.signing is not None
     for document_id in ids:
         found = await versions(app, document_id)
@@ -59,7 +68,7 @@ async def test_ten_documents_one_confirmation_one_failure_undoes_nothing(
     deadline = time.monotonic() + 60
     while True:
         async with res.sessions() as db:
-            job = await db.scalar(select(Job).where(Job.kind == run.CHECK_JOB))
+            job = await db.scalar(select(Job).where(Job.kind == results.CHECK_JOB))
         if job is not None and job.status == "done":
             break
         assert time.monotonic() < deadline, job
@@ -80,3 +89,65 @@ async def test_more_than_fifty_is_refused(app: LifespanManager, leader: Leader) 
         "/sign/transactions", data={"document_id": [str(n) for n in range(1, 52)]}
     )
     assert response.status_code == 409
+
+
+async def test_an_error_storing_one_version_leaves_it_to_resume_and_stores_the_others(
+    app: LifespanManager, leader: Leader, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [await make_draft(app, leader.world, subject=f"Văn bản số {n}") for n in range(3)]
+    tx_id = await prepare(leader, *ids)
+    credential = await assertion(leader, tx_id)
+    res = resources_of(app)
+    assert res.signing is not None
+    async with res.sessions() as db, db.begin():
+        signer = await db.get_one(User, leader.world.user_ids["leader"])
+        await confirmation.verify_passkey(
+            db,
+            res.redis,
+            clock=res.clock,
+            rp=relying_party(res.settings),
+            tx_id=tx_id,
+            signer=signer,
+            credential=credential,
+            ip="127.0.0.1",
+        )
+    real = payloads.signed
+
+    def failing(**notice: Any) -> payloads.Notice:
+        if notice["document_id"] == ids[1]:
+            raise RuntimeError("the notice could not be made")
+        return real(**notice)
+
+    # Fails inside the middle item's savepoint, after its new version was flushed.
+    monkeypatch.setattr(payloads, "signed", failing)
+    with pytest.raises(RuntimeError, match="notice could not be made"):
+        await run.execute(
+            res.sessions,
+            res.redis,
+            clock=res.clock,
+            blobs=res.blobs,
+            setup=res.signing,
+            tx_id=tx_id,
+        )
+    assert [len(await versions(app, i)) for i in ids] == [2, 1, 2]
+    async with res.sessions() as db:
+        tx = await db.get_one(SigningTransaction, tx_id)
+        items = {i.document_id: i for i in tx.items}
+        statuses = {
+            d.id: d.status for d in await db.scalars(select(Document).where(Document.id.in_(ids)))
+        }
+    assert tx.status == "signing"
+    left = items[ids[1]]
+    assert left.result == "pending" and left.result_version_id is None
+    assert left.signature_value is not None  # what `resume` finishes from
+    assert statuses[ids[1]] == catalogue.Status.DRAFT
+    assert {items[ids[0]].result, items[ids[2]].result} == {"signed"}
+
+    monkeypatch.undo()
+    clock.advance(timedelta(seconds=121))
+    await sweep_once(res)
+    assert [len(await versions(app, i)) for i in ids] == [2, 2, 2]
+    async with res.sessions() as db:
+        tx = await db.get_one(SigningTransaction, tx_id)
+        assert tx.status == "completed"
+        assert {i.result for i in tx.items} == {"signed"}
