@@ -2,7 +2,7 @@
 PostgreSQL, for a fixed time (run on demand, not a test).
 
     .venv/bin/python bench/bench_load.py [--sessions 200] [--seconds 300] [--workers 2]
-        [--months 6] [--seed 20260101] [--keep]
+        [--months 6] [--seed 20260101] [--no-live] [--keep]
 
     quick try: .venv/bin/python bench/bench_load.py --sessions 20 --seconds 30 --months 1
 
@@ -29,6 +29,9 @@ between steps, over a mix of what its person may do (read from the links on thei
     (tests/support/authenticator.py; registered once per signer through /account/passkeys,
     as the signing sheet does for a person without one): a real PAdES signature with the key
     on SoftHSM, timestamped and with revocation data from the dev PKI's services.
+Beside its clicks, each session holds the open page's event stream (`GET /live`, as the PWA's
+EventSource does: reconnecting after 3 s with Last-Event-ID when it ends; --no-live: none), so
+200 sessions are 200 long-lived connections too, each on a Redis subscription.
 A separate probe session asks `/healthz` every 0.25 s throughout: the baseline each route's
 latency is divided by (the ratios travel between machines; milliseconds on a shared 2-core
 machine do not).
@@ -37,8 +40,10 @@ At the deadline every session is cancelled (requests in flight are abandoned, no
 server and Redis are stopped by PID and the database dropped. The report gives per route:
 count, p50/p95/p99 (ms), each percentile's ratio to `/healthz`'s, errors (a timeout, a refused
 connection, or any status other than the one the step expects) and 5xx among them, plus the
-number of signatures, uploads and progress reports done, and the generator's own CPU time (it
-shares the machine with the server). Exit status 1 if there was any error or 5xx.
+number of signatures, uploads, progress reports and live events, the CPU time of the server's
+processes, of the database's backends and of the generator itself (they share the machine, with
+whatever else runs on it), and the server log's warnings and errors by kind. Exit status 1 if
+there was any error or 5xx.
 
 Target (issue #14): 200 sessions for 5 minutes on `--workers 2` and PostgreSQL: 0 errors, 0 5xx.
 """
@@ -85,6 +90,8 @@ PROBE_EVERY = 0.25
 THINK = (1.0, 3.0)
 SEARCH_WORDS = ("quyết định", "ubnd", "kế hoạch", "dong nai", "báo cáo", "công văn", "tờ trình")
 HEALTHZ = "GET /healthz (probe)"
+LIVE = "GET /live (SSE, to headers)"
+RECONNECT = 3.0  # the stream's "retry: 3000", as EventSource waits before reconnecting
 
 DOCUMENT_LINK = re.compile(r'href="(/documents/\d+)"')
 INBOX_LINK = re.compile(r'href="/documents\?inbox=([a-z0-9-]+)"')
@@ -450,6 +457,37 @@ class Session:
                 await step()
             await asyncio.sleep(self.rng.uniform(*THINK))
 
+    async def listen(self, stop_at: float) -> None:
+        """The open page's EventSource: `/live` held open, reconnecting as a browser does
+        (with Last-Event-ID). A stream silent for longer than the client timeout is an error:
+        the server sends a comment every 15 s."""
+        last_id = ""
+        while time.monotonic() < stop_at:
+            headers = {"Accept": "text/event-stream"}
+            if last_id:
+                headers["Last-Event-ID"] = last_id
+            begun = time.perf_counter()
+            try:
+                async with self.http.stream("GET", "/live", headers=headers) as response:
+                    ms = (time.perf_counter() - begun) * 1000
+                    if response.status_code != 200:
+                        self.rec.error(
+                            LIVE, ms, f"{response.status_code}", status=response.status_code
+                        )
+                    else:
+                        self.rec.ok(LIVE, ms)
+                        async for line in response.aiter_lines():
+                            if line.startswith("id:"):
+                                last_id = line[3:].strip()
+                            elif line.startswith("event:"):
+                                self.rec.done["live events received"] += 1
+                        self.rec.done["live streams ended by the server"] += 1
+            except httpx.TimeoutException as exc:
+                self.rec.error(LIVE, None, f"timeout ({type(exc).__name__})")
+            except httpx.TransportError as exc:
+                self.rec.error(LIVE, None, f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(RECONNECT)
+
     # The steps: each a few requests, as a person's click and what the browser fetches after it.
 
     async def home_step(self) -> None:
@@ -734,6 +772,8 @@ async def load(system: System, args: argparse.Namespace) -> Recorder:
         server_before, db_before = cpu_seconds(group=server, database=system.database)
         stop_at = time.monotonic() + args.seconds
         tasks = [asyncio.create_task(s.run(stop_at)) for s in sessions]
+        if args.live:
+            tasks += [asyncio.create_task(s.listen(stop_at)) for s in sessions]
         tasks.append(asyncio.create_task(probe(rec, system.base, stop_at)))
         # The deadline, whatever the server does: then every session is cancelled. A session
         # that raised (a bug here, not a refusal by the server) ends the run at once.
@@ -764,7 +804,8 @@ def report(rec: Recorder, args: argparse.Namespace, log: str) -> None:
     b50, b95, b99 = (percentile(base.timings, p) for p in (50, 95, 99))
     total = sum(r.count for r in rec.routes.values())
     print(
-        f"\n{args.sessions} sessions, {args.seconds} s, --workers {args.workers}, "
+        f"\n{args.sessions} sessions{' each holding /live open' if args.live else ''}, "
+        f"{args.seconds} s, --workers {args.workers}, "
         f"{os.cpu_count()} CPUs (shared); latency in ms, ratio = route percentile / /healthz's"
     )
     header = (
@@ -819,6 +860,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="eoffice serve --workers")
     parser.add_argument("--months", type=int, default=6, help="the demo's months of history")
     parser.add_argument("--seed", type=int, default=20260101, help="demo and generator seed")
+    parser.add_argument(
+        "--no-live",
+        dest="live",
+        action="store_false",
+        help="sessions do not hold /live (the open page's event stream) open",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and data dir")
     args = parser.parse_args()
 
