@@ -2,7 +2,7 @@
 PostgreSQL, for a fixed time (run on demand, not a test).
 
     .venv/bin/python bench/bench_load.py [--sessions 200] [--seconds 300] [--workers 2]
-        [--months 6] [--seed 20260101] [--no-live] [--keep]
+        [--months 6] [--seed 20260101] [--no-live] [--s3] [--keep]
 
     quick try: .venv/bin/python bench/bench_load.py --sessions 20 --seconds 30 --months 1
 
@@ -11,7 +11,8 @@ What it sets up (and takes down again, by PID, whatever happens): a fresh Postgr
 (`eoffice demo --months N --seed S`) with the dev PKI (`eoffice pki init`: the leaders' keys on
 SoftHSM), a redis-server of its own on a free port, and `eoffice serve --workers 2` (uvicorn's
 supervisor and two app processes, each with its jobs runner, scheduler, push sender and PDF
-workers) sharing the database, the Redis and the data dir (file blobs, as on one machine).
+workers) sharing the database, the Redis and the data dir (file blobs, as on one machine; with
+--s3 the blobs are on SeaweedFS's S3 gateway, `weed server -s3` started and stopped here).
 
 What it does: each session is one `httpx.AsyncClient` with its own cookies, signed in through
 the demo's "sign in as" (`POST /demo/signin/<user>`), sessions spread round robin over the demo's
@@ -36,14 +37,14 @@ A separate probe session asks `/healthz` every 0.25 s throughout: the baseline e
 latency is divided by (the ratios travel between machines; milliseconds on a shared 2-core
 machine do not).
 
-At the deadline every session is cancelled (requests in flight are abandoned, not counted), the
-server and Redis are stopped by PID and the database dropped. The report gives per route:
-count, p50/p95/p99 (ms), each percentile's ratio to `/healthz`'s, errors (a timeout, a refused
-connection, or any status other than the one the step expects) and 5xx among them, plus the
-number of signatures, uploads, progress reports and live events, the CPU time of the server's
-processes, of the database's backends and of the generator itself (they share the machine, with
-whatever else runs on it), and the server log's warnings and errors by kind. Exit status 1 if
-there was any error or 5xx.
+At the deadline every session is cancelled (requests in flight are abandoned, not counted);
+the server, Redis (and SeaweedFS) are stopped by PID and the database dropped. The report gives
+per route: count, p50/p95/p99 (ms), each percentile's ratio to `/healthz`'s, errors (a timeout,
+a refused connection, or any status other than the one the step expects) and 5xx among them,
+plus the number of signatures, uploads, progress reports and live events, the CPU time of the
+server's processes, of the database's backends and of the generator itself (they share the
+machine, with whatever else runs on it), and the server log's warnings and errors by kind.
+Exit status 1 if there was any error or 5xx.
 
 Target (issue #14): 200 sessions for 5 minutes on `--workers 2` and PostgreSQL: 0 errors, 0 5xx.
 """
@@ -82,6 +83,7 @@ from bench_documents import free_port, percentile
 
 from signing import make_sample_pdf
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.seaweedfs import SeaweedFS
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -343,8 +345,16 @@ async def running_system(args: argparse.Namespace) -> AsyncIterator[System]:
         EOFFICE_LOG_LEVEL="warning",
     )
     system = System(base=base, env=env, database=name, data_dir=data_dir)
+    store: SeaweedFS | None = None
     await create_database(name)
     try:
+        if args.s3:
+            # Blobs on SeaweedFS's S3 gateway (`weed server -s3`, its own process group).
+            store = SeaweedFS(Path(tempfile.mkdtemp(prefix="eoffice-bench-load-s3-")))
+            store.start()
+            for setting, value in store.settings_overrides(SeaweedFS.new_prefix()).items():
+                env[f"EOFFICE_{setting.upper()}"] = str(value)
+            print(f"blobs: {env['EOFFICE_BLOB_URL']} on SeaweedFS at {store.endpoint}")
         begun = time.perf_counter()
         eoffice(system, "migrate")
         print(eoffice(system, "demo", "--months", str(args.months), "--seed", str(args.seed)))
@@ -356,6 +366,10 @@ async def running_system(args: argparse.Namespace) -> AsyncIterator[System]:
         yield system
     finally:
         stop_processes(system)
+        if store is not None:
+            store.stop()
+            if not args.keep:
+                shutil.rmtree(store.directory, ignore_errors=True)
         # The server's log outlives the data dir: read it after a failed run.
         kept_log = Path(tempfile.gettempdir()) / f"{name}-server.log"
         kept_log.write_text(server_log(system))
@@ -865,6 +879,11 @@ def main() -> int:
         dest="live",
         action="store_false",
         help="sessions do not hold /live (the open page's event stream) open",
+    )
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="blobs on SeaweedFS (S3) instead of files in the data dir",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and data dir")
     args = parser.parse_args()
