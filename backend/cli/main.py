@@ -116,6 +116,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# How long an idle HTTP connection is kept open. uvicorn's default (5 s) is shorter than a person's
+# pause between clicks and than a load balancer's idle timeout (60 s in nginx's upstream keep-alive
+# and in cloud balancers): the server then closes connections the client is about to reuse, and a
+# request sent as it closes is lost (connection reset; seen under load by bench/bench_load.py).
+# The side that closes first must be the client, so the server waits longer than any of them.
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or urlsplit(settings.base_url).port or (443 if settings.is_https else 80)
     if args.workers < 1:
@@ -183,6 +191,8 @@ def uvicorn_argv(
         log_level,
         "--timeout-graceful-shutdown",
         "10",
+        "--timeout-keep-alive",
+        str(KEEP_ALIVE_SECONDS),
         "--proxy-headers" if proxy_headers else "--no-proxy-headers",
     ]
 

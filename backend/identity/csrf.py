@@ -44,7 +44,7 @@ class CsrfMiddleware:
         self.app = app
         self.origin = origin
         # Server-to-server endpoints that authenticate their callers themselves and never
-        # read a session (the demo MSSP simulator's protocol endpoint).
+        # read a session (the demo simulators' protocol endpoints: MSSP, the axis).
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
@@ -522,6 +522,11 @@ async def sync(
     Returns:
         The counts; invalid rows (never stored) with up to twenty examples.
     """
+    if db.get_bind().dialect.name == "postgresql":
+        # One sync at a time (the hourly delta and the daily full list may run together, in
+        # any process): each plans from the agencies it reads, and two plans adding the same
+        # agency collide on its code. Released at commit; the second then finds it known.
+        await db.execute(text("SELECT pg_advisory_xact_lock(7431002)"))
     now = clock.now()
     plan = _Plan(await _known(db))
     seen_ids: set[str] = set()

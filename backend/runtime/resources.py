@@ -37,6 +37,19 @@ from signing import SigningServices, serve_dev_services
 
 log = logging.getLogger("eoffice")
 
+# Connections one process may hold to Redis. Every open page holds one for its `/live` stream
+# (a pub/sub subscription) as long as it is open, and the rest of the app shares what is left:
+# redis-py's default (100 since redis-py 6) let 100 open tabs take them all, and every request
+# then failed on its session lookup (503), seen by bench/bench_load.py with 200 sessions. The
+# server's own `maxclients` (default 10,000) is the limit to size (docs/deploy.md).
+REDIS_MAX_CONNECTIONS = 10_000
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    return aioredis.Redis.from_url(
+        url, decode_responses=False, max_connections=REDIS_MAX_CONNECTIONS
+    )
+
 
 class NotMigratedError(Exception):
     pass
@@ -109,7 +122,7 @@ async def open_resources(
             redis_url = await embedded.start()
             stack.push_async_callback(embedded.stop)
             log.info("embedded redis-server pid %s at %s", embedded.pid, redis_url)
-        client = aioredis.Redis.from_url(redis_url, decode_responses=False)
+        client = redis_client(redis_url)
         stack.push_async_callback(client.aclose)
         blobs = open_blob_store(settings)
         log.info("blob store: %r", blobs)  # no credentials in it

@@ -33,6 +33,15 @@ class State(TypedDict):
     resources: Resources
 
 
+def _server_to_server(settings: Settings) -> tuple[str, ...]:
+    """The demo simulators' protocol endpoints, called by the app's own clients (the SIM-PKI
+    client, the axis jobs' VXP client) without a browser's Origin: exempt from CSRF."""
+    if not settings.demo:
+        return ()
+    # The axis simulator is mounted only when no real axis is configured.
+    return ("/mssp-sim/rest/",) + (("/axis-sim/XrdAdapter/",) if not settings.axis_url else ())
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, signing_keys: KeySource | None = None
 ) -> Starlette:
@@ -63,7 +72,7 @@ def create_app(
             Middleware(
                 CsrfMiddleware,
                 origin=settings.origin,
-                exempt=("/mssp-sim/rest/",) if settings.demo else (),
+                exempt=_server_to_server(settings),
             ),
             Middleware(
                 SessionMiddleware,

@@ -4,6 +4,7 @@ and groups, and the check of what a clerk chose."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,19 @@ def writes(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
     event.listen(engine, "before_cursor_execute", count)
     yield seen
     event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_delta_and_a_full_sync_at_once_both_succeed(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    # The hourly and the daily job, due together at start, in two processes: both planned to
+    # add the same agencies, and the second failed on the code's unique index.
+    full, delta = await asyncio.gather(
+        sync(sessions, clock, PROVINCE), sync(sessions, clock, PROVINCE, full=False)
+    )
+    assert sorted([full.added, delta.added]) == [0, 20]
+    assert len(await agencies(sessions)) == 20
 
 
 async def test_a_first_sync_adds_the_directory_with_levels_and_parents(

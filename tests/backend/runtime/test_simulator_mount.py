@@ -1,5 +1,6 @@
 """The demo server carries the MSSP simulator at /mssp-sim: virtual phones for people, the
-ETSI TS 102 204 JSON endpoint for the app's own SIM-PKI client (server to server, no CSRF)."""
+ETSI TS 102 204 JSON endpoint for the app's own SIM-PKI client (server to server, no CSRF); and
+the axis simulator at /axis-sim, whose VXP endpoint the app's own jobs call the same way."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 
+from backend.interchange import connection
+from backend.interchange.vxp import VxpClient
 from backend.mssp_sim.config import SimConfig
 from backend.web.app import create_app
 from signing.mss import MssClient
@@ -73,6 +76,23 @@ async def test_the_apps_sim_client_signs_through_the_mounted_simulator(
         assert answered.status_code == 303
         signature = await client.await_signature(transaction)
     assert len(signature) == 256  # RSA-2048, checked by the client against the certificate
+
+
+async def test_the_apps_vxp_client_reaches_the_mounted_axis_simulator(
+    demo_app: LifespanManager, tmp_path: Path, sqlite_url: str, redis_url: str
+) -> None:
+    # As the demo's axis jobs call it: server to server, no Origin. It was refused as a
+    # cross-site request (403), and every poll and directory sync of the demo died.
+    settings = make_settings(tmp_path, sqlite_url, redis_url, demo=True)
+    url, system_id, secret = connection.required(settings)
+    assert url.startswith(settings.origin + "/axis-sim/")
+    async with VxpClient(
+        base_url=url,
+        system_id=system_id,
+        secret=secret,
+        transport=httpx.ASGITransport(app=demo_app.asgi),
+    ) as axis:
+        assert await axis.received(message_type="edoc") == []
 
 
 async def test_there_is_no_simulator_outside_demo_mode(client: httpx.AsyncClient) -> None:
