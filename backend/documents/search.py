@@ -17,10 +17,10 @@ run PostgreSQL may keep a generic plan made without the words, which read the da
 words no document has (90–100 ms each, where the text index answers in 3 ms).
 
 Measured with bench/bench_search.py at 1,000,000 documents with bench_dashboard.py's handling
-(1.5 million assignments), one client, p50 / p95 in ms, the newest-50 list 1.6 / 2.3 in the same
-run: a leader 5 / 33 (a word no document has, as a prefix: 88); a unit head 9 / 165 (one query
-of thirteen, "bao cao quy", whose prefix "quy:*" also matches every "quyết", is 166; the others
-≤ 50); the specialist given the most documents (20,930) 51 / 86.
+(1.5 million assignments), one client, p50 / p95 in ms, the newest-50 list 1.9 / 2.6 in the same
+run: a leader 5 / 31 (words no document has: 3 / 35); a unit head 9 / 168 (one query of
+thirteen, "bao cao quy", whose prefix "quy:*" also matches every "quyết", takes 165; the others
+≤ 50); the specialist given the most documents (20,930) 50 / 83.
 """
 
 from __future__ import annotations
