@@ -158,8 +158,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"eOffice: {args.workers} worker processes on port {port}", flush=True)
     # This process becomes uvicorn serving the app factory, so a server process holds only what
     # the app imports, not the whole command line (migrations, the demo generator, PDF
-    # writers): ~30 MB less per process. With --workers, uvicorn's spawned workers would
-    # otherwise re-import this module as their __main__. The PID stays the same.
+    # writers); with --workers, uvicorn's spawned workers would otherwise re-import this module
+    # as their __main__. The PID and the environment stay the same.
     argv = uvicorn_argv(
         host=args.host,
         port=port,
