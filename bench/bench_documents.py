@@ -241,9 +241,9 @@ async def prepare_database(count: int) -> tuple[str, dict[str, int], int, int]:
     await engine.dispose()
 
     connection = await asyncpg.connect(f"{PG}/{NAME}")
-    # The search vector is a stored generated column (migration 0018): computed as rows arrive,
-    # indexed once they are all in.
-    await connection.execute("DROP INDEX ix_documents_search_vector")
+    # The search vector and word prefixes are stored generated columns, the access keys kept by
+    # triggers (migrations 0018, 0019): computed as rows arrive, indexed once they are all in.
+    await connection.execute("DROP INDEX ix_documents_search_keys")
     rng = random.Random(42)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     columns = ["agency_id", "direction", "type_code", "number", "symbol", "issue_date",
@@ -296,12 +296,17 @@ async def prepare_database(count: int) -> tuple[str, dict[str, int], int, int]:
         loaded += len(batch)
         print(f"  loaded {loaded:,} documents ({time.perf_counter() - started:.0f} s)", flush=True)
     print("  building the search index and statistics…", flush=True)
-    await connection.execute(
-        "CREATE INDEX ix_documents_search_vector ON documents USING gin (search_vector)"
-    )
+    await connection.execute(TEXT_INDEX)
     await connection.execute("ANALYZE")
     await connection.close()
     return url, people, agency_id, unit_ids[0]
+
+
+# Migration 0019's index, built once the rows are in.
+TEXT_INDEX = (
+    "CREATE INDEX ix_documents_search_keys ON documents "
+    "USING gin (search_vector, search_prefixes, access_keys)"
+)
 
 
 async def measure(

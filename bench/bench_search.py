@@ -97,7 +97,7 @@ async def main(args: argparse.Namespace) -> None:
     per_query: list[tuple[str, str, list[float]]] = []
     for who, principal in people.items():
         scope = queries.document_scope(principal)
-        wide = queries.sees_whole_agency(principal)
+        keys = queries.access_keys(principal)
         for label, words in (
             ("benchmark queries", (*QUERIES, *COMMON)),
             ("absent words", ABSENT),
@@ -107,8 +107,8 @@ async def main(args: argparse.Namespace) -> None:
             for _ in range(args.rounds):
                 for q in words:
                     took = await timed(
-                        lambda s, q=q, scope=scope, wide=wide: search.search(
-                            s, query=q, scope=scope, whole_agency=wide, limit=50
+                        lambda s, q=q, scope=scope, keys=keys: search.search(
+                            s, query=q, scope=scope, keys=keys, limit=50
                         )
                     )
                     times.append(took)

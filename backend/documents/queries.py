@@ -46,6 +46,27 @@ def _given(to: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(Assignment.document_id == Document.id, to)
 
 
+@dataclass(frozen=True)
+class AccessKeys:
+    """`document_scope` in PostgreSQL's `documents.access_keys` (kept by the triggers of
+    migration 0019): a document of `agency_id` is in the scope exactly when its keys hold one of
+    `keys`. A user is their id, a unit minus its id."""
+
+    agency_id: int
+    keys: tuple[int, ...]
+
+
+def access_keys(principal: Principal) -> AccessKeys | None:
+    """The access keys of `document_scope(principal)`; None for a whole-agency scope."""
+    if sees_whole_agency(principal):
+        return None
+    if not policy.may(principal, Action.VIEW_DOCUMENT):
+        return AccessKeys(principal.agency_id, ())
+    if (unit := policy.held_unit(principal)) is None:
+        return AccessKeys(principal.agency_id, (principal.user_id,))
+    return AccessKeys(principal.agency_id, (principal.user_id, -unit))
+
+
 def ref(
     document: Document, *, assignee_ids: Sequence[int] = (), unit_ids: Sequence[int] = ()
 ) -> DocumentRef:

@@ -16,11 +16,16 @@ from backend.core.models import Base
 metadata = Base.metadata
 
 # Objects the migrations create that SQLAlchemy's metadata does not describe: the SQLite FTS5
-# index (a virtual table with its shadow tables), and PostgreSQL's stored search vector (a
-# generated column, `documents.search.VECTOR`) with its index.
+# index (a virtual table with its shadow tables), and PostgreSQL's stored search columns
+# (`documents.search`: the vector and word prefixes, generated; the access keys, kept by
+# triggers) with their index.
 UNMODELLED_PREFIXES = ("documents_fts",)
-UNMODELLED_INDEXES = {"ix_documents_search", "ix_documents_search_vector"}
-UNMODELLED_COLUMNS = {"search_vector"}
+UNMODELLED_INDEXES = {
+    "ix_documents_search",
+    "ix_documents_search_vector",
+    "ix_documents_search_keys",
+}
+UNMODELLED_COLUMNS = {"search_vector", "search_prefixes", "access_keys"}
 
 
 def include_object(

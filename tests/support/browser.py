@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from backend.core.settings import Settings
 
@@ -96,12 +97,17 @@ def wait_until(page: Page, expression: str, arg: object = None, timeout: float =
     Not Playwright's `wait_for_function`: when its first check is false it polls inside the
     page with `eval`, which the app's CSP (script-src 'self') refuses — so it passes on a fast
     machine and fails on a loaded one. `page.evaluate` goes through the DevTools protocol,
-    which the CSP does not govern.
+    which the CSP does not govern. A navigation while it asks (a reload the page does itself)
+    destroys the context it asked in: it asks again, in the new page.
     """
     deadline = time.monotonic() + timeout
     while True:
-        if page.evaluate(expression, arg):
-            return
+        try:
+            if page.evaluate(expression, arg):
+                return
+        except PlaywrightError as exc:
+            if "Execution context was destroyed" not in exc.message:
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
         page.wait_for_timeout(100)

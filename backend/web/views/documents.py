@@ -120,7 +120,7 @@ async def documents_search(request: Request) -> Response:
             db,
             query=query,
             scope=queries.document_scope(principal),
-            whole_agency=queries.sees_whole_agency(principal),
+            keys=queries.access_keys(principal),
             limit=50,
             before=before,
         )

@@ -91,9 +91,7 @@ async def list_documents(request: Request) -> Response:
     scope = Document.agency_id == service.agency_id
     async with transaction(request) as db:
         if params.get("q"):
-            found = await search.search(
-                db, query=params["q"], scope=scope, whole_agency=True, limit=50
-            )
+            found = await search.search(db, query=params["q"], scope=scope, limit=50)
             return _json({"items": [document_json(d) for d in found.documents], "next": None})
         filters = queries.Filters(
             direction=params.get("direction") or None,

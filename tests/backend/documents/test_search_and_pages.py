@@ -187,7 +187,6 @@ async def test_postgresql_search_past_its_budget_asks_the_text_index_with_the_sa
     async with db.sessionmaker(engine)() as s:
         quick = await search(s, query="ke hoach", scope=scope, limit=2)
     monkeypatch.setattr(search_module, "INDEX_ORDER_BUDGET_MS", 1)
-    monkeypatch.setattr(search_module, "WHOLE_AGENCY_BUDGET_MS", 1)
     slow = and_(scope, text("pg_sleep(0.005) IS NOT NULL"))
     async with db.sessionmaker(engine)() as s, s.begin():
         fallen = await search(s, query="ke hoach", scope=slow, limit=2)
