@@ -130,6 +130,12 @@ def upgrade() -> None:
         "GENERATED ALWAYS AS (search_prefixes(search_text)) STORED, "
         "ADD COLUMN access_keys integer[] NOT NULL DEFAULT '{}'"
     )
+    # The planner's estimate for a beginning missing from the column's statistics comes from the
+    # rarest one kept: with the default target (100), a word no document has looked common
+    # enough to read the date index for, spending the search's budget there (37 ms at a million
+    # documents); with 500, 3 ms, and the other searches ran a few ms faster. ANALYZE of the
+    # table: 0.6 s before, 3.0 s after (2,000: 11.3 s, no faster searches).
+    op.execute("ALTER TABLE documents ALTER COLUMN search_prefixes SET STATISTICS 500")
     op.execute(
         "UPDATE documents SET access_keys = document_access_keys(id, unit_id) "
         "WHERE unit_id IS NOT NULL OR id IN (SELECT document_id FROM assignments)"
