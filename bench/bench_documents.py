@@ -193,6 +193,20 @@ def free_port() -> int:
         return port
 
 
+def wait_healthy(base: str, server: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Whether the server process answers /healthz within `seconds` (False once it exits)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -78,10 +78,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_documents import free_port, percentile
+from bench_documents import free_port, percentile, wait_healthy
 
 from signing import make_sample_pdf
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, pg_admin
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.seaweedfs import SeaweedFS
 
@@ -238,16 +238,8 @@ def start_server(system: System, port: int, workers: int) -> None:
         start_new_session=True,
     )
     system.processes.append((server, True))
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{system.base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("server did not start:\n" + server_log(system)[-3000:])
-        time.sleep(0.2)
+    if not wait_healthy(system.base, server, 90):
+        raise RuntimeError("server did not start:\n" + server_log(system)[-3000:])
 
 
 def stop_processes(system: System) -> None:
@@ -274,22 +266,6 @@ def stop_processes(system: System) -> None:
 def server_log(system: System) -> str:
     path = system.data_dir / "server.log"
     return path.read_text(errors="replace") if path.exists() else ""
-
-
-async def create_database(name: str) -> None:
-    admin = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def demo_users(name: str) -> list[str]:
@@ -320,7 +296,7 @@ async def running_system(args: argparse.Namespace) -> AsyncIterator[System]:
     )
     system = System(base=base, env=env, database=name, data_dir=data_dir)
     store: SeaweedFS | None = None
-    await create_database(name)
+    await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         if args.s3:
             # Blobs on SeaweedFS's S3 gateway (`weed server -s3`, its own process group).
@@ -351,7 +327,7 @@ async def running_system(args: argparse.Namespace) -> AsyncIterator[System]:
         if args.keep:
             print(f"kept: database {name}, data dir {data_dir}")
         else:
-            await drop_database(name)
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -32,7 +32,7 @@ from bs4 import BeautifulSoup
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_documents import free_port, percentile
+from bench_documents import free_port, percentile, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADER = "chutich"
@@ -224,16 +224,8 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
+        if not wait_healthy(base, server, 60):
+            raise RuntimeError("server did not start")
         asyncio.run(measure(base, server.pid, args.requests))
     finally:
         if server is not None:

@@ -142,7 +142,7 @@ def _pg_url(name: str) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
-async def _pg_admin(statement: str) -> None:
+async def pg_admin(statement: str) -> None:
     connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
     try:
         await connection.execute(statement)
@@ -169,7 +169,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_template() -> Iterator[str]:
     name = f"eoffice_tpl_{uuid.uuid4().hex[:10]}"
     try:
-        run_async(_pg_admin(f'CREATE DATABASE "{name}"'))
+        run_async(pg_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         message = f"PostgreSQL at 127.0.0.1:5432 is not usable: {exc!r}"
         if IN_CI:
@@ -177,7 +177,7 @@ def postgres_template() -> Iterator[str]:
         pytest.skip(message)
     run_async(_migrate(_pg_url(name)))
     yield name
-    run_async(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_async(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def copy_sqlite(template: Path, directory: Path) -> str:
@@ -195,9 +195,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     template = request.getfixturevalue("postgres_template")
     name = f"eoffice_t_{uuid.uuid4().hex[:12]}"
-    run_async(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    run_async(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield _pg_url(name)
-    run_async(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_async(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -13,18 +13,21 @@ from sqlalchemy import select
 
 from backend.core.clock import FixedClock
 from backend.core.jobs import Job
-from backend.core.models import User
 from backend.documents import catalogue
 from backend.documents.tables import Document
 from backend.push import payloads
-from backend.signing_flow import confirm as confirmation
 from backend.signing_flow import results, run, transactions
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningTransaction
-from backend.web.views.auth import relying_party
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
-from tests.backend.signing_flow.test_passkey_signing import assertion, confirm, prepare, versions
+from tests.backend.signing_flow.test_passkey_signing import (
+    assertion,
+    confirm,
+    prepare,
+    verified,
+    versions,
+)
 from tests.support.lifespan import LifespanManager
 
 pytestmark = pytest.mark.anyio
@@ -99,18 +102,7 @@ async def test_an_error_storing_one_version_leaves_it_to_resume_and_stores_the_o
     credential = await assertion(leader, tx_id)
     res = resources_of(app)
     assert res.signing is not None
-    async with res.sessions() as db, db.begin():
-        signer = await db.get_one(User, leader.world.user_ids["leader"])
-        await confirmation.verify_passkey(
-            db,
-            res.redis,
-            clock=res.clock,
-            rp=relying_party(res.settings),
-            tx_id=tx_id,
-            signer=signer,
-            credential=credential,
-            ip="127.0.0.1",
-        )
+    await verified(app, leader, tx_id, credential)
     real = payloads.signed
 
     def failing(**notice: Any) -> payloads.Notice:

@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.core.clock import FixedClock
-from backend.core.models import AuditEntry
+from backend.core.models import AuditEntry, User
 from backend.documents.tables import Document, DocumentFile, FileVersion
+from backend.signing_flow import confirm as confirmation
 from backend.signing_flow import transactions
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningTransaction
+from backend.web.views.auth import relying_party
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.support.lifespan import LifespanManager
@@ -52,6 +54,27 @@ async def confirm(leader: Leader, tx_id: str, credential: dict[str, object]) -> 
         json={"credential": credential},
         headers={"Accept": "application/json"},
     )
+
+
+async def verified(
+    app: LifespanManager, leader: Leader, tx_id: str, credential: dict[str, object]
+) -> User:
+    """The passkey handler's first step, in-process: the confirmation checked and recorded.
+    Returns the signer."""
+    res = resources_of(app)
+    async with res.sessions() as db, db.begin():
+        signer = await db.get_one(User, leader.world.user_ids["leader"])
+        await confirmation.verify_passkey(
+            db,
+            res.redis,
+            clock=res.clock,
+            rp=relying_party(res.settings),
+            tx_id=tx_id,
+            signer=signer,
+            credential=credential,
+            ip="127.0.0.1",
+        )
+    return signer
 
 
 async def versions(app: LifespanManager, document_id: int) -> list[FileVersion]:

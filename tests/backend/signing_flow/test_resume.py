@@ -15,19 +15,19 @@ import pytest
 from sqlalchemy import select
 
 from backend.core.clock import FixedClock
-from backend.core.models import AuditEntry, User
+from backend.core.models import AuditEntry
 from backend.documents import catalogue
 from backend.documents.tables import Document
-from backend.signing_flow import confirm, run
+from backend.signing_flow import run
 from backend.signing_flow.sweeper import sweep_once
 from backend.signing_flow.tables import SigningItem, SigningTransaction
-from backend.web.views.auth import relying_party
 from signing import verify_pdf
 from tests.backend.signing_flow.conftest import Leader, make_draft, resources_of
 from tests.backend.signing_flow.test_passkey_signing import (
     assertion,
     pdfsig_valid,
     prepare,
+    verified,
     versions,
 )
 from tests.support.lifespan import LifespanManager
@@ -43,18 +43,7 @@ async def confirmed_then_killed(
     assert res.signing is not None
     tx_id = await prepare(leader, document_id)
     credential = await assertion(leader, tx_id)
-    async with res.sessions() as db, db.begin():
-        signer = await db.get_one(User, leader.world.user_ids["leader"])
-        await confirm.verify_passkey(
-            db,
-            res.redis,
-            clock=res.clock,
-            rp=relying_party(res.settings),
-            tx_id=tx_id,
-            signer=signer,
-            credential=credential,
-            ip="127.0.0.1",
-        )
+    signer = await verified(app, leader, tx_id, credential)
     if sign:
         key = res.signing.keys.key(signer.username)
         await run._sign_values(res.sessions, tx_id=tx_id, key=key)
